@@ -1,0 +1,49 @@
+# advanced-backend: variants are declared once, in internal/capability; this
+# Makefile asks cmd/variants for their tags instead of restating them.
+
+GO       ?= go
+PKG      := github.com/advanced-backend/advanced-backend
+VERSION  ?= $(shell git describe --tags --dirty 2>/dev/null || echo "$$(cat VERSION)-dev")
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+VARIANTS := lean hybrid prodapi full
+# Release builds are stripped; DEBUG=1 keeps symbols (for go tool nm).
+STRIP    := $(if $(DEBUG),,-s -w)
+LDFLAGS  := $(STRIP) -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
+BUILD    := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
+TAGS     ?=
+
+.PHONY: all variants $(VARIANTS) build run test unit deps clean tags-check
+
+all: variants
+
+variants: $(VARIANTS)
+
+$(VARIANTS):
+	@tags=$$($(GO) run ./cmd/variants tags $@) && echo "build $@ (tags $$tags)" && \
+	$(BUILD) -tags "$$tags" -o dist/$@/advanced-backend ./cmd/advanced-backend
+
+# A custom set of groups: make build TAGS="llm vector"
+build:
+	$(BUILD) -tags "nomsgpack $(TAGS)" -o dist/custom/advanced-backend ./cmd/advanced-backend
+
+# The lean variant on the default address (127.0.0.1:8000).
+run: lean
+	./dist/lean/advanced-backend serve
+
+# Everything the tests need is installed by scripts/test-deps.sh (as root,
+# with apt-get) when missing; then vet, the race-enabled tests, and the rest.
+test:
+	./scripts/test-deps.sh
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Regenerate the checked-in package list of every variant (deps/<variant>.txt).
+deps:
+	@for v in $(VARIANTS); do \
+	  tags=$$($(GO) run ./cmd/variants tags $$v); \
+	  GOOS=linux GOARCH=amd64 $(GO) list -deps -tags "$$tags" -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./cmd/advanced-backend > deps/$$v.txt; \
+	  echo "deps/$$v.txt: $$(wc -l < deps/$$v.txt) packages"; \
+	done
+
+clean:
+	rm -rf dist build-reports

@@ -1,0 +1,134 @@
+// Command advanced-backend is the service. Which optional groups it
+// contains is decided at build time by tags (see BUILD.md).
+//
+//	advanced-backend [serve] [flags]   run the HTTP service (default)
+//	advanced-backend version           version, commit, variant, tags, Go, OS/arch
+//	advanced-backend capabilities      print the /ml-capabilities report without serving
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/service"
+	"github.com/advanced-backend/advanced-backend/internal/version"
+
+	_ "github.com/advanced-backend/advanced-backend/features" // the linked groups register here
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2 // bad configuration or arguments
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stderr)
+	case "version":
+		return printVersion(stdout)
+	case "capabilities":
+		return printCapabilities(args, stdout, stderr)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "advanced-backend: unknown command %q\n", cmd)
+		usage(stderr)
+		return exitUsage
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: advanced-backend [serve|version|capabilities] [flags]")
+	fmt.Fprintln(w, "flags of serve and capabilities (each mirrors an environment variable):")
+	config.FlagUsage(w)
+}
+
+func loadConfig(args []string, stderr io.Writer) (*config.Config, bool) {
+	cfg, err := config.Load(args, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "advanced-backend: configuration: %v\n", err)
+		return nil, false
+	}
+	return cfg, true
+}
+
+func serve(args []string, stderr io.Writer) int {
+	cfg, ok := loadConfig(args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	logger := service.NewLogger(cfg, stderr)
+	svc, err := service.New(cfg, logger, capability.Linked(), capability.ReadBuildFacts())
+	if err != nil {
+		logger.Error("start-up failed", "err", err)
+		return exitFailed
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		logger.Error("listen failed", "addr", cfg.Addr, "err", err)
+		return exitFailed
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := svc.Run(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("server stopped", "err", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func printVersion(stdout io.Writer) int {
+	facts := capability.ReadBuildFacts()
+	linked := capability.LinkedNames()
+	fmt.Fprintf(stdout, "advanced-backend %s\n", capability.FullVersion(linked))
+	fmt.Fprintf(stdout, "commit:  %s\n", version.Commit)
+	fmt.Fprintf(stdout, "variant: %s\n", capability.VariantFor(linked))
+	fmt.Fprintf(stdout, "tags:    %s\n", strings.Join(facts.Tags, ","))
+	fmt.Fprintf(stdout, "go:      %s\n", runtime.Version())
+	fmt.Fprintf(stdout, "os/arch: %s/%s\n", runtime.GOOS, runtime.GOARCH)
+	return exitOK
+}
+
+// printCapabilities prints the report a server would serve, like `caddy
+// list-modules`: what is linked, read from the registry and the build info;
+// no group is started, so none reports ready.
+func printCapabilities(args []string, stdout, stderr io.Writer) int {
+	cfg, ok := loadConfig(args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	svc, err := service.New(cfg, service.NewLogger(cfg, io.Discard), capability.Linked(), capability.ReadBuildFacts())
+	if err != nil {
+		fmt.Fprintf(stderr, "advanced-backend: %v\n", err)
+		return exitFailed
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(svc.Server().Report()); err != nil {
+		return exitFailed
+	}
+	return exitOK
+}

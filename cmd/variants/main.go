@@ -1,0 +1,79 @@
+// Command variants answers questions about the variant table in
+// internal/capability, so the Makefile, CI and docs never restate it
+// (as Tailscale's Makefile asks cmd/featuretags):
+//
+//	variants list              variant names, one a line
+//	variants tags <variant>    the variant's build tags, comma-separated
+//	variants groups <variant>  the variant's groups, space-separated
+//	variants markdown          the variant and group tables for BUILD.md
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "variants:", err)
+		os.Exit(2)
+	}
+}
+
+func run(args []string, w io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: variants list | tags <variant> | groups <variant> | markdown")
+	}
+	switch args[0] {
+	case "list":
+		for _, v := range capability.VariantNames() {
+			fmt.Fprintln(w, v)
+		}
+	case "tags", "groups":
+		if len(args) != 2 {
+			return fmt.Errorf("usage: variants %s <variant>", args[0])
+		}
+		v, ok := capability.LookupVariant(args[1])
+		if !ok {
+			return fmt.Errorf("unknown variant %q (known: %s)", args[1], strings.Join(capability.VariantNames(), ", "))
+		}
+		if args[0] == "groups" {
+			fmt.Fprintln(w, strings.Join(v.Groups, " "))
+			return nil
+		}
+		tags, _ := capability.VariantTags(v.Name)
+		fmt.Fprintln(w, strings.Join(tags, ","))
+	case "markdown":
+		writeMarkdown(w)
+	default:
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return nil
+}
+
+// writeMarkdown prints the tables BUILD.md embeds between its
+// "variants:begin/end" markers; a test keeps BUILD.md in sync.
+func writeMarkdown(w io.Writer) {
+	fmt.Fprintln(w, "| variant | build tags | groups | use |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, v := range capability.Variants() {
+		tags, _ := capability.VariantTags(v.Name)
+		groups := strings.Join(v.Groups, ", ")
+		if groups == "" {
+			groups = "(none)"
+		}
+		fmt.Fprintf(w, "| %s | `%s` | %s | %s |\n", v.Name, strings.Join(tags, ","), groups, v.Use)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| group | build tag | route prefixes | modules it brings | heavy_dependencies keys |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, g := range capability.Groups() {
+		fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s |\n", g.Name, g.Name,
+			"`"+strings.Join(g.RoutePrefixes, "`, `")+"`",
+			strings.Join(g.Modules, ", "), strings.Join(g.Heavy, ", "))
+	}
+}

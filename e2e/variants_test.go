@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+)
+
+type capsReport struct {
+	MinimalMode       bool            `json:"minimal_mode"`
+	SafeMode          bool            `json:"safe_mode"`
+	HeavyDependencies map[string]bool `json:"heavy_dependencies"`
+	TDigestFallback   bool            `json:"tdigest_fallback"`
+	Variant           string          `json:"variant"`
+	BuildTags         []string        `json:"build_tags"`
+	Version           string          `json:"version"`
+	Groups            map[string]struct {
+		Linked  bool   `json:"linked"`
+		Enabled bool   `json:"enabled"`
+		Ready   bool   `json:"ready"`
+		Detail  string `json:"detail"`
+		Modules []struct {
+			Path    string `json:"path"`
+			Version string `json:"version"`
+		} `json:"modules"`
+	} `json:"groups"`
+	Consistency struct {
+		OK       bool     `json:"ok"`
+		Problems []string `json:"problems"`
+	} `json:"consistency"`
+}
+
+// goVersionModules returns the modules `go version -m` lists for a binary.
+func goVersionModules(t *testing.T, bin string) map[string]string {
+	t.Helper()
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m %s: %v", bin, err)
+	}
+	mods := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && (f[0] == "dep" || f[0] == "=>") {
+			mods[f[1]] = f[2]
+		}
+	}
+	return mods
+}
+
+// TestVariantsReportWhatTheyLink builds every declared variant, starts it,
+// and checks /ml-capabilities against the variant table and against the
+// binary's own module list.
+func TestVariantsReportWhatTheyLink(t *testing.T) {
+	for _, v := range capability.Variants() {
+		t.Run(v.Name, func(t *testing.T) {
+			bin := buildVariant(t, v.Name)
+			mods := goVersionModules(t, bin)
+			p := startBinary(t, bin)
+			var caps capsReport
+			if code := p.get(t, "GET", "/ml-capabilities", &caps); code != 200 {
+				t.Fatal(code)
+			}
+			if caps.Variant != v.Name || !caps.Consistency.OK {
+				t.Fatalf("variant %q consistency %+v", caps.Variant, caps.Consistency)
+			}
+			if want := variantTags(t, v.Name); !slices.Equal(caps.BuildTags, want) {
+				t.Errorf("build_tags %v, want %v", caps.BuildTags, want)
+			}
+			if len(caps.Groups) != len(capability.Groups()) {
+				t.Fatalf("groups: %v", caps.Groups)
+			}
+			for _, g := range capability.Groups() {
+				st := caps.Groups[g.Name]
+				want := slices.Contains(v.Groups, g.Name)
+				if st.Linked != want || st.Enabled != want {
+					t.Errorf("group %s: linked=%v enabled=%v, want %v", g.Name, st.Linked, st.Enabled, want)
+				}
+				for _, m := range g.Exclusive {
+					if _, in := mods[m]; in != want {
+						t.Errorf("go version -m: module %s present=%v, group %s linked=%v", m, in, g.Name, want)
+					}
+				}
+				if want {
+					if len(st.Modules) != len(g.Modules) {
+						t.Errorf("group %s modules %v, want %v", g.Name, st.Modules, g.Modules)
+					}
+					for _, m := range st.Modules {
+						if mods[m.Path] != m.Version {
+							t.Errorf("group %s: %s reported %s, go version -m says %q", g.Name, m.Path, m.Version, mods[m.Path])
+						}
+					}
+					for _, k := range g.Heavy {
+						if !caps.HeavyDependencies[k] {
+							t.Errorf("heavy_dependencies.%s false with %s linked", k, g.Name)
+						}
+					}
+				} else {
+					for _, k := range g.Heavy {
+						if caps.HeavyDependencies[k] {
+							t.Errorf("heavy_dependencies.%s true without %s", k, g.Name)
+						}
+					}
+					var e struct {
+						Error struct{ Code, Message string }
+					}
+					if code := p.get(t, "POST", g.RoutePrefixes[0]+"/anything", &e); code != 501 ||
+						!strings.Contains(e.Error.Message, "group "+g.Name) || !strings.Contains(e.Error.Message, v.Name+" variant") {
+						t.Errorf("unlinked %s route: %d %+v", g.Name, code, e)
+					}
+				}
+			}
+			if caps.HeavyDependencies["tensorflow"] {
+				t.Error("tensorflow reported linked")
+			}
+			wantVersion := "v0.0.0-e2e"
+			for _, g := range v.Groups {
+				wantVersion += "+" + g
+			}
+			if caps.Version != wantVersion {
+				t.Errorf("version %q, want %q", caps.Version, wantVersion)
+			}
+			if !strings.Contains(p.Logs(), "HEAVY_DEPENDENCIES_STATUS {") {
+				t.Error("no HEAVY_DEPENDENCIES_STATUS line in the log")
+			}
+			if strings.Contains(p.Logs(), "CAPABILITY MISMATCH") {
+				t.Errorf("mismatch logged:\n%s", p.Logs())
+			}
+			if err := p.Stop(t); err != nil {
+				t.Errorf("exit after SIGTERM: %v\n%s", err, p.Logs())
+			}
+		})
+	}
+}
+
+func TestMinimalModeDisablesLinkedGroups(t *testing.T) {
+	bin := buildVariant(t, "full")
+	p := startBinary(t, bin, "MINIMAL_MODE=1")
+	var caps capsReport
+	p.get(t, "GET", "/ml-capabilities", &caps)
+	if !caps.MinimalMode {
+		t.Fatal("minimal_mode false")
+	}
+	for name, g := range caps.Groups {
+		if !g.Linked || g.Enabled || g.Ready {
+			t.Errorf("%s: %+v", name, g)
+		}
+	}
+	var h map[string]any
+	p.get(t, "GET", "/health", &h)
+	if h["minimal"] != true {
+		t.Fatalf("health %v", h)
+	}
+	if code := p.get(t, "POST", "/api/v2/llm/chat", nil); code != 503 {
+		t.Fatalf("group route under MINIMAL_MODE: %d", code)
+	}
+}
+
+func TestSafeModeIsVisible(t *testing.T) {
+	bin := buildVariant(t, "lean")
+	p := startBinary(t, bin, "SAFE_MODE=on")
+	var caps capsReport
+	p.get(t, "GET", "/ml-capabilities", &caps)
+	var phase, hb map[string]any
+	p.get(t, "GET", "/__phase", &phase)
+	p.get(t, "GET", "/startup/heartbeat?n=200", &hb)
+	if !caps.SafeMode || phase["safe_mode"] != true {
+		t.Fatalf("safe mode not reported: caps %v phase %v", caps.SafeMode, phase)
+	}
+	found := false
+	for _, e := range hb["events"].([]any) {
+		if strings.Contains(e.(map[string]any)["msg"].(string), "SAFE_MODE active") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("heartbeat lacks the SAFE_MODE event: %v", hb["events"])
+	}
+}
+
+func TestNotdigestBuildReportsFallback(t *testing.T) {
+	p := startBinary(t, buildVariant(t, "notdigest"))
+	var h map[string]any
+	p.get(t, "GET", "/health", &h)
+	var caps capsReport
+	p.get(t, "GET", "/ml-capabilities", &caps)
+	if h["fallback_tdigest"] != true || !caps.TDigestFallback || caps.Variant != "lean" {
+		t.Fatalf("health %v caps fallback %v variant %s", h, caps.TDigestFallback, caps.Variant)
+	}
+	if _, ok := goVersionModules(t, buildVariant(t, "notdigest"))["github.com/caio/go-tdigest/v4"]; ok {
+		t.Fatal("notdigest binary links go-tdigest")
+	}
+}
+
+func TestSubcommandsAndBadConfig(t *testing.T) {
+	bin := buildVariant(t, "hybrid")
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.Contains(string(out), "v0.0.0-e2e+llm") || !strings.Contains(string(out), "commit:  e2etest") ||
+		!strings.Contains(string(out), "variant: hybrid") {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "capabilities").Output()
+	if err != nil || !strings.Contains(string(out), `"variant": "hybrid"`) {
+		t.Fatalf("capabilities: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = []string{"MINIMAL_MODE=bogus"}
+	out, err = cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "MINIMAL_MODE") {
+		t.Fatalf("bad config: %v\n%s", err, out)
+	}
+	if err := exec.Command(bin, "frobnicate").Run(); err == nil {
+		t.Fatal("unknown subcommand accepted")
+	}
+}

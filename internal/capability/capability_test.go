@@ -1,0 +1,267 @@
+package capability
+
+import (
+	"context"
+	"go/build/constraint"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"testing"
+)
+
+type fakeFeature struct{ status Status }
+
+func (f *fakeFeature) Setup(*Host) error           { return nil }
+func (f *fakeFeature) Start(context.Context) error { return nil }
+func (f *fakeFeature) Stop(context.Context) error  { return nil }
+func (f *fakeFeature) Status() Status              { return f.status }
+
+func withCleanRegistry(t *testing.T) {
+	t.Helper()
+	regMu.Lock()
+	saved := registered
+	registered = map[string]Feature{}
+	regMu.Unlock()
+	t.Cleanup(func() { regMu.Lock(); registered = saved; regMu.Unlock() })
+}
+
+func TestRegisterRefusesDuplicatesUnknownAndNil(t *testing.T) {
+	withCleanRegistry(t)
+	if err := register("ml", &fakeFeature{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := register("ml", &fakeFeature{}); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if err := register("tensorflow", &fakeFeature{}); err == nil || !strings.Contains(err.Error(), "unknown group") {
+		t.Fatalf("unknown: %v", err)
+	}
+	if err := register("llm", nil); err == nil {
+		t.Fatal("nil feature accepted")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Register did not panic on a duplicate")
+		}
+	}()
+	Register("ml", &fakeFeature{})
+}
+
+func TestLinkedNamesInTableOrder(t *testing.T) {
+	withCleanRegistry(t)
+	for _, g := range []string{"optional", "ml", "vector"} {
+		Register(g, &fakeFeature{})
+	}
+	if got := LinkedNames(); !slices.Equal(got, []string{"ml", "vector", "optional"}) {
+		t.Fatalf("%v", got)
+	}
+	if !IsLinked("vector") || IsLinked("llm") {
+		t.Fatal("IsLinked")
+	}
+}
+
+func TestVariantTable(t *testing.T) {
+	want := map[string][]string{"lean": nil, "hybrid": {"llm"}, "prodapi": {"vector", "optional"}, "full": {"ml", "llm", "vector", "optional"}}
+	for name, groups := range want {
+		tags, err := VariantTags(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(tags, append([]string{"nomsgpack"}, groups...)) {
+			t.Errorf("%s: tags %v", name, tags)
+		}
+		if VariantFor(groups) != name {
+			t.Errorf("VariantFor(%v) = %s", groups, VariantFor(groups))
+		}
+		for _, g := range groups {
+			if _, ok := LookupGroup(g); !ok {
+				t.Errorf("variant %s names unknown group %s", name, g)
+			}
+		}
+	}
+	if len(Variants()) != len(want) {
+		t.Fatalf("variants: %v", VariantNames())
+	}
+	if VariantFor([]string{"ml"}) != "custom" {
+		t.Fatal("custom set")
+	}
+	if _, err := VariantTags("huge"); err == nil {
+		t.Fatal("unknown variant accepted")
+	}
+}
+
+func TestHeavyDependencies(t *testing.T) {
+	h := HeavyDependencies([]string{"llm", "optional"})
+	want := map[string]bool{"gonum": false, "openai": true, "anthropic": true, "qdrant": false, "redis": false, "yaml": true, "mimetype": true, "tensorflow": false}
+	if len(h) != len(want) {
+		t.Fatalf("%v", h)
+	}
+	for k, v := range want {
+		if h[k] != v {
+			t.Errorf("%s = %v, want %v", k, h[k], v)
+		}
+	}
+	for k, v := range HeavyDependencies(GroupNames()) {
+		if v != (k != "tensorflow") {
+			t.Errorf("full: %s = %v", k, v)
+		}
+	}
+}
+
+func facts(tags string, mods ...string) BuildFacts {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8"}
+	for _, m := range mods {
+		bi.Deps = append(bi.Deps, &debug.Module{Path: m, Version: "v1.0.0"})
+	}
+	bi.Settings = append(bi.Settings, debug.BuildSetting{Key: "-tags", Value: tags})
+	return FactsFrom(bi)
+}
+
+func TestCrossCheck(t *testing.T) {
+	core := []string{"github.com/gin-gonic/gin", "github.com/goccy/go-yaml", "github.com/gabriel-vasile/mimetype"}
+	// Lean: core modules only, nothing registered: consistent, even though
+	// gin brings optional's modules.
+	if p := CrossCheck(nil, facts("nomsgpack", core...)); len(p) != 0 {
+		t.Fatalf("lean: %v", p)
+	}
+	// Registered group whose module is missing.
+	if p := CrossCheck([]string{"ml"}, facts("nomsgpack,ml", core...)); len(p) != 1 || !strings.Contains(p[0], "gonum") {
+		t.Fatalf("missing module: %v", p)
+	}
+	// Exclusive module present without its group.
+	p := CrossCheck(nil, facts("nomsgpack", append(core, "google.golang.org/grpc")...))
+	if len(p) != 1 || !strings.Contains(p[0], "grpc") || !strings.Contains(p[0], "vector") {
+		t.Fatalf("stray module: %v", p)
+	}
+	// Tag given but group not registered.
+	if p := CrossCheck(nil, facts("nomsgpack,optional", core...)); len(p) != 1 || !strings.Contains(p[0], "optional") {
+		t.Fatalf("tag without group: %v", p)
+	}
+	// A consistent full build.
+	var all []string
+	for _, g := range Groups() {
+		all = append(all, g.Modules...)
+	}
+	if p := CrossCheck(GroupNames(), facts("nomsgpack,ml,llm,vector,optional", append(core, all...)...)); len(p) != 0 {
+		t.Fatalf("full: %v", p)
+	}
+}
+
+func TestRuntimeStates(t *testing.T) {
+	f := facts("nomsgpack,ml", "gonum.org/v1/gonum")
+	ml := &fakeFeature{status: Status{Ready: true, Detail: "fine"}}
+	rt := NewRuntime(map[string]Feature{"ml": ml}, f, false)
+	if rt.Variant() != "custom" {
+		t.Fatal(rt.Variant())
+	}
+	st := rt.State("ml")
+	if !st.Linked || !st.Enabled || st.Ready || st.Detail != "starting" {
+		t.Fatalf("before start: %+v", st)
+	}
+	rt.StartAll(context.Background(), func(string, error) {}, 1e9)
+	st = rt.State("ml")
+	if !st.Ready || st.Detail != "fine" || len(st.Modules) != 1 || st.Modules[0].Version != "v1.0.0" {
+		t.Fatalf("after start: %+v", st)
+	}
+	if err := rt.SetDisabled("ml", true, "switched off by test"); err != nil {
+		t.Fatal(err)
+	}
+	if st = rt.State("ml"); st.Enabled || st.Ready || st.Detail != "switched off by test" {
+		t.Fatalf("disabled: %+v", st)
+	}
+	if err := rt.SetDisabled("llm", true, "x"); err == nil {
+		t.Fatal("disabling an unlinked group accepted")
+	}
+	llm := rt.State("llm")
+	if llm.Linked || llm.Enabled || len(llm.Modules) != 0 || !strings.Contains(llm.Detail, "not linked") {
+		t.Fatalf("unlinked: %+v", llm)
+	}
+	if len(rt.States()) != len(Groups()) {
+		t.Fatal("States must list every declared group")
+	}
+
+	min := NewRuntime(map[string]Feature{"ml": ml}, f, true)
+	if st := min.State("ml"); !st.Linked || st.Enabled || st.Ready || !strings.Contains(st.Detail, "MINIMAL_MODE") {
+		t.Fatalf("minimal: %+v", st)
+	}
+}
+
+func TestGroupForPath(t *testing.T) {
+	for path, want := range map[string]string{
+		"/api/v2/llm/chat":                    "llm",
+		"/api/v2/llm":                         "llm",
+		"/api/v2/vector/collections/x/search": "vector",
+		"/api/v2/files/inspect":               "optional",
+		"/admin/registry/reload":              "optional",
+		"/api/v2/ml/detect":                   "ml",
+		"/api/v2/llmx":                        "",
+		"/health":                             "",
+	} {
+		g, ok := GroupForPath(path)
+		if (want == "") == ok || g.Name != want {
+			t.Errorf("%s: got %q %v, want %q", path, g.Name, ok, want)
+		}
+	}
+}
+
+// TestEveryBuildTagIsDeclared greps the tree for build constraints and fails
+// on any tag the table does not declare, so a stray or misspelt tag cannot
+// silently build a different binary.
+func TestEveryBuildTagIsDeclared(t *testing.T) {
+	known := KnownTags()
+	ignore := map[string]bool{"ignore": true, "race": true, "cgo": true, "unix": true, "gc": true, "gccgo": true}
+	for _, os := range strings.Fields("linux darwin windows freebsd netbsd openbsd plan9 solaris illumos aix android ios js wasip1 dragonfly hurd zos") {
+		ignore[os] = true
+	}
+	for _, arch := range strings.Fields("amd64 arm64 386 arm wasm riscv64 ppc64 ppc64le s390x mips mipsle mips64 mips64le loong64") {
+		ignore[arch] = true
+	}
+	root := filepath.Join("..", "..")
+	seen := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "dist" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if !constraint.IsGoBuild(line) {
+				continue
+			}
+			expr, err := constraint.Parse(line)
+			if err != nil {
+				t.Errorf("%s: %v", path, err)
+				continue
+			}
+			expr.Eval(func(tag string) bool {
+				seen[tag] = true
+				if !ignore[tag] && !strings.HasPrefix(tag, "go1.") {
+					if _, ok := known[tag]; !ok {
+						t.Errorf("%s: build tag %q is not declared in internal/capability", path, tag)
+					}
+				}
+				return true
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range GroupNames() {
+		if !seen[g] {
+			t.Errorf("group %s has no link file carrying its tag", g)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package capability
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// GroupState is one group's entry in /ml-capabilities.
+type GroupState struct {
+	Name          string   `json:"name"`
+	Tag           string   `json:"build_tag"`
+	Description   string   `json:"description"`
+	RoutePrefixes []string `json:"route_prefixes"`
+	Linked        bool     `json:"linked"`
+	Enabled       bool     `json:"enabled"`
+	Ready         bool     `json:"ready"`
+	Detail        string   `json:"detail"`
+	Modules       []Module `json:"modules"`
+}
+
+// Runtime is the run-time state of the groups of one process: which are
+// linked, enabled and started. It is safe for concurrent use.
+type Runtime struct {
+	features map[string]Feature
+	facts    BuildFacts
+	minimal  bool
+	variant  string
+
+	mu       sync.RWMutex
+	disabled map[string]string // group -> why it was switched off at run time
+	started  map[string]bool
+	startErr map[string]error
+}
+
+// NewRuntime wraps the linked features. With minimal set (MINIMAL_MODE)
+// no group is enabled.
+func NewRuntime(features map[string]Feature, facts BuildFacts, minimal bool) *Runtime {
+	var names []string
+	for n := range features {
+		names = append(names, n)
+	}
+	return &Runtime{
+		features: features,
+		facts:    facts,
+		minimal:  minimal,
+		variant:  VariantFor(names),
+		disabled: map[string]string{},
+		started:  map[string]bool{},
+		startErr: map[string]error{},
+	}
+}
+
+// Variant names the variant these groups make up ("custom" if none).
+func (r *Runtime) Variant() string { return r.variant }
+
+// Facts returns the build facts the runtime was made with.
+func (r *Runtime) Facts() BuildFacts { return r.facts }
+
+// Minimal reports MINIMAL_MODE.
+func (r *Runtime) Minimal() bool { return r.minimal }
+
+// LinkedNames lists the linked groups in table order.
+func (r *Runtime) LinkedNames() []string {
+	var out []string
+	for _, g := range groups {
+		if _, ok := r.features[g.Name]; ok {
+			out = append(out, g.Name)
+		}
+	}
+	return out
+}
+
+// Feature returns the linked feature of a group.
+func (r *Runtime) Feature(group string) (Feature, bool) {
+	f, ok := r.features[group]
+	return f, ok
+}
+
+// Linked reports whether the group is linked.
+func (r *Runtime) Linked(group string) bool {
+	_, ok := r.features[group]
+	return ok
+}
+
+// Enabled reports whether a linked group may serve: not MINIMAL_MODE and not
+// switched off at run time.
+func (r *Runtime) Enabled(group string) bool {
+	if !r.Linked(group) || r.minimal {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, off := r.disabled[group]
+	return !off
+}
+
+// DisabledReason says why a linked group is not enabled ("" when it is).
+func (r *Runtime) DisabledReason(group string) string {
+	if r.minimal {
+		return "MINIMAL_MODE is on: group " + group + " is linked but not started"
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.disabled[group]
+}
+
+// SetDisabled switches a linked group off (or back on) at run time.
+func (r *Runtime) SetDisabled(group string, off bool, reason string) error {
+	if !r.Linked(group) {
+		return fmt.Errorf("group %s is not linked into the %s variant", group, r.variant)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if off {
+		r.disabled[group] = reason
+	} else {
+		delete(r.disabled, group)
+	}
+	return nil
+}
+
+// StartAll starts every enabled group in table order, each bounded by
+// timeout, and reports each outcome to each. A failing group does not stop
+// the others.
+func (r *Runtime) StartAll(ctx context.Context, each func(group string, err error), timeout time.Duration) {
+	for _, name := range r.LinkedNames() {
+		if !r.Enabled(name) || ctx.Err() != nil {
+			continue
+		}
+		r.mu.RLock()
+		_, failed := r.startErr[name]
+		r.mu.RUnlock()
+		if failed { // setup already failed
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		err := r.features[name].Start(sctx)
+		cancel()
+		r.mu.Lock()
+		r.started[name] = true
+		if err != nil {
+			r.startErr[name] = err
+		}
+		r.mu.Unlock()
+		each(name, err)
+	}
+}
+
+// MarkFailed records that a group could not be set up.
+func (r *Runtime) MarkFailed(group string, err error) {
+	r.mu.Lock()
+	r.started[group] = true
+	r.startErr[group] = err
+	r.mu.Unlock()
+}
+
+// StopAll stops the started groups in reverse order.
+func (r *Runtime) StopAll(ctx context.Context, each func(group string, err error)) {
+	names := r.LinkedNames()
+	slices.Reverse(names)
+	for _, name := range names {
+		r.mu.RLock()
+		started, failed := r.started[name], r.startErr[name] != nil
+		r.mu.RUnlock()
+		if !started || failed {
+			continue
+		}
+		each(name, r.features[name].Stop(ctx))
+	}
+}
+
+// State returns the snapshot of one group.
+func (r *Runtime) State(group string) GroupState {
+	spec, _ := LookupGroup(group)
+	st := GroupState{
+		Name:          spec.Name,
+		Tag:           spec.Name,
+		Description:   spec.Description,
+		RoutePrefixes: spec.RoutePrefixes,
+		Linked:        r.Linked(group),
+		Modules:       r.facts.ModulesOf(spec),
+	}
+	if st.Modules == nil {
+		st.Modules = []Module{}
+	}
+	if !st.Linked {
+		st.Detail = fmt.Sprintf("not linked into the %s variant (build tag %s)", r.variant, spec.Name)
+		st.Modules = []Module{}
+		return st
+	}
+	st.Enabled = r.Enabled(group)
+	if !st.Enabled {
+		st.Detail = r.DisabledReason(group)
+		return st
+	}
+	r.mu.RLock()
+	started, err := r.started[group], r.startErr[group]
+	r.mu.RUnlock()
+	switch {
+	case err != nil:
+		st.Detail = "start failed: " + err.Error()
+	case !started:
+		st.Detail = "starting"
+	default:
+		s := r.features[group].Status()
+		st.Ready, st.Detail = s.Ready, s.Detail
+	}
+	return st
+}
+
+// States returns every declared group's snapshot, linked or not.
+func (r *Runtime) States() map[string]GroupState {
+	m := make(map[string]GroupState, len(groups))
+	for _, g := range groups {
+		m[g.Name] = r.State(g.Name)
+	}
+	return m
+}
+
+// GroupForPath returns the group whose route prefix holds path.
+func GroupForPath(path string) (GroupSpec, bool) {
+	for _, g := range groups {
+		for _, p := range g.RoutePrefixes {
+			if path == p || (len(path) > len(p) && path[:len(p)] == p && path[len(p)] == '/') {
+				return g, true
+			}
+		}
+	}
+	return GroupSpec{}, false
+}

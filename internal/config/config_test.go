@@ -1,0 +1,113 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8000" || c.SafeMode || c.MinimalMode || c.StructuredLog || c.IncludeTensorflow {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if c.ShutdownTimeout != 10*time.Second || c.LogLevel != "info" {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+}
+
+func TestSwitches(t *testing.T) {
+	for _, tc := range []struct {
+		val  string
+		want bool
+		ok   bool
+	}{
+		{"1", true, true}, {"true", true, true}, {"TRUE", true, true}, {"On", true, true},
+		{"0", false, true}, {"false", false, true}, {"off", false, true}, {"", false, true},
+		{"bogus", false, false}, {"2", false, false}, {"tru", false, false},
+	} {
+		for _, name := range []string{"SAFE_MODE", "MINIMAL_MODE", "STRUCTURED_LOG", "INCLUDE_TENSORFLOW"} {
+			c, err := Load(nil, env(map[string]string{name: tc.val}))
+			if !tc.ok {
+				var ce *Error
+				if !errors.As(err, &ce) || ce.Var != name {
+					t.Errorf("%s=%q: want an error naming %s, got %v", name, tc.val, name, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s=%q: %v", name, tc.val, err)
+				continue
+			}
+			got := map[string]bool{"SAFE_MODE": c.SafeMode, "MINIMAL_MODE": c.MinimalMode,
+				"STRUCTURED_LOG": c.StructuredLog, "INCLUDE_TENSORFLOW": c.IncludeTensorflow}[name]
+			if got != tc.want {
+				t.Errorf("%s=%q: got %v want %v", name, tc.val, got, tc.want)
+			}
+		}
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	for name, val := range map[string]string{
+		"ADDR":                     "nohost",
+		"SHUTDOWN_TIMEOUT":         "soon",
+		"LOG_LEVEL":                "chatty",
+		"OPENAI_BASE_URL":          "not a url",
+		"VECTOR_MEMORY_MAX_POINTS": "-3",
+		"GROUP_START_TIMEOUT":      "0s",
+	} {
+		_, err := Load(nil, env(map[string]string{name: val}))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: want error naming it, got %v", name, val, err)
+		}
+	}
+}
+
+func TestSecretsAreNotEchoed(t *testing.T) {
+	_, err := Load(nil, env(map[string]string{"REDIS_URL": "::secret-password::"}))
+	if err == nil || strings.Contains(err.Error(), "secret-password") {
+		t.Fatalf("want redacted error, got %v", err)
+	}
+}
+
+func TestFlagsOverrideEnv(t *testing.T) {
+	c, err := Load([]string{"--addr", "127.0.0.1:9999", "--safe-mode", "--minimal-mode=off"},
+		env(map[string]string{"ADDR": "127.0.0.1:1", "MINIMAL_MODE": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9999" || !c.SafeMode || c.MinimalMode {
+		t.Fatalf("flags did not win: %+v", c)
+	}
+	if _, err := Load([]string{"--minimal-mode=bogus"}, env(nil)); err == nil || !strings.Contains(err.Error(), "MINIMAL_MODE") {
+		t.Fatalf("bad flag value: %v", err)
+	}
+	if _, err := Load([]string{"--no-such-flag"}, env(nil)); err == nil {
+		t.Fatal("unknown flag accepted")
+	}
+	if _, err := Load([]string{"stray"}, env(nil)); err == nil {
+		t.Fatal("stray argument accepted")
+	}
+}
+
+func TestVarsAreUnique(t *testing.T) {
+	envs, flags := map[string]bool{}, map[string]bool{}
+	for _, v := range Vars() {
+		if envs[v.Env] || flags[v.Flag] {
+			t.Errorf("duplicate %s / --%s", v.Env, v.Flag)
+		}
+		envs[v.Env], flags[v.Flag] = true, true
+		if v.Help == "" {
+			t.Errorf("%s has no help", v.Env)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+// Package httpapi builds the gin router: middleware, the core endpoints, the
+// mount points of the linked groups, and JSON answers for everything else
+// (404, 405, 501 for a group that is not linked, 503 for one that is off).
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/auth"
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/latency"
+	"github.com/advanced-backend/advanced-backend/internal/phase"
+)
+
+// Deps is what the router needs from the process.
+type Deps struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	Phase    *phase.Log
+	Groups   *capability.Runtime
+	Metrics  *prometheus.Registry
+	Services *capability.Services
+}
+
+// Server is the HTTP side of the service.
+type Server struct {
+	deps      Deps
+	engine    *gin.Engine
+	estimator latency.EstimatorInfo
+	admin     gin.HandlerFunc
+	user      gin.HandlerFunc
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// New builds the router and lets each enabled group mount its routes.
+// Group set-up failures are recorded in the runtime, not returned: the
+// service runs without that group.
+func New(d Deps) (*Server, error) {
+	s := &Server{deps: d, estimator: latency.Estimator(100)}
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	// gin trusts X-Forwarded-For from every peer by default; trust none.
+	if err := e.SetTrustedProxies(nil); err != nil {
+		return nil, fmt.Errorf("set trusted proxies: %w", err)
+	}
+	e.Use(s.recovery())
+	s.engine = e
+
+	s.admin = auth.TokenGuard(d.Config.AdminResetToken)
+	s.user = func(c *gin.Context) { c.Next() }
+	s.authModeEvents()
+
+	s.mountCore()
+	if err := registerCoreMetrics(d.Metrics, d.Groups, d.Config); err != nil {
+		return nil, err
+	}
+	s.mountGroups()
+	e.NoRoute(s.noRoute)
+	e.NoMethod(func(c *gin.Context) {
+		apierr.Abort(c, http.StatusMethodNotAllowed, "method_not_allowed",
+			fmt.Sprintf("method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+	return s, nil
+}
+
+// Handler returns the http.Handler to serve.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Engine exposes the gin engine for tests.
+func (s *Server) Engine() *gin.Engine { return s.engine }
+
+// authModeEvents records in the phase log which guard is in force.
+func (s *Server) authModeEvents() {
+	cfg := s.deps.Config
+	if cfg.SafeMode {
+		s.deps.Phase.Warn("mode", "INIT: SAFE_MODE active - auth and rate limiting skipped")
+	}
+	if cfg.AdminResetToken == "" {
+		s.deps.Phase.Warn("auth", "ADMIN_RESET_TOKEN not set - admin endpoints accept loopback clients only")
+	}
+}
+
+// mountGroups gives each enabled group its gate and lets it mount routes.
+func (s *Server) mountGroups() {
+	rt := s.deps.Groups
+	for _, name := range rt.LinkedNames() {
+		if !rt.Enabled(name) {
+			continue // MINIMAL_MODE: noRoute answers 503 for its prefixes
+		}
+		f, _ := rt.Feature(name)
+		h := &capability.Host{
+			Config:       s.deps.Config,
+			Logger:       s.deps.Logger.With("group", name),
+			Phase:        s.deps.Phase,
+			Metrics:      s.deps.Metrics,
+			Router:       s.engine.Group("", s.gate(name), s.user),
+			RequireAdmin: s.admin,
+			Services:     s.deps.Services,
+		}
+		if err := f.Setup(h); err != nil {
+			rt.MarkFailed(name, fmt.Errorf("setup: %w", err))
+			s.deps.Phase.Error("group", fmt.Sprintf("GROUP %s: setup failed: %v", name, err))
+		}
+	}
+}
+
+// gate answers 503 while a linked group is switched off at run time.
+func (s *Server) gate(group string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !s.deps.Groups.Enabled(group) {
+			apierr.Abort(c, http.StatusServiceUnavailable, "group_disabled", s.deps.Groups.DisabledReason(group))
+			return
+		}
+		c.Next()
+	}
+}
+
+// noRoute tells apart a group that is not linked (501), a linked group that
+// is off (503) and a plain unknown path (404).
+func (s *Server) noRoute(c *gin.Context) {
+	path := c.Request.URL.Path
+	if g, ok := capability.GroupForPath(path); ok {
+		rt := s.deps.Groups
+		switch {
+		case !rt.Linked(g.Name):
+			apierr.Abort(c, http.StatusNotImplemented, "group_not_linked",
+				fmt.Sprintf("group %s is not linked into the %s variant (rebuild with -tags %s)", g.Name, rt.Variant(), g.Name))
+			return
+		case !rt.Enabled(g.Name):
+			apierr.Abort(c, http.StatusServiceUnavailable, "group_disabled", rt.DisabledReason(g.Name))
+			return
+		}
+	}
+	apierr.Abort(c, http.StatusNotFound, "not_found", "no route for "+c.Request.Method+" "+path)
+}
+
+// recovery turns a panic into a 500 JSON error and a log line.
+func (s *Server) recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v) // the client is gone; let net/http drop the connection quietly
+				}
+				s.deps.Logger.Error("panic in handler", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
+				if c.Writer.Written() {
+					c.Abort()
+					return
+				}
+				apierr.Abort(c, http.StatusInternalServerError, "internal", "internal server error")
+			}
+		}()
+		c.Next()
+	}
+}

@@ -1,0 +1,186 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/phase"
+)
+
+// panicky is a test group that mounts a route under its prefix that panics.
+type panicky struct{}
+
+func (panicky) Setup(h *capability.Host) error {
+	h.Router.GET("/api/v2/ml/boom", func(c *gin.Context) { panic("boom") })
+	h.Router.GET("/api/v2/ml/ok", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
+	return nil
+}
+func (panicky) Start(context.Context) error { return nil }
+func (panicky) Stop(context.Context) error  { return nil }
+func (panicky) Status() capability.Status   { return capability.Status{Ready: true, Detail: "test"} }
+
+func newTestServer(t *testing.T, env map[string]string) (*Server, *capability.Runtime) {
+	t.Helper()
+	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rt := capability.NewRuntime(map[string]capability.Feature{"ml": panicky{}}, capability.FactsFrom(bi), cfg.MinimalMode)
+	s, err := New(Deps{Config: cfg, Logger: logger, Phase: phase.New(nil), Groups: rt,
+		Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, rt
+}
+
+func do(t *testing.T, s *Server, method, path string) (int, map[string]any) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(method, path, nil)
+	r.RemoteAddr = "127.0.0.1:5555"
+	s.Handler().ServeHTTP(w, r)
+	var body map[string]any
+	if strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s %s: bad JSON %q", method, path, w.Body.String())
+		}
+	}
+	return w.Code, body
+}
+
+func errCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func TestCoreEndpoints(t *testing.T) {
+	s, _ := newTestServer(t, nil)
+	code, h := do(t, s, "GET", "/health")
+	if code != 200 || h["status"] != "ok" || h["phase"] != "early" || h["minimal"] != false {
+		t.Fatalf("health %d %v", code, h)
+	}
+	if _, ok := h["fallback_tdigest"]; !ok {
+		t.Fatal("health lacks fallback_tdigest")
+	}
+	code, caps := do(t, s, "GET", "/ml-capabilities")
+	if code != 200 {
+		t.Fatal(code)
+	}
+	for _, k := range []string{"minimal_mode", "safe_mode", "include_tensorflow_flag", "heavy_dependencies", "tdigest_fallback", "tdigest_tracked_endpoints", "variant", "build_tags", "go_version", "groups"} {
+		if _, ok := caps[k]; !ok {
+			t.Errorf("ml-capabilities lacks %s", k)
+		}
+	}
+	groups := caps["groups"].(map[string]any)
+	if len(groups) != 4 || groups["ml"].(map[string]any)["linked"] != true || groups["llm"].(map[string]any)["linked"] != false {
+		t.Fatalf("groups %v", groups)
+	}
+	if code, _ := do(t, s, "GET", "/__phase"); code != 200 {
+		t.Fatal("__phase", code)
+	}
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{"advanced_backend_build_info{", `advanced_backend_group_linked{group="ml"} 1`, `advanced_backend_group_linked{group="llm"} 0`, "advanced_backend_group_ready"} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	w = httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/executive_dashboard.html", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "/ml-capabilities") {
+		t.Fatalf("dashboard %d", w.Code)
+	}
+	if code, _ := do(t, s, "GET", "/"); code != http.StatusFound {
+		t.Fatalf("/ answered %d", code)
+	}
+}
+
+func TestHeartbeatBounds(t *testing.T) {
+	s, _ := newTestServer(t, nil)
+	for i := 0; i < 300; i++ {
+		s.deps.Phase.Info("test", "e")
+	}
+	for q, want := range map[string]int{"": 50, "?n=1": 1, "?n=200": 200} {
+		code, body := do(t, s, "GET", "/startup/heartbeat"+q)
+		if code != 200 || len(body["events"].([]any)) != want {
+			t.Errorf("%q: %d, %d events", q, code, len(body["events"].([]any)))
+		}
+	}
+	for _, q := range []string{"?n=0", "?n=201", "?n=-1", "?n=x", "?n="} {
+		if code, body := do(t, s, "GET", "/startup/heartbeat"+q); code != 400 || errCode(body) != "bad_request" {
+			t.Errorf("%q: %d %v", q, code, body)
+		}
+	}
+}
+
+func TestErrorsAreJSON(t *testing.T) {
+	s, _ := newTestServer(t, nil)
+	cases := []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/nope", 404, "not_found"},
+		{"POST", "/health", 405, "method_not_allowed"},
+		{"POST", "/api/v2/llm/chat", 501, "group_not_linked"},
+		{"GET", "/api/v2/vector/collections/x", 501, "group_not_linked"},
+		{"POST", "/admin/registry/reload", 501, "group_not_linked"},
+		{"GET", "/api/v2/ml/missing", 404, "not_found"},
+		{"GET", "/api/v2/ml/boom", 500, "internal"},
+	}
+	for _, tc := range cases {
+		code, body := do(t, s, tc.method, tc.path)
+		if code != tc.status || errCode(body) != tc.code {
+			t.Errorf("%s %s: %d %v, want %d %s", tc.method, tc.path, code, body, tc.status, tc.code)
+		}
+	}
+	_, body := do(t, s, "POST", "/api/v2/llm/chat")
+	msg := body["error"].(map[string]any)["message"].(string)
+	if !strings.Contains(msg, "group llm") || !strings.Contains(msg, "custom variant") {
+		t.Fatalf("501 message should name group and variant: %q", msg)
+	}
+	// The server still answers after a panic.
+	if code, _ := do(t, s, "GET", "/api/v2/ml/ok"); code != 200 {
+		t.Fatal(code)
+	}
+}
+
+func TestGroupSwitchedOffAnswers503(t *testing.T) {
+	s, rt := newTestServer(t, nil)
+	if err := rt.SetDisabled("ml", true, "switched off by registry file"); err != nil {
+		t.Fatal(err)
+	}
+	code, body := do(t, s, "GET", "/api/v2/ml/ok")
+	if code != 503 || errCode(body) != "group_disabled" {
+		t.Fatalf("%d %v", code, body)
+	}
+}
+
+func TestMinimalModeAnswers503(t *testing.T) {
+	s, _ := newTestServer(t, map[string]string{"MINIMAL_MODE": "1"})
+	code, body := do(t, s, "GET", "/api/v2/ml/ok")
+	if code != 503 || !strings.Contains(body["error"].(map[string]any)["message"].(string), "MINIMAL_MODE") {
+		t.Fatalf("%d %v", code, body)
+	}
+	_, caps := do(t, s, "GET", "/ml-capabilities")
+	ml := caps["groups"].(map[string]any)["ml"].(map[string]any)
+	if ml["linked"] != true || ml["enabled"] != false || caps["minimal_mode"] != true {
+		t.Fatalf("%v", ml)
+	}
+}

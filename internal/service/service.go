@@ -1,0 +1,151 @@
+// Package service wires one process together: configuration, logging, the
+// phase log, the capability runtime, metrics and the HTTP server, and runs
+// the lifecycle (listen first, start groups after, shut down gracefully).
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/httpapi"
+	"github.com/advanced-backend/advanced-backend/internal/phase"
+)
+
+// Service is one running instance.
+type Service struct {
+	cfg    *config.Config
+	logger *slog.Logger
+	phase  *phase.Log
+	rt     *capability.Runtime
+	server *httpapi.Server
+}
+
+// NewLogger returns the process logger: JSON lines with STRUCTURED_LOG,
+// text otherwise.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
+	opts := &slog.HandlerOptions{Level: lv}
+	if cfg.StructuredLog {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// New assembles the service from the linked features. It does no network
+// I/O, so it is as fast as start-up needs to be.
+func New(cfg *config.Config, logger *slog.Logger, features map[string]capability.Feature, facts capability.BuildFacts) (*Service, error) {
+	pl := phase.New(logger)
+	pl.Info("init", "INIT: process start")
+	rt := capability.NewRuntime(features, facts, cfg.MinimalMode)
+	if cfg.MinimalMode {
+		pl.Warn("mode", "INIT: MINIMAL_MODE active - linked groups are not started")
+	}
+
+	linked := rt.LinkedNames()
+	heavy, _ := json.Marshal(capability.HeavyDependencies(linked))
+	logger.Info("HEAVY_DEPENDENCIES_STATUS " + string(heavy))
+	pl.Info("init", fmt.Sprintf("INIT: variant %s, groups [%s]", rt.Variant(), strings.Join(linked, " ")))
+	for _, p := range capability.CrossCheck(linked, facts) {
+		pl.Error("capability", "CAPABILITY MISMATCH: "+p)
+	}
+
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, fmt.Errorf("register go collector: %w", err)
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, fmt.Errorf("register process collector: %w", err)
+	}
+	srv, err := httpapi.New(httpapi.Deps{
+		Config:   cfg,
+		Logger:   logger,
+		Phase:    pl,
+		Groups:   rt,
+		Metrics:  reg,
+		Services: &capability.Services{},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build router: %w", err)
+	}
+	return &Service{cfg: cfg, logger: logger, phase: pl, rt: rt, server: srv}, nil
+}
+
+// Server returns the HTTP server (for tests and the capabilities subcommand).
+func (s *Service) Server() *httpapi.Server { return s.server }
+
+// Phase returns the phase log.
+func (s *Service) Phase() *phase.Log { return s.phase }
+
+// Run serves on ln, starts the groups, and blocks until ctx is done; then it
+// stops accepting, lets in-flight requests finish (bounded by
+// SHUTDOWN_TIMEOUT) and stops the groups.
+func (s *Service) Run(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.server.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	s.phase.Info("server", "SERVER: listening on "+ln.Addr().String())
+
+	groupCtx, cancelGroups := context.WithCancel(ctx)
+	startDone := make(chan struct{})
+	go func() {
+		defer close(startDone)
+		s.startGroups(groupCtx)
+	}()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	}
+	cancelGroups()
+	<-startDone
+
+	s.phase.Info("server", "SHUTDOWN: draining in-flight requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := hs.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		s.logger.Warn("shutdown did not drain in time", "err", serr)
+	}
+	s.rt.StopAll(shutCtx, func(group string, err error) {
+		if err != nil {
+			s.logger.Warn("group stop failed", "group", group, "err", err)
+		}
+	})
+	s.phase.Info("server", "SHUTDOWN: done")
+	return err
+}
+
+// startGroups starts each enabled group with its own deadline, then moves
+// the service to the runtime phase.
+func (s *Service) startGroups(ctx context.Context) {
+	s.rt.StartAll(ctx, func(group string, err error) {
+		if err != nil {
+			s.phase.Error("group", fmt.Sprintf("GROUP %s: start failed: %v", group, err))
+			return
+		}
+		st := s.rt.State(group)
+		s.phase.Info("group", fmt.Sprintf("GROUP %s: started (ready=%t: %s)", group, st.Ready, st.Detail))
+	}, s.cfg.GroupStartTimeout)
+	if ctx.Err() == nil {
+		s.phase.SetPhase(phase.Runtime)
+	}
+}

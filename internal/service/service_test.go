@@ -1,0 +1,151 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
+)
+
+// slowGroup blocks in Start until released, standing in for a group whose
+// start-up is slow, and serves one slow route to test draining.
+type slowGroup struct {
+	release chan struct{}
+	stopped chan struct{}
+	fail    error
+}
+
+func (g *slowGroup) Setup(h *capability.Host) error {
+	h.Router.GET("/api/v2/ml/slow", func(c *gin.Context) {
+		time.Sleep(300 * time.Millisecond)
+		c.JSON(200, gin.H{"done": true})
+	})
+	return nil
+}
+func (g *slowGroup) Start(ctx context.Context) error {
+	select {
+	case <-g.release:
+		return g.fail
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+func (g *slowGroup) Stop(context.Context) error { close(g.stopped); return nil }
+func (g *slowGroup) Status() capability.Status  { return capability.Status{Ready: true, Detail: "slow"} }
+
+func getJSON(t *testing.T, url string) map[string]any {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
+	cfg, err := config.Load(nil, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{})}
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx, ln) }()
+
+	// The group is still starting: /health answers at once, phase early.
+	if h := getJSON(t, base+"/health"); h["phase"] != "early" {
+		t.Fatalf("health while starting: %v", h)
+	}
+	caps := getJSON(t, base+"/ml-capabilities")
+	if ml := caps["groups"].(map[string]any)["ml"].(map[string]any); ml["ready"] != false || ml["detail"] != "starting" {
+		t.Fatalf("ml while starting: %v", ml)
+	}
+	close(g.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for getJSON(t, base+"/health")["phase"] != "runtime" {
+		if time.Now().After(deadline) {
+			t.Fatal("never reached runtime phase")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// An in-flight request finishes although shutdown begins meanwhile.
+	inflight := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(base + "/api/v2/ml/slow")
+		if err != nil {
+			inflight <- -1
+			return
+		}
+		resp.Body.Close()
+		inflight <- resp.StatusCode
+	}()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if code := <-inflight; code != 200 {
+		t.Fatalf("in-flight request got %d", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	select {
+	case <-g.stopped:
+	default:
+		t.Fatal("group was not stopped")
+	}
+	if _, err := http.Get(base + "/health"); err == nil {
+		t.Fatal("still accepting after shutdown")
+	}
+}
+
+func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
+	cfg, _ := config.Load(nil, func(string) (string, bool) { return "", false })
+	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), fail: errors.New("no backend")}
+	close(g.release)
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go svc.Run(ctx, ln) //nolint:errcheck // ended by cancel
+	base := "http://" + ln.Addr().String()
+	deadline := time.Now().Add(5 * time.Second)
+	for getJSON(t, base+"/health")["phase"] != "runtime" {
+		if time.Now().After(deadline) {
+			t.Fatal("never reached runtime phase")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ml := getJSON(t, base+"/ml-capabilities")["groups"].(map[string]any)["ml"].(map[string]any)
+	if ml["ready"] != false || ml["detail"] != "start failed: no backend" {
+		t.Fatalf("%v", ml)
+	}
+}

@@ -1,0 +1,13 @@
+// Package version holds the release version and commit, stamped at link time:
+//
+//	-ldflags "-X github.com/advanced-backend/advanced-backend/internal/version.Version=v0.1.0 -X ...Commit=abc123"
+//
+// (builds here run with GOFLAGS=-buildvcs=false, so the build info carries no VCS data).
+package version
+
+var (
+	// Version is the release version, "dev" when not stamped.
+	Version = "dev"
+	// Commit is the source commit, "unknown" when not stamped.
+	Commit = "unknown"
+)

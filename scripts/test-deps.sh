@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs and the machine lacks (Debian packages,
+# via apt-get; run as root). Safe to run again: it installs nothing present.
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v nginx >/dev/null 2>&1 || need+=(nginx)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test-deps: missing ${need[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  echo "test-deps: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
