@@ -76,7 +76,7 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 		Phase:    pl,
 		Groups:   rt,
 		Metrics:  reg,
-		Services: &capability.Services{},
+		Services: &capability.Services{Groups: rt},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
