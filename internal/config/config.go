@@ -31,8 +31,12 @@ type Config struct {
 	GroupStartTimeout time.Duration
 	AdminResetToken   string
 
-	LLM    LLMConfig
-	Vector VectorConfig
+	Latency   LatencyConfig
+	Auth      AuthConfig
+	RateLimit RateLimitConfig
+	LLM       LLMConfig
+	Vector    VectorConfig
+	Optional  OptionalConfig
 }
 
 // Var declares one setting.
@@ -63,8 +67,12 @@ func (e *Error) Unwrap() error { return e.Err }
 func Vars() []Var {
 	var all []Var
 	all = append(all, coreVars()...)
+	all = append(all, latencyVars()...)
+	all = append(all, authVars()...)
+	all = append(all, rateLimitVars()...)
 	all = append(all, llmVars()...)
 	all = append(all, vectorVars()...)
+	all = append(all, optionalVars()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Env < all[j].Env })
 	return all
 }

@@ -1,0 +1,6 @@
+package config
+
+// OptionalConfig configures the optional group.
+type OptionalConfig struct{}
+
+func optionalVars() []Var { return nil }
