@@ -30,6 +30,7 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	GroupStartTimeout time.Duration
 	AdminResetToken   string
+	MaxBodyBytes      int64
 
 	Latency   LatencyConfig
 	Auth      AuthConfig
@@ -105,6 +106,14 @@ func coreVars() []Var {
 		{Env: "ADMIN_RESET_TOKEN", Flag: "admin-reset-token", Secret: true,
 			Help: "admin token for admin routes when JWT auth is off; unset: loopback clients only",
 			set:  func(c *Config, v string) error { return setString(&c.AdminResetToken, v) }},
+		{Env: "MAX_BODY_BYTES", Flag: "max-body-bytes", Default: "1048576",
+			Help: "bound on a request body in bytes (413 beyond; routes may set their own)",
+			set: func(c *Config, v string) error {
+				var n int
+				err := setInt(&n, v, 1, 1<<30)
+				c.MaxBodyBytes = int64(n)
+				return err
+			}},
 		{Env: "GROUP_START_TIMEOUT", Flag: "group-start-timeout", Default: "10s",
 			Help: "bound on each group's start-up step",
 			set: func(c *Config, v string) error {

@@ -52,7 +52,7 @@ func New(d Deps) (*Server, error) {
 	if err := e.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recovery())
+	e.Use(s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
 	s.engine = e
 
 	s.admin = auth.TokenGuard(d.Config.AdminResetToken)
