@@ -45,8 +45,12 @@ func (c *Claims) HasRole(role string) bool { return slices.Contains(c.AllRoles()
 // Roles is the roles claim: a JSON array of strings, or one string.
 type Roles []string
 
-// UnmarshalJSON accepts ["a","b"] or "a"; anything else is an error.
+// UnmarshalJSON accepts ["a","b"], "a" or null; anything else is an error.
 func (r *Roles) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = nil
+		return nil
+	}
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {
 		*r = Roles{one}
@@ -143,6 +147,11 @@ func (v *Verifier) Verify(raw string) (*Claims, error) {
 		// method object too so a name collision cannot pass.
 		if t.Method != v.keys.method {
 			return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
+		}
+		// RFC 7515 4.1.11: a critical extension we do not understand
+		// (we understand none) makes the token invalid.
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errors.New("crit header: no critical extensions are supported")
 		}
 		return v.keys.verify, nil
 	})
