@@ -38,7 +38,17 @@ func (s *Stack) TokenHandler() gin.HandlerFunc {
 		if !ok {
 			return
 		}
+		// Bound the bcrypt work in flight to the CPUs; a flood of logins
+		// waits here (until the client gives up) instead of starving
+		// every other route.
+		select {
+		case s.bcryptSlots <- struct{}{}:
+		case <-c.Request.Context().Done():
+			apierr.Abort(c, http.StatusServiceUnavailable, "cancelled", "request cancelled while waiting for a password check")
+			return
+		}
 		usr, ok := s.users.Authenticate(req.Username, req.Password)
+		<-s.bcryptSlots
 		if !ok {
 			s.logins.WithLabelValues("failed").Inc()
 			apierr.Abort(c, http.StatusUnauthorized, "invalid_credentials", "wrong username or password")

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -22,6 +23,8 @@ type Stack struct {
 	offWhy   string // why auth is off ("" when on)
 	noIssue  string // why POST /auth/token cannot issue ("" when it can)
 	realm    string
+	// bcryptSlots bounds concurrent password checks (GOMAXPROCS).
+	bcryptSlots chan struct{}
 
 	rejections *prometheus.CounterVec
 	logins     *prometheus.CounterVec
@@ -38,7 +41,8 @@ const (
 // now may be nil (time.Now).
 func NewStack(cfg *config.Config, reg prometheus.Registerer, now func() time.Time) (*Stack, error) {
 	s := &Stack{
-		realm: "advanced-backend",
+		realm:       "advanced-backend",
+		bcryptSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advanced_backend_auth_rejections_total",
 			Help: "Requests refused by the JWT guards, by reason (missing, invalid, too_large, forbidden).",
