@@ -46,7 +46,8 @@ type Options struct {
 	// Provided returns the limiter a group provided (shared by replicas),
 	// looked up at request time; nil or !ok means local buckets.
 	Provided func() (Limiter, bool)
-	// Key names the client of a request (subject or IP).
+	// Key names the client of a request (subject or IP); nil means the
+	// client IP as gin sees it.
 	Key func(*gin.Context) string
 	// Exempt lists exact paths that are never limited.
 	Exempt []string
@@ -75,6 +76,9 @@ type routeLimit struct {
 func New(o Options) *Middleware {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Key == nil {
+		o.Key = func(c *gin.Context) string { return "ip:" + c.ClientIP() }
 	}
 	m := &Middleware{
 		o:      o,
