@@ -34,6 +34,7 @@ type Server struct {
 	deps      Deps
 	engine    *gin.Engine
 	estimator latency.EstimatorInfo
+	lat       *latency.Engine
 	admin     gin.HandlerFunc
 	user      gin.HandlerFunc
 }
@@ -44,15 +45,19 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // Group set-up failures are recorded in the runtime, not returned: the
 // service runs without that group.
 func New(d Deps) (*Server, error) {
-	s := &Server{deps: d, estimator: latency.Estimator(100)}
+	s := &Server{deps: d}
+	if err := s.newLatency(); err != nil {
+		return nil, err
+	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
 	// gin trusts X-Forwarded-For from every peer by default; trust none.
 	if err := e.SetTrustedProxies(nil); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
+	e.Use(s.recordLatency(), s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
 	s.engine = e
 
 	s.admin = auth.TokenGuard(d.Config.AdminResetToken)
@@ -60,10 +65,16 @@ func New(d Deps) (*Server, error) {
 	s.authModeEvents()
 
 	s.mountCore()
+	s.mountLatency()
 	if err := registerCoreMetrics(d.Metrics, d.Groups, d.Config); err != nil {
+		s.Close()
 		return nil, err
 	}
 	s.mountGroups()
+	if err := s.trackLatencyRoutes(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) {
 		apierr.Abort(c, http.StatusMethodNotAllowed, "method_not_allowed",
