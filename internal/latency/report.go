@@ -217,7 +217,6 @@ func dist(s *series) Dist {
 	return d
 }
 
-
 // Distribution reports the window's bucket counts, the EMA p95/p50 and
 // the class proportions, overall and per route (or for one route key).
 func (e *Engine) Distribution(route string) (DistributionReport, error) {

@@ -13,30 +13,36 @@ var nan = math.NaN()
 
 // reservoir is the pure-stdlib estimator. It keeps two bounded sets:
 //
-//   - a uniform sample of at most size values: every value draws a random
-//     key and the size values with the largest keys are kept (a bottom-k
-//     sketch). Two such samples merge exactly into a uniform sample of the
-//     union, which a classic reservoir (Algorithm R) cannot do.
+//   - a priority sample (Duffield, Lund and Thorup) of at most size values:
+//     every value v gets the priority w/u with weight w = max(v, 1e-3) and u
+//     uniform in (0,1]; the size largest priorities are kept, and tau is the
+//     largest priority ever left out. A kept value stands for max(w, tau)/w
+//     values (its inverse inclusion probability), so slow requests are kept
+//     with higher probability than fast ones: the sample adapts to put its
+//     budget where latency quantiles need it. Two samples merge exactly
+//     (the union's top priorities, the larger tau), which a classic
+//     reservoir (Algorithm R) cannot do.
 //   - the size largest values seen, exactly (the tail).
 //
 // Below size values everything is kept and every quantile is exact. Above,
 // a quantile whose rank falls among the size largest values is still exact
 // (p99.9 of up to size*1000 values, p99 of up to size*100), and lower
-// quantiles come from the uniform sample, with the sampling error of a
-// sample of size values. The minimum is exact too.
+// quantiles come from the weighted sample. The minimum is exact too.
 type reservoir struct {
 	size   int
 	n      uint64
 	min    float64
-	sample keyedHeap // min-heap on key: the size largest keys
+	tau    float64   // largest priority left out of the sample; 0: none
+	sample keyedHeap // min-heap on priority: the size largest priorities
 	tail   valueHeap // min-heap on value: the size largest values
 	rng    *rand.Rand
-	sorted []float64 // scratch for Quantile
+	sorted []keyed // scratch for Quantile
+	vals   []float64
 }
 
 type keyed struct {
-	key uint64
-	v   float64
+	prio float64
+	v    float64
 }
 
 // DefaultReservoirSize is LATENCY_RESERVOIR_SIZE's default.
@@ -54,13 +60,16 @@ func newReservoir(size int, seed uint64) *reservoir {
 	return &reservoir{size: size, min: math.Inf(1), rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))}
 }
 
+func weight(v float64) float64 { return math.Max(v, 1e-3) }
+
 func (r *reservoir) Add(v float64) error {
 	if !finite(v) {
 		return ErrNotFinite
 	}
 	r.n++
 	r.min = math.Min(r.min, v)
-	r.offer(keyed{key: r.rng.Uint64(), v: v})
+	u := 1 - r.rng.Float64() // (0, 1]
+	r.offer(keyed{prio: weight(v) / u, v: v})
 	r.offerTail(v)
 	return nil
 }
@@ -70,10 +79,13 @@ func (r *reservoir) offer(k keyed) {
 		heap.Push(&r.sample, k)
 		return
 	}
-	if k.key > r.sample[0].key {
-		r.sample[0] = k
-		heap.Fix(&r.sample, 0)
+	if k.prio <= r.sample[0].prio {
+		r.tau = math.Max(r.tau, k.prio)
+		return
 	}
+	r.tau = math.Max(r.tau, r.sample[0].prio)
+	r.sample[0] = k
+	heap.Fix(&r.sample, 0)
 }
 
 func (r *reservoir) offerTail(v float64) {
@@ -101,15 +113,17 @@ func (r *reservoir) Quantile(q float64) float64 {
 	rank := q * float64(r.n-1)
 	lo := int(math.Floor(rank))
 	frac := rank - float64(lo)
-	// Ranks counted from the top: the tail holds ranks n-len(tail)..n-1.
-	fromTop := int(r.n-1) - lo // rank lo is the fromTop-th largest (0-based)
-	if uint64(len(r.sample)) == r.n || fromTop < len(r.tail) {
+	exact := uint64(len(r.sample)) == r.n // nothing left out yet
+	fromTop := int(r.n-1) - lo            // rank lo is the fromTop-th largest (0-based)
+	if exact || fromTop < len(r.tail) {
 		var all []float64
 		base := 0
-		if uint64(len(r.sample)) == r.n {
-			all = r.sortedSample() // everything is kept
+		if exact {
+			all = r.sortedValues(r.sample)
 		} else {
-			all = r.sortedTail()
+			all = append(r.vals[:0], r.tail...)
+			slices.Sort(all)
+			r.vals = all
 			base = int(r.n) - len(all)
 		}
 		i := lo - base
@@ -118,33 +132,52 @@ func (r *reservoir) Quantile(q float64) float64 {
 		}
 		return all[i] + frac*(all[i+1]-all[i])
 	}
-	s := r.sortedSample()
-	if len(s) == 1 {
-		return s[0]
+	// Weighted sample: each kept value stands for max(w, tau)/w values;
+	// walk the values in order until their estimated share reaches q.
+	s := append(r.sorted[:0], r.sample...)
+	slices.SortFunc(s, func(a, b keyed) int { return cmpFloat(a.v, b.v) })
+	r.sorted = s
+	total := 0.0
+	for _, k := range s {
+		total += math.Max(weight(k.v), r.tau) / weight(k.v)
 	}
-	// The sample's own rank: same q over the sample, with the exact min.
-	sr := q * float64(len(s)-1)
-	i := int(math.Floor(sr))
-	f := sr - float64(i)
-	if i+1 >= len(s) {
-		return s[len(s)-1]
+	target := q * total
+	cum := 0.0
+	for i, k := range s {
+		c := math.Max(weight(k.v), r.tau) / weight(k.v)
+		// the value's mass spans [cum, cum+c); its midpoint sits at cum+c/2
+		mid := cum + c/2
+		if target <= mid {
+			if i == 0 {
+				return k.v
+			}
+			prev := s[i-1]
+			pc := math.Max(weight(prev.v), r.tau) / weight(prev.v)
+			pmid := cum - pc/2
+			return prev.v + (target-pmid)/(mid-pmid)*(k.v-prev.v)
+		}
+		cum += c
 	}
-	return s[i] + f*(s[i+1]-s[i])
+	return s[len(s)-1].v
 }
 
-func (r *reservoir) sortedSample() []float64 {
-	r.sorted = r.sorted[:0]
-	for _, k := range r.sample {
-		r.sorted = append(r.sorted, k.v)
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
 	}
-	slices.Sort(r.sorted)
-	return r.sorted
+	return 0
 }
 
-func (r *reservoir) sortedTail() []float64 {
-	r.sorted = append(r.sorted[:0], r.tail...)
-	slices.Sort(r.sorted)
-	return r.sorted
+func (r *reservoir) sortedValues(ks []keyed) []float64 {
+	r.vals = r.vals[:0]
+	for _, k := range ks {
+		r.vals = append(r.vals, k.v)
+	}
+	slices.Sort(r.vals)
+	return r.vals
 }
 
 func (r *reservoir) Merge(other Estimator) error {
@@ -154,6 +187,7 @@ func (r *reservoir) Merge(other Estimator) error {
 	}
 	r.n += o.n
 	r.min = math.Min(r.min, o.min)
+	r.tau = math.Max(r.tau, o.tau)
 	for _, k := range o.sample {
 		r.offer(k)
 	}
@@ -164,21 +198,20 @@ func (r *reservoir) Merge(other Estimator) error {
 }
 
 func (r *reservoir) Clone() Estimator {
-	c := &reservoir{size: r.size, n: r.n, min: r.min,
+	return &reservoir{size: r.size, n: r.n, min: r.min, tau: r.tau,
 		sample: slices.Clone(r.sample), tail: slices.Clone(r.tail),
 		rng: rand.New(rand.NewPCG(r.rng.Uint64(), r.rng.Uint64()))}
-	return c
 }
 
 func (r *reservoir) Reset() {
-	r.n, r.min = 0, math.Inf(1)
+	r.n, r.min, r.tau = 0, math.Inf(1), 0
 	r.sample, r.tail = r.sample[:0], r.tail[:0]
 }
 
 type keyedHeap []keyed
 
 func (h keyedHeap) Len() int           { return len(h) }
-func (h keyedHeap) Less(i, j int) bool { return h[i].key < h[j].key }
+func (h keyedHeap) Less(i, j int) bool { return h[i].prio < h[j].prio }
 func (h keyedHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *keyedHeap) Push(x any)        { *h = append(*h, x.(keyed)) }
 func (h *keyedHeap) Pop() any {
