@@ -236,12 +236,13 @@ func (e *Engine) Distribution(route string) (DistributionReport, error) {
 }
 
 // Reset clears all latency state: windows, lifetime, EMA, history,
-// classes and samples still buffered. Prometheus histograms are counters
-// and keep counting; the EMA gauges are removed.
+// classes and samples, including those recorded but not yet ingested
+// (they are ingested first, so they count as cleared). Prometheus
+// histograms are counters and keep counting; the EMA gauges are removed.
 func (e *Engine) Reset() ResetResult {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.drainLocked(true)
+	e.drainLocked(false)
 	var res ResetResult
 	for _, s := range e.routes {
 		if s.lifeCounts.n > 0 {
