@@ -187,7 +187,7 @@ func TestWindowRotationKeepsLifetime(t *testing.T) {
 		t.Fatalf("p50 %v", r.Routes["GET /health"]["p50"])
 	}
 	clk.Advance(95 * time.Second) // nine rotations: the first sub-window is still inside
-	e.Flush()                      // samples join the sub-window open when they are ingested
+	e.Flush()                     // samples join the sub-window open when they are ingested
 	record(t, e, "GET", "/health", 200, 100)
 	r = quantiles(t, e, "")
 	if r.Routes["GET /health"]["count"] != uint64(11) || r.Routes["GET /health"]["p99"] != exactOf(append(vals, 100), 0.99) {

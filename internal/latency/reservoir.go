@@ -36,8 +36,12 @@ type reservoir struct {
 	sample keyedHeap // min-heap on priority: the size largest priorities
 	tail   valueHeap // min-heap on value: the size largest values
 	rng    *rand.Rand
-	sorted []keyed // scratch for Quantile
-	vals   []float64
+	// Sorted views for Quantile, rebuilt after a change (dirty).
+	dirty   bool
+	sorted  []keyed   // the sample by value
+	cum     []float64 // estimated values up to and including sorted[i]
+	vals    []float64 // the sample's values, sorted (exact case)
+	tailSrt []float64 // the tail, sorted
 }
 
 type keyed struct {
@@ -67,6 +71,7 @@ func (r *reservoir) Add(v float64) error {
 		return ErrNotFinite
 	}
 	r.n++
+	r.dirty = true
 	r.min = math.Min(r.min, v)
 	u := 1 - r.rng.Float64() // (0, 1]
 	r.offer(keyed{prio: weight(v) / u, v: v})
@@ -110,21 +115,16 @@ func (r *reservoir) Quantile(q float64) float64 {
 	if q == 0 {
 		return r.min
 	}
+	r.prepare()
 	rank := q * float64(r.n-1)
 	lo := int(math.Floor(rank))
 	frac := rank - float64(lo)
 	exact := uint64(len(r.sample)) == r.n // nothing left out yet
 	fromTop := int(r.n-1) - lo            // rank lo is the fromTop-th largest (0-based)
 	if exact || fromTop < len(r.tail) {
-		var all []float64
-		base := 0
-		if exact {
-			all = r.sortedValues(r.sample)
-		} else {
-			all = append(r.vals[:0], r.tail...)
-			slices.Sort(all)
-			r.vals = all
-			base = int(r.n) - len(all)
+		all, base := r.vals, 0
+		if !exact {
+			all, base = r.tailSrt, int(r.n)-len(r.tailSrt)
 		}
 		i := lo - base
 		if i+1 >= len(all) || frac == 0 {
@@ -132,33 +132,50 @@ func (r *reservoir) Quantile(q float64) float64 {
 		}
 		return all[i] + frac*(all[i+1]-all[i])
 	}
-	// Weighted sample: each kept value stands for max(w, tau)/w values;
-	// walk the values in order until their estimated share reaches q.
-	s := append(r.sorted[:0], r.sample...)
-	slices.SortFunc(s, func(a, b keyed) int { return cmpFloat(a.v, b.v) })
-	r.sorted = s
+	// Weighted sample: each kept value stands for max(w, tau)/w values and
+	// sits at the midpoint of its mass; interpolate between midpoints.
+	s, cum := r.sorted, r.cum
+	target := q * cum[len(cum)-1]
+	i, _ := slices.BinarySearchFunc(cum, target, cmpFloat) // first i with cum[i] >= target
+	i = min(i, len(s)-1)
+	mid := func(j int) float64 { return cum[j] - r.mass(s[j].v)/2 }
+	m := mid(i)
+	switch {
+	case target > m && i+1 < len(s):
+		n := mid(i + 1)
+		return s[i].v + (target-m)/(n-m)*(s[i+1].v-s[i].v)
+	case target < m && i > 0:
+		p := mid(i - 1)
+		return s[i-1].v + (target-p)/(m-p)*(s[i].v-s[i-1].v)
+	}
+	return s[i].v
+}
+
+// mass is how many values a kept value stands for.
+func (r *reservoir) mass(v float64) float64 {
+	if r.tau == 0 {
+		return 1
+	}
+	return math.Max(weight(v), r.tau) / weight(v)
+}
+
+// prepare rebuilds the sorted views after a change.
+func (r *reservoir) prepare() {
+	if !r.dirty && len(r.vals) == len(r.sample) {
+		return
+	}
+	r.dirty = false
+	r.sorted = append(r.sorted[:0], r.sample...)
+	slices.SortFunc(r.sorted, func(a, b keyed) int { return cmpFloat(a.v, b.v) })
+	r.vals, r.cum = r.vals[:0], r.cum[:0]
 	total := 0.0
-	for _, k := range s {
-		total += math.Max(weight(k.v), r.tau) / weight(k.v)
+	for _, k := range r.sorted {
+		r.vals = append(r.vals, k.v)
+		total += r.mass(k.v)
+		r.cum = append(r.cum, total)
 	}
-	target := q * total
-	cum := 0.0
-	for i, k := range s {
-		c := math.Max(weight(k.v), r.tau) / weight(k.v)
-		// the value's mass spans [cum, cum+c); its midpoint sits at cum+c/2
-		mid := cum + c/2
-		if target <= mid {
-			if i == 0 {
-				return k.v
-			}
-			prev := s[i-1]
-			pc := math.Max(weight(prev.v), r.tau) / weight(prev.v)
-			pmid := cum - pc/2
-			return prev.v + (target-pmid)/(mid-pmid)*(k.v-prev.v)
-		}
-		cum += c
-	}
-	return s[len(s)-1].v
+	r.tailSrt = append(r.tailSrt[:0], r.tail...)
+	slices.Sort(r.tailSrt)
 }
 
 func cmpFloat(a, b float64) int {
@@ -171,21 +188,13 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-func (r *reservoir) sortedValues(ks []keyed) []float64 {
-	r.vals = r.vals[:0]
-	for _, k := range ks {
-		r.vals = append(r.vals, k.v)
-	}
-	slices.Sort(r.vals)
-	return r.vals
-}
-
 func (r *reservoir) Merge(other Estimator) error {
 	o, ok := other.(*reservoir)
 	if !ok {
 		return fmt.Errorf("reservoir merge: cannot merge %T", other)
 	}
 	r.n += o.n
+	r.dirty = true
 	r.min = math.Min(r.min, o.min)
 	r.tau = math.Max(r.tau, o.tau)
 	for _, k := range o.sample {
@@ -198,13 +207,13 @@ func (r *reservoir) Merge(other Estimator) error {
 }
 
 func (r *reservoir) Clone() Estimator {
-	return &reservoir{size: r.size, n: r.n, min: r.min, tau: r.tau,
+	return &reservoir{size: r.size, n: r.n, min: r.min, tau: r.tau, dirty: true,
 		sample: slices.Clone(r.sample), tail: slices.Clone(r.tail),
 		rng: rand.New(rand.NewPCG(r.rng.Uint64(), r.rng.Uint64()))}
 }
 
 func (r *reservoir) Reset() {
-	r.n, r.min, r.tau = 0, math.Inf(1), 0
+	r.n, r.min, r.tau, r.dirty = 0, math.Inf(1), 0, true
 	r.sample, r.tail = r.sample[:0], r.tail[:0]
 }
 
