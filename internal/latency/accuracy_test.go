@@ -50,7 +50,9 @@ type bounds map[float64]float64 // quantile -> max relative value error
 // compares the quantiles with the exact ones.
 func checkAccuracy(t *testing.T, newEst Factory, parts int, limit bounds) {
 	t.Helper()
-	for name, gen := range distributions() {
+	dists := distributions()
+	for _, name := range []string{"bimodal", "lognormal", "pareto"} { // fixed order: estimator seeds follow it
+		gen := dists[name]
 		r := rand.New(rand.NewPCG(42, uint64(len(name))))
 		data := make([]float64, accuracySamples)
 		ests := make([]Estimator, parts)
@@ -87,9 +89,9 @@ func checkAccuracy(t *testing.T, newEst Factory, parts int, limit bounds) {
 // The reservoir's documented bounds at the default size (2048 sampled +
 // 2048 exact tail values). p99.9 of 1e6 values has rank 999 from the top,
 // inside the exact tail: error 0. p50..p99 come from the priority sample
-// of 2048, which favours slow values: measured worst cases over twelve
-// seeds were 7.5% (p50), 6.2% (p90), 5.7% (p95) and, with 1e6 values,
-// 8% at p99; the bounds leave room above those.
+// of 2048, which favours slow values: over eight seeds of 1e6 values the
+// worst errors were 3.0% (p50), 5.5% (p90), 7.7% (p95) and 7.0% (p99), and
+// 9.3% at p99 for ten merged estimators; the bounds leave room above those.
 var reservoirBounds = bounds{0.5: 0.10, 0.9: 0.10, 0.95: 0.10, 0.99: 0.15, 0.999: 0}
 
 func TestReservoirAccuracy(t *testing.T) {
