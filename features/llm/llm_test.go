@@ -396,14 +396,14 @@ func TestBadRequests(t *testing.T) {
 	r := newRig(t, map[string]string{"LLM_MAX_TOKENS": "100"})
 	for body, want := range map[string]string{
 		`{"messages":[]}`: "at least one",
-		`{"messages":[{"role":"robot","content":"x"}]}`:                   "role",
-		`{"messages":[{"role":"user","content":""}]}`:                     "must not be empty",
-		`{"messages":[{"role":"user","content":"x"}],"max_tokens":101}`:   "max_tokens: want 1 to 100",
-		`{"messages":[{"role":"user","content":"x"}],"max_tokens":0}`:     "max_tokens",
-		`{"messages":[{"role":"user","content":"x"}],"temperature":2.5}`:  "temperature",
-		`{"messages":[{"role":"user","content":"x"}],"temperature":-1}`:   "temperature",
-		`{"provider":"mistral","messages":[{"role":"user","content":"x"}]}`: "unknown",
-		`{"messages":[{"role":"user","content":"x"}],"extra":1}`:          "unknown field",
+		`{"messages":[{"role":"robot","content":"x"}]}`:                                                                          "role",
+		`{"messages":[{"role":"user","content":""}]}`:                                                                            "must not be empty",
+		`{"messages":[{"role":"user","content":"x"}],"max_tokens":101}`:                                                          "max_tokens: want 1 to 100",
+		`{"messages":[{"role":"user","content":"x"}],"max_tokens":0}`:                                                            "max_tokens",
+		`{"messages":[{"role":"user","content":"x"}],"temperature":2.5}`:                                                         "temperature",
+		`{"messages":[{"role":"user","content":"x"}],"temperature":-1}`:                                                          "temperature",
+		`{"provider":"mistral","messages":[{"role":"user","content":"x"}]}`:                                                      "unknown",
+		`{"messages":[{"role":"user","content":"x"}],"extra":1}`:                                                                 "unknown field",
 		`{"messages":` + `[` + strings.Repeat(`{"role":"user","content":"x"},`, maxMessages) + `{"role":"user","content":"x"}]}`: "at most 256",
 		`{"input":[]}`: "unknown field",
 	} {
