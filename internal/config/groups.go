@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // LLMConfig configures the llm group.
 type LLMConfig struct {
@@ -89,7 +92,7 @@ func llmVars() []Var {
 func vectorVars() []Var {
 	return []Var{
 		{Env: "QDRANT_URL", Flag: "qdrant-url", Help: "Qdrant gRPC address (host:port or URL); empty uses the embedded in-memory index",
-			set: func(c *Config, v string) error { return setOptionalURL(&c.Vector.QdrantURL, v) }},
+			set: func(c *Config, v string) error { return setAddrOrURL(&c.Vector.QdrantURL, v) }},
 		{Env: "QDRANT_API_KEY", Flag: "qdrant-api-key", Secret: true, Help: "Qdrant API key",
 			set: func(c *Config, v string) error { return setString(&c.Vector.QdrantAPIKey, v) }},
 		{Env: "REDIS_URL", Flag: "redis-url", Secret: true, Help: "Redis URL (redis://host:port/db) for the cache and shared limits",
@@ -115,4 +118,13 @@ func vectorVars() []Var {
 				return setDuration(&c.Vector.RedisRetryInterval, v, 10*time.Millisecond, 5*time.Minute)
 			}},
 	}
+}
+
+// setAddrOrURL accepts "" (unset), host:port, or an absolute URL.
+func setAddrOrURL(dst *string, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.Contains(v, "://") {
+		return setOptionalURL(dst, v)
+	}
+	return setAddr(dst, v)
 }
