@@ -349,4 +349,3 @@ func (f *feature) getPoint(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, p)
 }
-
