@@ -62,6 +62,7 @@ func (f *feature) Setup(h *capability.Host) error {
 			RetryInterval: f.cfg.RedisRetryInterval,
 			OnChange:      f.redisChanged,
 			Metrics:       h.Metrics,
+			Logger:        f.logger,
 		})
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -33,6 +34,16 @@ type Options struct {
 	OnChange func(up bool, detail string)
 	// Metrics registers the redis metrics (nil: not registered).
 	Metrics prometheus.Registerer
+	// Logger receives go-redis's own messages (dial failures...) at debug
+	// level; the breaker reports state changes through OnChange instead.
+	// go-redis has one process-wide logger. Nil leaves it alone.
+	Logger *slog.Logger
+}
+
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
 
 // state of the breaker
@@ -75,6 +86,9 @@ func New(o Options) (*Guard, error) {
 	opt.MaxRetries = -1
 	opt.ContextTimeoutEnabled = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	if o.Logger != nil {
+		redis.SetLogger(redisLog{o.Logger})
+	}
 	g := &Guard{
 		client:   redis.NewClient(opt),
 		addr:     opt.Addr,
