@@ -163,12 +163,17 @@ func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f
 		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	qn := norm(q)
-	type scored struct {
-		id    store.ID
-		score float64
-		e     *entry
+	lowerIsBetter := c.dist == store.Euclid
+	// better reports whether a ranks before b: nearer, then smaller id.
+	better := func(a, b scored) bool {
+		if a.score != b.score {
+			return (a.score < b.score) == lowerIsBetter
+		}
+		return cmpID(a.id, b.id) < 0
 	}
-	hits := make([]scored, 0, len(c.points))
+	// top keeps the best limit hits in a heap whose root is the worst of
+	// them, so a search costs O(n log limit), not a sort of every point.
+	top := make([]scored, 0, min(limit, len(c.points)))
 	for id, e := range c.points {
 		if !f.Match(e.payload) {
 			continue
@@ -182,26 +187,62 @@ func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f
 		case store.Euclid:
 			s = euclid(q, e.vec)
 		}
-		hits = append(hits, scored{id, s, e})
-	}
-	lowerIsBetter := c.dist == store.Euclid
-	slices.SortFunc(hits, func(a, b scored) int {
-		if a.score != b.score {
-			if (a.score < b.score) == lowerIsBetter {
-				return -1
-			}
-			return 1
+		h := scored{id, s, e}
+		if len(top) < limit {
+			top = append(top, h)
+			siftUp(top, len(top)-1, better)
+		} else if better(h, top[0]) {
+			top[0] = h
+			siftDown(top, 0, better)
 		}
-		return cmpID(a.id, b.id)
-	})
-	if len(hits) > limit {
-		hits = hits[:limit]
 	}
-	out := make([]store.Hit, len(hits))
-	for i, h := range hits {
+	slices.SortFunc(top, func(a, b scored) int {
+		if better(a, b) {
+			return -1
+		}
+		return 1
+	})
+	out := make([]store.Hit, len(top))
+	for i, h := range top {
 		out[i] = store.Hit{ID: h.id, Score: float32(h.score), Payload: maps.Clone(h.e.payload)}
 	}
 	return out, nil
+}
+
+type scored struct {
+	id    store.ID
+	score float64
+	e     *entry
+}
+
+// The heap keeps the worst hit at index 0: a parent is never better than
+// its children.
+func siftUp(h []scored, i int, better func(a, b scored) bool) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !better(h[p], h[i]) {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func siftDown(h []scored, i int, better func(a, b scored) bool) {
+	for {
+		worst, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && better(h[worst], h[l]) {
+			worst = l
+		}
+		if r < len(h) && better(h[worst], h[r]) {
+			worst = r
+		}
+		if worst == i {
+			return
+		}
+		h[i], h[worst] = h[worst], h[i]
+		i = worst
+	}
 }
 
 func cmpID(a, b store.ID) int {

@@ -244,3 +244,46 @@ func BenchmarkSearch10kx128(b *testing.B) {
 		}
 	}
 }
+
+// TestTopKMatchesFullSort checks the bounded heap against sorting every
+// score, for each distance and several limits, on pseudo-random points
+// (with duplicates, so ties are exercised).
+func TestTopKMatchesFullSort(t *testing.T) {
+	x := New(1000, 3)
+	seed := uint64(7)
+	rnd := func() float32 { seed = seed*6364136223846793005 + 1442695040888963407; return float32(seed>>59) - 8 }
+	pts := make([]store.Point, 300)
+	for i := range pts {
+		pts[i] = store.Point{ID: store.ID{Num: uint64(i)}, Vector: []float32{rnd(), rnd(), rnd()}}
+		if pts[i].Vector[0] == 0 && pts[i].Vector[1] == 0 && pts[i].Vector[2] == 0 {
+			pts[i].Vector[0] = 1
+		}
+	}
+	q := []float32{1, -2, 0.5}
+	for _, d := range []store.Distance{store.Cosine, store.Dot, store.Euclid} {
+		x.Create(ctx, string(d), 3, d)
+		if err := x.Upsert(ctx, string(d), pts); err != nil {
+			t.Fatal(err)
+		}
+		all, _ := x.Search(ctx, string(d), q, 1000, nil)
+		if len(all) != 300 {
+			t.Fatalf("%s: %d hits", d, len(all))
+		}
+		for i := 1; i < len(all); i++ {
+			a, b := all[i-1], all[i]
+			worse := a.Score < b.Score
+			if d == store.Euclid {
+				worse = a.Score > b.Score
+			}
+			if worse || (a.Score == b.Score && a.ID.Num > b.ID.Num) {
+				t.Fatalf("%s: out of order at %d: %+v %+v", d, i, a, b)
+			}
+		}
+		for _, k := range []int{1, 2, 7, 50, 299, 300} {
+			top, _ := x.Search(ctx, string(d), q, k, nil)
+			if ids(top) != ids(all[:k]) {
+				t.Fatalf("%s limit %d: %s, want %s", d, k, ids(top), ids(all[:k]))
+			}
+		}
+	}
+}
