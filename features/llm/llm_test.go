@@ -644,3 +644,46 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 	}
 	return n == len(want)
 }
+
+// TestStreamTimeouts: LLM_TIMEOUT bounds each gap between chunks, and
+// LLM_STREAM_MAX_DURATION the whole answer; either ends the stream with an
+// error event and cancels the upstream call.
+func TestStreamTimeouts(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"idle gap": {"LLM_TIMEOUT": "150ms"},
+		"whole":    {"LLM_TIMEOUT": "5s", "LLM_STREAM_MAX_DURATION": "1s"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, env)
+			r.fake.ChunkDelay = 400 * time.Millisecond
+			r.fake.Reply = strings.Repeat("slow ", 20)
+			a := r.post(t, "/api/v2/llm/chat", `{"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+			evs := readSSE(t, strings.NewReader(string(a.body)), nil)
+			if a.status != 200 || len(evs) < 2 || !strings.Contains(evs[0].data, "slow") {
+				t.Fatalf("%d %v", a.status, evs)
+			}
+			last := evs[len(evs)-1]
+			if last.event != "error" || !strings.Contains(last.data, "upstream_timeout") || len(evs) > 10 {
+				t.Fatalf("%d events, last %+v", len(evs), last)
+			}
+			select {
+			case <-r.fake.Canceled():
+			case <-time.After(10 * time.Second):
+				t.Fatal("upstream not canceled")
+			}
+		})
+	}
+}
+
+func TestModelNameBound(t *testing.T) {
+	r := newRig(t, nil)
+	long := strings.Repeat("m", maxModelName+1)
+	a := r.post(t, "/api/v2/llm/chat", `{"model":"`+long+`","messages":[{"role":"user","content":"x"}]}`)
+	if a.status != 400 || !strings.Contains(string(a.body), "model: at most 200") {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	a = r.post(t, "/api/v2/llm/embeddings", `{"model":"`+long+`","input":["x"]}`)
+	if a.status != 400 {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+}
