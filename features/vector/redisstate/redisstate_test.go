@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
 )
@@ -158,10 +158,10 @@ func TestRedisKilledFallsBackAndRecovers(t *testing.T) {
 		}
 	}
 	t.Logf("dead Redis: first call %v, then %v per call (limiter+cache)", first, time.Since(start)/100)
-	if v := testutil.ToFloat64(g.bypassed.WithLabelValues("limiter")); v != 101 {
+	if v := value(g.bypassed.WithLabelValues("limiter")); v != 101 {
 		t.Fatalf("limiter fallbacks %v", v)
 	}
-	if v := testutil.ToFloat64(g.upGauge); v != 0 {
+	if v := value(g.upGauge); v != 0 {
 		t.Fatalf("redis_up %v", v)
 	}
 
@@ -184,8 +184,8 @@ func TestRedisKilledFallsBackAndRecovers(t *testing.T) {
 	if err := c.Set(ctx, "x", []byte("y"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if testutil.ToFloat64(g.changes.WithLabelValues("down")) != 1 || testutil.ToFloat64(g.changes.WithLabelValues("up")) != 1 ||
-		testutil.ToFloat64(g.upGauge) != 1 {
+	if value(g.changes.WithLabelValues("down")) != 1 || value(g.changes.WithLabelValues("up")) != 1 ||
+		value(g.upGauge) != 1 {
 		t.Fatal("state change metrics")
 	}
 }
@@ -272,4 +272,16 @@ func BenchmarkAllowDown(b *testing.B) {
 			b.Fatal("allowed while down")
 		}
 	}
+}
+
+// value reads a counter or gauge.
+func value(m prometheus.Metric) float64 {
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		return -1
+	}
+	if d.Counter != nil {
+		return d.Counter.GetValue()
+	}
+	return d.Gauge.GetValue()
 }
