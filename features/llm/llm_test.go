@@ -687,3 +687,28 @@ func TestModelNameBound(t *testing.T) {
 		t.Fatalf("%d %s", a.status, a.body)
 	}
 }
+
+func TestTemperatureReachesUpstream(t *testing.T) {
+	r := newRig(t, nil)
+	for _, tc := range []struct{ prov, endpoint, temp string }{
+		{"anthropic", testllm.AnthropicMessages, "0.3"},
+		{"openai", testllm.OpenAIChat, "0.3"},
+		{"openai", testllm.OpenAIChat, "0"}, // go-openai drops a plain 0; it must still be sent
+	} {
+		a := r.post(t, "/api/v2/llm/chat", `{"provider":"`+tc.prov+`","temperature":`+tc.temp+`,"messages":[{"role":"user","content":"x"}]}`)
+		if a.status != 200 {
+			t.Fatalf("%d %s", a.status, a.body)
+		}
+		reqs := r.fake.Requests(tc.endpoint)
+		got, ok := reqs[len(reqs)-1].Body["temperature"].(float64)
+		if !ok || fmt.Sprintf("%.2f", got) != fmt.Sprintf("%.2f", mustFloat(tc.temp)) {
+			t.Fatalf("%s temperature %s: upstream got %v", tc.prov, tc.temp, reqs[len(reqs)-1].Body["temperature"])
+		}
+	}
+}
+
+func mustFloat(s string) float64 {
+	var f float64
+	fmt.Sscan(s, &f)
+	return f
+}

@@ -10,6 +10,10 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
+// limiterPrefix keeps the service's budgets apart in a shared Redis
+// (redis_rate adds its own "rate:" in front).
+const limiterPrefix = "advanced-backend:"
+
 // Limiter is a ratelimit.Limiter shared by every replica that uses the same
 // Redis: GCRA (redis_rate) at rps sustained with bursts of burst. While
 // Redis is down Allow fails at once; core then uses its local buckets.
@@ -31,7 +35,7 @@ func (l *Limiter) Allow(ctx context.Context, key string) (ratelimit.Decision, er
 	var res *redis_rate.Result
 	err := l.g.Do(ctx, "limiter", func(ctx context.Context) error {
 		var err error
-		res, err = l.rl.Allow(ctx, key, l.limit)
+		res, err = l.rl.Allow(ctx, limiterPrefix+key, l.limit)
 		return err
 	})
 	if err != nil {
