@@ -366,15 +366,19 @@ func TestUpstreamErrorsMapped(t *testing.T) {
 
 func TestStreamBrokenMidway(t *testing.T) {
 	r := newRig(t, nil)
-	r.fake.Script(testllm.AnthropicMessages, testllm.Step{BreakStreamAfter: 2})
-	a := r.post(t, "/api/v2/llm/chat", `{"provider":"anthropic","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
-	if a.status != 200 {
-		t.Fatalf("%d %s", a.status, a.body)
-	}
-	evs := readSSE(t, strings.NewReader(string(a.body)), nil)
-	last := evs[len(evs)-1]
-	if last.event != "error" || !strings.Contains(last.data, "upstream_malformed") || strings.Contains(string(a.body), "[DONE]") {
-		t.Fatalf("events %v", evs)
+	for _, tc := range []struct{ prov, endpoint string }{{"openai", testllm.OpenAIChat}, {"anthropic", testllm.AnthropicMessages}} {
+		t.Run(tc.prov, func(t *testing.T) {
+			r.fake.Script(tc.endpoint, testllm.Step{BreakStreamAfter: 2})
+			a := r.post(t, "/api/v2/llm/chat", `{"provider":"`+tc.prov+`","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+			if a.status != 200 {
+				t.Fatalf("%d %s", a.status, a.body)
+			}
+			evs := readSSE(t, strings.NewReader(string(a.body)), nil)
+			last := evs[len(evs)-1]
+			if len(evs) != 3 || last.event != "error" || !strings.Contains(last.data, "upstream_malformed") || strings.Contains(string(a.body), "[DONE]") {
+				t.Fatalf("events %v", evs)
+			}
+		})
 	}
 }
 
@@ -711,4 +715,38 @@ func mustFloat(s string) float64 {
 	var f float64
 	fmt.Sscan(s, &f)
 	return f
+}
+
+// BenchmarkChatRoundTrip measures one non-streamed chat through the gin
+// stack and the OpenAI adapter against the in-process upstream (loopback).
+func BenchmarkChatRoundTrip(b *testing.B) {
+	fake := testllm.Start(b)
+	cfg, err := config.Load(nil, func(k string) (string, bool) {
+		v, ok := map[string]string{"OPENAI_BASE_URL": fake.OpenAIBase(), "OPENAI_API_KEY": fake.OpenAIKey}[k]
+		return v, ok
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := &feature{}
+	e := gin.New()
+	if err := f.Setup(&capability.Host{Config: cfg, Metrics: prometheus.NewRegistry(), Router: e.Group(""), Services: &capability.Services{}}); err != nil {
+		b.Fatal(err)
+	}
+	f.Start(context.Background())
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	body := `{"messages":[{"role":"user","content":"bench"}]}`
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		resp, err := http.Post(srv.URL+"/api/v2/llm/chat", "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatal(resp.StatusCode)
+		}
+	}
 }

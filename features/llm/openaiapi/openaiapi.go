@@ -113,8 +113,11 @@ func (s *stream) Next() (provider.Chunk, error) {
 		resp, err := s.s.Recv()
 		if errors.Is(err, io.EOF) {
 			s.done = true
-			if s.finish == "" && s.usage == nil {
-				return provider.Chunk{}, io.EOF
+			if s.finish == "" {
+				// go-openai reports a cut connection as a plain end; an
+				// answer without its finish_reason is incomplete.
+				return provider.Chunk{}, &provider.Error{Provider: Name, Kind: provider.KindMalformed,
+					Message: "stream ended without a finish_reason (cut short?)"}
 			}
 			return provider.Chunk{FinishReason: s.finish, Usage: s.usage}, nil
 		}
