@@ -131,17 +131,25 @@ func (f *feature) providers(c *gin.Context) {
 // embedder is the capability.Embedder llm offers the vector group.
 type embedder struct{ f *feature }
 
+// Embed embeds any number of inputs, in upstream calls of at most
+// maxEmbedInputs each.
 func (e embedder) Embed(ctx context.Context, inputs []string, model string) ([][]float32, error) {
-	if msg := checkInputs(inputs, model); msg != "" {
-		return nil, errors.New(msg)
+	if len(inputs) == 0 {
+		return nil, errors.New("input: want at least one string")
 	}
-	resp, err := e.f.embed(ctx, inputs, model)
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]float32, len(resp.Data))
-	for i, d := range resp.Data {
-		out[i] = d.Embedding
+	out := make([][]float32, 0, len(inputs))
+	for start := 0; start < len(inputs); start += maxEmbedInputs {
+		batch := inputs[start:min(start+maxEmbedInputs, len(inputs))]
+		if msg := checkInputs(batch, model); msg != "" {
+			return nil, errors.New(msg)
+		}
+		resp, err := e.f.embed(ctx, batch, model)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range resp.Data {
+			out = append(out, d.Embedding)
+		}
 	}
 	return out, nil
 }

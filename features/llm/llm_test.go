@@ -508,6 +508,19 @@ func TestEmbeddingsAndEmbedder(t *testing.T) {
 	if _, err := emb.Embed(context.Background(), nil, ""); err == nil {
 		t.Fatal("empty input accepted")
 	}
+	// more inputs than one upstream call takes are sent in batches
+	many := make([]string, maxEmbedInputs+3)
+	for i := range many {
+		many[i] = fmt.Sprintf("text %d", i)
+	}
+	before := len(r.fake.Requests(testllm.OpenAIEmbeddings))
+	vs, err = emb.Embed(context.Background(), many, "")
+	if err != nil || len(vs) != len(many) || fmt.Sprint(vs[maxEmbedInputs+2]) != fmt.Sprint(testllm.Vector(many[maxEmbedInputs+2], 8)) {
+		t.Fatalf("batched: %d vectors, %v", len(vs), err)
+	}
+	if n := len(r.fake.Requests(testllm.OpenAIEmbeddings)) - before; n != 2 {
+		t.Fatalf("%d upstream calls for %d inputs", n, len(many))
+	}
 }
 
 // memCache is an in-memory capability.ResponseCache for the llm side of
