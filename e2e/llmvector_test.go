@@ -157,7 +157,8 @@ func TestVectorRoutesPerVariant(t *testing.T) {
 func TestFullWithRedis(t *testing.T) {
 	fake := testllm.Start(t)
 	rs := testredis.Start(t)
-	env := append(llmEnv(fake), "REDIS_URL="+rs.URL, "REDIS_RETRY_INTERVAL=50ms")
+	// a generous REDIS_TIMEOUT: a loaded test machine must not look like a dead Redis
+	env := append(llmEnv(fake), "REDIS_URL="+rs.URL, "REDIS_RETRY_INTERVAL=50ms", "REDIS_TIMEOUT=500ms")
 	p := startBinary(t, buildVariant(t, "full"), env...)
 	waitVector := func(want bool) string {
 		t.Helper()

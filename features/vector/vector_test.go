@@ -336,7 +336,7 @@ func phaseHas(l *phase.Log, s string) bool {
 
 func TestRedisServicesFallbackAndRecovery(t *testing.T) {
 	rs := testredis.Start(t)
-	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_RETRY_INTERVAL": "50ms", "RATE_LIMIT_RPS": "0.01", "RATE_LIMIT_BURST": "3"}
+	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_RETRY_INTERVAL": "50ms", "REDIS_TIMEOUT": "500ms", "RATE_LIMIT_RPS": "0.01", "RATE_LIMIT_BURST": "3"}
 	a, b := newRig(t, env), newRig(t, env)
 	waitReady(t, a.f)
 	if !strings.Contains(a.f.Status().Detail, "shared cache and rate limits") {
