@@ -240,7 +240,7 @@ func (f *feature) upsert(c *gin.Context) {
 // embed turns texts into vectors through the llm group's embedder; false
 // after answering why it cannot.
 func (f *feature) embed(c *gin.Context, texts []string) ([][]float32, bool) {
-	if state := f.embedderState(); state != "ready (llm group)" {
+	if ok, state := f.embedderState(); !ok {
 		apierr.Abort(c, http.StatusBadRequest, "embeddings_unavailable",
 			"text needs remote embeddings, and "+state+"; send a vector instead")
 		return nil, false

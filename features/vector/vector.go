@@ -228,29 +228,30 @@ func (f *feature) Status() capability.Status {
 			notes = append(notes, "redis "+f.redis.Addr()+": "+rdetail+" (cache bypassed, local rate limits)")
 		}
 	}
-	notes = append(notes, "text embeddings: "+f.embedderState())
+	_, emb := f.embedderState()
+	notes = append(notes, "text embeddings: "+emb)
 	return capability.Status{Ready: ready, Detail: strings.Join(notes, "; ")}
 }
 
-// embedderState describes the remote-embeddings link ("ready" or why not).
-func (f *feature) embedderState() string {
+// embedderState reports whether text can be embedded, and says why not.
+func (f *feature) embedderState() (bool, string) {
 	if f.services == nil {
-		return "no embedder"
+		return false, "no embedder"
 	}
 	if g := f.services.Groups; g != nil && !g.Linked("llm") {
-		return "the llm group is not linked into this build"
+		return false, "the llm group is not linked into this build"
 	}
 	if g := f.services.Groups; g != nil && !g.Enabled("llm") {
-		return "the llm group is switched off"
+		return false, "the llm group is switched off"
 	}
 	e, ok := f.services.Embedder.Get()
 	if !ok {
-		return "no embedder is provided (the llm group is not linked)"
+		return false, "no embedder is provided (the llm group is not linked)"
 	}
 	if !e.Ready() {
-		return "the llm group's embedding provider is not ready (OPENAI_API_KEY not set?)"
+		return false, "the llm group's embedding provider is not ready (OPENAI_API_KEY not set?)"
 	}
-	return "ready (llm group)"
+	return true, "ready (llm group)"
 }
 
 func (f *feature) currentStore() store.Store {
