@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/features/vector/cluster"
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
@@ -35,6 +36,7 @@ type feature struct {
 	phase    *phase.Log
 	logger   *slog.Logger
 	redis    *redisstate.Guard // nil without REDIS_URL
+	cluster  *cluster.Cluster  // nil without REDIS_URL
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -73,9 +75,34 @@ func (f *feature) Setup(h *capability.Host) error {
 			if rl := h.Config.RateLimit; rl.RPS > 0 {
 				h.Services.Limiter.Provide(redisstate.NewLimiter(g, rl.RPS, rl.Burst))
 			}
+			if err := f.setupCluster(h, g); err != nil {
+				return err
+			}
 		}
 	}
 	f.mount(h)
+	return nil
+}
+
+// setupCluster offers the shared latency store (cluster mode) when core
+// provided this replica's member view; the publisher starts in Start.
+func (f *feature) setupCluster(h *capability.Host, g *redisstate.Guard) error {
+	m, ok := h.Services.ClusterMember.Get()
+	if !ok {
+		return nil
+	}
+	cc := h.Config.Cluster
+	cl, err := cluster.New(cluster.Options{Guard: g, Member: m, Interval: cc.PublishInterval, TTL: cc.TTL,
+		MaxBytes: cc.MaxPublishBytes, Logger: f.logger, Metrics: h.Metrics})
+	if err != nil {
+		return err
+	}
+	f.cluster = cl
+	h.Services.Cluster.Provide(cl)
+	if f.phase != nil {
+		f.phase.Info("cluster", fmt.Sprintf("CLUSTER: replica %s publishes its latency window to Redis every %s (ttl %s, at most %d bytes)",
+			m.ReplicaID(), cc.PublishInterval, cc.TTL, cc.MaxPublishBytes))
+	}
 	return nil
 }
 
@@ -87,7 +114,7 @@ func (f *feature) redisChanged(up bool, detail string) {
 		f.phase.Info("redis", "REDIS: reachable again at "+f.redis.Addr()+" - shared limits and the response cache are back")
 		return
 	}
-	f.phase.Warn("redis", "REDIS: unreachable at "+f.redis.Addr()+" ("+detail+") - rate limits fall back to local buckets, the response cache is bypassed")
+	f.phase.Warn("redis", "REDIS: unreachable at "+f.redis.Addr()+" ("+detail+") - rate limits fall back to local buckets, the response cache is bypassed, scope=cluster answers 503")
 }
 
 // Start builds the store (the Qdrant client does not dial: its version
@@ -127,6 +154,13 @@ func (f *feature) Start(ctx context.Context) error {
 		go func() {
 			defer f.wg.Done()
 			f.redis.Run(pctx)
+		}()
+	}
+	if f.cluster != nil {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			f.cluster.Run(pctx)
 		}()
 	}
 	return nil

@@ -50,6 +50,52 @@ type Services struct {
 	// Groups switches linked groups off and on at run time (set by core;
 	// used by optional's registry file).
 	Groups *Runtime
+	// ClusterMember is this replica's side of cluster mode: its identity,
+	// its exported latency window and its local reset (provided by core,
+	// used by vector's publisher).
+	ClusterMember Slot[ClusterMember]
+	// Cluster is the replicas' shared latency store (provided by vector when
+	// REDIS_URL is set; core answers scope=cluster through it).
+	Cluster Slot[ClusterLatency]
+}
+
+// ClusterMember is what a replica contributes to the cluster.
+type ClusterMember interface {
+	ReplicaID() string
+	// ExportLatency returns the replica's latency window as an opaque
+	// payload of at most maxBytes.
+	ExportLatency(maxBytes int) ([]byte, error)
+	// ResetLatency clears the replica's latency state (a cluster-wide reset
+	// arriving through the shared store).
+	ResetLatency()
+}
+
+// ReplicaPayload is one live replica's last published payload.
+type ReplicaPayload struct {
+	ID   string
+	Age  time.Duration // since it was published
+	Data []byte
+}
+
+// ClusterLatency is the shared store of the replicas' latency payloads.
+// Calls fail fast (an error naming the cause) while the store is down.
+type ClusterLatency interface {
+	// Replicas returns the payloads of the live replicas (those whose last
+	// publication has not expired), bounded in number.
+	Replicas(ctx context.Context) ([]ReplicaPayload, error)
+	// ResetAll tells every replica to clear its latency state and returns
+	// the live replicas told; each applies it within one publish interval.
+	ResetAll(ctx context.Context) ([]string, error)
+	// Describe names the store and its timing for reports.
+	Describe() ClusterDescription
+}
+
+// ClusterDescription is the shared store's configuration.
+type ClusterDescription struct {
+	Store           string  `json:"store"`
+	PublishInterval float64 `json:"publish_interval_seconds"`
+	TTL             float64 `json:"ttl_seconds"`
+	MaxBytes        int     `json:"max_publish_bytes"`
 }
 
 // Embedder is the remote-embeddings meeting point of llm and vector.

@@ -38,6 +38,7 @@ type Config struct {
 	LLM       LLMConfig
 	Vector    VectorConfig
 	Optional  OptionalConfig
+	Cluster   ClusterConfig
 }
 
 // Var declares one setting.
@@ -74,6 +75,7 @@ func Vars() []Var {
 	all = append(all, llmVars()...)
 	all = append(all, vectorVars()...)
 	all = append(all, optionalVars()...)
+	all = append(all, clusterVars()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Env < all[j].Env })
 	return all
 }
@@ -166,6 +168,9 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error)
 func (c *Config) validate() error {
 	// cross-setting rules are added by the areas that need them
 	if err := c.validateLatency(); err != nil {
+		return err
+	}
+	if err := c.validateCluster(); err != nil {
 		return err
 	}
 	return c.validateAuth()

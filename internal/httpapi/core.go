@@ -44,6 +44,7 @@ func (s *Server) health(c *gin.Context) {
 		"rate_limit":       rateMode,
 		"fallback_tdigest": s.estimator.Fallback,
 		"variant":          s.deps.Groups.Variant(),
+		"replica_id":       cfg.Cluster.ReplicaID,
 		"uptime_seconds":   s.deps.Phase.Uptime().Seconds(),
 	})
 }
@@ -67,6 +68,8 @@ func (s *Server) phaseInfo(c *gin.Context) {
 		"estimator":          s.estimator,
 		"tracked_endpoints":  s.lat.ActiveRoutes(),
 		"trackable_routes":   s.lat.TrackedRoutes(),
+		"replica_id":         cfg.Cluster.ReplicaID,
+		"cluster":            s.clusterMode(),
 		"uptime_seconds":     s.deps.Phase.Uptime().Seconds(),
 	})
 }

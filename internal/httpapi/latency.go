@@ -41,6 +41,7 @@ func (s *Server) newLatency() error {
 	}
 	if s.deps.Services != nil {
 		s.deps.Services.Latency.Provide(eng)
+		s.deps.Services.ClusterMember.Provide(memberAdapter{s})
 	}
 	return nil
 }
@@ -99,8 +100,12 @@ func latencyLookupError(c *gin.Context, err error) {
 	apierr.Abort(c, http.StatusInternalServerError, "internal", err.Error())
 }
 
-// latencyQuantiles serves GET /api/v2/latency/quantiles[?route=][&q=0.999[,0.9999]...].
+// latencyQuantiles serves GET /api/v2/latency/quantiles[?route=][&q=0.999[,0.9999]...][&scope=local|cluster].
 func (s *Server) latencyQuantiles(c *gin.Context) {
+	scope, ok := latencyScope(c)
+	if !ok {
+		return
+	}
 	route, ok := routeFilter(c)
 	if !ok {
 		return
@@ -121,6 +126,10 @@ func (s *Server) latencyQuantiles(c *gin.Context) {
 			fmt.Sprintf("at most %d extra quantiles per request", latency.MaxExtraQuantiles))
 		return
 	}
+	if scope == "cluster" {
+		s.clusterQuantiles(c, extra, route)
+		return
+	}
 	rep, err := s.lat.Quantiles(extra, route)
 	if err != nil {
 		latencyLookupError(c, err)
@@ -131,8 +140,16 @@ func (s *Server) latencyQuantiles(c *gin.Context) {
 
 // latencyDistribution serves GET /api/v2/latency/distribution[?route=].
 func (s *Server) latencyDistribution(c *gin.Context) {
+	scope, ok := latencyScope(c)
+	if !ok {
+		return
+	}
 	route, ok := routeFilter(c)
 	if !ok {
+		return
+	}
+	if scope == "cluster" {
+		s.clusterDistribution(c, route)
 		return
 	}
 	rep, err := s.lat.Distribution(route)
@@ -145,6 +162,14 @@ func (s *Server) latencyDistribution(c *gin.Context) {
 
 // latencyReset serves POST /admin/adaptive/reset (behind the admin guard).
 func (s *Server) latencyReset(c *gin.Context) {
+	scope, ok := latencyScope(c)
+	if !ok {
+		return
+	}
+	if scope == "cluster" {
+		s.clusterReset(c)
+		return
+	}
 	res := s.lat.Reset()
 	s.deps.Phase.Info("latency", fmt.Sprintf("LATENCY: reset by %s, %d routes and %d samples cleared",
 		c.ClientIP(), res.ClearedRoutes, res.ClearedSamples))

@@ -49,6 +49,7 @@ func registerCoreMetrics(reg prometheus.Registerer, rt *capability.Runtime, cfg 
 			"tags":       strings.Join(rt.Facts().Tags, ","),
 			"version":    capability.FullVersion(rt.LinkedNames()),
 			"go_version": rt.Facts().GoVersion,
+			"replica":    cfg.Cluster.ReplicaID,
 		},
 	})
 	info.Set(1)

@@ -3,6 +3,7 @@
 package latency
 
 import (
+	"bytes"
 	"fmt"
 	"sync/atomic"
 
@@ -73,3 +74,25 @@ func (t *tdigestEstimator) Merge(other Estimator) error {
 
 func (t *tdigestEstimator) Clone() Estimator { return &tdigestEstimator{d: t.d.Clone()} }
 func (t *tdigestEstimator) Reset()           { t.d.Reset() }
+
+// MarshalBinary serializes the digest in go-tdigest's own format (AsBytes):
+// 16 bytes of header, 4 bytes per centroid mean, a varint per count.
+func (t *tdigestEstimator) MarshalBinary() ([]byte, error) {
+	b, err := t.d.AsBytes()
+	if err != nil {
+		return nil, fmt.Errorf("tdigest marshal: %w", err)
+	}
+	return b, nil
+}
+
+// decodeEstimator rebuilds an estimator that MarshalBinary serialized.
+func decodeEstimator(name string, b []byte) (Estimator, error) {
+	if name != "tdigest" {
+		return nil, fmt.Errorf("estimator %q cannot be merged by this replica (tdigest)", name)
+	}
+	d, err := tdigest.FromBytes(bytes.NewReader(b), tdigest.LocalRandomNumberGenerator(int64(len(b))+1))
+	if err != nil {
+		return nil, fmt.Errorf("tdigest unmarshal: %w", err)
+	}
+	return &tdigestEstimator{d: d}, nil
+}

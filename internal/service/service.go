@@ -39,10 +39,11 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.StructuredLog {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(h).With("replica", cfg.Cluster.ReplicaID)
 }
 
 // New assembles the service from the linked features. It does no network
