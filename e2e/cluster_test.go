@@ -586,60 +586,73 @@ func TestClusterSharedRateLimit(t *testing.T) {
 
 // Requests/s through nginx with 1, 2 and 3 replicas behind it (GET /health
 // and GET /api/v2/latency/quantiles alternately, 8 concurrent clients, 2 s
-// or 200000 requests per setting). It only logs: DEPLOY.md quotes it.
+// or 200000 requests per setting), first without rate limiting, then with
+// the shared Redis limiter deciding every quantiles request (a limit too
+// high to bite). It only logs: DEPLOY.md quotes it.
 func TestClusterThroughputReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load report")
 	}
 	bin := buildVariant(t, "prodapi")
 	rs := testredis.Start(t)
-	reps := startReplicas(t, bin, rs.URL, 3, "SAFE_MODE=1")
 	const clients, maxReq, dur = 8, 200_000, 2 * time.Second
 	tr := &http.Transport{MaxIdleConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	direct := &lb{Base: reps[0].Base}
-	for k := 0; k <= 3; k++ {
-		n := direct // k = 0: one replica without nginx, the baseline
-		if k > 0 {
-			n = startNginx(t, bases(reps[:k])...)
-		}
-		var sent, failed atomic.Int64
-		start := time.Now()
-		var wg sync.WaitGroup
-		for c := 0; c < clients; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; time.Since(start) < dur && sent.Add(1) <= maxReq; i++ {
-					path := "/health"
-					if i%2 == 1 {
-						path = "/api/v2/latency/quantiles"
+	for _, mode := range []struct {
+		name string
+		env  []string
+	}{
+		{"no rate limiting", []string{"SAFE_MODE=1"}},
+		{"shared Redis limiter", []string{"RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000"}},
+	} {
+		reps := startReplicas(t, bin, rs.URL, 3, mode.env...)
+		for k := 0; k <= 3; k++ {
+			base, n := reps[0].Base, (*lb)(nil) // k = 0: one replica without nginx, the baseline
+			if k > 0 {
+				n = startNginx(t, bases(reps[:k])...)
+				base = n.Base
+			}
+			var sent, failed atomic.Int64
+			start := time.Now()
+			var wg sync.WaitGroup
+			for c := 0; c < clients; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; time.Since(start) < dur && sent.Add(1) <= maxReq; i++ {
+						path := "/health"
+						if i%2 == 1 {
+							path = "/api/v2/latency/quantiles"
+						}
+						resp, err := hc.Get(base + path)
+						if err != nil {
+							failed.Add(1)
+							continue
+						}
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							failed.Add(1)
+						}
 					}
-					resp, err := hc.Get(n.Base + path)
-					if err != nil {
-						failed.Add(1)
-						continue
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						failed.Add(1)
-					}
-				}
-			}()
+				}()
+			}
+			wg.Wait()
+			el := time.Since(start)
+			done := min(sent.Load(), maxReq)
+			what := fmt.Sprintf("%d replica(s) behind nginx", k)
+			if k == 0 {
+				what = "1 replica, no nginx"
+			}
+			t.Logf("%s, %s: %d requests in %s = %.0f req/s, %d failed", mode.name, what, done, el.Round(time.Millisecond), float64(done)/el.Seconds(), failed.Load())
+			tr.CloseIdleConnections() // nginx's graceful quit waits for idle client connections
+			if n != nil {
+				n.stop()
+			}
 		}
-		wg.Wait()
-		el := time.Since(start)
-		done := min(sent.Load(), maxReq)
-		what := fmt.Sprintf("%d replica(s) behind nginx", k)
-		if k == 0 {
-			what = "1 replica, no nginx"
-		}
-		t.Logf("%s: %d requests in %s = %.0f req/s, %d failed", what, done, el.Round(time.Millisecond), float64(done)/el.Seconds(), failed.Load())
-		tr.CloseIdleConnections() // nginx's graceful quit waits for idle client connections
-		if k > 0 {
-			n.stop()
+		for _, p := range reps {
+			_ = p.Stop(t)
 		}
 	}
 }

@@ -202,3 +202,41 @@ func TestClusterExportBound(t *testing.T) {
 		t.Fatalf("bound below the overall series: %v", err)
 	}
 }
+
+// The payload of a busy replica: 40 routes (more than prodapi or full
+// serve) with 20000 lognormal samples each fits the default bound of
+// CLUSTER_MAX_PUBLISH_BYTES (256 KiB) without truncation; the size is
+// logged for DEPLOY.md.
+func TestClusterPayloadOfABusyReplica(t *testing.T) {
+	f, err := NewTDigestFactory(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Estimator: Choice{New: f, Info: EstimatorInfo{Name: "tdigest"}}, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var routes []Route
+	for i := 0; i < 40; i++ {
+		routes = append(routes, Route{Method: "GET", Path: "/r" + strings.Repeat("x", i)})
+	}
+	if err := e.SetRoutes(routes); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 40*20000; i++ {
+		if err := e.Record(RouteID(1+i%40), 200, math.Exp(math.Log(20)+0.8*r.NormFloat64())); err != nil {
+			e.Flush()
+		}
+	}
+	data, err := e.ExportCluster(256 << 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := DecodeClusterState(data)
+	t.Logf("40 busy routes: %d bytes (%d per series), %d routes truncated", len(data), len(data)/41, st.TruncatedRoutes)
+	if st.TruncatedRoutes != 0 || len(st.Routes) != 40 {
+		t.Errorf("%d routes exported, %d truncated", len(st.Routes), st.TruncatedRoutes)
+	}
+}

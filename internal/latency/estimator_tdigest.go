@@ -75,10 +75,15 @@ func (t *tdigestEstimator) Merge(other Estimator) error {
 func (t *tdigestEstimator) Clone() Estimator { return &tdigestEstimator{d: t.d.Clone()} }
 func (t *tdigestEstimator) Reset()           { t.d.Reset() }
 
-// MarshalBinary serializes the digest in go-tdigest's own format (AsBytes):
-// 16 bytes of header, 4 bytes per centroid mean, a varint per count.
+// MarshalBinary serializes a compressed copy of the digest in go-tdigest's
+// own format (AsBytes): 16 bytes of header, 4 bytes per centroid mean, a
+// varint per count.
 func (t *tdigestEstimator) MarshalBinary() ([]byte, error) {
-	b, err := t.d.AsBytes()
+	c := t.d.Clone()
+	if err := c.Compress(); err != nil {
+		return nil, fmt.Errorf("tdigest compress: %w", err)
+	}
+	b, err := c.AsBytes()
 	if err != nil {
 		return nil, fmt.Errorf("tdigest marshal: %w", err)
 	}
