@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,9 +197,11 @@ func TestRedisDownAndBack(t *testing.T) {
 	}
 	rs.Restart()
 	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go g.Run(runCtx) // the vector group runs the probe; here the test does
-	go c1.Run(runCtx)
+	var wg sync.WaitGroup
+	defer func() { stop(); wg.Wait() }()
+	wg.Add(2)
+	go func() { defer wg.Done(); g.Run(runCtx) }() // the vector group runs the probe; here the test does
+	go func() { defer wg.Done(); c1.Run(runCtx) }()
 	eventually(t, 10*time.Second, "the cluster view comes back", func() bool {
 		reps, err := c1.Replicas(ctx)
 		return err == nil && len(reps) == 1 && reps[0].ID == "r1"
