@@ -1,0 +1,80 @@
+package vector
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/testredis"
+)
+
+// member is core's side as the publisher sees it (an opaque payload).
+type member struct{ exports atomic.Int64 }
+
+func (m *member) ReplicaID() string { return "r-vec" }
+func (m *member) ExportLatency(int) ([]byte, error) {
+	m.exports.Add(1)
+	return []byte(`{"v":1}`), nil
+}
+func (m *member) ResetLatency() {}
+
+// With REDIS_URL and core's member provided, the group offers the cluster
+// store, its publisher (started by Start) puts the payload in a real Redis,
+// and Stop ends the publisher.
+func TestClusterPublisherLifecycle(t *testing.T) {
+	rs := testredis.Start(t)
+	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s"}
+	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &capability.Services{}
+	m := &member{}
+	svc.ClusterMember.Provide(m)
+	f := &feature{}
+	h := &capability.Host{Config: cfg, Phase: phase.New(nil), Metrics: prometheus.NewRegistry(), Router: gin.New().Group(""), Services: svc}
+	if err := f.Setup(h); err != nil {
+		t.Fatal(err)
+	}
+	cl, ok := svc.Cluster.Get()
+	if !ok {
+		t.Fatal("no cluster store provided with REDIS_URL")
+	}
+	if err := f.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		reps, err := cl.Replicas(context.Background())
+		if err == nil && len(reps) == 1 && reps[0].ID == "r-vec" && string(reps[0].Data) == `{"v":1}` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("publication never arrived: %v %v", reps, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := f.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n := m.exports.Load()
+	time.Sleep(300 * time.Millisecond) // three intervals: a running publisher would export again
+	if m.exports.Load() != n {
+		t.Fatalf("publisher still running after Stop: %d exports, then %d", n, m.exports.Load())
+	}
+}
+
+// Without REDIS_URL there is no cluster store.
+func TestNoRedisNoClusterStore(t *testing.T) {
+	r := newRig(t, nil)
+	if _, ok := r.svc.Cluster.Get(); ok {
+		t.Fatal("cluster store provided without REDIS_URL")
+	}
+}
