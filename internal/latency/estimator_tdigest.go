@@ -4,6 +4,7 @@ package latency
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sync/atomic"
 
@@ -94,6 +95,16 @@ func (t *tdigestEstimator) MarshalBinary() ([]byte, error) {
 func decodeEstimator(name string, b []byte) (Estimator, error) {
 	if name != "tdigest" {
 		return nil, fmt.Errorf("estimator %q cannot be merged by this replica (tdigest)", name)
+	}
+	// go-tdigest allocates for the centroid count of the header before it
+	// reads them: refuse a count the buffer cannot hold (4 bytes of mean
+	// and at least one byte of count each), so a corrupt payload cannot
+	// make it allocate more than its own size.
+	if len(b) < 16 {
+		return nil, fmt.Errorf("tdigest unmarshal: %d bytes, want at least 16", len(b))
+	}
+	if n := binary.BigEndian.Uint32(b[12:16]); uint64(n)*5 > uint64(len(b)-16) {
+		return nil, fmt.Errorf("tdigest unmarshal: %d centroids do not fit in %d bytes", n, len(b))
 	}
 	d, err := tdigest.FromBytes(bytes.NewReader(b), tdigest.LocalRandomNumberGenerator(int64(len(b))+1))
 	if err != nil {
