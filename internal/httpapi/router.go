@@ -36,6 +36,7 @@ type Server struct {
 	estimator latency.EstimatorInfo
 	admin     gin.HandlerFunc
 	user      gin.HandlerFunc
+	limits    apierr.RouteLimits // per-route body limits set by groups
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -52,7 +53,7 @@ func New(d Deps) (*Server, error) {
 	if err := e.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
+	e.Use(s.recovery(), apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
 	s.engine = e
 
 	s.admin = auth.TokenGuard(d.Config.AdminResetToken)
@@ -104,6 +105,7 @@ func (s *Server) mountGroups() {
 			Metrics:      s.deps.Metrics,
 			Router:       s.engine.Group("", s.gate(name), s.user),
 			RequireAdmin: s.admin,
+			BodyLimits:   &s.limits,
 			Services:     s.deps.Services,
 		}
 		if err := f.Setup(h); err != nil {
