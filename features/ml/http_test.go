@@ -176,8 +176,8 @@ func TestAnomaliesAndBaseline(t *testing.T) {
 	src := &fakeLatency{}
 	base := server(t, nil, src)
 	src.set(
-		capability.RouteLatency{Route: "GET /slow", Count: 100, P95: 20, P95History: history10},   // (20-10)/0.74129 = 13.49
-		capability.RouteLatency{Route: "GET /fine", Count: 100, P95: 11, P95History: history10},   // 1/0.74129 = 1.349
+		capability.RouteLatency{Route: "GET /slow", Count: 100, P95: 20, P95History: history10},    // (20-10)/0.74129 = 13.49
+		capability.RouteLatency{Route: "GET /fine", Count: 100, P95: 11, P95History: history10},    // 1/0.74129 = 1.349
 		capability.RouteLatency{Route: "GET /new", Count: 5, P95: 50, P95History: []float64{1, 2}}, // 2 < 8
 		capability.RouteLatency{Route: "GET /idle", Count: 0, P95History: history10},
 		// flat history: MAD 0, the scale floor is 1% of 10 = 0.1 ms -> (10.05-10)/0.1 = 0.5
