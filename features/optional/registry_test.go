@@ -148,4 +148,3 @@ func TestParseBounds(t *testing.T) {
 		t.Fatalf("too many routes: %v", err)
 	}
 }
-
