@@ -110,7 +110,18 @@ func DetectFormat(name string, data []byte) Format {
 // so every rejection carries a line and the field it concerns. Unknown
 // keys, duplicate keys, anchors, aliases, tags and values out of range are
 // refused. Parse does no I/O and keeps nothing: it is safe to fuzz.
-func Parse(name string, data []byte) (*Registry, Format, error) {
+func Parse(name string, data []byte) (reg *Registry, format Format, err error) {
+	// A reload runs in the SIGHUP goroutine too: a bug in the YAML parser
+	// must reject the file, not end the process.
+	defer func() {
+		if v := recover(); v != nil {
+			reg, err = nil, &ParseError{File: name, Msg: fmt.Sprintf("the YAML parser failed on this file: %v", v)}
+		}
+	}()
+	return parse(name, data)
+}
+
+func parse(name string, data []byte) (*Registry, Format, error) {
 	format := DetectFormat(name, data)
 	fail := func(line, col int, field, msg string) (*Registry, Format, error) {
 		return nil, format, &ParseError{File: name, Line: line, Column: col, Field: field, Msg: msg}
