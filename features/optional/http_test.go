@@ -84,7 +84,7 @@ type rig struct {
 // newRig mounts a fresh optional feature (and an idle ml group behind the
 // group gate, the way core's router does) on a real gin engine served over
 // loopback. Signals are delivered through rig.sig instead of the process.
-func newRig(t *testing.T, env map[string]string, withServices bool) *rig {
+func newRig(t testing.TB, env map[string]string, withServices bool) *rig {
 	t.Helper()
 	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
