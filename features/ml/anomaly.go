@@ -126,7 +126,12 @@ func evaluate(r capability.RouteLatency, trained *routeBaseline, p scoreParams) 
 	ra := RouteAnomaly{Route: r.Route, Count: r.Count, P95Ms: r.P95, Baseline: "history", Reasons: []string{}}
 	hist := finite(r.P95History)
 	if trained != nil {
-		ra.Baseline, hist = "trained", trained.P95History
+		if len(trained.P95History) >= p.MinHistory {
+			ra.Baseline, hist = "trained", trained.P95History
+		} else {
+			ra.Reasons = append(ra.Reasons, fmt.Sprintf("the trained baseline holds %d of %d window p95 values: scoring against the route's own history (retrain later)",
+				len(trained.P95History), p.MinHistory))
+		}
 	}
 	ra.HistoryLen = len(hist)
 

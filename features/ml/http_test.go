@@ -284,3 +284,21 @@ func TestMethodNotAllowedIsNotMounted(t *testing.T) {
 		t.Fatal("POST /anomalies served")
 	}
 }
+
+func TestTrainedTooEarlyFallsBackToHistory(t *testing.T) {
+	src := &fakeLatency{}
+	base := server(t, nil, src)
+	src.set(capability.RouteLatency{Route: "GET /early", Count: 30, P95: 10, Samples: seq(1, 30), P95History: []float64{10, 11}})
+	if code, _ := call(t, "POST", base+"/api/v2/ml/baseline/train", "", "X-Admin-Token", "s3cret"); code != 200 {
+		t.Fatal(code)
+	}
+	// Later the route has a history of its own; the trained one is too short.
+	src.set(capability.RouteLatency{Route: "GET /early", Count: 30, P95: 20, Samples: seq(1, 30), P95History: history10})
+	_, m := call(t, "GET", base+"/api/v2/ml/anomalies", "")
+	got := routesByName(t, m)["GET /early"]
+	if got["baseline"] != "history" || got["history_len"].(float64) != 10 || !near(got["score"].(float64), 13.49, 1e-3) ||
+		got["anomalous"] != true || got["ks"] == nil ||
+		!strings.Contains(toStrings(got["reasons"])[0], "the trained baseline holds 2 of 8 window p95 values") {
+		t.Fatalf("%v", got)
+	}
+}

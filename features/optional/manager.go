@@ -70,9 +70,6 @@ func (m *manager) Load(ctx context.Context, trigger string) error {
 	m.load.Lock()
 	defer m.load.Unlock()
 	reg, meta, err := m.read(ctx)
-	if err == nil {
-		err = m.check(reg)
-	}
 	if err != nil {
 		m.reject(trigger, err)
 		return err
@@ -101,23 +98,6 @@ func (m *manager) read(ctx context.Context) (*Registry, loadMeta, error) {
 	}
 	sum := sha256.Sum256(data)
 	return reg, loadMeta{Format: format, SHA256: hex.EncodeToString(sum[:]), Bytes: len(data), LoadedAt: time.Now().UTC()}, nil
-}
-
-// check rejects what Parse cannot know: a group that is not linked is
-// ignored (a file may serve several variants), but a group that is off
-// because of MINIMAL_MODE cannot be switched on.
-func (m *manager) check(reg *Registry) error {
-	rt := m.services.Groups
-	if rt == nil {
-		return nil
-	}
-	for _, name := range sortedKeys(reg.Groups) {
-		if reg.Groups[name].Enabled && rt.Linked(name) && rt.Minimal() {
-			return &ParseError{File: m.path, Field: "groups." + name + ".enabled",
-				Msg: "MINIMAL_MODE is on: groups cannot be switched on at run time"}
-		}
-	}
-	return nil
 }
 
 func (m *manager) reject(trigger string, err error) {
