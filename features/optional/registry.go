@@ -17,12 +17,13 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
 // Bounds of a registry file.
 const (
 	maxRegistryBytes   = 1 << 20 // a larger file is refused
-	maxSectionEntries  = 1000    // entries per section (slo, rate_limits)
+	maxSectionEntries  = 1000    // SLO targets (rate_limits: ratelimit.MaxOverrides)
 	maxRouteKeyLen     = 512
 	maxReasonLen       = 256
 	maxSLOMillis       = 3_600_000 // one hour
@@ -38,7 +39,7 @@ const (
 //	  "GET /api/v2/llm/chat": {p95_ms: 800}
 //	groups:         # switch linked groups off (or back on) at run time
 //	  vector: {enabled: false, reason: "qdrant maintenance"}
-//	rate_limits:    # per-route limits for the rate limiter
+//	rate_limits:    # per-route limits for the rate limiter (rps 0 exempts the route)
 //	  "POST /api/v2/llm/chat": {rps: 5, burst: 10}
 type Registry struct {
 	SLO        map[string]SLOTarget               `json:"slo"`
@@ -373,8 +374,8 @@ func (w walker) rateLimits(n ast.Node, reg *Registry) error {
 	if err != nil {
 		return err
 	}
-	if len(entries) > maxSectionEntries {
-		return w.fail(n, "rate_limits", "more than %d routes", maxSectionEntries)
+	if len(entries) > ratelimit.MaxOverrides {
+		return w.fail(n, "rate_limits", "more than %d routes (the rate limiter's bound)", ratelimit.MaxOverrides)
 	}
 	for _, e := range entries {
 		field := join("rate_limits", e.key)
@@ -387,33 +388,35 @@ func (w walker) rateLimits(n ast.Node, reg *Registry) error {
 		}
 		var o capability.RateOverride
 		var gotRPS, gotBurst bool
+		var burstN ast.Node
 		for _, f := range fields {
 			ff := join(field, f.key)
 			switch f.key {
 			case "rps":
-				if o.RPS, err = w.number(f.value, ff, 0, maxRPS); err != nil {
+				if o.RPS, err = w.numberFrom(f.value, ff, 0, maxRPS); err != nil {
 					return err
 				}
 				gotRPS = true
 			case "burst":
-				b, err := w.number(f.value, ff, 0, maxBurst)
+				b, err := w.numberFrom(f.value, ff, 0, maxBurst)
 				if err != nil {
 					return err
 				}
 				if b != math.Trunc(b) {
 					return w.fail(f.value, ff, "want a whole number, got %g", b)
 				}
-				o.Burst, gotBurst = int(b), true
+				o.Burst, gotBurst, burstN = int(b), true, f.value
 			default:
 				return w.fail(f.keyN, ff, "unknown key (want rps and burst)")
 			}
 		}
-		if !gotRPS || !gotBurst {
-			missing := "rps"
-			if gotRPS {
-				missing = "burst"
-			}
-			return w.fail(e.keyN, join(field, missing), "missing: rate limits need rps and burst")
+		switch {
+		case !gotRPS:
+			return w.fail(e.keyN, join(field, "rps"), "missing: requests per second (0 exempts the route)")
+		case o.RPS > 0 && !gotBurst:
+			return w.fail(e.keyN, join(field, "burst"), "missing: a limit with rps > 0 needs a burst")
+		case o.RPS > 0 && o.Burst < 1:
+			return w.fail(burstN, join(field, "burst"), "want at least 1 when rps > 0, got %d", o.Burst)
 		}
 		reg.RateLimits[e.key] = o
 	}
@@ -433,6 +436,15 @@ func (w walker) routeKey(n ast.Node, field, key string) error {
 
 // number reads a finite number in (lo, hi].
 func (w walker) number(n ast.Node, field string, lo, hi float64) (float64, error) {
+	return w.readNumber(n, field, lo, hi, false)
+}
+
+// numberFrom reads a finite number in [lo, hi].
+func (w walker) numberFrom(n ast.Node, field string, lo, hi float64) (float64, error) {
+	return w.readNumber(n, field, lo, hi, true)
+}
+
+func (w walker) readNumber(n ast.Node, field string, lo, hi float64, loIncluded bool) (float64, error) {
 	var v float64
 	switch x := n.(type) {
 	case *ast.IntegerNode:
@@ -446,7 +458,11 @@ func (w walker) number(n ast.Node, field string, lo, hi float64) (float64, error
 	default:
 		return 0, w.fail(n, field, "want a number, got %s", kind(n))
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) || v <= lo || v > hi {
+	tooLow := v < lo || (!loIncluded && v == lo)
+	if math.IsNaN(v) || math.IsInf(v, 0) || tooLow || v > hi {
+		if loIncluded {
+			return 0, w.fail(n, field, "want a number from %g to %g, got %g", lo, hi, v)
+		}
 		return 0, w.fail(n, field, "want a number greater than %g and at most %g, got %g", lo, hi, v)
 	}
 	return v, nil

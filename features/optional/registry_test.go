@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
 const goodYAML = `# registry for the tests
@@ -104,7 +105,8 @@ func TestParseRejectsWithLineAndField(t *testing.T) {
 		{"r.yaml", "rate_limits:\n  \"POST /x\": {rps: 5}\n", 2, `rate_limits."POST /x".burst`, "missing"},
 		{"r.yaml", "rate_limits:\n  \"POST /x\": {burst: 5}\n", 2, `rate_limits."POST /x".rps`, "missing"},
 		{"r.yaml", "rate_limits:\n  \"POST /x\":\n    rps: 5\n    burst: 2.5\n", 4, `rate_limits."POST /x".burst`, "whole number"},
-		{"r.yaml", "rate_limits:\n  \"POST /x\": {rps: 0, burst: 1}\n", 2, `rate_limits."POST /x".rps`, "greater than 0"},
+		{"r.yaml", "rate_limits:\n  \"POST /x\": {rps: -1, burst: 1}\n", 2, `rate_limits."POST /x".rps`, "from 0 to 1e+06"},
+		{"r.yaml", "rate_limits:\n  \"POST /x\":\n    burst: 0\n    rps: 1\n", 3, `rate_limits."POST /x".burst`, "at least 1 when rps > 0"},
 		{"r.yaml", "slo:\n  \"GET /x\": {p95_ms: 1}\n  \"GET /x\": {p95_ms: 2}\n", 3, "", "already defined"},
 		{"r.yaml", "slo:\n  \"GET /x\": {p95_ms: [1\n", 2, "", "syntax error"},
 		{"r.yaml", "base: &b {p95_ms: 1}\n", 1, "base", "unknown section"},
@@ -134,6 +136,13 @@ func TestParseRejectsWithLineAndField(t *testing.T) {
 	}
 }
 
+func TestRateLimitZeroExempts(t *testing.T) {
+	reg, _, err := Parse("r.yaml", []byte("rate_limits:\n  \"GET /health\": {rps: 0}\n  \"POST /x\": {rps: 2, burst: 3}\n"))
+	if err != nil || reg.RateLimits["GET /health"] != (capability.RateOverride{}) || reg.RateLimits["POST /x"] != (capability.RateOverride{RPS: 2, Burst: 3}) {
+		t.Fatalf("%+v %v", reg, err)
+	}
+}
+
 func TestParseBounds(t *testing.T) {
 	big := "slo:\n" + strings.Repeat("  # padding padding padding padding padding padding\n", maxRegistryBytes/50)
 	if _, _, err := Parse("big.yaml", []byte(big)); err == nil || !strings.Contains(err.Error(), "larger than") {
@@ -141,10 +150,10 @@ func TestParseBounds(t *testing.T) {
 	}
 	var b strings.Builder
 	b.WriteString("rate_limits:\n")
-	for i := 0; i <= maxSectionEntries; i++ {
+	for i := 0; i <= ratelimit.MaxOverrides; i++ {
 		b.WriteString("  \"GET /r" + strings.Repeat("x", i%7) + "/" + strconv.Itoa(i) + "\": {rps: 1, burst: 1}\n")
 	}
-	if _, _, err := Parse("many.yaml", []byte(b.String())); err == nil || !strings.Contains(err.Error(), "more than 1000 routes") {
+	if _, _, err := Parse("many.yaml", []byte(b.String())); err == nil || !strings.Contains(err.Error(), "more than 256 routes (the rate limiter's bound)") {
 		t.Fatalf("too many routes: %v", err)
 	}
 }
