@@ -115,7 +115,10 @@ func TestRegistryReloadBySIGHUP(t *testing.T) {
 	}
 	write("groups:\n  ml: {enabled: false, reason: e2e maintenance}\n")
 	const token = "e2e-admin"
-	p := startBinary(t, buildVariant(t, "full"), "SAFE_MODE=1", "ADMIN_RESET_TOKEN="+token, "REGISTRY_FILE="+path)
+	// No SAFE_MODE and no JWT key: auth is off, admin routes take the token,
+	// and rate limiting is on (generous, so the polling below is not limited).
+	p := startBinary(t, buildVariant(t, "full"), "ADMIN_RESET_TOKEN="+token, "REGISTRY_FILE="+path,
+		"RATE_LIMIT_RPS=1000", "RATE_LIMIT_BURST=1000")
 	detect := func() (int, map[string]any) {
 		return p.send(t, "POST", "/api/v2/ml/detect", "application/json", strings.NewReader(`{"series":[1,2,3,50]}`), "")
 	}
@@ -158,14 +161,24 @@ func TestRegistryReloadBySIGHUP(t *testing.T) {
 		t.Fatalf("the rejection is not in the log:\n%s", p.Logs())
 	}
 
-	// A good file and SIGHUP: ml is back.
-	write("groups:\n  ml: {enabled: true}\n  vector: {enabled: false}\n")
+	// A good file and SIGHUP: ml is back, with a tight limit of its own.
+	write("groups:\n  ml: {enabled: true}\n  vector: {enabled: false}\n" +
+		"rate_limits:\n  \"POST /api/v2/ml/detect\": {rps: 0.001, burst: 2}\n")
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("the reload by SIGHUP", func() bool { return loads() == 2 })
-	if code, m := detect(); code != 200 {
-		t.Fatalf("ml after reload: %d %v", code, m)
+	for i := 0; i < 2; i++ {
+		if code, m := detect(); code != 200 {
+			t.Fatalf("ml after reload, request %d: %d %v", i+1, code, m)
+		}
+	}
+	if code, m := detect(); code != 429 {
+		t.Fatalf("third request within the override's burst of 2: %d %v", code, m)
+	}
+	_, v := p.send(t, "GET", "/admin/registry", "", nil, token)
+	if a, _ := v["applied"].(map[string]any); !strings.HasPrefix(a["rate_limits"].(string), "1 overrides set on the rate limiter") {
+		t.Fatalf("applied: %v", v["applied"])
 	}
 	var caps capsReport
 	p.get(t, "GET", "/ml-capabilities", &caps)
@@ -182,8 +195,16 @@ func TestRegistryReloadBySIGHUP(t *testing.T) {
 	if code != 400 || !strings.Contains(errorMessage(m), "line 3") || !strings.Contains(errorMessage(m), "field groups.gpu") {
 		t.Fatalf("bad reload: %d %v", code, m)
 	}
+	if code, _ := detect(); code != 429 {
+		t.Fatalf("the rejected reload dropped the rate-limit override: %d", code)
+	}
+	// Remove the override again: ml answers.
+	write("groups:\n  ml: {enabled: true}\n")
+	if code, _ := p.send(t, "POST", "/admin/registry/reload", "", nil, token); code != 200 {
+		t.Fatalf("reload: %d", code)
+	}
 	if code, _ := detect(); code != 200 {
-		t.Fatalf("ml after a rejected reload: %d", code)
+		t.Fatalf("ml after the override was removed: %d", code)
 	}
 	if err := p.Stop(t); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.Logs())
