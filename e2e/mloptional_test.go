@@ -163,7 +163,8 @@ func TestRegistryReloadBySIGHUP(t *testing.T) {
 
 	// A good file and SIGHUP: ml is back, with a tight limit of its own.
 	write("groups:\n  ml: {enabled: true}\n  vector: {enabled: false}\n" +
-		"rate_limits:\n  \"POST /api/v2/ml/detect\": {rps: 0.001, burst: 2}\n")
+		"rate_limits:\n  \"POST /api/v2/ml/detect\": {rps: 0.001, burst: 2}\n" +
+		"slo:\n  \"POST /api/v2/ml/detect\": {p95_ms: 5000}\n")
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +178,17 @@ func TestRegistryReloadBySIGHUP(t *testing.T) {
 		t.Fatalf("third request within the override's burst of 2: %d %v", code, m)
 	}
 	_, v := p.send(t, "GET", "/admin/registry", "", nil, token)
-	if a, _ := v["applied"].(map[string]any); !strings.HasPrefix(a["rate_limits"].(string), "1 overrides set on the rate limiter") {
+	if a, _ := v["applied"].(map[string]any); !strings.HasPrefix(a["rate_limits"].(string), "1 overrides set on the rate limiter") ||
+		!strings.HasPrefix(a["slo"].(string), "1 targets set on the latency engine") {
 		t.Fatalf("applied: %v", v["applied"])
+	}
+	// The latency engine reports the SLO target next to the route's p95.
+	var q struct {
+		Routes map[string]map[string]any `json:"routes"`
+	}
+	p.get(t, "GET", "/api/v2/latency/quantiles", &q)
+	if r := q.Routes["POST /api/v2/ml/detect"]; r["slo_p95_ms"] != 5000.0 || r["slo_met"] != true {
+		t.Fatalf("SLO target not in the latency engine: %v", r)
 	}
 	var caps capsReport
 	p.get(t, "GET", "/ml-capabilities", &caps)

@@ -35,6 +35,7 @@ type Server struct {
 	deps      Deps
 	engine    *gin.Engine
 	estimator latency.EstimatorInfo
+	lat       *latency.Engine
 	admin     gin.HandlerFunc
 	user      gin.HandlerFunc
 	limits    apierr.RouteLimits // per-route body limits set by groups
@@ -48,27 +49,38 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // Group set-up failures are recorded in the runtime, not returned: the
 // service runs without that group.
 func New(d Deps) (*Server, error) {
-	s := &Server{deps: d, estimator: latency.Estimator(100)}
+	s := &Server{deps: d}
+	if err := s.newLatency(); err != nil {
+		return nil, err
+	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
 	// gin trusts X-Forwarded-For from every peer by default; trust only
 	// TRUSTED_PROXIES (none unless configured).
 	if err := e.SetTrustedProxies(d.Config.Auth.TrustedProxies); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recovery(), apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
+	e.Use(s.recordLatency(), s.recovery(), apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
 	s.engine = e
 
 	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
+		s.Close()
 		return nil, err
 	}
 
 	s.mountCore()
+	s.mountLatency()
 	if err := registerCoreMetrics(d.Metrics, d.Groups, d.Config); err != nil {
+		s.Close()
 		return nil, err
 	}
 	s.mountGroups()
+	if err := s.trackLatencyRoutes(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) {
 		apierr.Abort(c, http.StatusMethodNotAllowed, "method_not_allowed",
