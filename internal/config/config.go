@@ -38,6 +38,8 @@ type Config struct {
 	LLM       LLMConfig
 	Vector    VectorConfig
 	Optional  OptionalConfig
+
+	Observability ObservabilityConfig
 }
 
 // Var declares one setting.
@@ -74,6 +76,7 @@ func Vars() []Var {
 	all = append(all, llmVars()...)
 	all = append(all, vectorVars()...)
 	all = append(all, optionalVars()...)
+	all = append(all, observabilityVars()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Env < all[j].Env })
 	return all
 }

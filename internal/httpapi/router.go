@@ -15,6 +15,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/errorrate"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
@@ -36,6 +37,7 @@ type Server struct {
 	estimator latency.EstimatorInfo
 	admin     gin.HandlerFunc
 	user      gin.HandlerFunc
+	errors    *errorrate.Window // rolling 5xx share per route (requestlog.go)
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -45,6 +47,9 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // service runs without that group.
 func New(d Deps) (*Server, error) {
 	s := &Server{deps: d, estimator: latency.Estimator(100)}
+	if err := s.initObservability(); err != nil {
+		return nil, err
+	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
@@ -52,7 +57,7 @@ func New(d Deps) (*Server, error) {
 	if err := e.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
+	e.Use(s.requestLog(), s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
 	s.engine = e
 
 	s.admin = auth.TokenGuard(d.Config.AdminResetToken)
