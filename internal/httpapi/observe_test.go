@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -247,5 +248,40 @@ func TestMetricsFamilies(t *testing.T) {
 	}
 	if reqs["GET /health"] != 3 || reqs["GET /api/v2/ml/ok"] != 3 || reqs[unmatchedRoute] != 1 {
 		t.Errorf("window requests %v", reqs)
+	}
+}
+
+// BenchmarkHealthRequestLog measures /health through the whole router with
+// the request log on (JSON to io.Discard) and off; the difference is the
+// cost of one log line.
+func BenchmarkHealthRequestLog(b *testing.B) {
+	for _, on := range []string{"on", "off"} {
+		b.Run("log="+on, func(b *testing.B) {
+			cfg, err := config.Load(nil, func(k string) (string, bool) {
+				if k == "REQUEST_LOG" {
+					return on, true
+				}
+				return "", false
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt := capability.NewRuntime(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
+			s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Phase: phase.New(nil),
+				Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := s.Handler()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				r := httptest.NewRequest("GET", "/health", nil)
+				r.Header.Set(RequestIDHeader, "bench-1")
+				for pb.Next() {
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+				}
+			})
+		})
 	}
 }
