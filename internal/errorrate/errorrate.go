@@ -27,16 +27,22 @@ type Rate struct {
 	Share    float64 `json:"share"`  // Errors / Requests; 0 with no requests
 }
 
-// Window is a rolling per-route 5xx counter. It is safe for concurrent use.
+// Window is a rolling per-route 5xx counter. It is safe for concurrent use:
+// routes are found without a shared lock (sync.Map, read-mostly) and each
+// route's ring has its own mutex, so requests to different routes do not
+// contend.
 type Window struct {
-	mu      sync.Mutex
 	now     func() time.Time
 	slot    time.Duration
 	maxKeys int
-	routes  map[string]*ring
+
+	routes sync.Map   // string -> *ring
+	addMu  sync.Mutex // serialises adding keys, so the bound holds
+	keys   int        // guarded by addMu
 }
 
 type ring struct {
+	mu     sync.Mutex
 	stamp  [Slots]int64 // absolute slot number the counts belong to
 	total  [Slots]uint64
 	errors [Slots]uint64
@@ -54,28 +60,23 @@ func New(window time.Duration, maxKeys int, now func() time.Time) (*Window, erro
 	if now == nil {
 		now = time.Now
 	}
-	return &Window{now: now, slot: window / Slots, maxKeys: maxKeys, routes: map[string]*ring{}}, nil
+	return &Window{now: now, slot: window / Slots, maxKeys: maxKeys}, nil
 }
 
 // Length returns the window length.
 func (w *Window) Length() time.Duration { return w.slot * Slots }
 
-// Record counts one answer of route with the given HTTP status.
-func (w *Window) Record(route string, status int) {
-	cur := w.now().UnixNano() / int64(w.slot)
+// Record counts one answer of route with the given HTTP status, now.
+func (w *Window) Record(route string, status int) { w.RecordAt(route, status, w.now()) }
+
+// RecordAt counts one answer of route with the given HTTP status at time at
+// (for a caller that has read the clock already; it should be the window's
+// clock).
+func (w *Window) RecordAt(route string, status int, at time.Time) {
+	cur := at.UnixNano() / int64(w.slot)
 	i := cur % Slots
-	w.mu.Lock()
-	r, ok := w.routes[route]
-	if !ok {
-		if len(w.routes) >= w.maxKeys {
-			route = Overflow
-			r = w.routes[route]
-		}
-		if r == nil {
-			r = &ring{}
-			w.routes[route] = r
-		}
-	}
+	r := w.ring(route)
+	r.mu.Lock()
 	if r.stamp[i] != cur {
 		r.stamp[i], r.total[i], r.errors[i] = cur, 0, 0
 	}
@@ -83,36 +84,61 @@ func (w *Window) Record(route string, status int) {
 	if status >= 500 {
 		r.errors[i]++
 	}
-	w.mu.Unlock()
+	r.mu.Unlock()
+}
+
+// ring returns the ring of route, adding it (or the overflow key once the
+// bound is reached).
+func (w *Window) ring(route string) *ring {
+	if v, ok := w.routes.Load(route); ok {
+		return v.(*ring)
+	}
+	w.addMu.Lock()
+	defer w.addMu.Unlock()
+	if v, ok := w.routes.Load(route); ok {
+		return v.(*ring)
+	}
+	if w.keys >= w.maxKeys {
+		route = Overflow
+		if v, ok := w.routes.Load(route); ok {
+			return v.(*ring)
+		}
+	}
+	r := &ring{}
+	w.routes.Store(route, r)
+	w.keys++
+	return r
 }
 
 // Snapshot returns every tracked route's counts over the window, sorted by
 // route. A route seen before but idle during the window has zero counts.
 func (w *Window) Snapshot() []Rate {
 	cur := w.now().UnixNano() / int64(w.slot)
-	w.mu.Lock()
-	out := make([]Rate, 0, len(w.routes))
-	for route, r := range w.routes {
-		rt := Rate{Route: route}
+	var out []Rate
+	w.routes.Range(func(k, v any) bool {
+		r := v.(*ring)
+		rt := Rate{Route: k.(string)}
+		r.mu.Lock()
 		for i := range Slots {
 			if r.stamp[i] > cur-Slots && r.stamp[i] <= cur {
 				rt.Requests += r.total[i]
 				rt.Errors += r.errors[i]
 			}
 		}
+		r.mu.Unlock()
 		if rt.Requests > 0 {
 			rt.Share = float64(rt.Errors) / float64(rt.Requests)
 		}
 		out = append(out, rt)
-	}
-	w.mu.Unlock()
+		return true
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Route < out[j].Route })
 	return out
 }
 
 // Len returns how many route keys are tracked (the overflow key included).
 func (w *Window) Len() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.routes)
+	w.addMu.Lock()
+	defer w.addMu.Unlock()
+	return w.keys
 }

@@ -137,3 +137,13 @@ func BenchmarkRecord(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkRecordAt(b *testing.B) {
+	w, _ := New(time.Minute, 100, nil)
+	at := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			w.RecordAt("GET /health", 200, at)
+		}
+	})
+}

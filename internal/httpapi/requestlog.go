@@ -82,9 +82,10 @@ func (s *Server) requestLog() gin.HandlerFunc {
 
 		c.Next()
 
+		end := time.Now()
 		status := c.Writer.Status()
 		route := RouteKey(c)
-		s.errors.Record(route, status)
+		s.errors.RecordAt(route, status, end)
 		if !enabled {
 			return
 		}
@@ -101,7 +102,7 @@ func (s *Server) requestLog() gin.HandlerFunc {
 			slog.String("route", route),
 			slog.String("path", truncate(c.Request.URL.Path, maxLoggedPath)),
 			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(end.Sub(start).Microseconds())/1000),
 			slog.Int("bytes", max(c.Writer.Size(), 0)),
 			slog.String("client", c.ClientIP()),
 			slog.String("request_id", id),
