@@ -125,7 +125,7 @@ func sendTraffic(t *testing.T, p *proc) map[string]int {
 		{"GET /health", "/health", 40, 200},
 		{"GET /__phase", "/__phase", 20, 200},
 		{"GET /ml-capabilities", "/ml-capabilities", 10, 200},
-		{"unmatched", "/no/such/page", 5, 404},
+		{"(unmatched)", "/no/such/page", 5, 404},
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, step := range plan {

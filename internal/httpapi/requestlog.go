@@ -19,7 +19,7 @@ const maxRequestIDLen = 64
 
 // unmatchedRoute is the route key of requests that matched no route; they
 // share it so that unknown paths cannot grow the per-route state.
-const unmatchedRoute = "unmatched"
+const unmatchedRoute = "(unmatched)"
 
 // maxLoggedPath bounds the raw path written to a request log line.
 const maxLoggedPath = 256
@@ -32,7 +32,7 @@ const requestIDKey = "request_id"
 func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 
 // RouteKey returns the bounded route key of a served request: "METHOD
-// /template" for a matched route, "unmatched" otherwise.
+// /template" for a matched route, "(unmatched)" otherwise.
 func RouteKey(c *gin.Context) string {
 	if fp := c.FullPath(); fp != "" {
 		return c.Request.Method + " " + fp

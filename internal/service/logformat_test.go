@@ -124,7 +124,7 @@ func TestStructuredLogIsJSONLines(t *testing.T) {
 	if _, ok := r["duration_ms"].(float64); !ok {
 		t.Errorf("duration_ms is %T", r["duration_ms"])
 	}
-	if u := requests[1]; u["route"] != "unmatched" || u["status"] != float64(404) || u["path"] != "/no/such/thing" {
+	if u := requests[1]; u["route"] != "(unmatched)" || u["status"] != float64(404) || u["path"] != "/no/such/thing" {
 		t.Errorf("unmatched line %v", u)
 	}
 	if id, _ := requests[1]["request_id"].(string); len(id) != 32 {
