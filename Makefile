@@ -12,7 +12,7 @@ LDFLAGS  := $(STRIP) -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/int
 BUILD    := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 TAGS     ?=
 
-.PHONY: all variants $(VARIANTS) build run test unit deps clean tags-check
+.PHONY: all variants $(VARIANTS) build run test unit deps clean tags-check fuzz
 
 all: variants
 
@@ -36,6 +36,16 @@ test:
 	./scripts/test-deps.sh
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Fuzz targets (package:Func), each run for FUZZTIME; seeds are committed
+# under the package's testdata/fuzz/<Func>. New failures land there too.
+FUZZTIME     ?= 10s
+FUZZ_TARGETS := ./internal/auth:FuzzVerify ./internal/auth:FuzzParseUsers
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 # Regenerate the checked-in package list of every variant (deps/<variant>.txt).
 deps:

@@ -168,7 +168,7 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error)
 // validate checks rules that span several settings.
 func (c *Config) validate() error {
 	// cross-setting rules are added by the areas that need them
-	return nil
+	return c.validateAuth()
 }
 
 // FlagUsage writes the flag help, for `advanced-backend serve -h`.

@@ -111,3 +111,49 @@ func TestVarsAreUnique(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthSettings(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	c, err := Load(nil, env(map[string]string{"JWT_SECRET": secret, "JWT_ISSUER": " iss ", "TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1,,::1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Auth.JWTConfigured() || c.Auth.Issuer != "iss" || c.Auth.Leeway != 30*time.Second || c.Auth.TTL != 15*time.Minute ||
+		c.Auth.MaxTokenBytes != 4096 || len(c.Auth.TrustedProxies) != 3 {
+		t.Fatalf("%+v", c.Auth)
+	}
+	if c, _ := Load(nil, env(nil)); c.Auth.JWTConfigured() || c.Auth.TrustedProxies != nil {
+		t.Fatalf("defaults: %+v", c.Auth)
+	}
+	if c, err := Load(nil, env(map[string]string{"JWT_PUBLIC_KEY_FILE": "/k.pem", "JWT_ALGORITHM": "eddsa"})); err != nil || c.Auth.Algorithm != "EdDSA" {
+		t.Fatalf("algorithm: %v %+v", err, c)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		name string
+	}{
+		{map[string]string{"JWT_SECRET": "too-short"}, "JWT_SECRET"},
+		{map[string]string{"JWT_ALGORITHM": "none", "JWT_SECRET": secret}, "JWT_ALGORITHM"},
+		{map[string]string{"JWT_ALGORITHM": "HS512", "JWT_SECRET": secret}, "JWT_ALGORITHM"},
+		{map[string]string{"JWT_ALGORITHM": "RS256", "JWT_SECRET": secret}, "JWT_ALGORITHM"},
+		{map[string]string{"JWT_ALGORITHM": "HS256", "JWT_PUBLIC_KEY_FILE": "/k.pem"}, "JWT_ALGORITHM"},
+		{map[string]string{"JWT_ALGORITHM": "RS256"}, "JWT_ALGORITHM"},
+		{map[string]string{"JWT_SECRET": secret, "JWT_PUBLIC_KEY_FILE": "/k.pem"}, "JWT_PUBLIC_KEY_FILE"},
+		{map[string]string{"JWT_PRIVATE_KEY_FILE": "/k.pem"}, "JWT_PRIVATE_KEY_FILE"},
+		{map[string]string{"JWT_LEEWAY": "1h"}, "JWT_LEEWAY"},
+		{map[string]string{"JWT_TTL": "10s"}, "JWT_TTL"},
+		{map[string]string{"JWT_MAX_TOKEN_BYTES": "100"}, "JWT_MAX_TOKEN_BYTES"},
+		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES"},
+		{map[string]string{"TRUSTED_PROXIES": "proxy.local"}, "TRUSTED_PROXIES"},
+	} {
+		_, err := Load(nil, env(tc.env))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != tc.name {
+			t.Errorf("%v: want an error naming %s, got %v", tc.env, tc.name, err)
+		}
+	}
+	// The secret is never echoed.
+	if _, err := Load(nil, env(map[string]string{"JWT_SECRET": "hunter2-short"})); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("secret echoed: %v", err)
+	}
+}

@@ -34,11 +34,14 @@ func (s *Server) mountCore() {
 
 func (s *Server) health(c *gin.Context) {
 	cfg := s.deps.Config
+	authMode, rateMode := s.securityInfo()
 	c.JSON(http.StatusOK, gin.H{
 		"status":           "ok",
 		"phase":            s.deps.Phase.Phase(),
 		"minimal":          cfg.MinimalMode,
 		"safe_mode":        cfg.SafeMode,
+		"auth":             authMode,
+		"rate_limit":       rateMode,
 		"fallback_tdigest": s.estimator.Fallback,
 		"variant":          s.deps.Groups.Variant(),
 		"uptime_seconds":   s.deps.Phase.Uptime().Seconds(),
@@ -48,8 +51,12 @@ func (s *Server) health(c *gin.Context) {
 func (s *Server) phaseInfo(c *gin.Context) {
 	cfg := s.deps.Config
 	rt := s.deps.Groups
+	authMode, rateMode := s.securityInfo()
 	c.JSON(http.StatusOK, gin.H{
 		"phase":              s.deps.Phase.Phase(),
+		"auth":               authMode,
+		"admin_guard":        s.adminGuard(),
+		"rate_limit":         rateMode,
 		"minimal_mode":       cfg.MinimalMode,
 		"safe_mode":          cfg.SafeMode,
 		"structured_log":     cfg.StructuredLog,
@@ -88,6 +95,7 @@ func (s *Server) heartbeat(c *gin.Context) {
 		n = v
 	}
 	cfg := s.deps.Config
+	authMode, rateMode := s.securityInfo()
 	c.JSON(http.StatusOK, gin.H{
 		"phase":          s.deps.Phase.Phase(),
 		"uptime_seconds": s.deps.Phase.Uptime().Seconds(),
@@ -96,6 +104,8 @@ func (s *Server) heartbeat(c *gin.Context) {
 		"modes": gin.H{
 			"minimal_mode": cfg.MinimalMode,
 			"safe_mode":    cfg.SafeMode,
+			"auth":         authMode,
+			"rate_limit":   rateMode,
 		},
 	})
 }

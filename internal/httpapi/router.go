@@ -18,6 +18,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/errorrate"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
 // Deps is what the router needs from the process.
@@ -37,6 +38,8 @@ type Server struct {
 	estimator latency.EstimatorInfo
 	admin     gin.HandlerFunc
 	user      gin.HandlerFunc
+	auth      *auth.Stack
+	limiter   *ratelimit.Middleware
 	errors    *errorrate.Window // rolling 5xx share per route (requestlog.go)
 }
 
@@ -53,16 +56,17 @@ func New(d Deps) (*Server, error) {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	// gin trusts X-Forwarded-For from every peer by default; trust none.
-	if err := e.SetTrustedProxies(nil); err != nil {
+	// gin trusts X-Forwarded-For from every peer by default; trust only
+	// TRUSTED_PROXIES (none unless configured).
+	if err := e.SetTrustedProxies(d.Config.Auth.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
 	e.Use(s.requestLog(), s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
 	s.engine = e
 
-	s.admin = auth.TokenGuard(d.Config.AdminResetToken)
-	s.user = func(c *gin.Context) { c.Next() }
-	s.authModeEvents()
+	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
+		return nil, err
+	}
 
 	s.mountCore()
 	if err := registerCoreMetrics(d.Metrics, d.Groups, d.Config); err != nil {
@@ -82,17 +86,6 @@ func (s *Server) Handler() http.Handler { return s.engine }
 
 // Engine exposes the gin engine for tests.
 func (s *Server) Engine() *gin.Engine { return s.engine }
-
-// authModeEvents records in the phase log which guard is in force.
-func (s *Server) authModeEvents() {
-	cfg := s.deps.Config
-	if cfg.SafeMode {
-		s.deps.Phase.Warn("mode", "INIT: SAFE_MODE active - auth and rate limiting skipped")
-	}
-	if cfg.AdminResetToken == "" {
-		s.deps.Phase.Warn("auth", "ADMIN_RESET_TOKEN not set - admin endpoints accept loopback clients only")
-	}
-}
 
 // mountGroups gives each enabled group its gate and lets it mount routes.
 func (s *Server) mountGroups() {
