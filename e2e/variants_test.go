@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -191,6 +192,50 @@ func TestNotdigestBuildReportsFallback(t *testing.T) {
 	}
 	if _, ok := goVersionModules(t, buildVariant(t, "notdigest"))["github.com/caio/go-tdigest/v4"]; ok {
 		t.Fatal("notdigest binary links go-tdigest")
+	}
+	checkLatencyEndpoints(t, p, "reservoir")
+}
+
+// TestLeanLatencyEndpoints runs the same latency checks against the
+// t-digest build.
+func TestLeanLatencyEndpoints(t *testing.T) {
+	checkLatencyEndpoints(t, startBinary(t, buildVariant(t, "lean")), "tdigest")
+}
+
+// checkLatencyEndpoints drives requests through a running binary and
+// checks that the quantiles, the distribution and the reset work with the
+// estimator the build carries.
+func checkLatencyEndpoints(t *testing.T, p *proc, estimator string) {
+	t.Helper()
+	for i := 0; i < 40; i++ { // startBinary's own /health probes come on top
+		p.get(t, "GET", "/health", nil)
+		p.get(t, "GET", fmt.Sprintf("/unknown/%d", i), nil)
+	}
+	var q struct {
+		Estimator struct {
+			Name   string `json:"name"`
+			Reason string `json:"reason"`
+		} `json:"estimator"`
+		Routes map[string]map[string]any `json:"routes"`
+	}
+	if code := p.get(t, "GET", "/api/v2/latency/quantiles?q=0.999", &q); code != 200 {
+		t.Fatalf("quantiles: %d", code)
+	}
+	h := q.Routes["GET /health"]
+	if q.Estimator.Name != estimator || h["count"].(float64) < 40 || h["p50"] == nil || h["p99.9"] == nil ||
+		h["p50"].(float64) > h["p99"].(float64) || q.Routes["(unmatched)"]["count"] != 40.0 {
+		t.Fatalf("quantiles: estimator %+v routes %v", q.Estimator, q.Routes)
+	}
+	if code := p.get(t, "GET", "/api/v2/latency/quantiles?q=1", nil); code != 400 {
+		t.Fatalf("q=1: %d", code)
+	}
+	var d map[string]any
+	if code := p.get(t, "GET", "/api/v2/latency/distribution", &d); code != 200 || d["routes"].(map[string]any)["GET /health"] == nil {
+		t.Fatalf("distribution: %d %v", code, d)
+	}
+	var r map[string]any
+	if code := p.get(t, "POST", "/admin/adaptive/reset", &r); code != 200 || r["cleared_routes"].(float64) < 2 {
+		t.Fatalf("reset from loopback without a token: %d %v", code, r)
 	}
 }
 

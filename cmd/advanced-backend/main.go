@@ -129,6 +129,7 @@ func printCapabilities(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "advanced-backend: %v\n", err)
 		return exitFailed
 	}
+	defer svc.Close()
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(svc.Server().Report()); err != nil {

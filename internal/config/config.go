@@ -168,6 +168,9 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error)
 // validate checks rules that span several settings.
 func (c *Config) validate() error {
 	// cross-setting rules are added by the areas that need them
+	if err := c.validateLatency(); err != nil {
+		return err
+	}
 	return c.validateAuth()
 }
 

@@ -65,7 +65,8 @@ func (s *Server) phaseInfo(c *gin.Context) {
 		"build_tags":         nonNil(rt.Facts().Tags),
 		"linked_groups":      nonNil(rt.LinkedNames()),
 		"estimator":          s.estimator,
-		"tracked_endpoints":  0,
+		"tracked_endpoints":  s.lat.ActiveRoutes(),
+		"trackable_routes":   s.lat.TrackedRoutes(),
 		"uptime_seconds":     s.deps.Phase.Uptime().Seconds(),
 	})
 }
@@ -77,6 +78,7 @@ func (s *Server) Report() capability.Report {
 		SafeMode:          cfg.SafeMode,
 		IncludeTensorflow: cfg.IncludeTensorflow,
 		Fallback:          s.estimator.Fallback,
+		TrackedEndpoints:  s.lat.ActiveRoutes(),
 		Estimator:         s.estimator,
 	})
 }

@@ -91,6 +91,7 @@ func logServer(t *testing.T, env map[string]string) (*Server, *bytes.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	return s, buf
 }
 
@@ -231,14 +232,11 @@ func TestMetricsFamilies(t *testing.T) {
 		t.Errorf("uptime %v", up)
 	}
 
-	// Error rate per route template; unmatched paths share one key.
+	// Error rate per route template, from the latency engine; unmatched
+	// paths share one key. The gauge agrees with the quantiles endpoint.
 	rates, reqs := map[string]float64{}, map[string]float64{}
 	for _, m := range fams[metricErrorRate].GetMetric() {
-		l := labels(m)
-		if l["window"] != "1m0s" {
-			t.Errorf("window label %q", l["window"])
-		}
-		rates[l["route"]] = m.GetGauge().GetValue()
+		rates[labels(m)["route"]] = m.GetGauge().GetValue()
 	}
 	for _, m := range fams[metricWindowRequests].GetMetric() {
 		reqs[labels(m)["route"]] = m.GetGauge().GetValue()
@@ -248,6 +246,11 @@ func TestMetricsFamilies(t *testing.T) {
 	}
 	if reqs["GET /health"] != 3 || reqs["GET /api/v2/ml/ok"] != 3 || reqs[unmatchedRoute] != 1 {
 		t.Errorf("window requests %v", reqs)
+	}
+	_, q := do(t, s, "GET", "/api/v2/latency/quantiles")
+	boom := q["routes"].(map[string]any)["GET /api/v2/ml/boom"].(map[string]any)
+	if boom["error_rate"] != rates["GET /api/v2/ml/boom"] {
+		t.Errorf("quantiles error_rate %v, gauge %v", boom["error_rate"], rates["GET /api/v2/ml/boom"])
 	}
 }
 
@@ -272,6 +275,7 @@ func BenchmarkHealthRequestLog(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			defer s.Close()
 			h := s.Handler()
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {

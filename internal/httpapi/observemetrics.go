@@ -2,17 +2,18 @@ package httpapi
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advanced-backend/advanced-backend/internal/config"
-	"github.com/advanced-backend/advanced-backend/internal/errorrate"
+	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
-// Names of the metric families of the phase log and the error-rate window.
+// Names of the metric families of the phase log and the per-route error rate.
 const (
 	metricPhaseEvents    = "advanced_backend_phase_events_total"
 	metricPhaseInfo      = "advanced_backend_phase_info"
@@ -23,24 +24,25 @@ const (
 )
 
 // observeCollector exports the phase log (the startup heartbeat) and the
-// rolling per-route error rate. Everything is read at scrape time, so the
-// values are never stale and nothing runs between scrapes.
+// rolling per-route 5xx share. Everything is read at scrape time, so the
+// values are never stale and nothing runs between scrapes. The error rate
+// comes from the latency engine's per-route status counts over its sliding
+// window: the same numbers as error_rate in /api/v2/latency/quantiles.
 type observeCollector struct {
-	phase  *phase.Log
-	cfg    *config.Config
-	errors *errorrate.Window
+	phase *phase.Log
+	cfg   *config.Config
+	lat   *latency.Engine
 
 	events, info, last, uptime, errRate, winReqs *prometheus.Desc
 }
 
-func newObserveCollector(pl *phase.Log, cfg *config.Config, w *errorrate.Window) *observeCollector {
-	window := w.Length().String()
+func newObserveCollector(pl *phase.Log, cfg *config.Config, lat *latency.Engine) *observeCollector {
 	return &observeCollector{
-		phase:  pl,
-		cfg:    cfg,
-		errors: w,
+		phase: pl,
+		cfg:   cfg,
+		lat:   lat,
 		events: prometheus.NewDesc(metricPhaseEvents,
-			"Phase events recorded since start, by kind (init, mode, group, server, phase, ...).", []string{"kind"}, nil),
+			"Phase events recorded since start, by kind (init, mode, auth, latency, group, server, phase, ...).", []string{"kind"}, nil),
 		info: prometheus.NewDesc(metricPhaseInfo,
 			"The current phase and run-time modes; always 1.", []string{"phase", "minimal_mode", "safe_mode", "structured_log"}, nil),
 		last: prometheus.NewDesc(metricPhaseLastEvent,
@@ -48,11 +50,9 @@ func newObserveCollector(pl *phase.Log, cfg *config.Config, w *errorrate.Window)
 		uptime: prometheus.NewDesc(metricUptime,
 			"Seconds since the process started.", nil, nil),
 		errRate: prometheus.NewDesc(metricErrorRate,
-			"Share of 5xx answers per route template over the rolling window (0 with no requests).", []string{"route"},
-			prometheus.Labels{"window": window}),
+			"Share of 5xx answers per route over the latency engine's sliding window (0 with no requests in it).", []string{"route"}, nil),
 		winReqs: prometheus.NewDesc(metricWindowRequests,
-			"Requests per route template over the rolling window of the error rate.", []string{"route"},
-			prometheus.Labels{"window": window}),
+			"Requests per route over the latency engine's sliding window.", []string{"route"}, nil),
 	}
 }
 
@@ -72,26 +72,40 @@ func (o *observeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(o.last, prometheus.GaugeValue, float64(ev[0].At.UnixNano())/float64(time.Second))
 	}
 	ch <- prometheus.MustNewConstMetric(o.uptime, prometheus.GaugeValue, o.phase.Uptime().Seconds())
-	for _, r := range o.errors.Snapshot() {
-		ch <- prometheus.MustNewConstMetric(o.errRate, prometheus.GaugeValue, r.Share, r.Route)
-		ch <- prometheus.MustNewConstMetric(o.winReqs, prometheus.GaugeValue, float64(r.Requests), r.Route)
+	for _, r := range routeErrorRates(o.lat) {
+		ch <- prometheus.MustNewConstMetric(o.errRate, prometheus.GaugeValue, r.share, r.route)
+		ch <- prometheus.MustNewConstMetric(o.winReqs, prometheus.GaugeValue, float64(r.requests), r.route)
 	}
 }
 
-// maxErrorRoutes bounds the routes of the error-rate window. Route keys are
-// templates plus one shared key for unmatched paths, so real routers stay
-// far below it; it guards against a router with generated routes.
-const maxErrorRoutes = 1024
+// routeRate is one route's window counts.
+type routeRate struct {
+	route    string
+	requests uint64
+	share    float64
+}
 
-// initObservability creates the error-rate window and registers the phase
-// and error-rate metrics.
-func (s *Server) initObservability() error {
-	w, err := errorrate.New(s.deps.Config.Observability.ErrorRateWindow, maxErrorRoutes, nil)
-	if err != nil {
-		return fmt.Errorf("error-rate window: %w", err)
+// routeErrorRates reads every tracked route's window count and 5xx share
+// from the engine, sorted by route.
+func routeErrorRates(lat *latency.Engine) []routeRate {
+	rep, err := lat.Quantiles(nil, "")
+	if err != nil { // only a route filter can fail, and there is none
+		return nil
 	}
-	s.errors = w
-	if err := s.deps.Metrics.Register(newObserveCollector(s.deps.Phase, s.deps.Config, w)); err != nil {
+	out := make([]routeRate, 0, len(rep.Routes))
+	for route, st := range rep.Routes {
+		r := routeRate{route: route}
+		r.requests, _ = st["count"].(uint64)
+		r.share, _ = st["error_rate"].(float64) // nil with no requests: 0
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].route < out[j].route })
+	return out
+}
+
+// initObservability registers the phase and error-rate metrics.
+func (s *Server) initObservability() error {
+	if err := s.deps.Metrics.Register(newObserveCollector(s.deps.Phase, s.deps.Config, s.lat)); err != nil {
 		return fmt.Errorf("register phase and error-rate metrics: %w", err)
 	}
 	return nil

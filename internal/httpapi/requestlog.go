@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/advanced-backend/advanced-backend/internal/latency"
 )
 
 // RequestIDHeader carries the request id in both directions.
@@ -17,9 +19,9 @@ const RequestIDHeader = "X-Request-ID"
 // unusual value is replaced by a generated one.
 const maxRequestIDLen = 64
 
-// unmatchedRoute is the route key of requests that matched no route; they
-// share it so that unknown paths cannot grow the per-route state.
-const unmatchedRoute = "(unmatched)"
+// unmatchedRoute is the route key of requests that matched no route (the
+// latency engine's key, so logs, metrics and the dashboard agree).
+const unmatchedRoute = latency.UnmatchedKey
 
 // maxLoggedPath bounds the raw path written to a request log line.
 const maxLoggedPath = 256
@@ -65,9 +67,9 @@ func newRequestID() string {
 }
 
 // requestLog assigns the request id (accepted from X-Request-ID when sane,
-// else generated) and echoes it, counts the answer in the rolling error-rate
-// window, and writes one log line per request when enabled. It runs first,
-// so it sees the status that recovery sets after a panic.
+// else generated) and echoes it, and writes one log line per request when
+// enabled. It runs outside recovery, so it sees the status that recovery
+// sets after a panic.
 func (s *Server) requestLog() gin.HandlerFunc {
 	logger := s.deps.Logger
 	enabled := s.deps.Config.Observability.RequestLog
@@ -82,13 +84,10 @@ func (s *Server) requestLog() gin.HandlerFunc {
 
 		c.Next()
 
-		end := time.Now()
-		status := c.Writer.Status()
-		route := RouteKey(c)
-		s.errors.RecordAt(route, status, end)
 		if !enabled {
 			return
 		}
+		status := c.Writer.Status()
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -99,10 +98,10 @@ func (s *Server) requestLog() gin.HandlerFunc {
 		}
 		logger.LogAttrs(context.WithoutCancel(ctx), level, "request",
 			slog.String("method", c.Request.Method),
-			slog.String("route", route),
+			slog.String("route", RouteKey(c)),
 			slog.String("path", truncate(c.Request.URL.Path, maxLoggedPath)),
 			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(end.Sub(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.Int("bytes", max(c.Writer.Size(), 0)),
 			slog.String("client", c.ClientIP()),
 			slog.String("request_id", id),

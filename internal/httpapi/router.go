@@ -15,7 +15,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
-	"github.com/advanced-backend/advanced-backend/internal/errorrate"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
@@ -36,11 +35,11 @@ type Server struct {
 	deps      Deps
 	engine    *gin.Engine
 	estimator latency.EstimatorInfo
+	lat       *latency.Engine
 	admin     gin.HandlerFunc
 	user      gin.HandlerFunc
 	auth      *auth.Stack
 	limiter   *ratelimit.Middleware
-	errors    *errorrate.Window // rolling 5xx share per route (requestlog.go)
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -49,8 +48,12 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // Group set-up failures are recorded in the runtime, not returned: the
 // service runs without that group.
 func New(d Deps) (*Server, error) {
-	s := &Server{deps: d, estimator: latency.Estimator(100)}
-	if err := s.initObservability(); err != nil {
+	s := &Server{deps: d}
+	if err := s.newLatency(); err != nil {
+		return nil, err
+	}
+	if err := s.initObservability(); err != nil { // observemetrics.go
+		s.Close()
 		return nil, err
 	}
 	e := gin.New()
@@ -59,20 +62,28 @@ func New(d Deps) (*Server, error) {
 	// gin trusts X-Forwarded-For from every peer by default; trust only
 	// TRUSTED_PROXIES (none unless configured).
 	if err := e.SetTrustedProxies(d.Config.Auth.TrustedProxies); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.requestLog(), s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
+	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
 	s.engine = e
 
 	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
+		s.Close()
 		return nil, err
 	}
 
 	s.mountCore()
+	s.mountLatency()
 	if err := registerCoreMetrics(d.Metrics, d.Groups, d.Config); err != nil {
+		s.Close()
 		return nil, err
 	}
 	s.mountGroups()
+	if err := s.trackLatencyRoutes(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	e.NoRoute(s.noRoute)
 	e.NoMethod(func(c *gin.Context) {
 		apierr.Abort(c, http.StatusMethodNotAllowed, "method_not_allowed",

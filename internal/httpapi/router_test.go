@@ -45,6 +45,7 @@ func newTestServer(t *testing.T, env map[string]string) (*Server, *capability.Ru
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	return s, rt
 }
 

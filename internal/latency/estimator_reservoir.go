@@ -2,7 +2,7 @@
 
 package latency
 
-// Estimator reports the reservoir: the notdigest build links no t-digest.
-func Estimator(compression float64) EstimatorInfo {
-	return EstimatorInfo{Name: "reservoir", Fallback: true, Reason: "built with the notdigest tag"}
+// Select returns the reservoir: the notdigest build links no t-digest.
+func Select(compression float64, reservoirSize int) Choice {
+	return Reservoir(reservoirSize, "built with the notdigest tag")
 }

@@ -87,6 +87,11 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 // Server returns the HTTP server (for tests and the capabilities subcommand).
 func (s *Service) Server() *httpapi.Server { return s.server }
 
+// Close stops the background work the server owns (the latency engine's
+// ingestion). Run calls it at shutdown; call it when a Service is built
+// but never run. It is safe to call more than once.
+func (s *Service) Close() { s.server.Close() }
+
 // Phase returns the phase log.
 func (s *Service) Phase() *phase.Log { return s.phase }
 
@@ -130,6 +135,7 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 			s.logger.Warn("group stop failed", "group", group, "err", err)
 		}
 	})
+	s.Close()
 	s.phase.Info("server", "SHUTDOWN: done")
 	return err
 }

@@ -1,0 +1,45 @@
+package service
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
+)
+
+// Run's shutdown stops the latency engine's ingestion goroutine.
+func TestRunStopsLatencyEngine(t *testing.T) {
+	cfg, err := config.Load(nil, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]capability.Feature{}, capability.BuildFacts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx, ln) }()
+	getJSON(t, "http://"+ln.Addr().String()+"/health")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-svc.Server().Latency().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("latency ingestion still running after Run returned")
+	}
+	if svc.Server().Latency().Ingested() < 1 {
+		t.Fatal("the /health request was not ingested")
+	}
+}
