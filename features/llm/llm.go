@@ -1,74 +1,192 @@
-// Package llm is the LLM group (build tag llm): chat, streaming and
-// embeddings against OpenAI-compatible and Anthropic APIs. In this state it
-// constructs its provider clients from configuration and reports which are
-// usable; the HTTP routes come with the llm issue.
+// Package llm is the LLM group (build tag llm): chat, streamed chat and
+// embeddings against OpenAI-compatible and Anthropic APIs, under
+// /api/v2/llm. It provides the capability.Embedder the vector group uses for
+// text inputs, and uses the shared response cache (capability.ResponseCache)
+// for deterministic calls when another group provides one.
 package llm
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/anthropics/anthropic-sdk-go/v2"
-	"github.com/anthropics/anthropic-sdk-go/v2/option"
-	openai "github.com/sashabaranov/go-openai"
-
+	"github.com/advanced-backend/advanced-backend/features/llm/anthropicapi"
+	"github.com/advanced-backend/advanced-backend/features/llm/openaiapi"
+	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 )
 
+// maxRetryWait caps a single wait between retries, whatever the upstream's
+// Retry-After says.
+const maxRetryWait = 10 * time.Second
+
 func init() { capability.Register("llm", &feature{}) }
 
 type feature struct {
-	cfg config.LLMConfig
+	cfg      config.LLMConfig
+	services *capability.Services
+	metrics  *metrics
+	retry    provider.Retry
 
 	mu        sync.RWMutex
-	openai    *openai.Client
-	anthropic *anthropic.Client
-	detail    string
+	started   bool
+	chats     map[string]provider.Chat // configured providers
+	embedder  *openaiapi.Client
+	missing   map[string]string // provider -> why it is not configured
+	transport *http.Transport
 }
 
+// Setup mounts the routes and offers the embedder; clients come in Start.
 func (f *feature) Setup(h *capability.Host) error {
 	f.cfg = h.Config.LLM
+	f.services = h.Services
+	f.retry = provider.Retry{MaxRetries: f.cfg.MaxRetries, Backoff: f.cfg.RetryBackoff, MaxWait: maxRetryWait}
+	m, err := newMetrics(h.Metrics)
+	if err != nil {
+		return err
+	}
+	f.metrics = m
+	g := h.Router.Group("/api/v2/llm")
+	g.POST("/chat", f.chat)
+	g.POST("/embeddings", f.embeddings)
+	g.GET("/providers", f.providers)
+	if h.Services != nil {
+		h.Services.Embedder.Provide(embedder{f})
+	}
 	return nil
 }
 
 // Start builds a client for every provider that has credentials. Building a
 // client does no I/O.
 func (f *feature) Start(ctx context.Context) error {
-	httpClient := &http.Client{Timeout: f.cfg.Timeout} // go-openai's default client has no timeout
-	var notes []string
+	dial := min(f.cfg.Timeout, 10*time.Second)
+	tr := &http.Transport{
+		// No Proxy: the process reads its environment only through
+		// internal/config.
+		DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   dial,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	// Deadlines are per call (context), not per client: a streamed answer
+	// may outlast LLM_TIMEOUT as long as chunks keep coming.
+	hc := &http.Client{Transport: tr}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.transport = tr
+	f.chats = map[string]provider.Chat{}
+	f.missing = map[string]string{}
 	if f.cfg.OpenAIAPIKey != "" {
-		oc := openai.DefaultConfig(f.cfg.OpenAIAPIKey)
-		oc.BaseURL = f.cfg.OpenAIBaseURL
-		oc.HTTPClient = httpClient
-		f.openai = openai.NewClientWithConfig(oc)
-		notes = append(notes, "openai: ready ("+f.cfg.OpenAIBaseURL+")")
+		c := openaiapi.New(f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey, hc)
+		f.chats[openaiapi.Name] = c
+		f.embedder = c
 	} else {
-		notes = append(notes, "openai: OPENAI_API_KEY not set")
+		f.missing[openaiapi.Name] = "OPENAI_API_KEY not set"
 	}
 	if f.cfg.AnthropicAPIKey != "" {
-		c := anthropic.NewClient(
-			option.WithAPIKey(f.cfg.AnthropicAPIKey),
-			option.WithBaseURL(f.cfg.AnthropicBaseURL),
-			option.WithHTTPClient(httpClient),
-		)
-		f.anthropic = &c
-		notes = append(notes, "anthropic: ready ("+f.cfg.AnthropicBaseURL+")")
+		f.chats[anthropicapi.Name] = anthropicapi.New(f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey, hc)
 	} else {
-		notes = append(notes, "anthropic: ANTHROPIC_API_KEY not set")
+		f.missing[anthropicapi.Name] = "ANTHROPIC_API_KEY not set"
 	}
-	f.detail = strings.Join(notes, "; ") + "; HTTP routes not built yet"
+	f.started = true
 	return nil
 }
 
-func (f *feature) Stop(ctx context.Context) error { return nil }
+func (f *feature) Stop(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.transport != nil {
+		f.transport.CloseIdleConnections()
+	}
+	f.started = false
+	return nil
+}
 
+// providerNames lists the providers in the order of preference for
+// requests that name none.
+var providerNames = []string{openaiapi.Name, anthropicapi.Name}
+
+func (f *feature) defaultModel(name string) string {
+	if name == anthropicapi.Name {
+		return f.cfg.AnthropicModel
+	}
+	return f.cfg.OpenAIModel
+}
+
+func (f *feature) baseURL(name string) string {
+	if name == anthropicapi.Name {
+		return f.cfg.AnthropicBaseURL
+	}
+	return f.cfg.OpenAIBaseURL
+}
+
+// Status is ready when at least one provider is configured; the detail
+// names each provider's state.
 func (f *feature) Status() capability.Status {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return capability.Status{Ready: f.openai != nil || f.anthropic != nil, Detail: f.detail}
+	if !f.started {
+		return capability.Status{Detail: "not started"}
+	}
+	var notes []string
+	for _, n := range providerNames {
+		if _, ok := f.chats[n]; ok {
+			notes = append(notes, n+": ready ("+f.baseURL(n)+", model "+f.defaultModel(n)+")")
+		} else {
+			notes = append(notes, n+": not ready: "+f.missing[n])
+		}
+	}
+	if f.embedder != nil {
+		notes = append(notes, "embeddings: openai model "+f.cfg.EmbeddingModel)
+	} else {
+		notes = append(notes, "embeddings: not ready (needs the openai provider)")
+	}
+	return capability.Status{Ready: len(f.chats) > 0, Detail: strings.Join(notes, "; ")}
+}
+
+// lookup returns the provider to use for name ("" picks the first
+// configured one). ok is false with a reason when it cannot serve.
+func (f *feature) lookup(name string) (string, provider.Chat, string) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if !f.started {
+		return name, nil, "the llm group is still starting"
+	}
+	if name == "" {
+		for _, n := range providerNames {
+			if c, ok := f.chats[n]; ok {
+				return n, c, ""
+			}
+		}
+		return "", nil, "no LLM provider is configured (set OPENAI_API_KEY or ANTHROPIC_API_KEY)"
+	}
+	if c, ok := f.chats[name]; ok {
+		return name, c, ""
+	}
+	return name, nil, "provider " + name + " is not configured: " + f.missing[name]
+}
+
+func (f *feature) embedClient() (*openaiapi.Client, string) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	switch {
+	case !f.started:
+		return nil, "the llm group is still starting"
+	case f.embedder == nil:
+		return nil, "embeddings need the openai provider: " + f.missing[openaiapi.Name]
+	}
+	return f.embedder, ""
+}
+
+func (f *feature) cache() (capability.ResponseCache, bool) {
+	if f.services == nil || f.cfg.CacheTTL <= 0 {
+		return nil, false
+	}
+	return f.services.Cache.Get()
 }

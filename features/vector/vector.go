@@ -1,98 +1,142 @@
 // Package vector is the vector group (build tag vector): a vector store
-// (Qdrant over gRPC when QDRANT_URL is set, else an embedded in-memory
-// index) and Redis for the cache and shared limits. In this state it builds
-// its clients and probes them in the background; the HTTP routes come with
-// the llm/vector issue.
+// under /api/v2/vector (Qdrant over gRPC when QDRANT_URL is set, else the
+// embedded in-memory index), and Redis for shared state when REDIS_URL is
+// set: the response cache (capability.ResponseCache, used by llm) and a
+// GCRA rate limiter shared by replicas (ratelimit.Limiter, used by core).
+// Text inputs are embedded through the capability.Embedder the llm group
+// provides, when it is linked and ready.
 package vector
 
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strconv"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
-	"github.com/qdrant/go-client/qdrant"
-	"github.com/redis/go-redis/v9"
-
+	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
+	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
+	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
-// probeInterval is how often the remote backends are probed.
+// probeInterval is how often a remote store is probed.
 const probeInterval = 5 * time.Second
-
-// probeTimeout bounds one probe, so a dead remote never stalls anything.
-const probeTimeout = 2 * time.Second
 
 func init() { capability.Register("vector", &feature{}) }
 
 type feature struct {
-	cfg config.VectorConfig
+	cfg      config.VectorConfig
+	services *capability.Services
+	phase    *phase.Log
+	logger   *slog.Logger
+	redis    *redisstate.Guard // nil without REDIS_URL
 
-	qdrant  *qdrant.Client
-	redis   *redis.Client
-	limiter *redis_rate.Limiter
-	cancel  context.CancelFunc
-	done    chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	mu          sync.RWMutex
-	qdrantState string // "" when not configured
-	qdrantOK    bool
-	redisState  string
-	redisOK     bool
+	store       store.Store // nil until Start
+	storeOK     bool
+	storeDetail string
 }
 
+// Setup mounts the routes and, with REDIS_URL, offers the shared cache and
+// limiter. Building the Redis client does no I/O; it dials on first use.
 func (f *feature) Setup(h *capability.Host) error {
 	f.cfg = h.Config.Vector
-	return nil
-}
-
-// Start builds the clients without dialling (the Qdrant compatibility check
-// is skipped: it would block start-up for up to a minute) and starts a
-// background prober owned by Stop.
-func (f *feature) Start(ctx context.Context) error {
-	if f.cfg.QdrantURL != "" {
-		qc, err := qdrantConfig(f.cfg)
+	f.services = h.Services
+	f.phase = h.Phase
+	f.logger = h.Logger
+	if f.logger == nil {
+		f.logger = slog.Default()
+	}
+	if f.cfg.RedisURL != "" {
+		g, err := redisstate.New(redisstate.Options{
+			URL:           f.cfg.RedisURL,
+			Timeout:       f.cfg.RedisTimeout,
+			RetryInterval: f.cfg.RedisRetryInterval,
+			OnChange:      f.redisChanged,
+			Metrics:       h.Metrics,
+			Logger:        f.logger,
+		})
 		if err != nil {
 			return err
 		}
-		c, err := qdrant.NewClient(qc)
-		if err != nil {
-			return fmt.Errorf("qdrant client for %s: %w", f.cfg.QdrantURL, err)
+		f.redis = g
+		if h.Services != nil {
+			h.Services.Cache.Provide(redisstate.NewCache(g))
+			if rl := h.Config.RateLimit; rl.RPS > 0 {
+				h.Services.Limiter.Provide(redisstate.NewLimiter(g, rl.RPS, rl.Burst))
+			}
 		}
-		f.qdrant = c
-		f.qdrantState = "qdrant " + f.cfg.QdrantURL + ": not probed yet"
 	}
-	if f.cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(f.cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("parse REDIS_URL: %w", err)
-		}
-		// go-redis defaults cost ~1.75 s per call against a dead Redis.
-		opt.DialTimeout = 200 * time.Millisecond
-		opt.ReadTimeout = 200 * time.Millisecond
-		opt.WriteTimeout = 200 * time.Millisecond
-		opt.MaxRetries = 0
-		f.redis = redis.NewClient(opt)
-		f.limiter = redis_rate.NewLimiter(f.redis)
-		f.redisState = "redis " + opt.Addr + ": not probed yet"
-	}
-	pctx, cancel := context.WithCancel(context.Background())
-	f.cancel, f.done = cancel, make(chan struct{})
-	go f.probeLoop(pctx)
+	f.mount(h)
 	return nil
 }
 
-func (f *feature) probeLoop(ctx context.Context) {
-	defer close(f.done)
+func (f *feature) redisChanged(up bool, detail string) {
+	if f.phase == nil {
+		return
+	}
+	if up {
+		f.phase.Info("redis", "REDIS: reachable again at "+f.redis.Addr()+" - shared limits and the response cache are back")
+		return
+	}
+	f.phase.Warn("redis", "REDIS: unreachable at "+f.redis.Addr()+" ("+detail+") - rate limits fall back to local buckets, the response cache is bypassed")
+}
+
+// Start builds the store (the Qdrant client does not dial: its version
+// check, which can block for a minute, is skipped) and starts the
+// background probes, owned by Stop.
+func (f *feature) Start(ctx context.Context) error {
+	var st store.Store
+	if f.cfg.QdrantURL != "" {
+		q, err := qdrantstore.New(qdrantstore.Options{
+			URL: f.cfg.QdrantURL, APIKey: f.cfg.QdrantAPIKey, TLS: f.cfg.QdrantTLS,
+			CAFile: f.cfg.QdrantCAFile, Timeout: f.cfg.QdrantTimeout,
+		})
+		if err != nil {
+			return err
+		}
+		st = q
+	} else {
+		st = memory.New(f.cfg.MemoryMaxPoints, f.cfg.MemoryMaxCollections)
+	}
+	f.mu.Lock()
+	f.store = st
+	f.storeOK = f.cfg.QdrantURL == ""
+	f.storeDetail = "not probed yet"
+	f.mu.Unlock()
+
+	pctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	if f.cfg.QdrantURL != "" {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			f.probeStore(pctx)
+		}()
+	}
+	if f.redis != nil {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			f.redis.Run(pctx)
+		}()
+	}
+	return nil
+}
+
+func (f *feature) probeStore(ctx context.Context) {
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
 	for {
-		f.probe(ctx)
+		f.probeStoreOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -101,42 +145,49 @@ func (f *feature) probeLoop(ctx context.Context) {
 	}
 }
 
-func (f *feature) probe(ctx context.Context) {
-	if f.qdrant != nil {
-		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-		reply, err := f.qdrant.HealthCheck(pctx)
-		cancel()
-		f.mu.Lock()
-		if err != nil {
-			f.qdrantOK, f.qdrantState = false, "qdrant "+f.cfg.QdrantURL+": "+err.Error()
-		} else {
-			f.qdrantOK, f.qdrantState = true, "qdrant "+f.cfg.QdrantURL+": ok (version "+reply.GetVersion()+")"
-		}
-		f.mu.Unlock()
+// probeStoreOnce pings the store and records the outcome, with a phase
+// event when readiness changes.
+func (f *feature) probeStoreOnce(ctx context.Context) {
+	f.mu.RLock()
+	st := f.store
+	f.mu.RUnlock()
+	if st == nil {
+		return
 	}
-	if f.redis != nil {
-		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-		err := f.redis.Ping(pctx).Err()
-		cancel()
-		f.mu.Lock()
-		if err != nil {
-			f.redisOK, f.redisState = false, "redis: "+err.Error()
+	err := st.Ping(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	f.mu.Lock()
+	was := f.storeOK
+	f.storeOK = err == nil
+	f.storeDetail = "ok"
+	if err != nil {
+		f.storeDetail = err.Error()
+	}
+	f.mu.Unlock()
+	if was != (err == nil) && f.phase != nil {
+		if err == nil {
+			f.phase.Info("vector", "VECTOR: "+st.Backend()+" answers")
 		} else {
-			f.redisOK, f.redisState = true, "redis: ok"
+			f.phase.Warn("vector", "VECTOR: "+st.Backend()+" does not answer: "+err.Error())
 		}
-		f.mu.Unlock()
 	}
 }
 
 func (f *feature) Stop(ctx context.Context) error {
 	if f.cancel != nil {
 		f.cancel()
-		<-f.done
+		f.wg.Wait()
 	}
 	var errs []string
-	if f.qdrant != nil {
-		if err := f.qdrant.Close(); err != nil {
-			errs = append(errs, "qdrant: "+err.Error())
+	f.mu.Lock()
+	st := f.store
+	f.store = nil
+	f.mu.Unlock()
+	if st != nil {
+		if err := st.Close(); err != nil {
+			errs = append(errs, "store: "+err.Error())
 		}
 	}
 	if f.redis != nil {
@@ -150,46 +201,61 @@ func (f *feature) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Status is ready when the store is usable: the embedded index always is,
-// Qdrant when its last probe passed. Redis is optional and only reported.
+// Status is ready when the store answers (the embedded index always does)
+// and, when REDIS_URL is set, Redis answers PING.
 func (f *feature) Status() capability.Status {
 	f.mu.RLock()
-	defer f.mu.RUnlock()
-	ready := true
-	notes := []string{}
-	if f.qdrant == nil {
-		notes = append(notes, fmt.Sprintf("store: embedded in-memory index (max %d points)", f.cfg.MemoryMaxPoints))
-	} else {
-		ready = f.qdrantOK
-		notes = append(notes, "store: "+f.qdrantState)
+	st, ok, detail := f.store, f.storeOK, f.storeDetail
+	f.mu.RUnlock()
+	if st == nil {
+		return capability.Status{Detail: "not started"}
 	}
+	var notes []string
+	if f.cfg.QdrantURL == "" {
+		notes = append(notes, "store: "+st.Backend())
+	} else {
+		notes = append(notes, "store: "+st.Backend()+": "+detail)
+	}
+	ready := ok
 	if f.redis == nil {
-		notes = append(notes, "cache: REDIS_URL not set")
+		notes = append(notes, "redis: REDIS_URL not set (cache off, local rate limits)")
 	} else {
-		notes = append(notes, "cache: "+f.redisState)
+		rok, rdetail := f.redis.Status()
+		ready = ready && rok
+		if rok {
+			notes = append(notes, "redis "+f.redis.Addr()+": ok (shared cache and rate limits)")
+		} else {
+			notes = append(notes, "redis "+f.redis.Addr()+": "+rdetail+" (cache bypassed, local rate limits)")
+		}
 	}
-	notes = append(notes, "HTTP routes not built yet")
+	_, emb := f.embedderState()
+	notes = append(notes, "text embeddings: "+emb)
 	return capability.Status{Ready: ready, Detail: strings.Join(notes, "; ")}
 }
 
-// qdrantConfig maps QDRANT_URL (host:port, or http(s)://host:port) onto the
-// client's config; https means TLS.
-func qdrantConfig(cfg config.VectorConfig) (*qdrant.Config, error) {
-	u, err := url.Parse(cfg.QdrantURL)
-	if err != nil {
-		return nil, fmt.Errorf("parse QDRANT_URL: %w", err)
+// embedderState reports whether text can be embedded, and says why not.
+func (f *feature) embedderState() (bool, string) {
+	if f.services == nil {
+		return false, "no embedder"
 	}
-	port := 6334
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("QDRANT_URL port: %w", err)
-		}
+	if g := f.services.Groups; g != nil && !g.Linked("llm") {
+		return false, "the llm group is not linked into this build"
 	}
-	return &qdrant.Config{
-		Host:                   u.Hostname(),
-		Port:                   port,
-		APIKey:                 cfg.QdrantAPIKey,
-		UseTLS:                 u.Scheme == "https" || u.Scheme == "grpcs",
-		SkipCompatibilityCheck: true,
-	}, nil
+	if g := f.services.Groups; g != nil && !g.Enabled("llm") {
+		return false, "the llm group is switched off"
+	}
+	e, ok := f.services.Embedder.Get()
+	if !ok {
+		return false, "no embedder is provided (the llm group is not linked)"
+	}
+	if !e.Ready() {
+		return false, "the llm group's embedding provider is not ready (OPENAI_API_KEY not set?)"
+	}
+	return true, "ready (llm group)"
+}
+
+func (f *feature) currentStore() store.Store {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.store
 }

@@ -3,6 +3,7 @@ package capability
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
@@ -40,6 +41,9 @@ type Services struct {
 	// Limiter replaces core's local token buckets (provided by vector when
 	// REDIS_URL is set, so replicas share budgets).
 	Limiter Slot[ratelimit.Limiter]
+	// Cache is a shared response cache (provided by vector when REDIS_URL is
+	// set, used by llm for deterministic answers and embeddings).
+	Cache Slot[ResponseCache]
 	// RateLimitOverrides applies per-route limits from a registry file
 	// (provided by core rate limiting, used by optional).
 	RateLimitOverrides Slot[RateLimitOverrides]
@@ -54,6 +58,14 @@ type Embedder interface {
 	Embed(ctx context.Context, inputs []string, model string) ([][]float32, error)
 	// Ready reports whether an embedding provider is configured.
 	Ready() bool
+}
+
+// ResponseCache stores opaque values by key with a lifetime. An unavailable
+// cache answers errors quickly; callers then go without it.
+type ResponseCache interface {
+	// Get returns the value and true on a hit, false on a miss.
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
 }
 
 // RouteLatency is one route's view for analytics.

@@ -1,0 +1,351 @@
+package vector
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+)
+
+// Bounds of one request.
+const (
+	MaxUpsertPoints = 1000 // points per upsert
+	MaxSearchLimit  = 1000 // results per search
+	defaultLimit    = 10
+)
+
+func (f *feature) mount(h *capability.Host) {
+	g := h.Router.Group("/api/v2/vector/collections/:name")
+	g.PUT("", f.createCollection)
+	g.GET("", f.getCollection)
+	// dropping a collection loses its points: admins only
+	if h.RequireAdmin != nil {
+		g.DELETE("", h.RequireAdmin, f.deleteCollection)
+	} else {
+		g.DELETE("", f.deleteCollection)
+	}
+	g.POST("/points", f.upsert)
+	g.GET("/points/:id", f.getPoint)
+	g.POST("/search", f.search)
+}
+
+// ready returns the store and the collection name, or answers the error.
+func (f *feature) ready(c *gin.Context) (store.Store, string, bool) {
+	st := f.currentStore()
+	if st == nil {
+		apierr.Abort(c, http.StatusServiceUnavailable, "starting", "the vector group is still starting")
+		return nil, "", false
+	}
+	name := c.Param("name")
+	if err := store.CheckName(name); err != nil {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", err.Error())
+		return nil, "", false
+	}
+	return st, name, true
+}
+
+// storeError answers a store failure with its status.
+func storeError(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, store.ErrCollectionNotFound):
+		apierr.Abort(c, http.StatusNotFound, "collection_not_found", err.Error())
+	case errors.Is(err, store.ErrPointNotFound):
+		apierr.Abort(c, http.StatusNotFound, "point_not_found", err.Error())
+	case errors.Is(err, store.ErrCollectionConflict):
+		apierr.Abort(c, http.StatusConflict, "collection_conflict", err.Error())
+	case errors.Is(err, store.ErrFull):
+		apierr.Abort(c, http.StatusInsufficientStorage, "store_full", err.Error())
+	case errors.Is(err, store.ErrInvalid):
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, store.ErrUnavailable):
+		apierr.Abort(c, http.StatusServiceUnavailable, "store_unavailable", err.Error())
+	case c.Request.Context().Err() != nil:
+		c.AbortWithStatus(499) // the client is gone
+	default:
+		apierr.Abort(c, http.StatusBadGateway, "store_error", err.Error())
+	}
+}
+
+type collectionBody struct {
+	Size     int    `json:"size"`
+	Distance string `json:"distance"`
+}
+
+func (f *feature) createCollection(c *gin.Context) {
+	st, name, ok := f.ready(c)
+	if !ok {
+		return
+	}
+	var b collectionBody
+	if !apierr.DecodeJSON(c, &b) {
+		return
+	}
+	if b.Size < 1 || b.Size > store.MaxDimension {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("size: want 1 to %d, got %d", store.MaxDimension, b.Size))
+		return
+	}
+	d, err := store.ParseDistance(b.Distance)
+	if err != nil {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	created, err := st.Create(c.Request.Context(), name, b.Size, d)
+	if err != nil {
+		storeError(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
+}
+
+func (f *feature) getCollection(c *gin.Context) {
+	st, name, ok := f.ready(c)
+	if !ok {
+		return
+	}
+	info, err := st.Info(c.Request.Context(), name)
+	if err != nil {
+		storeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, info)
+}
+
+func (f *feature) deleteCollection(c *gin.Context) {
+	st, name, ok := f.ready(c)
+	if !ok {
+		return
+	}
+	if err := st.Delete(c.Request.Context(), name); err != nil {
+		storeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"deleted": name})
+}
+
+type pointIn struct {
+	ID      json.RawMessage `json:"id"`
+	Vector  []float32       `json:"vector"`
+	Text    *string         `json:"text"`
+	Payload map[string]any  `json:"payload"`
+}
+
+// decodePoints accepts a JSON array of points or {"points": [...]}, strictly.
+func decodePoints(c *gin.Context) ([]pointIn, bool) {
+	var raw json.RawMessage
+	if !apierr.DecodeJSON(c, &raw) {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var pts []pointIn
+	var err error
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		var wrapped struct {
+			Points []pointIn `json:"points"`
+		}
+		err = dec.Decode(&wrapped)
+		pts = wrapped.Points
+	} else {
+		err = dec.Decode(&pts)
+	}
+	if err != nil {
+		apierr.Abort(c, http.StatusBadRequest, "bad_json", "points: want [{id, vector | text, payload}] or {\"points\": [...]}: "+err.Error())
+		return nil, false
+	}
+	return pts, true
+}
+
+func (f *feature) upsert(c *gin.Context) {
+	st, name, ok := f.ready(c)
+	if !ok {
+		return
+	}
+	in, ok := decodePoints(c)
+	if !ok {
+		return
+	}
+	if len(in) == 0 || len(in) > MaxUpsertPoints {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("points: want 1 to %d, got %d", MaxUpsertPoints, len(in)))
+		return
+	}
+	ctx := c.Request.Context()
+	info, err := st.Info(ctx, name)
+	if err != nil {
+		storeError(c, err)
+		return
+	}
+	pts := make([]store.Point, len(in))
+	var texts []string
+	var textAt []int
+	for i, p := range in {
+		id, err := store.ParseIDJSON(p.ID)
+		if err != nil {
+			apierr.Abort(c, http.StatusBadRequest, "bad_id", fmt.Sprintf("points[%d]: %v", i, err))
+			return
+		}
+		pts[i] = store.Point{ID: id, Vector: p.Vector, Payload: p.Payload}
+		switch {
+		case p.Vector != nil && p.Text != nil:
+			apierr.Abort(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("points[%d]: give vector or text, not both", i))
+			return
+		case p.Text != nil:
+			if *p.Text == "" {
+				apierr.Abort(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("points[%d].text: must not be empty", i))
+				return
+			}
+			texts = append(texts, *p.Text)
+			textAt = append(textAt, i)
+		case p.Vector == nil:
+			apierr.Abort(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("points[%d]: needs a vector or a text", i))
+			return
+		default:
+			if err := store.CheckVector(p.Vector, info.Size, info.Distance); err != nil {
+				apierr.Abort(c, http.StatusBadRequest, "dimension_mismatch", fmt.Sprintf("points[%d].vector: %v", i, err))
+				return
+			}
+		}
+	}
+	if len(texts) > 0 {
+		vecs, ok := f.embed(c, texts)
+		if !ok {
+			return
+		}
+		for j, i := range textAt {
+			if err := store.CheckVector(vecs[j], info.Size, info.Distance); err != nil {
+				apierr.Abort(c, http.StatusBadRequest, "dimension_mismatch",
+					fmt.Sprintf("points[%d].text: its embedding does not fit collection %s: %v", i, name, err))
+				return
+			}
+			pts[i].Vector = vecs[j]
+		}
+	}
+	if err := st.Upsert(ctx, name, pts); err != nil {
+		storeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"upserted": len(pts), "embedded": len(texts)})
+}
+
+// embed turns texts into vectors through the llm group's embedder; false
+// after answering why it cannot.
+func (f *feature) embed(c *gin.Context, texts []string) ([][]float32, bool) {
+	if ok, state := f.embedderState(); !ok {
+		apierr.Abort(c, http.StatusBadRequest, "embeddings_unavailable",
+			"text needs remote embeddings, and "+state+"; send a vector instead")
+		return nil, false
+	}
+	e, _ := f.services.Embedder.Get()
+	vecs, err := e.Embed(c.Request.Context(), texts, "")
+	if err != nil {
+		if c.Request.Context().Err() != nil {
+			c.AbortWithStatus(499)
+			return nil, false
+		}
+		apierr.Abort(c, http.StatusBadGateway, "embedding_failed", "remote embeddings failed: "+err.Error())
+		return nil, false
+	}
+	if len(vecs) != len(texts) {
+		apierr.Abort(c, http.StatusBadGateway, "embedding_failed", fmt.Sprintf("remote embeddings: %d vectors for %d texts", len(vecs), len(texts)))
+		return nil, false
+	}
+	return vecs, true
+}
+
+type searchBody struct {
+	Vector []float32    `json:"vector"`
+	Text   *string      `json:"text"`
+	Limit  *int         `json:"limit"`
+	Filter store.Filter `json:"filter"`
+}
+
+func (f *feature) search(c *gin.Context) {
+	st, name, ok := f.ready(c)
+	if !ok {
+		return
+	}
+	var b searchBody
+	if !apierr.DecodeJSON(c, &b) {
+		return
+	}
+	limit := defaultLimit
+	if b.Limit != nil {
+		limit = *b.Limit
+	}
+	if limit < 1 || limit > MaxSearchLimit {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("limit: want 1 to %d, got %d", MaxSearchLimit, limit))
+		return
+	}
+	if err := b.Filter.Check(); err != nil {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if (b.Vector == nil) == (b.Text == nil) {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", "give exactly one of vector and text")
+		return
+	}
+	ctx := c.Request.Context()
+	info, err := st.Info(ctx, name)
+	if err != nil {
+		storeError(c, err)
+		return
+	}
+	q := b.Vector
+	if b.Text != nil {
+		if *b.Text == "" {
+			apierr.Abort(c, http.StatusBadRequest, "bad_request", "text: must not be empty")
+			return
+		}
+		vecs, ok := f.embed(c, []string{*b.Text})
+		if !ok {
+			return
+		}
+		q = vecs[0]
+	}
+	if err := store.CheckVector(q, info.Size, info.Distance); err != nil {
+		apierr.Abort(c, http.StatusBadRequest, "dimension_mismatch", "query: "+err.Error())
+		return
+	}
+	hits, err := st.Search(ctx, name, q, limit, b.Filter)
+	if err != nil {
+		storeError(c, err)
+		return
+	}
+	for i := range hits {
+		if hits[i].Payload == nil {
+			hits[i].Payload = map[string]any{}
+		}
+	}
+	c.JSON(http.StatusOK, hits)
+}
+
+func (f *feature) getPoint(c *gin.Context) {
+	st, name, ok := f.ready(c)
+	if !ok {
+		return
+	}
+	id, err := store.ParseID(c.Param("id"))
+	if err != nil {
+		apierr.Abort(c, http.StatusBadRequest, "bad_id", err.Error())
+		return
+	}
+	p, err := st.Get(c.Request.Context(), name, id)
+	if err != nil {
+		storeError(c, err)
+		return
+	}
+	if p.Payload == nil {
+		p.Payload = map[string]any{}
+	}
+	c.JSON(http.StatusOK, p)
+}

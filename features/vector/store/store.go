@@ -1,0 +1,227 @@
+// Package store is the vector store contract of the vector group: the types
+// (collections, point ids, points, hits, payload filters), the checks every
+// backend shares, and the Store interface that the embedded index
+// (store/memory) and the Qdrant adapter (store/qdrantstore) implement.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Bounds shared by every backend.
+const (
+	MaxDimension = 65536 // Qdrant's own limit for a dense vector
+	MaxNameLen   = 64
+)
+
+// Errors the HTTP layer maps to statuses.
+var (
+	ErrCollectionNotFound = errors.New("collection not found")
+	ErrPointNotFound      = errors.New("point not found")
+	// ErrCollectionConflict: a collection of that name exists with another size or distance.
+	ErrCollectionConflict = errors.New("collection exists with other parameters")
+	// ErrFull: the embedded index is at its bound.
+	ErrFull = errors.New("vector store is full")
+	// ErrUnavailable: the remote store did not answer (in time).
+	ErrUnavailable = errors.New("vector store unavailable")
+	// ErrInvalid: the backend rejected the input.
+	ErrInvalid = errors.New("invalid input")
+)
+
+// Distance is a collection's metric.
+type Distance string
+
+// The metrics. Scores: cosine similarity and dot product (higher is nearer)
+// and Euclidean distance (lower is nearer), as Qdrant reports them.
+const (
+	Cosine Distance = "cosine"
+	Dot    Distance = "dot"
+	Euclid Distance = "euclid"
+)
+
+// ParseDistance accepts cosine, dot and euclid (any case; "euclidean" too).
+func ParseDistance(s string) (Distance, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "cosine":
+		return Cosine, nil
+	case "dot":
+		return Dot, nil
+	case "euclid", "euclidean":
+		return Euclid, nil
+	}
+	return "", fmt.Errorf("distance %q: want cosine, dot or euclid", s)
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// CheckName validates a collection name.
+func CheckName(name string) error {
+	if len(name) == 0 || len(name) > MaxNameLen || !nameRE.MatchString(name) {
+		return fmt.Errorf("collection name %q: want 1 to %d letters, digits, '_' or '-'", name, MaxNameLen)
+	}
+	return nil
+}
+
+// ID is a point id: an unsigned 64-bit integer or a UUID (Qdrant's two
+// kinds). The zero UUID field means a numeric id.
+type ID struct {
+	Num  uint64
+	UUID string // canonical lower-case form
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+const idRule = "want an unsigned 64-bit integer or a UUID"
+
+// ParseID reads an id from text (a path segment): decimal digits or a UUID.
+func ParseID(s string) (ID, error) {
+	if uuidRE.MatchString(s) {
+		return ID{UUID: strings.ToLower(s)}, nil
+	}
+	if s != "" && strings.Trim(s, "0123456789") == "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return ID{}, fmt.Errorf("id %s is out of range: %s", s, idRule)
+		}
+		return ID{Num: n}, nil
+	}
+	return ID{}, fmt.Errorf("id %q: %s", s, idRule)
+}
+
+// ParseIDJSON reads an id from JSON: a non-negative integer or a string
+// holding digits or a UUID. Other values are rejected, never mapped.
+func ParseIDJSON(raw json.RawMessage) (ID, error) {
+	s := strings.TrimSpace(string(raw))
+	switch {
+	case s == "" || s == "null":
+		return ID{}, fmt.Errorf("id is missing: %s", idRule)
+	case s[0] == '"':
+		var str string
+		if err := json.Unmarshal(raw, &str); err != nil {
+			return ID{}, fmt.Errorf("id %s: %s", s, idRule)
+		}
+		return ParseID(str)
+	case strings.Trim(s, "0123456789") == "":
+		return ParseID(s)
+	}
+	return ID{}, fmt.Errorf("id %s: %s", s, idRule)
+}
+
+func (id ID) String() string {
+	if id.UUID != "" {
+		return id.UUID
+	}
+	return strconv.FormatUint(id.Num, 10)
+}
+
+// MarshalJSON writes a number for numeric ids and a string for UUIDs.
+func (id ID) MarshalJSON() ([]byte, error) {
+	if id.UUID != "" {
+		return json.Marshal(id.UUID)
+	}
+	return []byte(strconv.FormatUint(id.Num, 10)), nil
+}
+
+// Point is a stored point.
+type Point struct {
+	ID      ID             `json:"id"`
+	Vector  []float32      `json:"vector"`
+	Payload map[string]any `json:"payload"`
+}
+
+// Hit is one search result.
+type Hit struct {
+	ID      ID             `json:"id"`
+	Score   float32        `json:"score"`
+	Payload map[string]any `json:"payload"`
+}
+
+// Info describes a collection.
+type Info struct {
+	Name     string   `json:"name"`
+	Size     int      `json:"size"`
+	Distance Distance `json:"distance"`
+	Points   uint64   `json:"points"`
+}
+
+// Filter keeps the points whose payload has every key with an equal value.
+// Values are strings, integers or booleans (what Qdrant's match conditions
+// take).
+type Filter map[string]any
+
+// Check validates a filter decoded from JSON.
+func (f Filter) Check() error {
+	for k, v := range f {
+		if k == "" {
+			return errors.New("filter: empty key")
+		}
+		switch x := v.(type) {
+		case string, bool:
+		case float64:
+			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+				return fmt.Errorf("filter %s: numbers must be integers", k)
+			}
+		default:
+			return fmt.Errorf("filter %s: want a string, integer or boolean value", k)
+		}
+	}
+	return nil
+}
+
+// Match reports whether payload satisfies the filter.
+func (f Filter) Match(payload map[string]any) bool {
+	for k, want := range f {
+		got, ok := payload[k]
+		if !ok || got != want {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckVector validates a vector against a collection.
+func CheckVector(v []float32, size int, d Distance) error {
+	if len(v) != size {
+		return fmt.Errorf("vector has %d dimensions, collection wants %d", len(v), size)
+	}
+	zero := true
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return errors.New("vector holds a value that is not a finite float32")
+		}
+		if x != 0 {
+			zero = false
+		}
+	}
+	if zero && d == Cosine {
+		return errors.New("a zero vector has no direction: cosine collections reject it")
+	}
+	return nil
+}
+
+// Store is a vector store backend. Methods return the errors above
+// (wrapped) so the HTTP layer can choose statuses.
+type Store interface {
+	// Backend names the backend for the capability detail.
+	Backend() string
+	// Create makes a collection; created is false when an identical one
+	// already exists.
+	Create(ctx context.Context, name string, size int, d Distance) (created bool, err error)
+	Delete(ctx context.Context, name string) error
+	Info(ctx context.Context, name string) (Info, error)
+	// Upsert inserts or replaces points; vectors are already checked.
+	Upsert(ctx context.Context, name string, points []Point) error
+	// Search returns up to limit nearest points (exact search).
+	Search(ctx context.Context, name string, vector []float32, limit int, f Filter) ([]Hit, error)
+	Get(ctx context.Context, name string, id ID) (Point, error)
+	// Ping reports whether the backend answers.
+	Ping(ctx context.Context) error
+	Close() error
+}

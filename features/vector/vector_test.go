@@ -1,0 +1,420 @@
+package vector
+
+// The HTTP tests run the group behind the real gin stack over loopback, once
+// on the embedded index and once on Qdrant's gRPC protocol served by
+// qdrantfake (an in-process server from the go-client's generated server
+// interfaces; see its package comment for its limits). Redis tests use a
+// real redis-server (internal/testredis).
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore/qdrantfake"
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testredis"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+type rig struct {
+	base  string
+	f     *feature
+	svc   *capability.Services
+	phase *phase.Log
+}
+
+func newRig(t *testing.T, env map[string]string) *rig {
+	t.Helper()
+	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{f: &feature{}, svc: &capability.Services{}, phase: phase.New(nil)}
+	e := gin.New()
+	e.Use(apierr.LimitBody(cfg.MaxBodyBytes))
+	admin := func(c *gin.Context) {
+		if c.GetHeader("X-Test-Admin") != "yes" {
+			apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only")
+		}
+	}
+	h := &capability.Host{Config: cfg, Phase: r.phase, Metrics: prometheus.NewRegistry(), Router: e.Group(""), RequireAdmin: admin, Services: r.svc}
+	if err := r.f.Setup(h); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.f.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(func() { srv.Close(); _ = r.f.Stop(context.Background()) })
+	r.base = srv.URL
+	return r
+}
+
+type answer struct {
+	status int
+	body   []byte
+}
+
+func (r *rig) do(t *testing.T, method, path, body string, hdr ...string) answer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, r.base+"/api/v2/vector/collections"+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, b}
+}
+
+func (a answer) want(t *testing.T, status int, contains string) {
+	t.Helper()
+	if a.status != status || !strings.Contains(string(a.body), contains) {
+		t.Fatalf("got %d %s, want %d containing %q", a.status, a.body, status, contains)
+	}
+}
+
+type hit struct {
+	ID      any            `json:"id"`
+	Score   float64        `json:"score"`
+	Payload map[string]any `json:"payload"`
+}
+
+func hits(t *testing.T, a answer) []hit {
+	t.Helper()
+	var h []hit
+	if a.status != 200 || json.Unmarshal(a.body, &h) != nil {
+		t.Fatalf("search: %d %s", a.status, a.body)
+	}
+	return h
+}
+
+func backends(t *testing.T) map[string]map[string]string {
+	fake := qdrantfake.Start(t, "k3y")
+	return map[string]map[string]string{
+		"embedded": {"VECTOR_MEMORY_MAX_POINTS": "50"},
+		"qdrant":   {"QDRANT_URL": "http://" + fake.Addr, "QDRANT_API_KEY": "k3y"},
+	}
+}
+
+func waitReady(t *testing.T, f *feature) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !f.Status().Ready {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %s", f.Status().Detail)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCollectionsPointsSearch(t *testing.T) {
+	for name, env := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, env)
+			waitReady(t, r.f)
+			if !strings.Contains(r.f.Status().Detail, map[string]string{"embedded": "embedded in-memory index", "qdrant": "qdrant http://"}[name]) {
+				t.Fatalf("detail does not name the backend: %s", r.f.Status().Detail)
+			}
+			r.do(t, "PUT", "/docs", `{"size":3,"distance":"cosine"}`).want(t, 201, `"created":true`)
+			r.do(t, "PUT", "/docs", `{"size":3,"distance":"Cosine"}`).want(t, 200, `"created":false`)
+			r.do(t, "PUT", "/docs", `{"size":4,"distance":"cosine"}`).want(t, 409, "collection_conflict")
+			r.do(t, "PUT", "/d2", `{"size":0,"distance":"cosine"}`).want(t, 400, "size: want 1 to 65536")
+			r.do(t, "PUT", "/d2", `{"size":70000,"distance":"cosine"}`).want(t, 400, "size")
+			r.do(t, "PUT", "/d2", `{"size":3,"distance":"manhattan"}`).want(t, 400, "want cosine, dot or euclid")
+			r.do(t, "PUT", "/bad.name", `{"size":3,"distance":"dot"}`).want(t, 400, "collection name")
+			r.do(t, "PUT", "/d2", `{"size":3,"distance":"dot","x":1}`).want(t, 400, "unknown field")
+
+			// both body forms
+			r.do(t, "POST", "/docs/points", `[{"id":1,"vector":[1,0,0],"payload":{"name":"x","lang":"go"}},{"id":2,"vector":[0,1,0],"payload":{"name":"y"}}]`).
+				want(t, 200, `"upserted":2`)
+			r.do(t, "POST", "/docs/points", `{"points":[{"id":"6e8bc430-9c3a-11d9-9669-0800200c9a66","vector":[0,0,1]},{"id":"3","vector":[0.7,0.7,0],"payload":{"lang":"go"}}]}`).
+				want(t, 200, `"upserted":2`)
+			r.do(t, "GET", "/docs", "").want(t, 200, `"points":4`)
+
+			h := hits(t, r.do(t, "POST", "/docs/search", `{"vector":[0.1,0.9,0],"limit":2}`))
+			if len(h) != 2 || fmt.Sprint(h[0].ID) != "2" || fmt.Sprint(h[1].ID) != "3" || h[0].Payload["name"] != "y" {
+				t.Fatalf("search %+v", h)
+			}
+			h = hits(t, r.do(t, "POST", "/docs/search", `{"vector":[0.1,0.9,0],"filter":{"lang":"go"}}`))
+			if len(h) != 2 || fmt.Sprint(h[0].ID) != "3" {
+				t.Fatalf("filtered search %+v", h)
+			}
+			h = hits(t, r.do(t, "POST", "/docs/search", `{"vector":[0,0,1]}`))
+			if len(h) != 4 || h[0].ID != "6e8bc430-9c3a-11d9-9669-0800200c9a66" || h[3].Payload == nil {
+				t.Fatalf("uuid hit %+v", h)
+			}
+			r.do(t, "GET", "/docs/points/1", "").want(t, 200, `"vector":[1,0,0]`)
+			r.do(t, "GET", "/docs/points/6E8BC430-9C3A-11D9-9669-0800200C9A66", "").want(t, 200, `"id":"6e8bc430-9c3a-11d9-9669-0800200c9a66"`)
+			r.do(t, "GET", "/docs/points/99", "").want(t, 404, "point_not_found")
+
+			// bad input changes nothing
+			for _, tc := range []struct{ body, want string }{
+				{`[{"id":-1,"vector":[1,0,0]}]`, "points[0]: id -1: want an unsigned 64-bit integer or a UUID"},
+				{`[{"id":1.5,"vector":[1,0,0]}]`, "id 1.5"},
+				{`[{"id":"abc","vector":[1,0,0]}]`, `id \"abc\"`},
+				{`[{"id":1,"vector":[1,0,0]},{"vector":[1,0,0]}]`, "points[1]: id is missing"},
+				{`[{"id":1,"vector":[1,0]}]`, "points[0].vector: vector has 2 dimensions, collection wants 3"},
+				{`[{"id":1,"vector":[0,0,0]}]`, "zero vector"},
+				{`[{"id":1,"vector":[1,0,0],"text":"x"}]`, "not both"},
+				{`[{"id":1}]`, "needs a vector or a text"},
+				{`[{"id":1,"vector":[1,0,0],"extra":true}]`, "unknown field"},
+				{`[]`, "points: want 1 to 1000, got 0"},
+				{`{"points":[{"id":1,"vector":[1,0,0]}],"more":1}`, "unknown field"},
+				{`"nope"`, "points: want"},
+			} {
+				r.do(t, "POST", "/docs/points", tc.body).want(t, 400, tc.want)
+			}
+			r.do(t, "GET", "/docs", "").want(t, 200, `"points":4`)
+			many := "[" + strings.Repeat(`{"id":1,"vector":[1,0,0]},`, MaxUpsertPoints) + `{"id":1,"vector":[1,0,0]}]`
+			r.do(t, "POST", "/docs/points", many).want(t, 400, "points: want 1 to 1000, got 1001")
+
+			for _, tc := range []struct{ body, want string }{
+				{`{"vector":[1,0],"limit":1}`, "query: vector has 2 dimensions, collection wants 3"},
+				{`{"vector":[1,0,0],"limit":0}`, "limit: want 1 to 1000"},
+				{`{"vector":[1,0,0],"limit":1001}`, "limit"},
+				{`{"limit":1}`, "exactly one of vector and text"},
+				{`{"vector":[1,0,0],"text":"x"}`, "exactly one"},
+				{`{"vector":[1,0,0],"filter":{"n":1.5}}`, "integers"},
+				{`{"vector":[1,0,0],"filter":{"n":[1]}}`, "string, integer or boolean"},
+			} {
+				r.do(t, "POST", "/docs/search", tc.body).want(t, 400, tc.want)
+			}
+			r.do(t, "GET", "/docs/points/-4", "").want(t, 400, "bad_id")
+			r.do(t, "GET", "/docs/points/18446744073709551616", "").want(t, 400, "out of range")
+
+			for _, m := range []struct{ method, path, body string }{
+				{"POST", "/nope/points", `[{"id":1,"vector":[1,0,0]}]`},
+				{"POST", "/nope/search", `{"vector":[1,0,0]}`},
+				{"GET", "/nope/points/1", ""},
+				{"GET", "/nope", ""},
+			} {
+				r.do(t, m.method, m.path, m.body).want(t, 404, "collection_not_found")
+			}
+
+			r.do(t, "DELETE", "/docs", "").want(t, 403, "admin only")
+			r.do(t, "DELETE", "/docs", "", "X-Test-Admin", "yes").want(t, 200, `"deleted":"docs"`)
+			r.do(t, "DELETE", "/docs", "", "X-Test-Admin", "yes").want(t, 404, "collection_not_found")
+			r.do(t, "POST", "/docs/search", `{"vector":[1,0,0]}`).want(t, 404, "collection_not_found")
+		})
+	}
+}
+
+func TestDistancesOverHTTP(t *testing.T) {
+	for name, env := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, env)
+			for d, want := range map[string]string{"cosine": "1", "dot": "4", "euclid": "1"} {
+				r.do(t, "PUT", "/"+d, `{"size":2,"distance":"`+d+`"}`).want(t, 201, "created")
+				r.do(t, "POST", "/"+d+"/points", `[{"id":1,"vector":[1,0]},{"id":2,"vector":[0,3]},{"id":4,"vector":[4,0]}]`).want(t, 200, "upserted")
+				h := hits(t, r.do(t, "POST", "/"+d+"/search", `{"vector":[1,0.1],"limit":3}`))
+				if fmt.Sprint(h[0].ID) != want {
+					t.Errorf("%s: nearest %v, want %s (%+v)", d, h[0].ID, want, h)
+				}
+				if d == "euclid" && !(h[0].Score < h[1].Score) {
+					t.Errorf("euclid scores are distances, ascending: %+v", h)
+				}
+			}
+		})
+	}
+}
+
+func TestEmbeddedIndexBound(t *testing.T) {
+	r := newRig(t, map[string]string{"VECTOR_MEMORY_MAX_POINTS": "3", "VECTOR_MEMORY_MAX_COLLECTIONS": "1"})
+	r.do(t, "PUT", "/a", `{"size":1,"distance":"dot"}`).want(t, 201, "created")
+	r.do(t, "PUT", "/b", `{"size":1,"distance":"dot"}`).want(t, 507, "VECTOR_MEMORY_MAX_COLLECTIONS")
+	r.do(t, "POST", "/a/points", `[{"id":1,"vector":[1]},{"id":2,"vector":[1]}]`).want(t, 200, "upserted")
+	r.do(t, "POST", "/a/points", `[{"id":3,"vector":[1]},{"id":4,"vector":[1]}]`).want(t, 507, "VECTOR_MEMORY_MAX_POINTS")
+	r.do(t, "GET", "/a", "").want(t, 200, `"points":2`)
+	r.do(t, "POST", "/a/points", `[{"id":2,"vector":[5]},{"id":3,"vector":[1]}]`).want(t, 200, "upserted")
+}
+
+// embedder is a capability.Embedder for the vector side of text inputs; the
+// real llm embedder meets vector in the e2e test of the full variant.
+type embedder struct {
+	ready bool
+	dim   int
+	err   error
+	calls int
+}
+
+func (e *embedder) Ready() bool { return e.ready }
+func (e *embedder) Embed(_ context.Context, in []string, _ string) ([][]float32, error) {
+	e.calls++
+	if e.err != nil {
+		return nil, e.err
+	}
+	out := make([][]float32, len(in))
+	for i, s := range in {
+		out[i] = testllm.Vector(s, e.dim)
+	}
+	return out, nil
+}
+
+func TestTextInputs(t *testing.T) {
+	r := newRig(t, nil)
+	r.do(t, "PUT", "/t", `{"size":8,"distance":"cosine"}`).want(t, 201, "created")
+	up := `[{"id":1,"text":"aaaa"},{"id":2,"text":"zzzz"},{"id":3,"vector":[1,1,1,1,1,1,1,1]}]`
+	// no embedder at all: the llm group is not linked
+	r.do(t, "POST", "/t/points", up).want(t, 400, "text needs remote embeddings, and no embedder is provided")
+	r.do(t, "POST", "/t/search", `{"text":"aaaa"}`).want(t, 400, "send a vector instead")
+
+	e := &embedder{dim: 8}
+	r.svc.Embedder.Provide(e)
+	r.do(t, "POST", "/t/points", up).want(t, 400, "embedding provider is not ready")
+	if e.calls != 0 {
+		t.Fatal("an embedder that is not ready was called")
+	}
+	e.ready = true
+	r.do(t, "POST", "/t/points", up).want(t, 200, `"embedded":2`)
+	if e.calls != 1 {
+		t.Fatalf("texts embedded in %d calls, want one batch", e.calls)
+	}
+	h := hits(t, r.do(t, "POST", "/t/search", `{"text":"zzz","limit":1}`))
+	if fmt.Sprint(h[0].ID) != "2" {
+		t.Fatalf("text search %+v", h)
+	}
+	r.do(t, "POST", "/t/points", `[{"id":5,"text":""}]`).want(t, 400, "must not be empty")
+	e.dim = 4
+	r.do(t, "POST", "/t/points", `[{"id":5,"text":"abc"}]`).want(t, 400, "its embedding does not fit collection t")
+	r.do(t, "POST", "/t/search", `{"text":"abc"}`).want(t, 400, "dimension")
+	e.err = errors.New("upstream said no")
+	r.do(t, "POST", "/t/search", `{"text":"abc"}`).want(t, 502, "remote embeddings failed: upstream said no")
+	r.do(t, "GET", "/t", "").want(t, 200, `"points":3`)
+	if !strings.Contains(r.f.Status().Detail, "text embeddings: ready") {
+		t.Fatalf("detail %s", r.f.Status().Detail)
+	}
+}
+
+func TestQdrantDownAndBack(t *testing.T) {
+	fake := qdrantfake.Start(t, "")
+	r := newRig(t, map[string]string{"QDRANT_URL": fake.Addr})
+	waitReady(t, r.f)
+	r.do(t, "PUT", "/c", `{"size":1,"distance":"dot"}`).want(t, 201, "created")
+	fake.SetDown(true)
+	r.do(t, "POST", "/c/search", `{"vector":[1]}`).want(t, 503, "store_unavailable")
+	r.f.probeStoreOnce(context.Background())
+	if st := r.f.Status(); st.Ready || !strings.Contains(st.Detail, "unavailable") {
+		t.Fatalf("status while down %+v", st)
+	}
+	fake.SetDown(false)
+	r.f.probeStoreOnce(context.Background())
+	waitReady(t, r.f)
+	r.do(t, "POST", "/c/search", `{"vector":[1]}`).want(t, 200, "[]")
+}
+
+func phaseHas(l *phase.Log, s string) bool {
+	for _, ev := range l.Last(phase.Capacity) {
+		if strings.Contains(ev.Msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRedisServicesFallbackAndRecovery(t *testing.T) {
+	rs := testredis.Start(t)
+	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_RETRY_INTERVAL": "50ms", "REDIS_TIMEOUT": "500ms", "RATE_LIMIT_RPS": "0.01", "RATE_LIMIT_BURST": "3"}
+	a, b := newRig(t, env), newRig(t, env)
+	waitReady(t, a.f)
+	if !strings.Contains(a.f.Status().Detail, "shared cache and rate limits") {
+		t.Fatalf("detail %s", a.f.Status().Detail)
+	}
+	la, ok1 := a.svc.Limiter.Get()
+	lb, ok2 := b.svc.Limiter.Get()
+	ca, ok3 := a.svc.Cache.Get()
+	cb, _ := b.svc.Cache.Get()
+	if !ok1 || !ok2 || !ok3 {
+		t.Fatal("limiter or cache not provided with REDIS_URL")
+	}
+	ctx := context.Background()
+	allowed := 0
+	for i := 0; i < 6; i++ {
+		l := la
+		if i%2 == 1 {
+			l = lb
+		}
+		d, err := l.Allow(ctx, "user:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 3 {
+		t.Fatalf("two instances allowed %d, want the shared burst of 3", allowed)
+	}
+	if err := ca.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if v, hit, err := cb.Get(ctx, "k"); !hit || err != nil || string(v) != "v" {
+		t.Fatalf("cache across instances: %q %v %v", v, hit, err)
+	}
+
+	rs.Kill()
+	if _, err := la.Allow(ctx, "user:1"); err == nil {
+		t.Fatal("limiter answered with Redis dead")
+	}
+	if _, _, err := ca.Get(ctx, "k"); err == nil {
+		t.Fatal("cache answered with Redis dead")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for a.f.Status().Ready || !phaseHas(a.phase, "REDIS: unreachable") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no fallback: %+v", a.f.Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(a.f.Status().Detail, "cache bypassed, local rate limits") {
+		t.Fatalf("detail %s", a.f.Status().Detail)
+	}
+	rs.Restart()
+	waitReady(t, a.f)
+	deadline = time.Now().Add(10 * time.Second)
+	for !phaseHas(a.phase, "REDIS: reachable again") {
+		if time.Now().After(deadline) {
+			t.Fatal("no recovery phase event")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d, err := la.Allow(ctx, "user:1"); err != nil || !d.Allowed {
+		t.Fatalf("after recovery (fresh Redis): %+v %v", d, err)
+	}
+}
+
+func TestNoRedisNoSharedServices(t *testing.T) {
+	r := newRig(t, nil)
+	if _, ok := r.svc.Limiter.Get(); ok {
+		t.Fatal("limiter provided without REDIS_URL")
+	}
+	if _, ok := r.svc.Cache.Get(); ok {
+		t.Fatal("cache provided without REDIS_URL")
+	}
+	st := r.f.Status()
+	if !st.Ready || !strings.Contains(st.Detail, "REDIS_URL not set") {
+		t.Fatalf("%+v", st)
+	}
+}

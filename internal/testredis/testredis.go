@@ -1,0 +1,132 @@
+// Package testredis runs a real redis-server for tests: on a random loopback
+// port, without persistence, in a temporary directory, stopped when the
+// test ends. Kill and Restart let tests take Redis away and bring it back on
+// the same address. redis-server must be installed (`make test` installs it
+// through scripts/test-deps.sh); without it the test fails and says so.
+package testredis
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds the wait for a fresh server to answer PING.
+const startTimeout = 10 * time.Second
+
+// Server is one redis-server process.
+type Server struct {
+	Addr string // 127.0.0.1:port
+	URL  string // redis://127.0.0.1:port/0
+
+	t    testing.TB
+	port int
+	dir  string
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start runs redis-server on a free loopback port and waits until it
+// answers PING.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not found (install it: scripts/test-deps.sh, or apt-get install redis-server): %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := &Server{t: t, port: port, dir: t.TempDir(),
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	s.URL = "redis://" + s.Addr + "/0"
+	s.start(bin)
+	t.Cleanup(s.Kill)
+	return s
+}
+
+func (s *Server) start(bin string) {
+	s.t.Helper()
+	cmd := exec.Command(bin,
+		"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
+		"--save", "", "--appendonly", "no", "--dir", s.dir,
+		"--protected-mode", "yes", "--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start redis-server: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if err := s.Ping(); err == nil {
+			return
+		}
+		select {
+		case <-done:
+			s.t.Fatalf("redis-server on port %d exited at start", s.port)
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.Kill()
+			s.t.Fatalf("redis-server on port %d did not answer PING within %s", s.port, startTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Ping sends PING over a raw connection and expects +PONG.
+func (s *Server) Ping() error {
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "+PONG\r\n" {
+		return fmt.Errorf("PING answered %q", line)
+	}
+	return nil
+}
+
+// Kill stops the server at once (SIGKILL) and waits for it to exit.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
+}
+
+// Restart starts a fresh (empty) server on the same address after Kill.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Kill()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.start(bin)
+}
