@@ -25,17 +25,34 @@ type Limiter struct {
 
 // NewLimiter returns a limiter over g; rps must be positive.
 func NewLimiter(g *Guard, rps float64, burst int) *Limiter {
-	// one event per 1/rps: redis_rate's emission interval is Period/Rate
-	period := time.Duration(float64(time.Second) / rps)
-	return &Limiter{g: g, rl: redis_rate.NewLimiter(g.client), limit: redis_rate.Limit{Rate: 1, Burst: burst, Period: period}}
+	return &Limiter{g: g, rl: redis_rate.NewLimiter(g.client), limit: gcra(rps, burst)}
+}
+
+// gcra expresses rps/burst as a redis_rate limit: one event per 1/rps
+// (redis_rate's emission interval is Period/Rate).
+func gcra(rps float64, burst int) redis_rate.Limit {
+	return redis_rate.Limit{Rate: 1, Burst: burst, Period: time.Duration(float64(time.Second) / rps)}
 }
 
 // Allow takes one request from key's budget.
 func (l *Limiter) Allow(ctx context.Context, key string) (ratelimit.Decision, error) {
+	return l.allow(ctx, key, l.limit)
+}
+
+// AllowRate takes one request from key's budget at a per-route rate (a
+// registry-file override), so overrides are shared by replicas too.
+func (l *Limiter) AllowRate(ctx context.Context, key string, rps float64, burst int) (ratelimit.Decision, error) {
+	if rps <= 0 || burst < 1 {
+		return ratelimit.Decision{}, fmt.Errorf("shared limiter: invalid rate %g/%d", rps, burst)
+	}
+	return l.allow(ctx, key, gcra(rps, burst))
+}
+
+func (l *Limiter) allow(ctx context.Context, key string, limit redis_rate.Limit) (ratelimit.Decision, error) {
 	var res *redis_rate.Result
 	err := l.g.Do(ctx, "limiter", func(ctx context.Context) error {
 		var err error
-		res, err = l.rl.Allow(ctx, limiterPrefix+key, l.limit)
+		res, err = l.rl.Allow(ctx, limiterPrefix+key, limit)
 		return err
 	})
 	if err != nil {
@@ -43,7 +60,7 @@ func (l *Limiter) Allow(ctx context.Context, key string) (ratelimit.Decision, er
 	}
 	d := ratelimit.Decision{
 		Allowed:    res.Allowed > 0,
-		Limit:      l.limit.Burst,
+		Limit:      limit.Burst,
 		Remaining:  res.Remaining,
 		ResetAfter: max(res.ResetAfter, 0),
 	}
@@ -53,4 +70,7 @@ func (l *Limiter) Allow(ctx context.Context, key string) (ratelimit.Decision, er
 	return d, nil
 }
 
-var _ ratelimit.Limiter = (*Limiter)(nil)
+var (
+	_ ratelimit.Limiter   = (*Limiter)(nil)
+	_ ratelimit.RateAware = (*Limiter)(nil)
+)

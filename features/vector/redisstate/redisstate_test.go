@@ -285,3 +285,32 @@ func value(m prometheus.Metric) float64 {
 	}
 	return d.Gauge.GetValue()
 }
+
+func TestPerRouteRateIsSharedToo(t *testing.T) {
+	rs := testredis.Start(t)
+	a := NewLimiter(newGuard(t, rs.URL, nil, nil), 1000, 1000)
+	b := NewLimiter(newGuard(t, rs.URL, nil, nil), 1000, 1000)
+	allowed := 0
+	for i := 0; i < 8; i++ {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		d, err := l.AllowRate(ctx, "GET /x ip:1", 0.01, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Limit != 3 {
+			t.Fatalf("limit %d, want the override's burst", d.Limit)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 3 {
+		t.Fatalf("%d of 8 allowed under a shared override of burst 3", allowed)
+	}
+	if _, err := a.AllowRate(ctx, "k", 0, 3); err == nil {
+		t.Fatal("zero rate accepted")
+	}
+}
