@@ -166,12 +166,14 @@ type pageState struct {
 	Down    string            `json:"down"`
 	Events  int               `json:"events"`
 	LatMsg  string            `json:"latmsg"`
+	Banner  string            `json:"notready"` // the not-ready banner, "" when hidden
+	Ready   map[string]string `json:"ready"`    // group -> ready cell
 }
 
 const readPage = `(() => {
   const q = (s) => document.querySelector(s);
-  const groups = {}, routes = {}, cells = {};
-  for (const tr of document.querySelectorAll("#groups tr")) groups[tr.dataset.group] = tr.children[1].textContent;
+  const groups = {}, routes = {}, cells = {}, ready = {};
+  for (const tr of document.querySelectorAll("#groups tr")) { groups[tr.dataset.group] = tr.children[1].textContent; ready[tr.dataset.group] = tr.children[3].textContent; }
   for (const tr of document.querySelectorAll("#routes tr")) { routes[tr.dataset.route] = tr.children[1].textContent; cells[tr.dataset.route] = tr.children[2].textContent; }
   return {
     state: document.body.dataset.state, latency: document.body.dataset.latency,
@@ -181,6 +183,8 @@ const readPage = `(() => {
     down: getComputedStyle(q("#down")).display === "none" ? "" : q("#down").textContent,
     events: document.querySelectorAll("#events tr").length,
     latmsg: q("#latency-state").textContent,
+    notready: getComputedStyle(q("#notready")).display === "none" ? "" : q("#notready").textContent,
+    ready,
   };
 })()`
 
@@ -252,6 +256,32 @@ func checkDashboard(t *testing.T, variant string, env []string, shots string) {
 			t.Errorf("group %s linked cell %q, want %q", g, st.Groups[g], want)
 		}
 	}
+	// A linked group that is not ready (llm without API keys in full) is
+	// flagged in its row and in the banner; lean has none.
+	var caps struct {
+		Groups map[string]struct{ Linked, Ready bool } `json:"groups"`
+	}
+	if code := p.get(t, "GET", "/ml-capabilities", &caps); code != http.StatusOK {
+		t.Fatalf("/ml-capabilities %d", code)
+	}
+	var notReady []string
+	for g, gs := range caps.Groups {
+		if gs.Linked && !gs.Ready {
+			notReady = append(notReady, g)
+			if st.Ready[g] != "not ready" || !strings.Contains(st.Banner, g) {
+				t.Errorf("group %s is not ready: cell %q, banner %q", g, st.Ready[g], st.Banner)
+			}
+		} else if gs.Linked && st.Ready[g] != "ready" {
+			t.Errorf("group %s is ready: cell %q", g, st.Ready[g])
+		}
+	}
+	if len(notReady) == 0 && st.Banner != "" {
+		t.Errorf("all groups ready, yet banner %q", st.Banner)
+	}
+	if variant == "full" && !slices.Contains(notReady, "llm") {
+		t.Errorf("full without API keys: llm should not be ready (not ready: %v)", notReady)
+	}
+
 	if st.Variant != variant || st.Status != "ok" {
 		t.Errorf("header variant %q status %q", st.Variant, st.Status)
 	}
