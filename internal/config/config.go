@@ -39,6 +39,8 @@ type Config struct {
 	Vector    VectorConfig
 	Optional  OptionalConfig
 	ML        MLConfig
+
+	Observability ObservabilityConfig
 }
 
 // Var declares one setting.
@@ -76,6 +78,7 @@ func Vars() []Var {
 	all = append(all, vectorVars()...)
 	all = append(all, optionalVars()...)
 	all = append(all, mlVars()...)
+	all = append(all, observabilityVars()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Env < all[j].Env })
 	return all
 }

@@ -53,6 +53,10 @@ func New(d Deps) (*Server, error) {
 	if err := s.newLatency(); err != nil {
 		return nil, err
 	}
+	if err := s.initObservability(); err != nil { // observemetrics.go
+		s.Close()
+		return nil, err
+	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
@@ -62,7 +66,7 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recordLatency(), s.recovery(), apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
+	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
 	s.engine = e
 
 	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
