@@ -24,7 +24,8 @@ $(VARIANTS):
 
 # A custom set of groups: make build TAGS="llm vector"
 build:
-	$(BUILD) -tags "nomsgpack $(TAGS)" -o dist/custom/advanced-backend ./cmd/advanced-backend
+	@tags="$$($(GO) run ./cmd/variants tags lean),$$(echo $(TAGS) | tr ' ' ',')" && echo "build custom (tags $$tags)" && \
+	$(BUILD) -tags "$$tags" -o dist/custom/advanced-backend ./cmd/advanced-backend
 
 # The lean variant on the default address (127.0.0.1:8000).
 run: lean

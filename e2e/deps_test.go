@@ -111,3 +111,25 @@ func diffLines(a, b string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestLinkerPrunesUnusedMethods guards the binary size: when a reachable
+// function calls reflect.Value.MethodByName with a non-constant name (as
+// text/template does, pulled in by golang.org/x/net/trace unless grpc is
+// built with grpcnotrace), the linker must keep every exported method of
+// every reachable type, which doubled the full variant. The linker marks
+// such functions <ReflectMethod> in its -dumpdep output.
+func TestLinkerPrunesUnusedMethods(t *testing.T) {
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", strings.Join(variantTags(t, "full"), ","),
+		"-ldflags", "-dumpdep", "-o", filepath.Join(t.TempDir(), "full"), "./cmd/advanced-backend")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -ldflags=-dumpdep: %v", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "<ReflectMethod>") {
+			t.Fatalf("a reachable function defeats method pruning (find the chain to it in -dumpdep output): %s", line)
+		}
+	}
+}

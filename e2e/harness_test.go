@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 func variantTags(t testing.TB, variant string) []string {
 	t.Helper()
 	if variant == "notdigest" {
-		return []string{"nomsgpack", "notdigest"}
+		return append(variantTags(t, "lean"), "notdigest")
 	}
 	tags, err := capability.VariantTags(variant)
 	if err != nil {

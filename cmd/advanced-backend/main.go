@@ -87,6 +87,11 @@ func serve(args []string, stderr io.Writer) int {
 	logger := service.NewLogger(cfg, stderr)
 	svc, err := service.New(cfg, logger, capability.Linked(), capability.ReadBuildFacts())
 	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) { // a setting this variant cannot honour
+			fmt.Fprintf(stderr, "advanced-backend: configuration: %v\n", err)
+			return exitUsage
+		}
 		logger.Error("start-up failed", "err", err)
 		return exitFailed
 	}

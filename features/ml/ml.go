@@ -1,57 +1,51 @@
 // Package ml is the local analytics group (build tag ml): robust statistics
-// over the service's own latency data, computed with gonum. Its HTTP routes
-// (anomalies, baseline training, detection) come with the ml issue.
+// over the service's own latency data, computed with gonum. It reads latency
+// only through capability.Services.Latency, never the engine's package.
+//
+//	GET  /api/v2/ml/anomalies        per route: robust score of the window p95, KS test, anomalous, why
+//	POST /api/v2/ml/baseline/train   snapshot the current distributions as the baseline (admin)
+//	POST /api/v2/ml/detect           {series, method: mad|zscore|iqr, threshold?} -> outliers
 package ml
 
 import (
 	"context"
-	"errors"
-	"sort"
-
-	"gonum.org/v1/gonum/stat"
+	"fmt"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 )
 
 func init() { capability.Register("ml", &feature{}) }
 
-type feature struct{}
+type feature struct {
+	services   *capability.Services
+	maxSeries  int
+	minHistory int
+	baseline   baselineStore
+}
 
-func (f *feature) Setup(h *capability.Host) error  { return nil }
+// Setup mounts the routes; it does no I/O.
+func (f *feature) Setup(h *capability.Host) error {
+	f.services = h.Services
+	if f.services == nil {
+		f.services = &capability.Services{}
+	}
+	f.maxSeries, f.minHistory = h.Config.ML.MaxSeries, h.Config.ML.MinHistory
+	g := h.Router.Group("/api/v2/ml")
+	g.GET("/anomalies", f.anomalies)
+	g.POST("/baseline/train", h.RequireAdmin, f.train)
+	g.POST("/detect", f.detect)
+	return nil
+}
+
 func (f *feature) Start(ctx context.Context) error { return nil }
 func (f *feature) Stop(ctx context.Context) error  { return nil }
+
 func (f *feature) Status() capability.Status {
-	return capability.Status{Ready: true, Detail: "local analytics engine (gonum/stat); HTTP routes not built yet"}
-}
-
-// MADScores returns the robust z-score of each value: 0.6745*(x-median)/MAD.
-// It fails for fewer than 3 values or a zero MAD, where the score is undefined.
-func MADScores(series []float64) ([]float64, error) {
-	if len(series) < 3 {
-		return nil, errors.New("need at least 3 values")
+	src := "no latency source yet: /anomalies and /baseline/train answer 503"
+	if f.services != nil {
+		if _, ok := f.services.Latency.Get(); ok {
+			src = "reading the latency engine"
+		}
 	}
-	sorted := append([]float64(nil), series...)
-	sort.Float64s(sorted)
-	med := stat.Quantile(0.5, stat.Empirical, sorted, nil)
-	dev := make([]float64, len(series))
-	for i, x := range series {
-		dev[i] = abs(x - med)
-	}
-	sort.Float64s(dev)
-	mad := stat.Quantile(0.5, stat.Empirical, dev, nil)
-	if mad == 0 {
-		return nil, errors.New("median absolute deviation is zero")
-	}
-	out := make([]float64, len(series))
-	for i, x := range series {
-		out[i] = 0.6745 * (x - med) / mad
-	}
-	return out, nil
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
+	return capability.Status{Ready: true, Detail: fmt.Sprintf("mad/zscore/iqr detection and KS baselines (gonum/stat); %s", src)}
 }

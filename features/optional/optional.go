@@ -1,16 +1,28 @@
-// Package optional is the optional group (build tag optional): YAML
-// registry files and content-based file type detection. The registry file
-// and the inspection route come with the ml/optional issue.
+// Package optional is the optional group (build tag optional): a YAML or
+// JSON registry file (SLO targets, group switches, rate-limit overrides)
+// reloaded on SIGHUP and POST /admin/registry/reload, and content-based file
+// type detection with mimetype.
+//
+//	GET  /admin/registry            the active registry, how it was applied, the last rejection (admin)
+//	POST /admin/registry/reload     reload REGISTRY_FILE (admin)
+//	POST /api/v2/files/inspect      multipart files -> filename, size, sha256, mime, extension, extension_matches
 package optional
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync/atomic"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
 
 	"github.com/gabriel-vasile/mimetype"
+	"github.com/gin-gonic/gin"
 	"github.com/goccy/go-yaml"
 
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 )
 
@@ -20,23 +32,135 @@ const sniffLimit = 64 << 10
 
 func init() { capability.Register("optional", &feature{}) }
 
-type feature struct{ ready atomic.Bool }
+type feature struct {
+	reg   *manager
+	files fileLimits
 
-func (f *feature) Setup(h *capability.Host) error { return nil }
+	// notify subscribes a channel to reload signals (signal.Notify for
+	// SIGHUP); stopNotify unsubscribes it. Tests may replace them.
+	notify     func(chan<- os.Signal)
+	stopNotify func(chan<- os.Signal)
 
-// Start configures the detector and checks the YAML parser on a tiny document.
-func (f *feature) Start(ctx context.Context) error {
+	mu      sync.Mutex
+	started bool
+	ready   bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// Setup mounts the routes and raises the body limit of the upload route; it
+// does no I/O (the registry file is read in Start).
+func (f *feature) Setup(h *capability.Host) error {
 	mimetype.SetLimit(sniffLimit)
+	cfg := h.Config.Optional
+	svc := h.Services
+	if svc == nil {
+		svc = &capability.Services{}
+	}
+	f.reg = newManager(cfg.RegistryFile, svc, h.Logger, h.Phase)
+	f.files = fileLimits{maxFile: cfg.FilesMaxFileBytes, maxFiles: cfg.FilesMaxFiles}
+	if f.notify == nil {
+		f.notify = func(c chan<- os.Signal) { signal.Notify(c, syscall.SIGHUP) }
+		f.stopNotify = func(c chan<- os.Signal) { signal.Stop(c) }
+	}
+
+	h.Router.POST("/api/v2/files/inspect", f.inspect)
+	if h.BodyLimits != nil {
+		h.BodyLimits.Set(http.MethodPost, "/api/v2/files/inspect", cfg.FilesMaxRequestBytes)
+	}
+	h.Router.GET("/admin/registry", h.RequireAdmin, f.show)
+	h.Router.POST("/admin/registry/reload", h.RequireAdmin, f.reload)
+	return nil
+}
+
+// Start checks the YAML parser, loads REGISTRY_FILE and starts the SIGHUP
+// watcher. A rejected file does not fail the group: the watcher runs so that
+// a fixed file can be loaded by SIGHUP or reload, and Status says what is
+// wrong.
+func (f *feature) Start(ctx context.Context) error {
 	var probe map[string]int
 	if err := yaml.Unmarshal([]byte("ok: 1\n"), &probe); err != nil || probe["ok"] != 1 {
 		return fmt.Errorf("yaml self-check failed: %v", err)
 	}
-	f.ready.Store(true)
+	if f.reg.path != "" {
+		_ = f.reg.Load(ctx, "start") // a rejection is recorded and reported by Status
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.started {
+		return errors.New("optional group started twice")
+	}
+	wctx, cancel := context.WithCancel(context.Background()) // outlives Start's deadline; ended by Stop
+	f.cancel, f.done, f.started, f.ready = cancel, make(chan struct{}), true, true
+	sig := make(chan os.Signal, 1)
+	f.notify(sig)
+	go f.watch(wctx, sig, f.done)
 	return nil
 }
 
-func (f *feature) Stop(ctx context.Context) error { return nil }
+// watch reloads on every signal until ctx ends.
+func (f *feature) watch(ctx context.Context, sig chan os.Signal, done chan struct{}) {
+	defer close(done)
+	defer f.stopNotify(sig)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-sig:
+			if f.reg.path == "" {
+				f.reg.phase.Warn("registry", fmt.Sprintf("REGISTRY: %v received but REGISTRY_FILE is not set", s))
+				continue
+			}
+			_ = f.reg.Load(ctx, s.String()) // outcome recorded in the phase log and the view
+		}
+	}
+}
+
+// Stop ends the signal watcher and waits for it.
+func (f *feature) Stop(ctx context.Context) error {
+	f.mu.Lock()
+	cancel, done := f.cancel, f.done
+	f.started, f.cancel, f.ready = false, nil, false
+	f.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("registry watcher did not stop: %w", ctx.Err())
+	}
+}
 
 func (f *feature) Status() capability.Status {
-	return capability.Status{Ready: f.ready.Load(), Detail: fmt.Sprintf("mimetype (sniff %d KiB) and goccy/go-yaml loaded; HTTP routes not built yet", sniffLimit>>10)}
+	f.mu.Lock()
+	ready := f.ready
+	f.mu.Unlock()
+	if !ready {
+		return capability.Status{Ready: false, Detail: "not started"}
+	}
+	ok, detail := f.reg.healthy()
+	return capability.Status{Ready: ok, Detail: fmt.Sprintf("mimetype (sniff %d KiB), goccy/go-yaml; %s", sniffLimit>>10, detail)}
+}
+
+// show serves GET /admin/registry.
+func (f *feature) show(c *gin.Context) { c.JSON(http.StatusOK, f.reg.View()) }
+
+// reload serves POST /admin/registry/reload: 200 with the new view, 400 when
+// the file is rejected (the previous configuration stays in force).
+func (f *feature) reload(c *gin.Context) {
+	err := f.reg.Load(c.Request.Context(), "POST /admin/registry/reload")
+	var pe *ParseError
+	switch {
+	case err == nil:
+		c.JSON(http.StatusOK, f.reg.View())
+	case errors.Is(err, errNoFile):
+		apierr.Abort(c, http.StatusBadRequest, "no_registry_file", err.Error())
+	case errors.As(err, &pe):
+		apierr.Abort(c, http.StatusBadRequest, "registry_invalid", err.Error()+"; the previous configuration stays in force")
+	default:
+		apierr.Abort(c, http.StatusBadRequest, "registry_unreadable", err.Error()+"; the previous configuration stays in force")
+	}
 }

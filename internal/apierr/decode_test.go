@@ -63,3 +63,46 @@ func TestDecodeJSON(t *testing.T) {
 		t.Fatalf("declared length over limit: %d", w.Code)
 	}
 }
+
+func TestLimitBodyRoutes(t *testing.T) {
+	var routes RouteLimits
+	routes.Set("POST", "/big/:id", 200)
+	e := gin.New()
+	e.Use(LimitBodyRoutes(64, &routes))
+	read := func(c *gin.Context) {
+		var r struct {
+			S string `json:"s"`
+		}
+		if !DecodeJSON(c, &r) {
+			return
+		}
+		c.JSON(200, gin.H{"n": len(r.S)})
+	}
+	e.POST("/big/:id", read)
+	e.POST("/small", read)
+	body := `{"s":"` + strings.Repeat("x", 100) + `"}` // 108 bytes
+	for _, tc := range []struct {
+		path    string
+		chunked bool
+		status  int
+	}{
+		{"/big/1", false, 200}, {"/big/1", true, 200},
+		{"/small", false, 413}, {"/small", true, 413},
+	} {
+		r := httptest.NewRequest("POST", tc.path, strings.NewReader(body))
+		if tc.chunked {
+			r.ContentLength = -1
+		}
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, r)
+		if w.Code != tc.status {
+			t.Errorf("%s chunked=%v: %d %s", tc.path, tc.chunked, w.Code, w.Body)
+		}
+	}
+	r := httptest.NewRequest("POST", "/big/2", strings.NewReader(`{"s":"`+strings.Repeat("x", 300)+`"}`))
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, r)
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "exceeds 200 bytes") {
+		t.Fatalf("route limit not enforced: %d %s", w.Code, w.Body)
+	}
+}

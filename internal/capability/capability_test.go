@@ -70,7 +70,7 @@ func TestVariantTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(tags, append([]string{"nomsgpack"}, groups...)) {
+		if !slices.Equal(tags, append([]string{"nomsgpack", "grpcnotrace"}, groups...)) {
 			t.Errorf("%s: tags %v", name, tags)
 		}
 		if VariantFor(groups) != name {

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
@@ -24,6 +25,9 @@ type Host struct {
 	Router *gin.RouterGroup
 	// RequireAdmin guards admin-only group routes.
 	RequireAdmin gin.HandlerFunc
+	// BodyLimits lets a route take a body larger (or smaller) than
+	// MAX_BODY_BYTES: Set(method, full route path, limit).
+	BodyLimits *apierr.RouteLimits
 	// Services carries the interfaces core defines for cross-group work.
 	Services *Services
 }

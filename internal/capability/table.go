@@ -44,13 +44,17 @@ type VariantSpec struct {
 // Module path prefix of this project; group packages live below it.
 const modulePath = "github.com/advanced-backend/advanced-backend"
 
-// Tags every variant is built with besides its groups' tags.
-var baseTags = []string{"nomsgpack"}
+// Tags every variant is built with besides its groups' tags: gin without
+// msgpack (the service speaks none), and grpc without golang.org/x/net/trace,
+// whose html/template use keeps the linker from pruning unused methods
+// (measured: full 54.4 MB -> 25.2 MB stripped).
+var baseTags = []string{"nomsgpack", "grpcnotrace"}
 
 // Extra tags that are legitimate but select no group.
 var extraTags = map[string]string{
-	"nomsgpack": "gin without msgpack rendering/binding (the service speaks no msgpack)",
-	"notdigest": "use the pure-stdlib reservoir estimator instead of the t-digest",
+	"nomsgpack":   "gin without msgpack rendering/binding (the service speaks no msgpack)",
+	"notdigest":   "use the pure-stdlib reservoir estimator instead of the t-digest",
+	"grpcnotrace": "grpc without golang.org/x/net/trace (keeps the linker's dead-code elimination working)",
 }
 
 var groups = []GroupSpec{

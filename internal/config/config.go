@@ -39,6 +39,9 @@ type Config struct {
 	Vector    VectorConfig
 	Optional  OptionalConfig
 	Cluster   ClusterConfig
+	ML        MLConfig
+
+	Observability ObservabilityConfig
 }
 
 // Var declares one setting.
@@ -76,6 +79,8 @@ func Vars() []Var {
 	all = append(all, vectorVars()...)
 	all = append(all, optionalVars()...)
 	all = append(all, clusterVars()...)
+	all = append(all, mlVars()...)
+	all = append(all, observabilityVars()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Env < all[j].Env })
 	return all
 }

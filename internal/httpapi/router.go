@@ -38,6 +38,7 @@ type Server struct {
 	lat       *latency.Engine
 	admin     gin.HandlerFunc
 	user      gin.HandlerFunc
+	limits    apierr.RouteLimits // per-route body limits set by groups
 	auth      *auth.Stack
 	limiter   *ratelimit.Middleware
 }
@@ -52,6 +53,10 @@ func New(d Deps) (*Server, error) {
 	if err := s.newLatency(); err != nil {
 		return nil, err
 	}
+	if err := s.initObservability(); err != nil { // observemetrics.go
+		s.Close()
+		return nil, err
+	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
@@ -61,7 +66,7 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recordLatency(), s.recovery(), apierr.LimitBody(d.Config.MaxBodyBytes))
+	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
 	s.engine = e
 
 	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
@@ -109,6 +114,7 @@ func (s *Server) mountGroups() {
 			Metrics:      s.deps.Metrics,
 			Router:       s.engine.Group("", s.gate(name), s.user),
 			RequireAdmin: s.admin,
+			BodyLimits:   &s.limits,
 			Services:     s.deps.Services,
 		}
 		if err := f.Setup(h); err != nil {

@@ -52,6 +52,9 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 	pl := phase.New(logger)
 	pl.Info("init", "INIT: process start")
 	rt := capability.NewRuntime(features, facts, cfg.MinimalMode)
+	if err := checkGroupSettings(cfg, rt); err != nil {
+		return nil, err
+	}
 	if cfg.MinimalMode {
 		pl.Warn("mode", "INIT: MINIMAL_MODE active - linked groups are not started")
 	}

@@ -1,0 +1,166 @@
+package optional
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/gabriel-vasile/mimetype"
+	"github.com/gin-gonic/gin"
+
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
+)
+
+// FileReport is one inspected file.
+type FileReport struct {
+	Filename string `json:"filename"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+	MIME     string `json:"mime"`
+	// Extension is the file name's extension, lower case with its dot ("" for none).
+	Extension string `json:"extension"`
+	// DetectedExtension is the usual extension of the detected type.
+	DetectedExtension string `json:"detected_extension"`
+	// ExtensionMatches says whether the name's extension fits the content
+	// (the detected type or one it specialises: a .zip that holds a docx fits).
+	ExtensionMatches bool `json:"extension_matches"`
+}
+
+// fileLimits are the bounds of one inspection request.
+type fileLimits struct {
+	maxFile  int64 // per file (FILES_MAX_FILE_BYTES)
+	maxFiles int   // files per request (FILES_MAX_FILES)
+}
+
+var errFileTooLarge = errors.New("file too large")
+
+// inspect serves POST /api/v2/files/inspect: multipart/form-data with one
+// or more files in fields "file" or "files". Each file is streamed once:
+// its first sniffLimit bytes are kept for type detection, everything
+// passes through SHA-256; nothing else is buffered or written to disk.
+func (f *feature) inspect(c *gin.Context) {
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		apierr.Abort(c, http.StatusBadRequest, "bad_multipart",
+			"want multipart/form-data with files in field file or files: "+err.Error())
+		return
+	}
+	head := make([]byte, sniffLimit)
+	reports := []FileReport{}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			abortRead(c, err, "")
+			return
+		}
+		name := part.FormName()
+		if name != "file" && name != "files" {
+			part.Close()
+			apierr.Abort(c, http.StatusBadRequest, "bad_multipart",
+				fmt.Sprintf("unexpected form field %q: send files in field file or files", name))
+			return
+		}
+		if part.FileName() == "" {
+			part.Close()
+			apierr.Abort(c, http.StatusBadRequest, "bad_multipart",
+				fmt.Sprintf("field %s is not a file upload (no filename in its Content-Disposition)", name))
+			return
+		}
+		if len(reports) >= f.files.maxFiles {
+			part.Close()
+			apierr.Abort(c, http.StatusRequestEntityTooLarge, "too_many_files",
+				fmt.Sprintf("more than %d files in one request (FILES_MAX_FILES)", f.files.maxFiles))
+			return
+		}
+		rep, err := inspectPart(part, head, f.files.maxFile)
+		part.Close()
+		if err != nil {
+			abortRead(c, err, part.FileName())
+			return
+		}
+		reports = append(reports, rep)
+	}
+	if len(reports) == 0 {
+		apierr.Abort(c, http.StatusBadRequest, "no_files", "no files: send one or more in field file or files")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"count": len(reports), "files": reports})
+}
+
+// abortRead answers a failed read: 413 for a limit, 400 for a broken body.
+func abortRead(c *gin.Context, err error, file string) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		apierr.Abort(c, http.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("request body exceeds %d bytes (FILES_MAX_REQUEST_BYTES)", tooBig.Limit))
+	case errors.Is(err, errFileTooLarge):
+		apierr.Abort(c, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("file %q: %v", file, err))
+	default:
+		apierr.Abort(c, http.StatusBadRequest, "bad_multipart", "malformed multipart body: "+err.Error())
+	}
+}
+
+// inspectPart hashes and sniffs one file, reading at most maxFile+1 bytes.
+func inspectPart(part *multipart.Part, head []byte, maxFile int64) (FileReport, error) {
+	r := io.LimitReader(part, maxFile+1)
+	h := sha256.New()
+	n, err := io.ReadFull(r, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return FileReport{}, err
+	}
+	h.Write(head[:n])
+	rest, err := io.Copy(h, r)
+	if err != nil {
+		return FileReport{}, err
+	}
+	size := int64(n) + rest
+	if size > maxFile {
+		return FileReport{}, fmt.Errorf("%w: more than %d bytes (FILES_MAX_FILE_BYTES)", errFileTooLarge, maxFile)
+	}
+	m := mimetype.Detect(head[:n])
+	ext := strings.ToLower(filepath.Ext(part.FileName()))
+	return FileReport{
+		Filename:          part.FileName(),
+		Size:              size,
+		SHA256:            hex.EncodeToString(h.Sum(nil)),
+		MIME:              m.String(),
+		Extension:         ext,
+		DetectedExtension: m.Extension(),
+		ExtensionMatches:  extensionMatches(ext, m),
+	}, nil
+}
+
+// extAliases maps extensions to the one mimetype reports for their type.
+var extAliases = map[string]string{
+	".jpeg": ".jpg", ".jpe": ".jpg", ".htm": ".html", ".tif": ".tiff", ".mjs": ".js",
+	".tgz": ".gz", ".text": ".txt", ".log": ".txt", ".md": ".txt", ".markdown": ".txt",
+	".yaml": ".txt", ".yml": ".txt", ".ini": ".txt", ".conf": ".txt", ".cfg": ".txt", ".toml": ".txt",
+}
+
+// extensionMatches reports whether ext fits m or a type m specialises
+// (JSON is text, docx is zip). Unknown content (octet-stream, no
+// extension) matches nothing.
+func extensionMatches(ext string, m *mimetype.MIME) bool {
+	if ext == "" {
+		return false
+	}
+	if a, ok := extAliases[ext]; ok {
+		ext = a
+	}
+	for t := m; t != nil; t = t.Parent() {
+		if t.Extension() != "" && t.Extension() == ext {
+			return true
+		}
+	}
+	return false
+}
