@@ -58,12 +58,12 @@ RELEASE_VERSION  := $(patsubst v%,%,$(VERSION))
 
 # Every variant for every OS/arch into dist/release, nothing published.
 release-snapshot:
-	RELEASE_VERSION=$(RELEASE_VERSION) $(TOOL) goreleaser release --snapshot --clean
+	RELEASE_VERSION=$(RELEASE_VERSION) RELEASE_COMMIT=$(COMMIT) $(TOOL) goreleaser release --snapshot --clean
 
 # Validate .goreleaser.yaml, then build every variant for this host only.
 release-check:
 	$(TOOL) goreleaser check
-	RELEASE_VERSION=$(RELEASE_VERSION) $(TOOL) goreleaser build --snapshot --single-target --clean
+	RELEASE_VERSION=$(RELEASE_VERSION) RELEASE_COMMIT=$(COMMIT) $(TOOL) goreleaser build --snapshot --single-target --clean
 
 lint-workflows:
 	$(TOOL) actionlint
