@@ -54,7 +54,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		tagsOf[v] = tags
 	}
-	lic := licenseReport{GeneratedAt: time.Now().UTC(), Source: "license files in the module cache", Variants: map[string][]opsscan.Module{}}
+	lic := licenseReport{GeneratedAt: time.Now().UTC(), Source: "license files in the module cache", Variants: map[string][]opsscan.Module{}, Unknown: []string{}}
 	unknown := map[string]bool{}
 	for _, v := range names {
 		mods, err := opsscan.Licenses(ctx, "go", *root, tagsOf[v])

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"os/exec"
 	"sort"
@@ -28,12 +29,34 @@ func nmTop(ctx context.Context, b *Builder, n int) ([]Symbol, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go tool nm %s: %w", exe, err)
 	}
-	return SumByPackage(out, n), nil
+	return SumByPackage(out, n, noBits(exe)), nil
+}
+
+// span is an address range [lo, hi).
+type span struct{ lo, hi uint64 }
+
+// noBits returns the address ranges of sections that take no file space
+// (.bss, .noptrbss) in an ELF binary; nm marks their symbols D like data.
+// Other formats return none (their bss symbols are then counted).
+func noBits(exe string) []span {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []span
+	for _, s := range f.Sections {
+		if s.Type == elf.SHT_NOBITS {
+			out = append(out, span{s.Addr, s.Addr + s.Size})
+		}
+	}
+	return out
 }
 
 // SumByPackage parses `go tool nm -size` output (address, size, type,
-// name) and returns the n packages with the most bytes.
-func SumByPackage(nm []byte, n int) []Symbol {
+// name), sums the symbols that occupy the file (text, rodata, data) by
+// package and returns the n packages with the most bytes.
+func SumByPackage(nm []byte, n int, skip []span) []Symbol {
 	sums := map[string]int64{}
 	sc := bufio.NewScanner(bytes.NewReader(nm))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -43,7 +66,10 @@ func SumByPackage(nm []byte, n int) []Symbol {
 			continue
 		}
 		size, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil || size == 0 {
+		if err != nil || size == 0 || !strings.ContainsAny(f[2], "TtRrDd") {
+			continue // bss (B) and undefined (U) symbols take no file space
+		}
+		if addr, err := strconv.ParseUint(f[0], 16, 64); err == nil && inSpans(addr, skip) {
 			continue
 		}
 		sums[PackageOf(strings.Join(f[3:], " "))] += size
@@ -62,6 +88,15 @@ func SumByPackage(nm []byte, n int) []Symbol {
 		out = out[:n]
 	}
 	return out
+}
+
+func inSpans(a uint64, spans []span) bool {
+	for _, s := range spans {
+		if a >= s.lo && a < s.hi {
+			return true
+		}
+	}
+	return false
 }
 
 // PackageOf returns the package path of a Go symbol name such as
