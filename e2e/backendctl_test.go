@@ -1,0 +1,255 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	ctlOnce sync.Once
+	ctlPath string
+	ctlErr  error
+)
+
+// backendctl builds cmd/backendctl once per test process.
+func backendctl(t *testing.T) string {
+	t.Helper()
+	ctlOnce.Do(func() {
+		ctlPath = filepath.Join(binDir, "backendctl")
+		cmd := exec.Command("go", "build", "-o", ctlPath, "./cmd/backendctl")
+		cmd.Dir = repoRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			ctlErr = fmt.Errorf("build backendctl: %v\n%s", err, out)
+		}
+	})
+	if ctlErr != nil {
+		t.Fatal(ctlErr)
+	}
+	return ctlPath
+}
+
+// runCtl runs backendctl in dir with a bound on its run time and returns
+// its exit code and combined output.
+func runCtl(t *testing.T, dir string, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(backendctl(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 5 * time.Second
+	done := make(chan struct{})
+	timer := time.AfterFunc(3*time.Minute, func() { _ = cmd.Process.Kill() })
+	defer timer.Stop()
+	out, err := cmd.CombinedOutput()
+	close(done)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	default:
+		t.Fatalf("backendctl %v: %v\n%s", args, err, out)
+		return -1, ""
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, b)
+	}
+}
+
+// TestBackendctlProbe runs probe against real variant binaries: success,
+// a variant or group set that differs (3), a binary that cannot start (2),
+// and one that never answers /health within the timeout (2).
+func TestBackendctlProbe(t *testing.T) {
+	lean := buildVariant(t, "lean")
+	hybrid := buildVariant(t, "hybrid")
+	dir := t.TempDir()
+	port := fmt.Sprint(freePort(t))
+
+	code, out := runCtl(t, dir, nil, "probe", "--exe", lean, "--port", port, "--out", "caps/lean.json", "--expect-variant", "lean", "--expect-groups", "", "--quiet")
+	if code != 0 {
+		t.Fatalf("probe lean: exit %d\n%s", code, out)
+	}
+	var caps capsReport
+	readJSON(t, filepath.Join(dir, "caps", "lean.json"), &caps)
+	if caps.Variant != "lean" || caps.HeavyDependencies == nil || !caps.Consistency.OK {
+		t.Errorf("captured capabilities: %+v", caps)
+	}
+
+	code, out = runCtl(t, dir, nil, "probe", "--exe", hybrid, "--port", port, "--expect-variant", "hybrid", "--expect-groups", "llm", "--out", "hybrid.json")
+	if code != 0 || !strings.Contains(out, `"variant":"hybrid"`) {
+		t.Fatalf("probe hybrid: exit %d\n%s", code, out)
+	}
+
+	for _, args := range [][]string{
+		{"--expect-variant", "full"},
+		{"--expect-groups", "llm"},
+		{"--expect-variant", "no-such-variant"},
+	} {
+		code, out = runCtl(t, dir, nil, append([]string{"probe", "--exe", lean, "--port", port, "--quiet"}, args...)...)
+		if code != 3 || !strings.Contains(out, "capabilities differ") {
+			t.Errorf("probe lean %v: exit %d, want 3\n%s", args, code, out)
+		}
+	}
+
+	// A bad environment value makes the service exit 2 at start: health
+	// never comes, and probe says so at once (exit 2), not after its timeout.
+	start := time.Now()
+	code, out = runCtl(t, dir, []string{"MINIMAL_MODE=bogus"}, "probe", "--exe", lean, "--port", port, "--timeout", "60s")
+	if code != 2 || !strings.Contains(out, "MINIMAL_MODE") {
+		t.Errorf("probe with MINIMAL_MODE=bogus: exit %d, want 2\n%s", code, out)
+	}
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("probe waited %s for a process that had exited", el)
+	}
+
+	// A process that runs but never serves: exit 2 after --timeout, and
+	// the process is stopped.
+	script := filepath.Join(dir, "silent.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runCtl(t, dir, nil, "probe", "--exe", script, "--port", port, "--timeout", "1s")
+	if code != 2 || !strings.Contains(out, "never answered") {
+		t.Errorf("probe of a silent process: exit %d, want 2\n%s", code, out)
+	}
+}
+
+type smokeFile struct {
+	Variant  string `json:"variant"`
+	Checked  int    `json:"checked"`
+	Failed   int    `json:"failed"`
+	Failures []struct {
+		Name string `json:"name"`
+		Path string `json:"path"`
+		Got  int    `json:"got_status"`
+	} `json:"failures"`
+}
+
+// TestBackendctlSmoke replays the smoke set against real binaries: lean
+// (every group 501), hybrid (llm mounted), full with MINIMAL_MODE (every
+// group 503); then through a loopback proxy that breaks /metrics, where
+// smoke must fail and name the case.
+func TestBackendctlSmoke(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		variant string
+		env     []string
+	}{{"lean", nil}, {"hybrid", nil}, {"full", []string{"MINIMAL_MODE=1"}}} {
+		p := startBinary(t, buildVariant(t, tc.variant), tc.env...)
+		out := filepath.Join(dir, tc.variant+".json")
+		code, text := runCtl(t, dir, nil, "smoke", "--url", p.Base, "--out", out)
+		if code != 0 {
+			t.Errorf("smoke %s: exit %d\n%s", tc.variant, code, text)
+			continue
+		}
+		var res smokeFile
+		readJSON(t, out, &res)
+		if res.Variant != tc.variant || res.Failed != 0 || res.Checked < 13 {
+			t.Errorf("smoke %s: %+v", tc.variant, res)
+		}
+	}
+
+	// The real lean binary behind a proxy that answers 500 on /metrics.
+	p := startBinary(t, buildVariant(t, "lean"))
+	target, _ := url.Parse(p.Base)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			http.Error(w, "broken", http.StatusInternalServerError)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer broken.Close()
+	out := filepath.Join(dir, "broken.json")
+	code, text := runCtl(t, dir, nil, "smoke", "--url", broken.URL, "--out", out)
+	if code != 1 {
+		t.Fatalf("smoke through the broken proxy: exit %d, want 1\n%s", code, text)
+	}
+	var res smokeFile
+	readJSON(t, out, &res)
+	if res.Failed != 1 || res.Failures[0].Path != "/metrics" || res.Failures[0].Got != 500 {
+		t.Errorf("smoke failures: %+v", res)
+	}
+}
+
+// TestBackendctlLoad drives a short, bounded load against a real lean
+// binary on loopback and checks load_test_summary.json; a non-loopback
+// target is refused before any request.
+func TestBackendctlLoad(t *testing.T) {
+	p := startBinary(t, buildVariant(t, "lean"), "SAFE_MODE=1")
+	dir := t.TempDir()
+	code, out := runCtl(t, dir, nil, "load", "--duration", "2s", "--burst", "500ms", "--concurrency", "2",
+		"--rps", "40", "--max-requests", "20000", "--quiet", p.Base+"/health", p.Base+"/startup/heartbeat?n=abc")
+	if code != 0 {
+		t.Fatalf("load: exit %d\n%s", code, out)
+	}
+	var sum struct {
+		Phases []struct {
+			Name     string `json:"name"`
+			Requests int    `json:"requests"`
+		} `json:"phases"`
+		Total struct {
+			Requests int `json:"requests"`
+		} `json:"total"`
+		URLs []struct {
+			URL         string         `json:"url"`
+			Requests    int            `json:"requests"`
+			SuccessRate float64        `json:"success_rate"`
+			Classes     map[string]int `json:"status_classes"`
+			LatencyMS   struct {
+				P50, P95, P99, Max float64
+			} `json:"latency_ms"`
+		} `json:"urls"`
+	}
+	readJSON(t, filepath.Join(dir, "load_test_summary.json"), &sum)
+	if len(sum.Phases) != 2 || sum.Phases[0].Name != "burst" || sum.Phases[1].Name != "steady" {
+		t.Fatalf("phases: %+v", sum.Phases)
+	}
+	if sum.Total.Requests == 0 || sum.Total.Requests > 20000 {
+		t.Errorf("total requests %d, want 1..20000", sum.Total.Requests)
+	}
+	// The steady phase is paced at 40/s for 1.5 s: far fewer than the burst.
+	if s := sum.Phases[1].Requests; s == 0 || s > 80 {
+		t.Errorf("steady phase sent %d requests at a 40/s cap over 1.5 s", s)
+	}
+	if len(sum.URLs) != 2 {
+		t.Fatalf("urls: %+v", sum.URLs)
+	}
+	health, bad := sum.URLs[0], sum.URLs[1]
+	if health.SuccessRate != 1 || health.Classes["2xx"] != health.Requests || health.LatencyMS.P50 <= 0 ||
+		health.LatencyMS.P50 > health.LatencyMS.P99 || health.LatencyMS.P99 > health.LatencyMS.Max {
+		t.Errorf("/health: %+v", health)
+	}
+	if bad.SuccessRate != 0 || bad.Classes["4xx"] != bad.Requests || bad.Requests == 0 {
+		t.Errorf("/startup/heartbeat?n=abc (a 400): %+v", bad)
+	}
+
+	code, out = runCtl(t, dir, nil, "load", "--duration", "1s", "--out", "remote.json", "http://192.0.2.1:8070/health")
+	if code != 64 || !strings.Contains(out, "not on loopback") {
+		t.Errorf("non-loopback target: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "remote.json")); err == nil {
+		t.Error("a refused load wrote a summary")
+	}
+}
