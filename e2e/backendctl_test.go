@@ -48,11 +48,9 @@ func runCtl(t *testing.T, dir string, env []string, args ...string) (int, string
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.WaitDelay = 5 * time.Second
-	done := make(chan struct{})
 	timer := time.AfterFunc(3*time.Minute, func() { _ = cmd.Process.Kill() })
 	defer timer.Stop()
 	out, err := cmd.CombinedOutput()
-	close(done)
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -251,5 +249,137 @@ func TestBackendctlLoad(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "remote.json")); err == nil {
 		t.Error("a refused load wrote a summary")
+	}
+}
+
+// TestBackendctlSizes measures lean and lean+ml with real builds and
+// starts: sizes, modules, start time and RSS are filled, the group's cost
+// is the difference, a second run comes from the cache, and a budget that
+// lean exceeds fails the run.
+func TestBackendctlSizes(t *testing.T) {
+	dir := t.TempDir()
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget := filepath.Join(dir, "budget.json")
+	if err := os.WriteFile(budget, []byte(`{"lean": 1000, "lean+ml": 1000000000}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"sizes", "--root", root, "--cache", filepath.Join(dir, "cache"), "--only", "lean,lean+ml",
+		"--runs", "2", "--idle", "100ms", "--json"}
+	type report struct {
+		Rows []struct {
+			Name        string  `json:"name"`
+			Bytes       int64   `json:"bytes"`
+			DeltaVsLean int64   `json:"delta_vs_lean"`
+			Modules     int     `json:"modules"`
+			StartupMS   float64 `json:"startup_ms_median"`
+			RSS         int64   `json:"idle_rss_kib_median"`
+			Cached      bool    `json:"cached"`
+		} `json:"builds"`
+		Groups []struct {
+			Group    string `json:"group"`
+			OverLean int64  `json:"bytes_over_lean"`
+		} `json:"groups"`
+	}
+	decode := func(out string) report {
+		t.Helper()
+		var r report
+		if i := strings.Index(out, "{"); i < 0 || json.Unmarshal([]byte(out[i:strings.LastIndex(out, "}")+1]), &r) != nil {
+			t.Fatalf("sizes --json output:\n%s", out)
+		}
+		return r
+	}
+	code, out := runCtl(t, dir, nil, args...)
+	if code != 0 {
+		t.Fatalf("sizes: exit %d\n%s", code, out)
+	}
+	r := decode(out)
+	if len(r.Rows) != 2 || r.Rows[0].Name != "lean" || r.Rows[1].Name != "lean+ml" {
+		t.Fatalf("rows: %+v", r.Rows)
+	}
+	lean, ml := r.Rows[0], r.Rows[1]
+	for _, row := range r.Rows {
+		if row.Bytes < 1<<20 || row.Modules == 0 || row.StartupMS <= 0 || row.RSS <= 0 {
+			t.Errorf("row not measured: %+v", row)
+		}
+	}
+	if ml.Modules <= lean.Modules || ml.DeltaVsLean != ml.Bytes-lean.Bytes {
+		t.Errorf("lean+ml vs lean: %+v %+v", ml, lean)
+	}
+	if len(r.Groups) != 1 || r.Groups[0].Group != "ml" || r.Groups[0].OverLean != ml.Bytes-lean.Bytes {
+		t.Errorf("group cost: %+v", r.Groups)
+	}
+
+	code, out = runCtl(t, dir, nil, append(args, "--runs", "1", "--budget", budget)...)
+	if code != 1 || !strings.Contains(out, "lean is") || !strings.Contains(out, "over its budget of 1000") {
+		t.Errorf("over budget: exit %d\n%s", code, out)
+	}
+	if r2 := decode(out); !r2.Rows[0].Cached || r2.Rows[0].Bytes != lean.Bytes {
+		t.Errorf("second run not from the cache: %+v", r2.Rows[0])
+	}
+}
+
+// TestBackendctlScan runs the license inventory and govulncheck for lean,
+// offline against the pinned vulndb module, and checks the reports; with
+// --fail-on-high the exit code follows the reachable findings.
+func TestBackendctlScan(t *testing.T) {
+	dir := t.TempDir()
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := runCtl(t, dir, nil, "scan", "--root", root, "--variant", "lean", "--out", "reports", "--fail-on-high")
+	var vulns struct {
+		Database  string `json:"database"`
+		Reachable int    `json:"reachable"`
+		Variants  map[string][]struct {
+			ID    string `json:"id"`
+			Level string `json:"level"`
+		} `json:"variants"`
+	}
+	readJSON(t, filepath.Join(dir, "reports", "vulns.json"), &vulns)
+	if !strings.HasPrefix(vulns.Database, "file://") || !strings.Contains(vulns.Database, "golang.org/x/vulndb@") {
+		t.Errorf("database %q is not the pinned offline copy", vulns.Database)
+	}
+	findings, ok := vulns.Variants["lean"]
+	if !ok {
+		t.Fatalf("vulns.json has no lean entry:\n%s", out)
+	}
+	reachable := 0
+	for _, f := range findings {
+		if !strings.HasPrefix(f.ID, "GO-") || (f.Level != "called" && f.Level != "imported" && f.Level != "required") {
+			t.Errorf("finding %+v", f)
+		}
+		if f.Level == "called" {
+			reachable++
+		}
+	}
+	if reachable != vulns.Reachable || (code == 1) != (reachable > 0) || (code != 0 && code != 1) {
+		t.Errorf("exit %d with %d reachable findings (report says %d)\n%s", code, reachable, vulns.Reachable, out)
+	}
+
+	var lic struct {
+		Variants map[string][]struct {
+			Module  string `json:"module"`
+			License string `json:"license"`
+		} `json:"variants"`
+		Unknown []string `json:"unknown_licenses"`
+	}
+	readJSON(t, filepath.Join(dir, "reports", "licenses.json"), &lic)
+	got := map[string]string{}
+	for _, m := range lic.Variants["lean"] {
+		got[m.Module] = m.License
+	}
+	if got["github.com/gin-gonic/gin"] != "MIT" || got["github.com/advanced-backend/advanced-backend"] != "MIT" ||
+		got["github.com/prometheus/client_golang"] != "Apache-2.0" {
+		t.Errorf("licenses: %v", got)
+	}
+	if _, linked := got["gonum.org/v1/gonum"]; linked {
+		t.Error("lean's inventory lists gonum, a module only ml links")
+	}
+	if len(lic.Unknown) != 0 {
+		t.Errorf("modules without a recognised license: %v", lic.Unknown)
 	}
 }

@@ -23,13 +23,20 @@ func runSizes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	asMarkdown := fs.Bool("markdown", false, "print the Markdown tables for BUILD.md")
 	budget := fs.String("budget", "", "JSON file {\"variant\": max_bytes}; exit 1 when a build is over")
 	nm := fs.Int("nm", 0, "also list the N packages with the most symbol bytes in full (unstripped build)")
+	from := fs.String("from", "", "print a report saved with --json instead of measuring")
 	var only listFlag
 	fs.Var(&only, "only", "measure only these builds (comma-separated names, e.g. lean,full)")
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	rep, err := opssizes.Run(ctx, opssizes.Options{Root: *root, CacheDir: *cache, Go: "go", Runs: *runs,
-		Idle: *idle, Timeout: *timeout, NMTop: *nm, Only: only.values, Log: stderr})
+	var rep *opssizes.Report
+	var err error
+	if *from != "" {
+		rep, err = opssizes.LoadReport(*from)
+	} else {
+		rep, err = opssizes.Run(ctx, opssizes.Options{Root: *root, CacheDir: *cache, Go: "go", Runs: *runs,
+			Idle: *idle, Timeout: *timeout, NMTop: *nm, Only: only.values, Log: stderr})
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "backendctl sizes: %v\n", err)
 		return exitFailed

@@ -75,8 +75,8 @@ func (b *Builder) Build(ctx context.Context, tags []string, strip bool) (string,
 	return out, false, nil
 }
 
-// SourceHash fingerprints the Go sources and module files under root
-// (skipping dist, build-reports, tools and hidden directories).
+// SourceHash fingerprints the Go sources (not tests) and module files under
+// root (skipping dist, build-reports, tools and hidden directories).
 func SourceHash(root string) (string, error) {
 	h := sha256.New()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -91,7 +91,8 @@ func SourceHash(root string) (string, error) {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(path, ".go") && d.Name() != "go.mod" && d.Name() != "go.sum" {
+		isGo := strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go")
+		if !isGo && d.Name() != "go.mod" && d.Name() != "go.sum" {
 			return nil
 		}
 		data, err := os.ReadFile(path)

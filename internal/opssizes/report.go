@@ -182,6 +182,19 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// LoadReport reads a report written with --json.
+func LoadReport(path string) (*Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read size report: %w", err)
+	}
+	var r Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("parse size report %s: %w", path, err)
+	}
+	return &r, nil
+}
+
 // Budget maps a build name (a variant) to its largest allowed size in bytes.
 type Budget map[string]int64
 
