@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/opsprobe"
 )
 
@@ -108,8 +110,13 @@ func pickExe(ctx context.Context, exe string, stderr io.Writer) (string, func(),
 	}
 	cleanup := func() { os.RemoveAll(dir) }
 	p := filepath.Join(dir, name)
-	fmt.Fprintln(stderr, "probe: no dist/full or dist/lean binary; building ./cmd/advanced-backend")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "nomsgpack", "-o", p, "./cmd/advanced-backend")
+	tags, err := capability.VariantTags("lean")
+	if err != nil {
+		cleanup()
+		return "", none, err
+	}
+	fmt.Fprintln(stderr, "probe: no dist/full or dist/lean binary; building the lean variant of ./cmd/advanced-backend")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", strings.Join(tags, ","), "-o", p, "./cmd/advanced-backend")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		cleanup()
 		return "", none, fmt.Errorf("go build ./cmd/advanced-backend: %w\n%s", err, msg)
