@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,21 +31,19 @@ type Builder struct {
 	CacheDir string
 	Go       string // the go command
 	Log      io.Writer
-	srcHash  string
 }
 
 // Build returns the path of the binary for tags, building it unless the
-// cache holds one for the same tags, flags, Go version and source state.
+// cache holds one for the same tags, flags, Go version and inputs (the
+// sources of the packages this tag set links, and the versions of the
+// modules it links).
 func (b *Builder) Build(ctx context.Context, tags []string, strip bool) (string, bool, error) {
-	if b.srcHash == "" {
-		h, err := SourceHash(b.Root)
-		if err != nil {
-			return "", false, err
-		}
-		b.srcHash = h
+	inputs, err := b.inputHash(ctx, tags)
+	if err != nil {
+		return "", false, err
 	}
 	key := sha256.Sum256([]byte(strings.Join([]string{runtime.Version(), runtime.GOOS, runtime.GOARCH,
-		tagKey(tags), ldflags(strip), b.srcHash}, "\n")))
+		tagKey(tags), ldflags(strip), inputs}, "\n")))
 	name := "advanced-backend"
 	if runtime.GOOS == "windows" {
 		name += ".exe"
@@ -75,36 +72,50 @@ func (b *Builder) Build(ctx context.Context, tags []string, strip bool) (string,
 	return out, false, nil
 }
 
-// SourceHash fingerprints the Go sources (not tests) and module files under
-// root (skipping dist, build-reports, tools and hidden directories).
-func SourceHash(root string) (string, error) {
-	h := sha256.New()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		if d.IsDir() {
-			base := d.Name()
-			if rel != "." && (strings.HasPrefix(base, ".") || base == "dist" || base == "build-reports" || base == "tools" || base == "node_modules") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		isGo := strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go")
-		if !isGo && d.Name() != "go.mod" && d.Name() != "go.sum" {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(data))
-		h.Write(data)
-		return nil
-	})
+// inputHash fingerprints what a build with tags links: the files of the
+// main module's packages (Go and embedded files) by content and every other
+// module by path and version.
+func (b *Builder) inputHash(ctx context.Context, tags []string) (string, error) {
+	cmd := exec.CommandContext(ctx, b.Go, "list", "-deps", "-tags", strings.Join(tags, ","), "-f",
+		`{{if not .Standard}}{{.Dir}}|{{join .GoFiles ","}},{{join .EmbedFiles ","}}|{{with .Module}}{{.Path}}@{{.Version}}{{end}}{{end}}`,
+		"./cmd/advanced-backend")
+	cmd.Dir = b.Root
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("hash sources under %s: %w", root, err)
+		return "", fmt.Errorf("go list -deps -tags %s: %w", strings.Join(tags, ","), err)
+	}
+	h := sha256.New()
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.SplitN(line, "|", 3)
+		if len(f) != 3 {
+			continue
+		}
+		dir, files, mod := f[0], f[1], f[2]
+		if !strings.HasSuffix(mod, "@") { // a dependency: its version says it all
+			fmt.Fprintf(h, "mod %s\n", mod)
+			continue
+		}
+		for _, name := range strings.Split(files, ",") {
+			if name == "" {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				return "", fmt.Errorf("hash build inputs: %w", err)
+			}
+			rel, _ := filepath.Rel(b.Root, filepath.Join(dir, name))
+			fmt.Fprintf(h, "file %s %d\n", filepath.ToSlash(rel), len(data))
+			h.Write(data)
+		}
+	}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		data, err := os.ReadFile(filepath.Join(b.Root, f))
+		if err != nil {
+			return "", fmt.Errorf("hash build inputs: %w", err)
+		}
+		fmt.Fprintf(h, "file %s %d\n", f, len(data))
+		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -1,6 +1,7 @@
 package opssizes
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,22 +102,46 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-func TestSourceHashChangesWithSources(t *testing.T) {
+// TestInputHash builds the cache key of a small real module with go list:
+// it follows the linked sources of a tag set and nothing else.
+func TestInputHash(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module x\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "a.go"), []byte("package x\n"), 0o644)
-	os.MkdirAll(filepath.Join(dir, "dist"), 0o755)
-	h1, err := SourceHash(dir)
-	if err != nil {
-		t.Fatal(err)
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	os.WriteFile(filepath.Join(dir, "dist", "b.go"), []byte("package y\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644)
-	if h2, _ := SourceHash(dir); h2 != h1 {
-		t.Error("dist/ or a non-Go file changed the hash")
+	write("go.mod", "module example.com/m\n\ngo 1.26\n")
+	write("go.sum", "")
+	write("cmd/advanced-backend/main.go", "package main\n\nimport _ \"example.com/m/lib\"\n\nfunc main() {}\n")
+	write("lib/lib.go", "package lib\n")
+	write("lib/extra.go", "//go:build extra\n\npackage lib\n")
+	write("other/other.go", "package other\n")
+	b := &Builder{Root: dir, Go: "go"}
+	ctx := context.Background()
+	hash := func(tags ...string) string {
+		t.Helper()
+		h, err := b.inputHash(ctx, tags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
 	}
-	os.WriteFile(filepath.Join(dir, "a.go"), []byte("package x // changed\n"), 0o644)
-	if h3, _ := SourceHash(dir); h3 == h1 {
-		t.Error("a changed source kept the hash")
+	base, extra := hash(), hash("extra")
+	if base == extra {
+		t.Error("a tag that adds a file kept the hash")
+	}
+	write("other/other.go", "package other // not linked\n")
+	write("lib/extra.go", "//go:build extra\n\npackage lib // changed\n")
+	if hash() != base {
+		t.Error("files the untagged build does not link changed its hash")
+	}
+	if hash("extra") == extra {
+		t.Error("a linked file changed and the hash did not")
 	}
 }
