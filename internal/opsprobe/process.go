@@ -77,10 +77,16 @@ func (p *Process) Exited() (bool, error) {
 // time from exec to that answer. It fails with ErrExited when the process
 // ends first and ErrNotReady when timeout passes.
 func (p *Process) WaitHealthy(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	return p.WaitHealthyEvery(ctx, timeout, 10*time.Millisecond)
+}
+
+// WaitHealthyEvery is WaitHealthy polling at the given interval (the
+// resolution of the measured start time).
+func (p *Process) WaitHealthyEvery(ctx context.Context, timeout, every time.Duration) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
-	tick := time.NewTicker(10 * time.Millisecond)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		if code, _, err := get(ctx, client, p.base+"/health"); err == nil && code == http.StatusOK {

@@ -33,7 +33,8 @@ func MeasureStart(ctx context.Context, exe string, idle, timeout time.Duration) 
 		return Sample{}, err
 	}
 	defer p.Stop(10 * time.Second)
-	d, err := p.WaitHealthy(ctx, timeout)
+	// Poll every millisecond: the start time is known to about 1 ms.
+	d, err := p.WaitHealthyEvery(ctx, timeout, time.Millisecond)
 	if err != nil {
 		return Sample{}, fmt.Errorf("%s: %w\n%s", exe, err, p.Logs())
 	}

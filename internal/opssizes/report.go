@@ -258,15 +258,15 @@ func WriteTable(w io.Writer, r *Report) {
 // WriteMarkdown prints the tables BUILD.md embeds.
 func WriteMarkdown(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "Measured on %s with %s, median of %d starts each; idle RSS read %d ms after the first 200.\n\n", r.Platform, r.Go, r.Runs, r.IdleMS)
-	fmt.Fprintln(w, "| build | tags | size (MiB) | vs lean (MiB) | modules | exec to first 200 on /health (ms) | idle RSS (MiB) |")
+	fmt.Fprintln(w, "| build | tags | size (MiB) | vs lean (MiB) | modules | exec to first 200 on /health, ms: median (min-max) | idle RSS (MiB) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, row := range r.Rows {
 		name := row.Name
 		if row.SameAs != "" {
 			name += " (= " + row.SameAs + ")"
 		}
-		fmt.Fprintf(w, "| %s | `%s` | %.2f | %+.2f | %d | %.1f | %s |\n", name, strings.Join(row.Tags, ","),
-			mib(row.Bytes), mib(row.DeltaVsLean), row.Modules, row.StartupMS, rssMiB(row.IdleRSSKiB))
+		fmt.Fprintf(w, "| %s | `%s` | %.2f | %+.2f | %d | %.1f (%.1f-%.1f) | %s |\n", name, strings.Join(row.Tags, ","),
+			mib(row.Bytes), mib(row.DeltaVsLean), row.Modules, row.StartupMS, row.StartupMSMin, row.StartupMSMax, rssMiB(row.IdleRSSKiB))
 	}
 	if len(r.Groups) > 0 {
 		fmt.Fprintln(w)
