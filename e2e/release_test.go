@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/opssizes"
 )
 
 // goreleaserConfig is the part of .goreleaser.yaml the agreement test reads.
@@ -239,5 +240,21 @@ func TestDockerfile(t *testing.T) {
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err == nil {
 		t.Errorf("cmd/variants accepted an unknown variant: %s", out)
+	}
+}
+
+// TestBuildDocSizesListsEveryBuild keeps BUILD.md's sizes table complete:
+// every build backendctl sizes measures has a row.
+func TestBuildDocSizesListsEveryBuild(t *testing.T) {
+	doc := readFile(t, "BUILD.md")
+	i, j := strings.Index(doc, "<!-- sizes:begin -->"), strings.Index(doc, "<!-- sizes:end -->")
+	if i < 0 || j < i {
+		t.Fatal("BUILD.md lacks the sizes:begin/end markers")
+	}
+	table := doc[i:j]
+	for _, c := range opssizes.Configs() {
+		if !strings.Contains(table, "| "+c.Name+" ") {
+			t.Errorf("BUILD.md sizes table has no row for %s; regenerate with backendctl sizes --markdown", c.Name)
+		}
 	}
 }
