@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
 )
 
 var (
@@ -381,5 +383,31 @@ func TestBackendctlScan(t *testing.T) {
 	}
 	if len(lic.Unknown) != 0 {
 		t.Errorf("modules without a recognised license: %v", lic.Unknown)
+	}
+}
+
+// TestBackendctlLinksNoGroup keeps the ops tool light: none of the group
+// packages and none of the modules only a group brings, on any OS.
+func TestBackendctlLinksNoGroup(t *testing.T) {
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./cmd/backendctl")
+		cmd.Dir = repoRoot
+		cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list (%s): %v", goos, err)
+		}
+		for _, pkg := range strings.Fields(string(out)) {
+			if strings.Contains(pkg, "/advanced-backend/features") {
+				t.Errorf("%s: backendctl links %s", goos, pkg)
+			}
+			for _, g := range capability.Groups() {
+				for _, m := range g.Exclusive {
+					if pkg == m || strings.HasPrefix(pkg, m+"/") {
+						t.Errorf("%s: backendctl links %s (module of group %s)", goos, pkg, g.Name)
+					}
+				}
+			}
+		}
 	}
 }
