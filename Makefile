@@ -58,3 +58,32 @@ deps:
 
 clean:
 	rm -rf dist build-reports
+
+# --- release and ops (goreleaser, actionlint, govulncheck: pinned in tools/go.mod) ---
+TOOL             := $(GO) tool -modfile=tools/go.mod
+# goreleaser's snapshot would version a tree without a tag (or without a
+# remote) as 0.0.1; the Makefile's version goes in instead (without its v).
+RELEASE_VERSION  := $(patsubst v%,%,$(VERSION))
+
+.PHONY: release-snapshot release-check lint-workflows sizes backendctl
+
+# Every variant for every OS/arch into dist/release, nothing published.
+release-snapshot:
+	RELEASE_VERSION=$(RELEASE_VERSION) RELEASE_COMMIT=$(COMMIT) $(TOOL) goreleaser release --snapshot --clean
+
+# Validate .goreleaser.yaml, then build every variant for this host only.
+release-check:
+	$(TOOL) goreleaser check
+	RELEASE_VERSION=$(RELEASE_VERSION) RELEASE_COMMIT=$(COMMIT) $(TOOL) goreleaser build --snapshot --single-target --clean
+
+lint-workflows:
+	$(TOOL) actionlint
+
+backendctl:
+	$(BUILD) -o dist/backendctl ./cmd/backendctl
+
+# Size, start time and idle RSS of every variant and of lean+group/full-group
+# builds (see BUILD.md); RUNS=10 for the figures in BUILD.md.
+RUNS ?= 3
+sizes: backendctl
+	./dist/backendctl sizes --runs $(RUNS) --budget size-budget.json

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/opsload"
+)
+
+func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	var urls listFlag
+	fs.Var(&urls, "url", "target URL (repeatable; positional arguments are URLs too)")
+	duration := fs.Duration("duration", 10*time.Second, "total length: burst then steady")
+	burst := fs.Duration("burst", -1, "length of the burst phase (default: a fifth of --duration)")
+	conc := fs.Int("concurrency", 8, "concurrent workers")
+	rps := fs.Int("rps", 50, "request rate cap of the steady phase (all workers)")
+	maxReq := fs.Int("max-requests", 100000, "hard bound on requests")
+	timeout := fs.Duration("timeout", 10*time.Second, "per request")
+	out := fs.String("out", "load_test_summary.json", "where to write the summary")
+	allowRemote := fs.Bool("allow-remote", false, "permit targets that are not on loopback")
+	quiet := fs.Bool("quiet", false, "no progress lines")
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
+	}
+	for _, a := range fs.Args() {
+		_ = urls.Set(a)
+	}
+	if len(urls.values) == 0 {
+		urls.values = []string{"http://127.0.0.1:8070/health"}
+	}
+	if *burst < 0 {
+		*burst = *duration / 5
+	}
+	opts := opsload.Options{URLs: urls.values, Duration: *duration, Burst: *burst, Concurrency: *conc,
+		RPS: *rps, MaxRequests: *maxReq, Timeout: *timeout, AllowRemote: *allowRemote}
+	if !*quiet {
+		opts.Progress = stderr
+	}
+	if err := opts.Validate(); err != nil {
+		fmt.Fprintf(stderr, "backendctl load: %v\n", err)
+		return exitUsage
+	}
+	sum, err := opsload.Run(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "backendctl load: %v\n", err)
+		return exitFailed
+	}
+	data, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		fmt.Fprintf(stderr, "backendctl load: %v\n", err)
+		return exitFailed
+	}
+	if err := writeFile(*out, append(data, '\n')); err != nil {
+		fmt.Fprintf(stderr, "backendctl load: %v\n", err)
+		return exitFailed
+	}
+	for _, p := range sum.Phases {
+		fmt.Fprintf(stdout, "phase %-6s %7d requests in %5.1fs (%.0f/s)\n", p.Name, p.Requests, p.Seconds, p.AchievedRPS)
+	}
+	for _, u := range sum.URLs {
+		fmt.Fprintf(stdout, "%s: %d requests, %.1f%% ok, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, classes %v\n",
+			u.URL, u.Requests, 100*u.SuccessRate, u.LatencyMS.P50, u.LatencyMS.P95, u.LatencyMS.P99, u.StatusClass)
+	}
+	fmt.Fprintf(stdout, "load: %d requests, %.1f%% ok; %s\n", sum.Total.Requests, 100*sum.Total.SuccessRate, *out)
+	if sum.Total.Requests == 0 || sum.Total.Succeeded == 0 {
+		return exitFailed
+	}
+	return exitOK
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/opsload"
+	"github.com/advanced-backend/advanced-backend/internal/opsprobe"
+	"github.com/advanced-backend/advanced-backend/internal/opssmoke"
+)
+
+func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
+	url := fs.String("url", "http://127.0.0.1:8070", "base URL of a running service")
+	exe := fs.String("exe", "", "start this binary on --port first and smoke it")
+	port := fs.Int("port", 8070, "loopback port for --exe")
+	out := fs.String("out", "smoke_failures.json", "where to write the failures")
+	timeout := fs.Duration("timeout", 10*time.Second, "per request")
+	allowRemote := fs.Bool("allow-remote", false, "permit a non-loopback --url")
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
+	}
+	base := *url
+	if *exe != "" {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
+		p, err := opsprobe.Start(*exe, addr, nil)
+		if err != nil {
+			fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
+			return exitFailed
+		}
+		defer p.Stop(10 * time.Second)
+		if _, err := p.WaitHealthy(ctx, 30*time.Second); err != nil {
+			fmt.Fprintf(stderr, "backendctl smoke: %v\n%s\n", err, p.Logs())
+			return exitNotReady
+		}
+		base = p.Base()
+	} else if err := opsload.CheckTarget(base, *allowRemote); err != nil {
+		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
+		return exitUsage
+	}
+	res, err := opssmoke.Run(ctx, base, *timeout)
+	if err != nil {
+		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
+		return exitFailed
+	}
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
+		return exitFailed
+	}
+	if err := writeFile(*out, append(data, '\n')); err != nil {
+		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
+		return exitFailed
+	}
+	for _, f := range res.Failures {
+		fmt.Fprintf(stdout, "FAIL %-22s %s %s: %s\n", f.Name, f.Method, f.Path, f.Detail)
+	}
+	fmt.Fprintf(stdout, "smoke: %s (%s): %d checked, %d failed; %s\n", base, res.Variant, res.Checked, res.Failed, *out)
+	if res.Failed > 0 {
+		return exitFailed
+	}
+	return exitOK
+}

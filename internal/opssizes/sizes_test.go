@@ -1,0 +1,147 @@
+package opssizes
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigs(t *testing.T) {
+	cs := Configs()
+	byName := map[string]Config{}
+	for _, c := range cs {
+		byName[c.Name] = c
+	}
+	for _, n := range []string{"lean", "hybrid", "prodapi", "full", "lean+ml", "lean+llm", "lean+vector", "lean+optional",
+		"full-ml", "full-llm", "full-vector", "full-optional"} {
+		if _, ok := byName[n]; !ok {
+			t.Errorf("no config %s", n)
+		}
+	}
+	if len(cs) != 12 {
+		t.Errorf("%d configs", len(cs))
+	}
+	// lean+llm has hybrid's tags: measured once.
+	if byName["lean+llm"].SameAs != "hybrid" {
+		t.Errorf("lean+llm SameAs %q", byName["lean+llm"].SameAs)
+	}
+	if got := strings.Join(byName["full-vector"].Tags, ","); got != "nomsgpack,ml,llm,optional" {
+		t.Errorf("full-vector tags %s", got)
+	}
+	if got := strings.Join(byName["lean+ml"].Tags, ","); got != "nomsgpack,ml" {
+		t.Errorf("lean+ml tags %s", got)
+	}
+}
+
+func TestBudget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "budget.json")
+	os.WriteFile(path, []byte(`{"lean": 1000, "full": 5000, "fulll": 1}`), 0o644)
+	b, err := LoadBudget(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []Row{{Config: Config{Name: "lean"}, Bytes: 1001}, {Config: Config{Name: "full"}, Bytes: 5000}}
+	got := strings.Join(b.Check(rows), "\n")
+	if !strings.Contains(got, "lean is 1001 bytes, over its budget of 1000 by 1") || strings.Contains(got, "full is") ||
+		!strings.Contains(got, `"fulll"`) {
+		t.Errorf("budget check:\n%s", got)
+	}
+	os.WriteFile(path, []byte(`{"lean": "big"}`), 0o644)
+	if _, err := LoadBudget(path); err == nil {
+		t.Error("a malformed budget was accepted")
+	}
+}
+
+func TestSumByPackage(t *testing.T) {
+	nm := []byte(` 401000     300 T github.com/a/b.(*T).M
+ 402000     200 T github.com/a/b.f
+ 403000     100 t runtime.main
+ 404000      50 R go:func.*
+ 405000      40 D type:*github.com/a/b.T
+ 900000  999999 D crypto/internal/fips140/drbg.memory
+ 906000     999 B runtime.bss
+ 907000      10 U external
+`)
+	got := SumByPackage(nm, 10, []span{{0x900000, 0x905000}})
+	want := []Symbol{{"github.com/a/b", 500}, {"runtime", 100}, {"(runtime tables: go:func)", 50}, {"(type descriptors)", 40}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("[%d] %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if top := SumByPackage(nm, 1, nil); len(top) != 1 || top[0].Package != "crypto/internal/fips140/drbg" {
+		t.Errorf("without spans the data symbol counts: %+v", top)
+	}
+}
+
+func TestPackageOf(t *testing.T) {
+	for sym, want := range map[string]string{
+		"github.com/gin-gonic/gin.(*Engine).ServeHTTP": "github.com/gin-gonic/gin",
+		"net/http.(*conn).serve":                       "net/http",
+		"main.main":                                    "main",
+		"gonum.org/v1/gonum/mat.(*Dense).Mul":          "gonum.org/v1/gonum/mat",
+	} {
+		if got := PackageOf(sym); got != want {
+			t.Errorf("PackageOf(%q) = %q, want %q", sym, got, want)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	if m := medianDuration([]time.Duration{5, 1, 3}); m != 3 {
+		t.Errorf("odd: %v", m)
+	}
+	if m := medianInt([]int64{4, 1, 3, 2}); m != 2 {
+		t.Errorf("even: %v", m)
+	}
+}
+
+// TestInputHash builds the cache key of a small real module with go list:
+// it follows the linked sources of a tag set and nothing else.
+func TestInputHash(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/m\n\ngo 1.26\n")
+	write("go.sum", "")
+	write("cmd/advanced-backend/main.go", "package main\n\nimport _ \"example.com/m/lib\"\n\nfunc main() {}\n")
+	write("lib/lib.go", "package lib\n")
+	write("lib/extra.go", "//go:build extra\n\npackage lib\n")
+	write("other/other.go", "package other\n")
+	b := &Builder{Root: dir, Go: "go"}
+	ctx := context.Background()
+	hash := func(tags ...string) string {
+		t.Helper()
+		h, err := b.inputHash(ctx, tags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	base, extra := hash(), hash("extra")
+	if base == extra {
+		t.Error("a tag that adds a file kept the hash")
+	}
+	write("other/other.go", "package other // not linked\n")
+	write("lib/extra.go", "//go:build extra\n\npackage lib // changed\n")
+	if hash() != base {
+		t.Error("files the untagged build does not link changed its hash")
+	}
+	if hash("extra") == extra {
+		t.Error("a linked file changed and the hash did not")
+	}
+}
