@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -294,18 +295,8 @@ func gridOf(st map[string]any) localGrid {
 		}
 		g.pts = append(g.pts, [2]float64{pct / 100, f})
 	}
-	slices.SortFunc(g.pts, func(a, b [2]float64) int { return cmpF(a[0], b[0]) })
+	slices.SortFunc(g.pts, func(a, b [2]float64) int { return cmp.Compare(a[0], b[0]) })
 	return g
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // mixtureRank brackets the rank of v in the union of the replicas' data

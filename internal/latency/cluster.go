@@ -1,6 +1,7 @@
 package latency
 
 import (
+	"cmp"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -279,18 +280,8 @@ func mergeParts(parts []ClusterPart, route string) *clusterMerge {
 		cm.replicas = append(cm.replicas, ReplicaInfo{ID: p.Replica, AgeSeconds: p.Age.Seconds(),
 			Count: st.Overall.Count, WindowSeconds: st.WindowSeconds, TruncatedRoutes: st.TruncatedRoutes})
 	}
-	slices.SortFunc(cm.replicas, func(a, b ReplicaInfo) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(cm.replicas, func(a, b ReplicaInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return cm
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // decodeAll decodes the digests of one payload (the overall one and the

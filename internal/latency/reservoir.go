@@ -1,6 +1,7 @@
 package latency
 
 import (
+	"cmp"
 	"container/heap"
 	"fmt"
 	"math"
@@ -137,7 +138,7 @@ func (r *reservoir) Quantile(q float64) float64 {
 	// sits at the midpoint of its mass; interpolate between midpoints.
 	s, cum := r.sorted, r.cum
 	target := q * cum[len(cum)-1]
-	i, _ := slices.BinarySearchFunc(cum, target, cmpFloat) // first i with cum[i] >= target
+	i, _ := slices.BinarySearchFunc(cum, target, cmp.Compare[float64]) // first i with cum[i] >= target
 	i = min(i, len(s)-1)
 	mid := func(j int) float64 { return cum[j] - r.mass(s[j].v)/2 }
 	m := mid(i)
@@ -167,7 +168,7 @@ func (r *reservoir) prepare() {
 	}
 	r.dirty = false
 	r.sorted = append(r.sorted[:0], r.sample...)
-	slices.SortFunc(r.sorted, func(a, b keyed) int { return cmpFloat(a.v, b.v) })
+	slices.SortFunc(r.sorted, func(a, b keyed) int { return cmp.Compare(a.v, b.v) })
 	r.vals, r.cum = r.vals[:0], r.cum[:0]
 	total := 0.0
 	for _, k := range r.sorted {
@@ -177,16 +178,6 @@ func (r *reservoir) prepare() {
 	}
 	r.tailSrt = append(r.tailSrt[:0], r.tail...)
 	slices.Sort(r.tailSrt)
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (r *reservoir) Merge(other Estimator) error {
