@@ -28,10 +28,10 @@ func TestConfigs(t *testing.T) {
 	if byName["lean+llm"].SameAs != "hybrid" {
 		t.Errorf("lean+llm SameAs %q", byName["lean+llm"].SameAs)
 	}
-	if got := strings.Join(byName["full-vector"].Tags, ","); got != "nomsgpack,ml,llm,optional" {
+	if got := strings.Join(byName["full-vector"].Tags, ","); got != "nomsgpack,grpcnotrace,ml,llm,optional" {
 		t.Errorf("full-vector tags %s", got)
 	}
-	if got := strings.Join(byName["lean+ml"].Tags, ","); got != "nomsgpack,ml" {
+	if got := strings.Join(byName["lean+ml"].Tags, ","); got != "nomsgpack,grpcnotrace,ml" {
 		t.Errorf("lean+ml tags %s", got)
 	}
 }
