@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 )
@@ -258,5 +260,27 @@ func TestSubcommandsAndBadConfig(t *testing.T) {
 	}
 	if err := exec.Command(bin, "frobnicate").Run(); err == nil {
 		t.Fatal("unknown subcommand accepted")
+	}
+}
+
+// TestSIGHUPDoesNotKillVariantsWithoutReload: SIGHUP reloads the registry
+// file where the optional group runs; elsewhere (lean, MINIMAL_MODE) it
+// must not terminate the service.
+func TestSIGHUPDoesNotKillVariantsWithoutReload(t *testing.T) {
+	for _, tc := range []struct {
+		variant string
+		env     []string
+	}{{"lean", nil}, {"full", []string{"MINIMAL_MODE=1"}}} {
+		p := startBinary(t, buildVariant(t, tc.variant), tc.env...)
+		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // give a default action time to kill it
+		if code := p.get(t, "GET", "/health", nil); code != 200 {
+			t.Fatalf("%s: /health after SIGHUP: %d", tc.variant, code)
+		}
+		if err := p.Stop(t); err != nil {
+			t.Fatalf("%s: exit after SIGHUP then SIGTERM: %v\n%s", tc.variant, err, p.Logs())
+		}
 	}
 }

@@ -100,6 +100,10 @@ func serve(args []string, stderr io.Writer) int {
 		logger.Error("listen failed", "addr", cfg.Addr, "err", err)
 		return exitFailed
 	}
+	// SIGHUP only means "reload the registry file" (optional group, which
+	// subscribes to it itself); anywhere else its default action would kill
+	// the service, so it is ignored until a group asks for it.
+	signal.Ignore(syscall.SIGHUP)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := svc.Run(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
