@@ -19,6 +19,22 @@ var groupSettings = []groupSetting{
 	{env: "REGISTRY_FILE", group: "optional", value: func(c *config.Config) string { return c.Optional.RegistryFile }},
 }
 
+// minimalModeIgnored lists the group-only settings that are set while
+// MINIMAL_MODE keeps their group from starting, so the phase log can say
+// they are not in force.
+func minimalModeIgnored(cfg *config.Config, rt *capability.Runtime) []string {
+	if !cfg.MinimalMode {
+		return nil
+	}
+	var out []string
+	for _, s := range groupSettings {
+		if s.value(cfg) != "" && rt.Linked(s.group) {
+			out = append(out, fmt.Sprintf("%s is set but MINIMAL_MODE keeps the %s group from starting: it is not loaded", s.env, s.group))
+		}
+	}
+	return out
+}
+
 // checkGroupSettings returns a *config.Error (exit code 2 in main) for a
 // group-only setting given to a variant that does not link the group.
 func checkGroupSettings(cfg *config.Config, rt *capability.Runtime) error {

@@ -33,3 +33,23 @@ func TestGroupOnlySettingNeedsItsGroup(t *testing.T) {
 		t.Fatalf("optional linked: %v", err)
 	}
 }
+
+func TestMinimalModeSaysGroupSettingIsNotLoaded(t *testing.T) {
+	env := map[string]string{"REGISTRY_FILE": "/etc/advanced-backend/registry.yaml", "MINIMAL_MODE": "1"}
+	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		map[string]capability.Feature{"optional": &slowGroup{}}, capability.BuildFacts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	for _, e := range svc.Phase().Last(200) {
+		if e.Level == "warn" && strings.Contains(e.Msg, "REGISTRY_FILE is set but MINIMAL_MODE") {
+			return
+		}
+	}
+	t.Fatalf("no warning that REGISTRY_FILE is not loaded: %+v", svc.Phase().Last(200))
+}

@@ -57,6 +57,9 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 	}
 	if cfg.MinimalMode {
 		pl.Warn("mode", "INIT: MINIMAL_MODE active - linked groups are not started")
+		for _, msg := range minimalModeIgnored(cfg, rt) {
+			pl.Warn("mode", "INIT: "+msg)
+		}
 	}
 
 	linked := rt.LinkedNames()
