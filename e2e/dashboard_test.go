@@ -199,7 +199,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		env     []string
 	}{
 		{"lean", nil},
-		{"full", []string{"SAFE_MODE=1", "STRUCTURED_LOG=1"}},
+		{"full", []string{"SAFE_MODE=1", "STRUCTURED_LOG=1", "LOG_LEVEL=debug"}}, // debug: probe requests log at DEBUG
 	} {
 		t.Run(tc.variant, func(t *testing.T) {
 			checkDashboard(t, tc.variant, tc.env, shots)

@@ -115,7 +115,7 @@ func logLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
 
 func TestRequestLogFields(t *testing.T) {
 	s, buf := logServer(t, nil)
-	doWithID(t, s, "/health", "rid-1")
+	doWithID(t, s, "/api/v2/latency/quantiles", "rid-1")
 	doWithID(t, s, "/api/v2/ml/boom", "rid-2") // panics: 500
 	doWithID(t, s, "/zzz/"+strings.Repeat("x", 1000), "rid-3")
 	lines := logLines(t, buf)
@@ -125,7 +125,7 @@ func TestRequestLogFields(t *testing.T) {
 	want := []struct {
 		route, level string
 		status       float64
-	}{{"GET /health", "INFO", 200}, {"GET /api/v2/ml/boom", "ERROR", 500}, {unmatchedRoute, "INFO", 404}}
+	}{{"GET /api/v2/latency/quantiles", "INFO", 200}, {"GET /api/v2/ml/boom", "ERROR", 500}, {unmatchedRoute, "INFO", 404}}
 	for i, w := range want {
 		l := lines[i]
 		if l["route"] != w.route || l["status"] != w.status || l["level"] != w.level || l["method"] != "GET" ||
@@ -138,6 +138,32 @@ func TestRequestLogFields(t *testing.T) {
 	}
 	if p := lines[2]["path"].(string); len(p) > maxLoggedPath+3 {
 		t.Errorf("path logged with %d bytes, bound %d", len(p), maxLoggedPath)
+	}
+}
+
+// TestProbeRequestsLogAtDebug: health checks, scrapes and dashboard polls
+// would drown the log, so they log at DEBUG (unless they fail).
+func TestProbeRequestsLogAtDebug(t *testing.T) {
+	s, buf := logServer(t, nil) // the logger is at INFO
+	for _, p := range probePaths {
+		doWithID(t, s, p, "probe")
+	}
+	if n := len(logLines(t, buf)); n != 0 {
+		t.Fatalf("probe requests logged %d lines at INFO:\n%s", n, buf)
+	}
+	dbg := &bytes.Buffer{}
+	d := s.deps
+	d.Logger = slog.New(slog.NewJSONHandler(dbg, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d.Metrics = prometheus.NewRegistry()
+	s2, err := New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s2.Close)
+	doWithID(t, s2, "/health", "probe-dbg")
+	lines := logLines(t, dbg)
+	if len(lines) != 1 || lines[0]["level"] != "DEBUG" || lines[0]["route"] != "GET /health" {
+		t.Fatalf("at debug level: %v", lines)
 	}
 }
 

@@ -73,6 +73,10 @@ func newRequestID() string {
 func (s *Server) requestLog() gin.HandlerFunc {
 	logger := s.deps.Logger
 	enabled := s.deps.Config.Observability.RequestLog
+	quiet := map[string]bool{}
+	for _, p := range probePaths {
+		quiet[p] = true
+	}
 	return func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader(RequestIDHeader)
@@ -89,8 +93,11 @@ func (s *Server) requestLog() gin.HandlerFunc {
 		}
 		status := c.Writer.Status()
 		level := slog.LevelInfo
-		if status >= 500 {
+		switch {
+		case status >= 500:
 			level = slog.LevelError
+		case quiet[c.FullPath()]:
+			level = slog.LevelDebug // probes would drown the log (and cost a formatted line each)
 		}
 		ctx := c.Request.Context()
 		if !logger.Enabled(ctx, level) {

@@ -11,9 +11,10 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
-// rateLimitExempt are the paths the limiter never counts: probes, metrics
-// and the dashboard must answer whatever a client does.
-var rateLimitExempt = []string{"/health", "/__phase", "/metrics", "/startup/heartbeat", "/executive_dashboard.html", "/"}
+// probePaths are polled by health checks, scrapers and the dashboard: the
+// limiter never counts them (they must answer whatever a client does), and
+// their request-log lines are DEBUG unless they fail.
+var probePaths = []string{"/health", "/__phase", "/metrics", "/startup/heartbeat", "/executive_dashboard.html", "/"}
 
 // setupSecurity installs, after recovery and the body limit, the JWT
 // identification and the rate limiter, and picks the user and admin
@@ -32,7 +33,7 @@ func (s *Server) setupSecurity() error {
 		MaxClients: cfg.RateLimit.MaxClients,
 		Provided:   s.providedLimiter,
 		Key:        clientKey,
-		Exempt:     rateLimitExempt,
+		Exempt:     probePaths,
 		Logger:     s.deps.Logger,
 	})
 	if err := s.limiter.Register(s.deps.Metrics); err != nil {
