@@ -53,7 +53,7 @@ func runLogged(t *testing.T, env map[string]string) string {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx, ln) }()
 	base := "http://" + ln.Addr().String()
-	req, _ := http.NewRequest("GET", base+"/health", nil)
+	req, _ := http.NewRequest("GET", base+"/ml-capabilities", nil) // not a probe path: logged at INFO
 	req.Header.Set("X-Request-ID", "log-test-1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -117,7 +117,7 @@ func TestStructuredLogIsJSONLines(t *testing.T) {
 		t.Fatalf("%d request lines:\n%s", len(requests), logs)
 	}
 	r := requests[0]
-	if r["method"] != "GET" || r["route"] != "GET /health" || r["status"] != float64(200) ||
+	if r["method"] != "GET" || r["route"] != "GET /ml-capabilities" || r["status"] != float64(200) ||
 		r["client"] != "127.0.0.1" || r["request_id"] != "log-test-1" {
 		t.Errorf("request line %v", r)
 	}
@@ -151,7 +151,7 @@ func TestTextLogIsReadable(t *testing.T) {
 	if request == "" {
 		t.Fatalf("no request line with the request id:\n%s", logs)
 	}
-	for _, want := range []string{`method=GET`, `route="GET /health"`, `status=200`, `duration_ms=`, `client=127.0.0.1`} {
+	for _, want := range []string{`method=GET`, `route="GET /ml-capabilities"`, `status=200`, `duration_ms=`, `client=127.0.0.1`} {
 		if !strings.Contains(request, want) {
 			t.Errorf("request line lacks %s: %q", want, request)
 		}
