@@ -89,20 +89,7 @@ func freeAddr() (string, error) {
 }
 
 // median of durations or ints; the mean of the middle two for even counts.
-func medianDuration(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func medianInt(d []int64) int64 {
+func median[T ~int64](d []T) T {
 	if len(d) == 0 {
 		return 0
 	}

@@ -161,14 +161,14 @@ func measure(ctx context.Context, b *Builder, c Config, o Options) (Row, error) 
 	}
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, "sizes: %-16s %10d bytes  start %6.1f ms  rss %6d KiB\n", c.Name, st.Size(),
-			ms(medianDuration(starts)), medianInt(rss))
+			ms(median(starts)), median(rss))
 	}
 	mn, mx := starts[0], starts[0]
 	for _, s := range starts {
 		mn, mx = min(mn, s), max(mx, s)
 	}
-	return Row{Config: c, Bytes: st.Size(), Modules: len(bi.Deps), StartupMS: ms(medianDuration(starts)),
-		StartupMSMin: ms(mn), StartupMSMax: ms(mx), IdleRSSKiB: medianInt(rss), Cached: cached}, nil
+	return Row{Config: c, Bytes: st.Size(), Modules: len(bi.Deps), StartupMS: ms(median(starts)),
+		StartupMSMin: ms(mn), StartupMSMax: ms(mx), IdleRSSKiB: median(rss), Cached: cached}, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -94,10 +94,10 @@ func TestPackageOf(t *testing.T) {
 }
 
 func TestMedian(t *testing.T) {
-	if m := medianDuration([]time.Duration{5, 1, 3}); m != 3 {
+	if m := median([]time.Duration{5, 1, 3}); m != 3 {
 		t.Errorf("odd: %v", m)
 	}
-	if m := medianInt([]int64{4, 1, 3, 2}); m != 2 {
+	if m := median([]int64{4, 1, 3, 2}); m != 2 {
 		t.Errorf("even: %v", m)
 	}
 }
