@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	jwt "github.com/golang-jwt/jwt/v5"
+
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 )
 
@@ -154,7 +156,7 @@ func TestBackendctlSmoke(t *testing.T) {
 	for _, tc := range []struct {
 		variant string
 		env     []string
-	}{{"lean", nil}, {"hybrid", nil}, {"full", []string{"MINIMAL_MODE=1"}}} {
+	}{{"lean", nil}, {"hybrid", nil}, {"full", nil}, {"full", []string{"MINIMAL_MODE=1"}}} {
 		p := startBinary(t, buildVariant(t, tc.variant), tc.env...)
 		out := filepath.Join(dir, tc.variant+".json")
 		code, text := runCtl(t, dir, nil, "smoke", "--url", p.Base, "--out", out)
@@ -167,6 +169,35 @@ func TestBackendctlSmoke(t *testing.T) {
 		if res.Variant != tc.variant || res.Failed != 0 || res.Checked < 13 {
 			t.Errorf("smoke %s: %+v", tc.variant, res)
 		}
+	}
+
+	// With JWT auth on, the group endpoints need a user token: without one
+	// smoke fails on them (401), with --token-file it passes.
+	const secret = "smoke-secret-0123456789abcdef-0123456789"
+	authed := startBinary(t, buildVariant(t, "full"), "JWT_SECRET="+secret)
+	out401 := filepath.Join(dir, "noauth.json")
+	if code, text := runCtl(t, dir, nil, "smoke", "--url", authed.Base, "--out", out401); code != 1 {
+		t.Fatalf("smoke without a token against auth: exit %d, want 1\n%s", code, text)
+	}
+	var noauth smokeFile
+	readJSON(t, out401, &noauth)
+	for _, f := range noauth.Failures {
+		if f.Got != http.StatusUnauthorized {
+			t.Errorf("without a token only 401s should fail: %+v", f)
+		}
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "smoke", "roles": []string{"user"}, "exp": time.Now().Add(5 * time.Minute).Unix(),
+	}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokFile, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, text := runCtl(t, dir, nil, "smoke", "--url", authed.Base, "--token-file", tokFile, "--out", filepath.Join(dir, "auth.json")); code != 0 {
+		t.Fatalf("smoke with a token: exit %d\n%s", code, text)
 	}
 
 	// The real lean binary behind a proxy that answers 500 on /metrics.

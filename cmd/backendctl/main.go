@@ -2,7 +2,7 @@
 // on Linux, macOS and Windows and links none of the service's groups:
 //
 //	backendctl probe  [--exe BIN] [--port 8070] [--out FILE] [--expect-variant V] [--expect-groups a,b]
-//	backendctl smoke  [--url http://127.0.0.1:8070 | --exe BIN] [--out smoke_failures.json]
+//	backendctl smoke  [--url http://127.0.0.1:8070 | --exe BIN] [--token-file F] [--out smoke_failures.json]
 //	backendctl load   [--url URL]... [--duration 10s] [--concurrency 8] [--rps 50] [--out load_test_summary.json]
 //	backendctl sizes  [--runs 3] [--json|--markdown] [--budget FILE] [--nm 20]
 //	backendctl scan   [--variant V]... [--out build-reports] [--fail-on-high]

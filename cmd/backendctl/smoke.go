@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/opsload"
@@ -23,8 +25,18 @@ func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	out := fs.String("out", "smoke_failures.json", "where to write the failures")
 	timeout := fs.Duration("timeout", 10*time.Second, "per request")
 	allowRemote := fs.Bool("allow-remote", false, "permit a non-loopback --url")
+	tokenFile := fs.String("token-file", "", "file holding a user JWT, sent as a bearer token (group routes need one when auth is on)")
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
+	}
+	var token string
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "backendctl smoke: read token: %v\n", err)
+			return exitUsage
+		}
+		token = strings.TrimSpace(string(b))
 	}
 	base := *url
 	if *exe != "" {
@@ -44,7 +56,7 @@ func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
 		return exitUsage
 	}
-	res, err := opssmoke.Run(ctx, base, *timeout)
+	res, err := opssmoke.RunWithToken(ctx, base, *timeout, token)
 	if err != nil {
 		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
 		return exitFailed

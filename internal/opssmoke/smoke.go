@@ -22,6 +22,9 @@ type Case struct {
 	Method string
 	Path   string
 	Status int
+	// Body and ContentType, when set, are sent with the request.
+	Body        string
+	ContentType string
 	// JSON requires a JSON body; ErrorCode requires {"error":{"code":...}}.
 	JSON      bool
 	ErrorCode string
@@ -47,6 +50,11 @@ func CoreCases() []Case {
 		{Name: "heartbeat bad n", Method: "GET", Path: "/startup/heartbeat?n=abc", Status: 400, JSON: true},
 		{Name: "metrics", Method: "GET", Path: "/metrics", Status: 200, Contains: "advanced_backend_build_info"},
 		{Name: "dashboard", Method: "GET", Path: "/executive_dashboard.html", Status: 200, Contains: "<html"},
+		{Name: "latency quantiles", Method: "GET", Path: "/api/v2/latency/quantiles", Status: 200, JSON: true,
+			Check: hasKeys("unit", "window_seconds", "overall", "routes")},
+		{Name: "latency quantiles bad q", Method: "GET", Path: "/api/v2/latency/quantiles?q=1.5", Status: 400, ErrorCode: "bad_quantile"},
+		{Name: "latency distribution", Method: "GET", Path: "/api/v2/latency/distribution", Status: 200, JSON: true,
+			Check: hasKeys("bucket_edges_ms", "overall", "routes")},
 		{Name: "unknown path", Method: "GET", Path: "/smoke/no-such-path", Status: 404, ErrorCode: "not_found"},
 		{Name: "wrong method", Method: "POST", Path: "/health", Status: 405, ErrorCode: "method_not_allowed"},
 	}
@@ -77,9 +85,60 @@ func GroupCases(g capability.GroupSpec, linked, enabled bool) []Case {
 }
 
 // groupEndpoints lists requests a linked, enabled group answers without
-// credentials or upstream services, by group. Each group's owner adds its
-// read-only endpoints here as they are built.
-var groupEndpoints = map[string][]Case{}
+// upstream services and without changing state, by group. When JWT auth is
+// on they need a user token (backendctl smoke --token).
+var groupEndpoints = map[string][]Case{
+	"ml": {
+		{Name: "ml detect", Method: "POST", Path: "/api/v2/ml/detect", Status: 200, ContentType: "application/json",
+			Body:  `{"series":[10,11,9,10,12,10,95,11,10,9,10],"method":"mad"}`,
+			Check: wantIndices(6)},
+		{Name: "ml detect NaN", Method: "POST", Path: "/api/v2/ml/detect", Status: 400, ContentType: "application/json",
+			Body: `{"series":[1,"NaN",3],"method":"mad"}`, JSON: true},
+		{Name: "ml anomalies", Method: "GET", Path: "/api/v2/ml/anomalies", Status: 200, JSON: true, Check: hasKeys("routes")},
+	},
+	"llm": {
+		{Name: "llm providers", Method: "GET", Path: "/api/v2/llm/providers", Status: 200, JSON: true},
+		{Name: "llm chat bad JSON", Method: "POST", Path: "/api/v2/llm/chat", Status: 400, ContentType: "application/json",
+			Body: `{"messages":`, JSON: true},
+	},
+	"vector": {
+		{Name: "vector unknown collection", Method: "GET", Path: "/api/v2/vector/collections/backendctl-smoke-absent",
+			Status: 404, ErrorCode: "collection_not_found"},
+		{Name: "vector search unknown collection", Method: "POST", Path: "/api/v2/vector/collections/backendctl-smoke-absent/search",
+			Status: 404, ContentType: "application/json", Body: `{"vector":[1,0],"limit":1}`, ErrorCode: "collection_not_found"},
+	},
+	"optional": {
+		{Name: "files inspect", Method: "POST", Path: "/api/v2/files/inspect", Status: 200,
+			ContentType: "multipart/form-data; boundary=" + smokeBoundary, Body: smokeUpload, Contains: "image/png"},
+	},
+}
+
+// smokeUpload is a multipart body with a 1x1 PNG named .txt: inspection
+// must tell it by content.
+const smokeBoundary = "backendctl-smoke-boundary"
+
+var smokeUpload = "--" + smokeBoundary + "\r\n" +
+	`Content-Disposition: form-data; name="file"; filename="pixel.txt"` + "\r\n" +
+	"Content-Type: text/plain\r\n\r\n" +
+	"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
+	"\x00\x00\x00\rIDATx\xdacd\xf8\xcf\x50\x0f\x00\x03\x86\x01\x80Z4}k\x00\x00\x00\x00IEND\xaeB`\x82" +
+	"\r\n--" + smokeBoundary + "--\r\n"
+
+// wantIndices checks a detect answer flags exactly the given indices.
+func wantIndices(want ...int) func(map[string]any) error {
+	return func(m map[string]any) error {
+		got, _ := m["indices"].([]any)
+		if len(got) != len(want) {
+			return fmt.Errorf("indices %v, want %v", m["indices"], want)
+		}
+		for i, w := range want {
+			if f, ok := got[i].(float64); !ok || int(f) != w {
+				return fmt.Errorf("indices %v, want %v", m["indices"], want)
+			}
+		}
+		return nil
+	}
+}
 
 // Failure is one case that did not pass.
 type Failure struct {
@@ -101,8 +160,14 @@ type Result struct {
 }
 
 // Run fetches /ml-capabilities from base, builds the case list and runs
-// every case once, sequentially.
+// every case once, sequentially, without credentials.
 func Run(ctx context.Context, base string, timeout time.Duration) (*Result, error) {
+	return RunWithToken(ctx, base, timeout, "")
+}
+
+// RunWithToken is Run with a bearer token sent on every request (group
+// routes need a user token when JWT auth is on).
+func RunWithToken(ctx context.Context, base string, timeout time.Duration, token string) (*Result, error) {
 	client := &http.Client{Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base = strings.TrimSuffix(base, "/")
@@ -113,7 +178,7 @@ func Run(ctx context.Context, base string, timeout time.Duration) (*Result, erro
 			Enabled bool `json:"enabled"`
 		} `json:"groups"`
 	}
-	code, body, err := do(ctx, client, "GET", base+"/ml-capabilities")
+	code, body, err := do(ctx, client, Case{Method: "GET", Path: "/ml-capabilities"}, base, token)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +199,7 @@ func Run(ctx context.Context, base string, timeout time.Duration) (*Result, erro
 	res := &Result{Target: base, Variant: caps.Variant, Failures: []Failure{}}
 	for _, c := range cases {
 		res.Checked++
-		if f := runCase(ctx, client, base, c); f != nil {
+		if f := runCase(ctx, client, base, token, c); f != nil {
 			res.Failures = append(res.Failures, *f)
 		}
 	}
@@ -142,11 +207,11 @@ func Run(ctx context.Context, base string, timeout time.Duration) (*Result, erro
 	return res, nil
 }
 
-func runCase(ctx context.Context, client *http.Client, base string, c Case) *Failure {
+func runCase(ctx context.Context, client *http.Client, base, token string, c Case) *Failure {
 	fail := func(got int, format string, a ...any) *Failure {
 		return &Failure{Name: c.Name, Method: c.Method, Path: c.Path, Want: c.Status, Got: got, Detail: fmt.Sprintf(format, a...)}
 	}
-	code, body, err := do(ctx, client, c.Method, base+c.Path)
+	code, body, err := do(ctx, client, c, base, token)
 	if err != nil {
 		return fail(0, "%v", err)
 	}
@@ -188,10 +253,21 @@ func hasKeys(keys ...string) func(map[string]any) error {
 	}
 }
 
-func do(ctx context.Context, client *http.Client, method, url string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+func do(ctx context.Context, client *http.Client, c Case, base, token string) (int, []byte, error) {
+	method, url := c.Method, base+c.Path
+	var reqBody io.Reader
+	if c.Body != "" {
+		reqBody = strings.NewReader(c.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, reqBody)
 	if err != nil {
 		return 0, nil, fmt.Errorf("request %s %s: %w", method, url, err)
+	}
+	if c.ContentType != "" {
+		req.Header.Set("Content-Type", c.ContentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
