@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 )
 
@@ -67,17 +67,8 @@ func newRig(t *testing.T, extra map[string]string) *rig {
 	}
 	cfg := loadConfig(t, env)
 	r := &rig{fake: fake, reg: prometheus.NewRegistry(), svc: &capability.Services{}, f: &feature{}}
-	e := gin.New()
-	e.Use(apierr.LimitBody(cfg.MaxBodyBytes))
-	if err := r.f.Setup(&capability.Host{Config: cfg, Metrics: r.reg, Router: e.Group(""), Services: r.svc}); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.f.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(e)
-	t.Cleanup(func() { srv.Close(); _ = r.f.Stop(context.Background()) })
-	r.base = srv.URL
+	r.base = grouptest.Mount(t, r.f, &capability.Host{Config: cfg, Metrics: r.reg, Services: r.svc})
+	grouptest.Start(t, r.f)
 	return r
 }
 
@@ -742,17 +733,12 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	f := &feature{}
-	e := gin.New()
-	if err := f.Setup(&capability.Host{Config: cfg, Metrics: prometheus.NewRegistry(), Router: e.Group(""), Services: &capability.Services{}}); err != nil {
-		b.Fatal(err)
-	}
-	f.Start(context.Background())
-	srv := httptest.NewServer(e)
-	defer srv.Close()
+	base := grouptest.Mount(b, f, &capability.Host{Config: cfg, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+	grouptest.Start(b, f)
 	body := `{"messages":[{"role":"user","content":"bench"}]}`
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		resp, err := http.Post(srv.URL+"/api/v2/llm/chat", "application/json", strings.NewReader(body))
+		resp, err := http.Post(base+"/api/v2/llm/chat", "application/json", strings.NewReader(body))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,17 +6,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 )
 
 // fakeLatency is an in-test capability.LatencySource: the latency engine is
@@ -50,21 +49,12 @@ func server(t *testing.T, env map[string]string, src capability.LatencySource) s
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := gin.New()
-	var limits apierr.RouteLimits
-	e.Use(apierr.LimitBodyRoutes(cfg.MaxBodyBytes, &limits))
 	svc := &capability.Services{}
 	if src != nil {
 		svc.Latency.Provide(src)
 	}
-	f := &feature{}
-	if err := f.Setup(&capability.Host{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Router: e.Group(""), RequireAdmin: auth.TokenGuard("s3cret"), BodyLimits: &limits, Services: svc}); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(e)
-	t.Cleanup(ts.Close)
-	return ts.URL
+	return grouptest.Mount(t, &feature{}, &capability.Host{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RequireAdmin: auth.TokenGuard("s3cret"), Services: svc})
 }
 
 func call(t *testing.T, method, url, body string, hdr ...string) (int, map[string]any) {

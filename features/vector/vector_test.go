@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
@@ -46,23 +46,14 @@ func newRig(t *testing.T, env map[string]string) *rig {
 		t.Fatal(err)
 	}
 	r := &rig{f: &feature{}, svc: &capability.Services{}, phase: phase.New(nil)}
-	e := gin.New()
-	e.Use(apierr.LimitBody(cfg.MaxBodyBytes))
 	admin := func(c *gin.Context) {
 		if c.GetHeader("X-Test-Admin") != "yes" {
 			apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only")
 		}
 	}
-	h := &capability.Host{Config: cfg, Phase: r.phase, Metrics: prometheus.NewRegistry(), Router: e.Group(""), RequireAdmin: admin, Services: r.svc}
-	if err := r.f.Setup(h); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.f.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(e)
-	t.Cleanup(func() { srv.Close(); _ = r.f.Stop(context.Background()) })
-	r.base = srv.URL
+	h := &capability.Host{Config: cfg, Phase: r.phase, Metrics: prometheus.NewRegistry(), RequireAdmin: admin, Services: r.svc}
+	r.base = grouptest.Mount(t, r.f, h)
+	grouptest.Start(t, r.f)
 	return r
 }
 

@@ -1,10 +1,8 @@
 package service
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -22,16 +20,9 @@ func TestRunStopsLatencyEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx, ln) }()
-	getJSON(t, "http://"+ln.Addr().String()+"/health")
-	cancel()
-	if err := <-done; err != nil {
+	r := runOnLoopback(t, svc)
+	getJSON(t, r.base+"/health")
+	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
 	select {

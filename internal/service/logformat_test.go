@@ -2,9 +2,7 @@ package service
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -45,14 +43,8 @@ func runLogged(t *testing.T, env map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
+	r := runOnLoopback(t, svc)
+	base := r.base
 	req, _ := http.NewRequest("GET", base+"/ml-capabilities", nil) // not a probe path: logged at INFO
 	req.Header.Set("X-Request-ID", "log-test-1")
 	resp, err := http.DefaultClient.Do(req)
@@ -68,14 +60,8 @@ func runLogged(t *testing.T, env map[string]string) string {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("service did not stop")
+	if err := r.stop(t); err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 	return out.String()
 }

@@ -57,6 +57,47 @@ func getJSON(t *testing.T, url string) map[string]any {
 	return m
 }
 
+// running is a Service that Run serves on a loopback port.
+type running struct {
+	base    string
+	cancel  context.CancelFunc
+	done    chan error
+	stopped bool
+}
+
+// runOnLoopback serves svc on a free loopback port until stop (or the end
+// of the test).
+func runOnLoopback(t *testing.T, svc *Service) *running {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{base: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- svc.Run(ctx, ln) }()
+	t.Cleanup(func() {
+		if !r.stopped {
+			_ = r.stop(t)
+		}
+	})
+	return r
+}
+
+// stop cancels Run and returns its error, waiting at most 10 s.
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.stopped = true
+	r.cancel()
+	select {
+	case err := <-r.done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("service did not stop within 10 s")
+		return nil
+	}
+}
+
 func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 	cfg, err := config.Load(nil, func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -68,14 +109,8 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx, ln) }()
+	r := runOnLoopback(t, svc)
+	base := r.base
 
 	// The group is still starting: /health answers at once, phase early.
 	if h := getJSON(t, base+"/health"); h["phase"] != "early" {
@@ -106,11 +141,11 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 		inflight <- resp.StatusCode
 	}()
 	time.Sleep(100 * time.Millisecond)
-	cancel()
+	err = r.stop(t)
 	if code := <-inflight; code != 200 {
 		t.Fatalf("in-flight request got %d", code)
 	}
-	if err := <-done; err != nil {
+	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	select {
@@ -132,11 +167,7 @@ func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go svc.Run(ctx, ln) //nolint:errcheck // ended by cancel
-	base := "http://" + ln.Addr().String()
+	base := runOnLoopback(t, svc).base
 	deadline := time.Now().Add(5 * time.Second)
 	for getJSON(t, base+"/health")["phase"] != "runtime" {
 		if time.Now().After(deadline) {
