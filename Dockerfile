@@ -2,7 +2,7 @@
 # One image per variant: docker build --build-arg VARIANT=prodapi -t advanced-backend:prodapi .
 # VARIANT must name a variant of internal/capability (cmd/variants refuses any
 # other); e2e/release_test.go checks the default below against the registry.
-ARG GO_VERSION=1.26.8
+ARG GO_VERSION=1.27.3
 ARG VARIANT=lean
 
 FROM golang:${GO_VERSION}-bookworm AS build

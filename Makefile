@@ -1,6 +1,9 @@
 # advanced-backend: variants are declared once, in internal/capability; this
 # Makefile asks cmd/variants for their tags instead of restating them.
 
+# The toolchain every target builds and tests with; the go command fetches it
+# through the module proxy when the machine has another.
+export GOTOOLCHAIN := go1.27.3
 GO       ?= go
 PKG      := github.com/advanced-backend/advanced-backend
 VERSION  ?= $(shell git describe --tags --dirty 2>/dev/null || echo "$$(cat VERSION)-dev")

@@ -1,6 +1,6 @@
 module github.com/advanced-backend/advanced-backend
 
-go 1.26.8
+go 1.27.3
 
 require (
 	github.com/anthropics/anthropic-sdk-go/v2 v2.15.0
@@ -55,7 +55,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
-	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/quic-go/quic-go v0.65.0 // indirect
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1 // indirect
 	github.com/tidwall/gjson v1.18.0 // indirect
 	github.com/tidwall/match v1.1.1 // indirect

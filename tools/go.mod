@@ -1,6 +1,6 @@
 module github.com/advanced-backend/advanced-backend/tools
 
-go 1.26.8
+go 1.27.3
 
 tool (
 	github.com/goreleaser/goreleaser/v2
