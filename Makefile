@@ -68,7 +68,7 @@ TOOL             := $(GO) tool -modfile=tools/go.mod
 # remote) as 0.0.1; the Makefile's version goes in instead (without its v).
 RELEASE_VERSION  := $(patsubst v%,%,$(VERSION))
 
-.PHONY: release-snapshot release-check lint-workflows sizes backendctl
+.PHONY: release-snapshot release-check lint-workflows sizes backendctl image release-images
 
 # Every variant for every OS/arch into dist/release, nothing published.
 release-snapshot:
@@ -78,6 +78,26 @@ release-snapshot:
 release-check:
 	$(TOOL) goreleaser check
 	RELEASE_VERSION=$(RELEASE_VERSION) RELEASE_COMMIT=$(COMMIT) $(TOOL) goreleaser build --snapshot --single-target --clean
+
+# --- container images (Dockerfile, scripts/image.sh; docker or podman) ---
+IMAGE   ?= advanced-backend
+VARIANT ?= lean
+ARCH    ?= $(shell $(GO) env GOARCH)
+
+# One variant's image for linux/$(ARCH), from the release build of that
+# variant (same flags as goreleaser: the same bytes as the archive's binary),
+# tagged $(IMAGE):<version>-<variant> and $(IMAGE):<variant>.
+image:
+	@tags=$$($(GO) run ./cmd/variants tags $(VARIANT)) && echo "build $(VARIANT) for linux/$(ARCH) (tags $$tags)" && \
+	GOOS=linux GOARCH=$(ARCH) $(BUILD) -tags "$$tags" -o dist/image/$(VARIANT)_linux_$(ARCH)/advanced-backend ./cmd/advanced-backend
+	./scripts/image.sh build $(VARIANT) dist/image/$(VARIANT)_linux_$(ARCH)/advanced-backend $(ARCH) $(VERSION) $(COMMIT) \
+	  $(IMAGE):$(RELEASE_VERSION)-$(VARIANT) $(IMAGE):$(VARIANT)
+
+# Images of every variant for linux amd64 and arm64 from the binaries of a
+# snapshot in dist/release: $(IMAGE):<version>-<variant>-<arch>, and
+# $(IMAGE):<version>-<variant> (a manifest list of both with podman).
+release-images:
+	./scripts/image.sh release dist/release $(IMAGE) $(RELEASE_VERSION) $(COMMIT)
 
 lint-workflows:
 	$(TOOL) actionlint

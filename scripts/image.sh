@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds the runtime image of one variant from a prebuilt linux binary, with
+# docker when a docker engine answers, else podman (CONTAINER_ENGINE=podman
+# or docker forces one). No base image is pulled (see Dockerfile).
+#
+#   scripts/image.sh engine      print the engine that would be used
+#   scripts/image.sh build VARIANT BINARY ARCH VERSION REVISION TAG...
+#
+# ARCH is amd64 or arm64 and must be the binary's; VERSION goes in the
+# labels as given. Every TAG names the one image built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+engine() {
+  if [ -n "${CONTAINER_ENGINE:-}" ]; then
+    echo "$CONTAINER_ENGINE"
+  elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    echo docker
+  elif command -v podman >/dev/null 2>&1; then
+    echo podman
+  else
+    echo "image: no docker engine answers and podman is not installed (scripts/test-deps.sh installs podman)" >&2
+    return 1
+  fi
+}
+
+# The ELF machine field of the binary (bytes 18-19, little-endian).
+elf_arch() {
+  case "$(od -An -tx1 -j18 -N2 "$1" | tr -d ' \n')" in
+    3e00) echo amd64 ;;
+    b700) echo arm64 ;;
+    *) echo unknown ;;
+  esac
+}
+
+ca_bundle() {
+  for f in "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+    if [ -n "$f" ] && [ -s "$f" ]; then echo "$f"; return; fi
+  done
+  echo "image: no CA bundle found (install ca-certificates or set SSL_CERT_FILE)" >&2
+  return 1
+}
+
+build() {
+  if [ $# -lt 6 ]; then
+    echo "usage: scripts/image.sh build VARIANT BINARY ARCH VERSION REVISION TAG..." >&2
+    return 2
+  fi
+  local variant=$1 bin=$2 arch=$3 version=$4 revision=$5
+  shift 5
+  local groups eng ca ctx
+  groups=$(go run ./cmd/variants groups "$variant") # fails on an unknown variant
+  [ "$(head -c 4 "$bin" | od -An -c | tr -d ' ')" = '177ELF' ] || { echo "image: $bin is not a linux (ELF) binary" >&2; return 1; }
+  [ "$(elf_arch "$bin")" = "$arch" ] || { echo "image: $bin is $(elf_arch "$bin"), not $arch" >&2; return 1; }
+  eng=$(engine)
+  ca=$(ca_bundle)
+  ctx=$(mktemp -d)
+  trap 'rm -rf "$ctx"' RETURN
+  mkdir "$ctx/data"
+  cp Dockerfile "$ctx/Dockerfile"
+  cp "$bin" "$ctx/advanced-backend"
+  chmod 0755 "$ctx/advanced-backend"
+  cp "$ca" "$ctx/ca-certificates.crt"
+  chmod 0644 "$ctx/ca-certificates.crt"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/data:/sbin/nologin\n' >"$ctx/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' >"$ctx/group"
+  local args=(build --platform "linux/$arch"
+    --build-arg "VARIANT=$variant" --build-arg "GROUPS=$groups"
+    --build-arg "VERSION=$version" --build-arg "REVISION=$revision")
+  # podman writes OCI images by default, and OCI has no HEALTHCHECK.
+  [ "$eng" = podman ] && args+=(--format docker)
+  for t in "$@"; do args+=(-t "$t"); done
+  echo "image: $eng build $variant ($arch) from $bin -> $*"
+  "$eng" "${args[@]}" "$ctx"
+}
+
+case "${1:-}" in
+  engine) engine ;;
+  build) shift; build "$@" ;;
+  *) echo "usage: scripts/image.sh engine | build VARIANT BINARY ARCH VERSION REVISION TAG..." >&2; exit 2 ;;
+esac
