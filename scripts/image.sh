@@ -67,8 +67,9 @@ build() {
   local args=(build --platform "linux/$arch"
     --build-arg "VARIANT=$variant" --build-arg "GROUPS=$groups"
     --build-arg "VERSION=$version" --build-arg "REVISION=$revision")
-  # podman writes OCI images by default, and OCI has no HEALTHCHECK.
-  [ "$eng" = podman ] && args+=(--format docker)
+  # podman writes OCI images by default, and OCI has no HEALTHCHECK; without
+  # --layers=false it keeps an intermediate image per instruction.
+  [ "$eng" = podman ] && args+=(--format docker --layers=false)
   for t in "$@"; do args+=(-t "$t"); done
   echo "image: $eng build $variant ($arch) from $bin -> $*"
   "$eng" "${args[@]}" "$ctx"

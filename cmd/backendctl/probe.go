@@ -32,6 +32,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var env listFlag
 	fs.Var(&env, "env", "extra KEY=VALUE for the binary (repeatable)")
 	quiet := fs.Bool("quiet", false, "do not print the capabilities")
+	emulator := fs.String("emulator", "", "run --exe through this user-mode emulator (e.g. qemu-aarch64-static for a linux/arm64 binary)")
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -40,7 +41,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	opts := opsprobe.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)), Env: env.values,
-		Timeout: *timeout, ExpectVariant: *variant}
+		Timeout: *timeout, ExpectVariant: *variant, Emulator: *emulator}
 	if groups.set {
 		opts.ExpectGroups = append([]string{}, groups.values...)
 	}

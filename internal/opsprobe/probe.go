@@ -56,10 +56,12 @@ func (r Report) Linked() []string {
 
 // Options configure one probe.
 type Options struct {
-	Exe     string        // binary to start; "" probes an already running service at Addr
-	Addr    string        // host:port to serve on (loopback)
-	Env     []string      // extra KEY=VALUE for the process
-	Timeout time.Duration // bound on waiting for /health
+	Exe string // binary to start; "" probes an already running service at Addr
+	// Emulator, when set, runs Exe (e.g. qemu-aarch64-static for a linux/arm64 binary).
+	Emulator string
+	Addr     string        // host:port to serve on (loopback)
+	Env      []string      // extra KEY=VALUE for the process
+	Timeout  time.Duration // bound on waiting for /health
 	// ExpectVariant, when set, is the variant the binary must report.
 	ExpectVariant string
 	// ExpectGroups, when not nil, is the exact set of linked groups.
@@ -82,7 +84,7 @@ func Probe(ctx context.Context, opts Options) (Result, error) {
 	var res Result
 	base := "http://" + opts.Addr
 	if opts.Exe != "" {
-		p, err := Start(opts.Exe, opts.Addr, opts.Env)
+		p, err := StartEmulated(opts.Emulator, opts.Exe, opts.Addr, opts.Env)
 		if err != nil {
 			return res, err
 		}

@@ -37,8 +37,19 @@ type Process struct {
 // the extra KEY=VALUE pairs, and returns at once. The process's output is
 // kept (the last 64 KiB) for Logs.
 func Start(exe, addr string, extraEnv []string) (*Process, error) {
+	return StartEmulated("", exe, addr, extraEnv)
+}
+
+// StartEmulated is Start through a user-mode emulator (for example
+// qemu-aarch64-static, to run a linux/arm64 release binary on amd64): it runs
+// `emulator exe serve --addr addr`. An empty emulator runs exe directly.
+func StartEmulated(emulator, exe, addr string, extraEnv []string) (*Process, error) {
 	p := &Process{base: "http://" + addr, logs: &tail{max: 64 << 10}, done: make(chan struct{})}
-	p.cmd = exec.Command(exe, "serve", "--addr", addr)
+	if emulator != "" {
+		p.cmd = exec.Command(emulator, exe, "serve", "--addr", addr)
+	} else {
+		p.cmd = exec.Command(exe, "serve", "--addr", addr)
+	}
 	if len(extraEnv) > 0 {
 		p.cmd.Env = append(p.cmd.Environ(), extraEnv...)
 	}
