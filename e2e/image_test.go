@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/testllm"
 )
 
 // The image's own settings, as the Dockerfile declares them.
@@ -112,9 +113,17 @@ func testImage(t *testing.T, engine, repo, variant string) {
 		_ = engineCmd(context.Background(), engine, "rmi", "-f", image, repo+":"+variant).Run()
 	})
 
-	var cfg imageConfig
-	if err := json.Unmarshal([]byte(engineOut(t, engine, "image", "inspect", "--format", "{{json .Config}}", image)), &cfg); err != nil {
-		t.Fatalf("image config: %v", err)
+	// docker reports the health check under Config, podman beside it.
+	var inspected []struct {
+		Config      imageConfig
+		Healthcheck *struct{ Test []string }
+	}
+	if err := json.Unmarshal([]byte(engineOut(t, engine, "image", "inspect", image)), &inspected); err != nil || len(inspected) != 1 {
+		t.Fatalf("image inspect: %v (%d images)", err, len(inspected))
+	}
+	cfg := inspected[0].Config
+	if cfg.Healthcheck == nil {
+		cfg.Healthcheck = inspected[0].Healthcheck
 	}
 	v, _ := capability.LookupVariant(variant)
 	wantLabels := map[string]string{
@@ -157,8 +166,16 @@ func testImage(t *testing.T, engine, repo, variant string) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	name := fmt.Sprintf("%s-%s", repo, variant)
 	const shutdown = 5 * time.Second
-	engineOut(t, engine, "run", "-d", "--name", name, "--network", "host",
-		"-e", "ADDR="+addr, "-e", "SHUTDOWN_TIMEOUT="+shutdown.String(), image)
+	args := []string{"run", "-d", "--name", name, "--network", "host",
+		"-e", "ADDR=" + addr, "-e", "SHUTDOWN_TIMEOUT=" + shutdown.String()}
+	if slices.Contains(v.Groups, "llm") {
+		// llm is ready once a provider is configured: the in-process
+		// OpenAI/Anthropic wire-protocol server, reached over host loopback.
+		for _, e := range llmEnv(testllm.Start(t)) {
+			args = append(args, "-e", e)
+		}
+	}
+	engineOut(t, engine, append(args, image)...)
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped || t.Failed() {

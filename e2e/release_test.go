@@ -206,41 +206,110 @@ func TestWorkflowsTakeVariantsFromRegistry(t *testing.T) {
 	}
 }
 
-// TestDockerfile checks what can be checked without a Docker engine: the
-// default VARIANT is declared in the registry, the tags come from
-// cmd/variants (which refuses an unknown variant), the build is static,
-// the Go version matches go.mod, and the runtime stage is static and
-// non-root.
+// TestDockerfile checks what the image test (image_test.go) does not run:
+// one stage FROM scratch (nothing to pull), the release binary copied in,
+// and the runtime facts the image test reads back from the built image.
 func TestDockerfile(t *testing.T) {
 	df := readFile(t, "Dockerfile")
-	m := regexp.MustCompile(`(?m)^ARG VARIANT=(\S+)$`).FindStringSubmatch(df)
-	if m == nil {
-		t.Fatal("Dockerfile has no ARG VARIANT=<default>")
+	if n := strings.Count(df, "\nFROM "); n != 1 || !strings.Contains(df, "\nFROM scratch\n") {
+		t.Errorf("Dockerfile has %d stages; want one, FROM scratch", n)
 	}
-	if _, ok := capability.LookupVariant(m[1]); !ok {
-		t.Errorf("Dockerfile default VARIANT %q is not in the registry %v", m[1], capability.VariantNames())
-	}
-	gv := regexp.MustCompile(`(?m)^ARG GO_VERSION=(\S+)$`).FindStringSubmatch(df)
-	gm := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(readFile(t, "go.mod"))
-	if gv == nil || gm == nil || gv[1] != gm[1] {
-		t.Errorf("Dockerfile GO_VERSION %v, go.mod go %v", gv, gm)
-	}
-	for _, want := range []string{`go run ./cmd/variants tags "${VARIANT}"`, "CGO_ENABLED=0", "-trimpath", "-s -w",
-		"FROM gcr.io/distroless/static", "USER nonroot", "AS build", "COPY --from=build"} {
+	for _, want := range []string{"COPY advanced-backend /usr/local/bin/advanced-backend", "COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+		"USER " + imageUser, "ENV ADDR=0.0.0.0:8000", "EXPOSE 8000", `CMD ["` + imageBinary + `", "healthcheck"]`,
+		"org.opencontainers.image.version", "org.opencontainers.image.revision", "org.opencontainers.image.source",
+		"io.advanced-backend.variant", "io.advanced-backend.groups"} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
 	}
-	if n := strings.Count(df, "\nFROM "); n != 2 {
-		t.Errorf("Dockerfile has %d stages, want 2 (build, runtime)", n)
+}
+
+// TestGoreleaserSBOMs checks the sboms section: one per variant, over that
+// variant's binaries, named after the archive (+ .cdx.json), made by the
+// cyclonedx-gomod pinned in tools/go.mod (goreleaser runs it in the dist
+// directory, so the -modfile path is relative to it).
+func TestGoreleaserSBOMs(t *testing.T) {
+	cfg := readSBOMConfig(t)
+	var ids []string
+	for _, s := range cfg.SBOMs {
+		ids = append(ids, s.ID)
+		if s.Artifacts != "binary" || !slices.Equal(s.IDs, []string{s.ID}) {
+			t.Errorf("sbom %s: artifacts %q ids %v, want binary [%s]", s.ID, s.Artifacts, s.IDs, s.ID)
+		}
+		want := "{{ .ProjectName }}_{{ .Version }}_" + s.ID + "_{{ .Os }}_{{ .Arch }}.cdx.json"
+		if !slices.Equal(s.Documents, []string{want}) {
+			t.Errorf("sbom %s: documents %v, want [%s]", s.ID, s.Documents, want)
+		}
+		if !slices.Equal(s.Args, cfg.SBOMs[0].Args) || s.Cmd != "go" {
+			t.Errorf("sbom %s: cmd %s %v differs from the first", s.ID, s.Cmd, s.Args)
+		}
 	}
-	// The guard the build stage relies on: cmd/variants fails on an
-	// unknown variant, which fails the RUN step.
-	cmd := exec.Command("go", "run", "./cmd/variants", "tags", "no-such-variant")
-	cmd.Dir = repoRoot
-	if out, err := cmd.CombinedOutput(); err == nil {
-		t.Errorf("cmd/variants accepted an unknown variant: %s", out)
+	if !slices.Equal(ids, capability.VariantNames()) {
+		t.Errorf("sbom ids %v, registry variants %v", ids, capability.VariantNames())
 	}
+	for _, a := range cfg.Archives {
+		if !strings.HasPrefix(a.NameTemplate, "{{ .ProjectName }}_{{ .Version }}_"+a.ID+"_{{ .Os }}_{{ .Arch }}") {
+			t.Errorf("archive %s: name %q; the SBOM names assume {{ .ProjectName }}_{{ .Version }}_%s_{{ .Os }}_{{ .Arch }}", a.ID, a.NameTemplate, a.ID)
+		}
+	}
+	sbomArgs(t, cfg, "doc", "bin") // checks the -modfile path
+}
+
+type sbomConfig struct {
+	Dist     string `yaml:"dist"`
+	Archives []struct {
+		ID           string `yaml:"id"`
+		NameTemplate string `yaml:"name_template"`
+	} `yaml:"archives"`
+	SBOMs []struct {
+		ID        string   `yaml:"id"`
+		Artifacts string   `yaml:"artifacts"`
+		IDs       []string `yaml:"ids"`
+		Documents []string `yaml:"documents"`
+		Cmd       string   `yaml:"cmd"`
+		Args      []string `yaml:"args"`
+	} `yaml:"sboms"`
+}
+
+func readSBOMConfig(t *testing.T) sbomConfig {
+	t.Helper()
+	var cfg sbomConfig
+	if err := yaml.Unmarshal([]byte(readFile(t, ".goreleaser.yaml")), &cfg); err != nil {
+		t.Fatalf(".goreleaser.yaml: %v", err)
+	}
+	if len(cfg.SBOMs) == 0 {
+		t.Fatal(".goreleaser.yaml has no sboms")
+	}
+	return cfg
+}
+
+// sbomArgs returns the go command's arguments of the goreleaser SBOM step
+// for one binary, with the -modfile made absolute (goreleaser runs it in
+// the dist directory); it fails unless that path is tools/go.mod.
+func sbomArgs(t *testing.T, cfg sbomConfig, document, artifact string) []string {
+	t.Helper()
+	var out []string
+	modfile := false
+	for _, a := range cfg.SBOMs[0].Args {
+		switch {
+		case a == "$document":
+			a = document
+		case a == "$artifact":
+			a = artifact
+		case strings.HasPrefix(a, "-modfile="):
+			abs, err := filepath.Abs(filepath.Join(repoRoot, cfg.Dist, strings.TrimPrefix(a, "-modfile=")))
+			want, _ := filepath.Abs(filepath.Join(repoRoot, "tools", "go.mod"))
+			if err != nil || abs != want {
+				t.Fatalf("sbom arg %s resolves from %s to %s, not tools/go.mod", a, cfg.Dist, abs)
+			}
+			a, modfile = "-modfile="+abs, true
+		}
+		out = append(out, a)
+	}
+	if !modfile || !slices.Contains(out, "cyclonedx-gomod") {
+		t.Fatalf("sbom args %v do not run the cyclonedx-gomod of tools/go.mod", cfg.SBOMs[0].Args)
+	}
+	return out
 }
 
 // TestBuildDocSizesListsEveryBuild keeps BUILD.md's sizes table complete:
