@@ -5,6 +5,12 @@
 #
 #   scripts/image.sh engine      print the engine that would be used
 #   scripts/image.sh build VARIANT BINARY ARCH VERSION REVISION TAG...
+#   scripts/image.sh release DIST IMAGE VERSION REVISION
+#
+# release builds every variant for linux amd64 and arm64 from goreleaser's
+# binaries in DIST, tagged IMAGE:VERSION-<variant>-<arch>, and
+# IMAGE:VERSION-<variant>: with podman a manifest list of both arches, with
+# docker (whose manifest lists need a registry) the host arch's image.
 #
 # ARCH is amd64 or arm64 and must be the binary's; VERSION goes in the
 # labels as given. Every TAG names the one image built.
@@ -75,8 +81,41 @@ build() {
   "$eng" "${args[@]}" "$ctx"
 }
 
+release() {
+  if [ $# -ne 4 ]; then
+    echo "usage: scripts/image.sh release DIST IMAGE VERSION REVISION" >&2
+    return 2
+  fi
+  local dist=$1 image=$2 version=$3 revision=$4 eng variant arch bins list host
+  eng=$(engine)
+  host=$(go env GOARCH)
+  for variant in $(go run ./cmd/variants list); do
+    list="$image:$version-$variant"
+    local tags=()
+    for arch in amd64 arm64; do
+      bins=("$dist/${variant}_linux_${arch}"_*/advanced-backend)
+      if [ ${#bins[@]} -ne 1 ] || [ ! -f "${bins[0]}" ]; then
+        echo "image: want one linux/$arch binary of $variant in $dist, found ${bins[*]} (make release-snapshot first)" >&2
+        return 1
+      fi
+      build "$variant" "${bins[0]}" "$arch" "v$version" "$revision" "$list-$arch"
+      tags+=("$list-$arch")
+    done
+    if [ "$eng" = podman ]; then
+      podman manifest rm "$list" >/dev/null 2>&1 || podman rmi "$list" >/dev/null 2>&1 || true
+      podman manifest create "$list" >/dev/null
+      for t in "${tags[@]}"; do podman manifest add "$list" "containers-storage:$t" >/dev/null; done
+      echo "image: manifest list $list -> ${tags[*]}"
+    else
+      "$eng" tag "$list-$host" "$list"
+      echo "image: $list -> $list-$host"
+    fi
+  done
+}
+
 case "${1:-}" in
   engine) engine ;;
   build) shift; build "$@" ;;
-  *) echo "usage: scripts/image.sh engine | build VARIANT BINARY ARCH VERSION REVISION TAG..." >&2; exit 2 ;;
+  release) shift; release "$@" ;;
+  *) echo "usage: scripts/image.sh engine | build VARIANT BINARY ARCH VERSION REVISION TAG... | release DIST IMAGE VERSION REVISION" >&2; exit 2 ;;
 esac

@@ -9,6 +9,11 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || need+=(nginx)
 # actionlint (e2e/release_test.go) runs shellcheck on the workflows' scripts.
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# Container images (e2e/image_test.go): podman with runc (crun fails here), and
+# qemu-user-static to run the linux/arm64 release binaries (make release-verify).
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
