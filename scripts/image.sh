@@ -9,8 +9,7 @@
 #
 # release builds every variant for linux amd64 and arm64 from goreleaser's
 # binaries in DIST, tagged IMAGE:VERSION-<variant>-<arch>, and
-# IMAGE:VERSION-<variant>: with podman a manifest list of both arches, with
-# docker (whose manifest lists need a registry) the host arch's image.
+# IMAGE:VERSION-<variant> (the host arch's image).
 #
 # ARCH is amd64 or arm64 and must be the binary's; VERSION goes in the
 # labels as given. Every TAG names the one image built.
@@ -61,7 +60,7 @@ build() {
   eng=$(engine)
   ca=$(ca_bundle)
   ctx=$(mktemp -d)
-  trap 'rm -rf "$ctx"' RETURN
+  trap 'rm -rf "$ctx"; trap - RETURN' RETURN
   mkdir "$ctx/data"
   cp Dockerfile "$ctx/Dockerfile"
   cp "$bin" "$ctx/advanced-backend"
@@ -79,6 +78,9 @@ build() {
   for t in "$@"; do args+=(-t "$t"); done
   echo "image: $eng build $variant ($arch) from $bin -> $*"
   "$eng" "${args[@]}" "$ctx"
+  local got
+  got=$("$eng" image inspect --format '{{.Os}}/{{.Architecture}}' "$1")
+  [ "$got" = "linux/$arch" ] || { echo "image: $1 is $got, not linux/$arch" >&2; return 1; }
 }
 
 release() {
@@ -86,30 +88,24 @@ release() {
     echo "usage: scripts/image.sh release DIST IMAGE VERSION REVISION" >&2
     return 2
   fi
-  local dist=$1 image=$2 version=$3 revision=$4 eng variant arch bins list host
+  local dist=$1 image=$2 version=$3 revision=$4 variant arch bins ref host eng
   eng=$(engine)
   host=$(go env GOARCH)
   for variant in $(go run ./cmd/variants list); do
-    list="$image:$version-$variant"
-    local tags=()
+    ref="$image:$version-$variant"
     for arch in amd64 arm64; do
       bins=("$dist/${variant}_linux_${arch}"_*/advanced-backend)
       if [ ${#bins[@]} -ne 1 ] || [ ! -f "${bins[0]}" ]; then
         echo "image: want one linux/$arch binary of $variant in $dist, found ${bins[*]} (make release-snapshot first)" >&2
         return 1
       fi
-      build "$variant" "${bins[0]}" "$arch" "v$version" "$revision" "$list-$arch"
-      tags+=("$list-$arch")
+      build "$variant" "${bins[0]}" "$arch" "v$version" "$revision" "$ref-$arch"
     done
-    if [ "$eng" = podman ]; then
-      podman manifest rm "$list" >/dev/null 2>&1 || podman rmi "$list" >/dev/null 2>&1 || true
-      podman manifest create "$list" >/dev/null
-      for t in "${tags[@]}"; do podman manifest add "$list" "containers-storage:$t" >/dev/null; done
-      echo "image: manifest list $list -> ${tags[*]}"
-    else
-      "$eng" tag "$list-$host" "$list"
-      echo "image: $list -> $list-$host"
-    fi
+    # The host arch's image. Not a manifest list: docker's need a registry,
+    # and podman 4.3's local ones break `podman images`; push the two
+    # images and make the list in the registry.
+    "$eng" tag "$ref-$host" "$ref"
+    echo "image: $ref -> $ref-$host"
   done
 }
 
