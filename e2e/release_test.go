@@ -296,6 +296,8 @@ func sbomArgs(t *testing.T, cfg sbomConfig, document, artifact string) []string 
 			a = document
 		case a == "$artifact":
 			a = artifact
+		case strings.Contains(a, "{{ .Version }}"):
+			a = strings.ReplaceAll(a, "{{ .Version }}", "0.0.0-e2e")
 		case strings.HasPrefix(a, "-modfile="):
 			abs, err := filepath.Abs(filepath.Join(repoRoot, cfg.Dist, strings.TrimPrefix(a, "-modfile=")))
 			want, _ := filepath.Abs(filepath.Join(repoRoot, "tools", "go.mod"))

@@ -41,6 +41,9 @@ func TestSBOMGroupModules(t *testing.T) {
 		if err := releasecheck.CheckSBOM(s, variant, linked); err != nil {
 			t.Errorf("%s: %v", variant, err)
 		}
+		if s.MainVersion() != "v0.0.0-e2e" {
+			t.Errorf("%s: SBOM main component version %q, want the release version v0.0.0-e2e", variant, s.MainVersion())
+		}
 		t.Logf("%s: SBOM names %d modules", variant, len(s.Modules()))
 		sboms[variant] = s
 	}

@@ -72,6 +72,9 @@ func purlModule(purl string) string {
 	return rest
 }
 
+// MainVersion is the version the SBOM gives the main module (the binary).
+func (s SBOM) MainVersion() string { return s.Metadata.Component.Version }
+
 // CheckSBOM checks that the SBOM of a binary of variant lists exactly the
 // modules the binary links (linked, from its build info; nil skips that
 // comparison), every module of the variant's groups, and no module that

@@ -181,6 +181,8 @@ func verifyArchive(ctx context.Context, opts Options, a Archive, dir string) (st
 		errs = append(errs, err)
 	} else if err := CheckSBOM(sbom, a.Variant, mods); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", a.SBOMName(), err))
+	} else if sbom.MainVersion() != "v"+opts.Version {
+		errs = append(errs, fmt.Errorf("%s: main component version %q, want v%s", a.SBOMName(), sbom.MainVersion(), opts.Version))
 	}
 	ran := "not run (" + a.OS + ")"
 	if a.OS == "linux" && len(errs) == 0 {
