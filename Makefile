@@ -92,10 +92,11 @@ release-verify: backendctl
 # Snapshot, verify, and build the images from the snapshot's binaries; the
 # image `make image` builds from source must be the archive's bytes.
 # release-test: every OS (CI workflows); release-test-linux: .ci/run.
+# The version and commit are handed down: the snapshot was stamped with them.
 release-test: release-snapshot
-	$(MAKE) --no-print-directory release-verify release-images same-bytes
+	$(MAKE) --no-print-directory release-verify release-images same-bytes VERSION=$(VERSION) COMMIT=$(COMMIT)
 release-test-linux: release-snapshot-linux
-	$(MAKE) --no-print-directory release-verify release-images same-bytes RELEASE_GOOS=linux
+	$(MAKE) --no-print-directory release-verify release-images same-bytes VERSION=$(VERSION) COMMIT=$(COMMIT) RELEASE_GOOS=linux
 
 # Validate .goreleaser.yaml, then build every variant for this host only.
 release-check:
