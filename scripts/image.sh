@@ -14,7 +14,10 @@
 # ARCH is amd64 or arm64 and must be the binary's; VERSION goes in the
 # labels as given. Every TAG names the one image built.
 set -euo pipefail
+caller=$PWD # relative BINARY and DIST arguments are relative to it
 cd "$(dirname "$0")/.."
+
+abs() { case $1 in /*) echo "$1" ;; *) echo "$caller/$1" ;; esac; }
 
 engine() {
   if [ -n "${CONTAINER_ENGINE:-}" ]; then
@@ -51,7 +54,8 @@ build() {
     echo "usage: scripts/image.sh build VARIANT BINARY ARCH VERSION REVISION TAG..." >&2
     return 2
   fi
-  local variant=$1 bin=$2 arch=$3 version=$4 revision=$5
+  local variant=$1 bin arch=$3 version=$4 revision=$5
+  bin=$(abs "$2")
   shift 5
   local groups eng ca ctx
   groups=$(go run ./cmd/variants groups "$variant") # fails on an unknown variant
@@ -88,7 +92,8 @@ release() {
     echo "usage: scripts/image.sh release DIST IMAGE VERSION REVISION" >&2
     return 2
   fi
-  local dist=$1 image=$2 version=$3 revision=$4 variant arch bins ref host eng
+  local dist image=$2 version=$3 revision=$4 variant arch bins ref host eng
+  dist=$(abs "$1")
   eng=$(engine)
   host=$(go env GOARCH)
   for variant in $(go run ./cmd/variants list); do
