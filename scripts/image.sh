@@ -15,6 +15,8 @@
 # labels as given. Every TAG names the one image built.
 set -euo pipefail
 caller=$PWD # relative BINARY and DIST arguments are relative to it
+# The toolchain of go.mod, as the Makefile sets it (cmd/variants needs it).
+export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
 
 abs() { case $1 in /*) echo "$1" ;; *) echo "$caller/$1" ;; esac; }
