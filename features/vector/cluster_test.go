@@ -30,7 +30,7 @@ func (m *member) ResetLatency() {}
 // and Stop ends the publisher.
 func TestClusterPublisherLifecycle(t *testing.T) {
 	rs := testredis.Start(t)
-	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s"}
+	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s", "VECTOR_DATA_DIR": t.TempDir()}
 	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -41,6 +42,13 @@ type rig struct {
 
 func newRig(t *testing.T, env map[string]string) *rig {
 	t.Helper()
+	if _, set := env["VECTOR_DATA_DIR"]; !set {
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["VECTOR_DATA_DIR"] = t.TempDir()
+	}
 	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
@@ -105,8 +113,9 @@ func hits(t *testing.T, a answer) []hit {
 func backends(t *testing.T) map[string]map[string]string {
 	fake := qdrantfake.Start(t, "k3y")
 	return map[string]map[string]string{
-		"embedded": {"VECTOR_MEMORY_MAX_POINTS": "50"},
-		"qdrant":   {"QDRANT_URL": "http://" + fake.Addr, "QDRANT_API_KEY": "k3y"},
+		"embedded":    {"VECTOR_MEMORY_MAX_POINTS": "50"},
+		"memory-only": {"VECTOR_MEMORY_MAX_POINTS": "50", "VECTOR_DATA_DIR": ":memory:"},
+		"qdrant":      {"QDRANT_URL": "http://" + fake.Addr, "QDRANT_API_KEY": "k3y"},
 	}
 }
 
@@ -126,7 +135,7 @@ func TestCollectionsPointsSearch(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := newRig(t, env)
 			waitReady(t, r.f)
-			if !strings.Contains(r.f.Status().Detail, map[string]string{"embedded": "embedded in-memory index", "qdrant": "qdrant http://"}[name]) {
+			if !strings.Contains(r.f.Status().Detail, map[string]string{"embedded": "embedded durable index at", "memory-only": "embedded in-memory index", "qdrant": "qdrant http://"}[name]) {
 				t.Fatalf("detail does not name the backend: %s", r.f.Status().Detail)
 			}
 			r.do(t, "PUT", "/docs", `{"size":3,"distance":"cosine"}`).want(t, 201, `"created":true`)

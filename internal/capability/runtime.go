@@ -18,6 +18,7 @@ type GroupState struct {
 	Enabled       bool     `json:"enabled"`
 	Ready         bool     `json:"ready"`
 	Detail        string   `json:"detail"`
+	Info          any      `json:"info,omitempty"`
 	Modules       []Module `json:"modules"`
 }
 
@@ -206,7 +207,7 @@ func (r *Runtime) State(group string) GroupState {
 		st.Detail = "starting"
 	default:
 		s := r.features[group].Status()
-		st.Ready, st.Detail = s.Ready, s.Detail
+		st.Ready, st.Detail, st.Info = s.Ready, s.Detail, s.Info
 	}
 	return st
 }

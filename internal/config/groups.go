@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -30,6 +31,10 @@ type LLMConfig struct {
 	CacheTTL time.Duration
 }
 
+// VectorMemoryOnly as VECTOR_DATA_DIR keeps the embedded index in memory
+// only (tests, throwaway runs).
+const VectorMemoryOnly = ":memory:"
+
 // VectorConfig configures the vector group.
 type VectorConfig struct {
 	QdrantURL       string
@@ -38,6 +43,16 @@ type VectorConfig struct {
 	MemoryMaxPoints int
 	// MemoryMaxCollections bounds the collections of the embedded index.
 	MemoryMaxCollections int
+	// DataDir is where the embedded index keeps its log and snapshot;
+	// MemoryOnly (":memory:") keeps nothing.
+	DataDir string
+	// MemoryMaxBytes bounds the bytes the embedded index holds: vectors,
+	// payloads and per-point overhead.
+	MemoryMaxBytes int64
+	// MaxPayloadBytes bounds one point's payload (JSON bytes), MaxPayloadDepth
+	// its nesting; both apply to every backend.
+	MaxPayloadBytes int
+	MaxPayloadDepth int
 	// QdrantTLS forces TLS (https:// and grpcs:// URLs imply it).
 	QdrantTLS bool
 	// QdrantCAFile is a PEM bundle of CAs to trust for Qdrant (empty: system roots).
@@ -101,6 +116,24 @@ func vectorVars() []Var {
 			set: func(c *Config, v string) error { return setInt(&c.Vector.MemoryMaxPoints, v, 1, 100_000_000) }},
 		{Env: "VECTOR_MEMORY_MAX_COLLECTIONS", Flag: "vector-memory-max-collections", Default: "100", Help: "bound on collections held by the embedded index",
 			set: func(c *Config, v string) error { return setInt(&c.Vector.MemoryMaxCollections, v, 1, 100_000) }},
+		{Env: "VECTOR_DATA_DIR", Flag: "vector-data-dir", Default: "data/vector",
+			Help: "directory of the embedded vector index (log and snapshots; relative to the working directory); " + VectorMemoryOnly + " keeps it in memory only, losing it at exit",
+			set: func(c *Config, v string) error {
+				if strings.TrimSpace(v) == "" {
+					return fmt.Errorf("want a directory, or %s", VectorMemoryOnly)
+				}
+				c.Vector.DataDir = v
+				return nil
+			}},
+		{Env: "VECTOR_MEMORY_MAX_BYTES", Flag: "vector-memory-max-bytes", Default: "1073741824",
+			Help: "bound on the bytes held by the embedded index: vectors, payloads and per-point overhead (507 beyond)",
+			set: func(c *Config, v string) error { return setInt64(&c.Vector.MemoryMaxBytes, v, 1<<10, 1<<40) }},
+		{Env: "VECTOR_MAX_PAYLOAD_BYTES", Flag: "vector-max-payload-bytes", Default: "65536",
+			Help: "bound on one point's payload as JSON bytes (413 beyond)",
+			set: func(c *Config, v string) error { return setInt(&c.Vector.MaxPayloadBytes, v, 2, 64<<20) }},
+		{Env: "VECTOR_MAX_PAYLOAD_DEPTH", Flag: "vector-max-payload-depth", Default: "16",
+			Help: "bound on how deeply one point's payload nests (the payload object is depth 1; 400 beyond)",
+			set: func(c *Config, v string) error { return setInt(&c.Vector.MaxPayloadDepth, v, 1, 1000) }},
 		{Env: "QDRANT_TLS", Flag: "qdrant-tls", Default: "false", Bool: true, Help: "use TLS to Qdrant (https:// and grpcs:// URLs imply it)",
 			set: func(c *Config, v string) error { return setBool(&c.Vector.QdrantTLS, v) }},
 		{Env: "QDRANT_CA_FILE", Flag: "qdrant-ca-file", Help: "PEM file of CAs to trust for Qdrant TLS; empty uses the system roots",
