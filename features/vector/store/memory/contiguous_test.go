@@ -224,3 +224,40 @@ func BenchmarkMemoryPerPoint(b *testing.B) {
 		runtime.KeepAlive(x)
 	}
 }
+
+// TestScreenAtTheEdges: components near the float32 limits (the float32
+// screen overflows) and tiny ones (subnormal products) rank as the
+// reference ranks them.
+func TestScreenAtTheEdges(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, scale := range []float32{3e38, 1e-30, 1} {
+		for _, d := range []store.Distance{store.Dot, store.Cosine} {
+			x, ref := New(lim(1000, 1)), newRef(1000, 1)
+			x.Create(ctx, "e", 9, d)
+			ref.Create(ctx, "e", 9, d)
+			var pts []store.Point
+			for i := 0; i < 300; i++ {
+				v := randVec(r, 9)
+				for j := range v {
+					v[j] *= scale
+				}
+				pts = append(pts, store.Point{ID: store.ID{Num: uint64(i)}, Vector: v})
+			}
+			x.Upsert(ctx, "e", pts)
+			ref.Upsert(ctx, "e", pts)
+			for k := 0; k < 20; k++ {
+				q := randVec(r, 9)
+				for j := range q {
+					q[j] *= scale
+				}
+				got, _ := x.Search(ctx, "e", q, 5, nil)
+				want, _ := ref.Search(ctx, "e", q, 5, nil)
+				for i := range want {
+					if got[i].ID != want[i].ID || got[i].Score != want[i].Score {
+						t.Fatalf("scale %g %s: %v, reference %v", scale, d, got, want)
+					}
+				}
+			}
+		}
+	}
+}
