@@ -106,7 +106,7 @@ func llmVars() []Var {
 
 func vectorVars() []Var {
 	return []Var{
-		{Env: "QDRANT_URL", Flag: "qdrant-url", Help: "Qdrant gRPC address (host:port or URL); empty uses the embedded in-memory index",
+		{Env: "QDRANT_URL", Flag: "qdrant-url", Help: "Qdrant gRPC address (host:port or URL); empty uses the embedded index in VECTOR_DATA_DIR",
 			set: func(c *Config, v string) error { return setAddrOrURL(&c.Vector.QdrantURL, v) }},
 		{Env: "QDRANT_API_KEY", Flag: "qdrant-api-key", Secret: true, Help: "Qdrant API key",
 			set: func(c *Config, v string) error { return setString(&c.Vector.QdrantAPIKey, v) }},
