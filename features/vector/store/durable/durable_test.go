@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
@@ -356,5 +357,38 @@ func TestDiskFull(t *testing.T) {
 	defer s2.Close()
 	if s2.Len() != acked || len(warns) != 0 {
 		t.Fatalf("restart: %d points of %d acknowledged, warnings %v", s2.Len(), acked, warns)
+	}
+}
+
+// TestCompactsWhileServing: past the size bound the log is compacted into
+// a snapshot in the background, older log files go, and a restart loads the
+// same state from the snapshot and the newer log.
+func TestCompactsWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir, func(o *Options) { o.CompactBytes = 16 << 10 })
+	s.Create(ctx, "a", 8, store.Dot)
+	r := rand.New(rand.NewPCG(6, 6))
+	for i := 0; i < 40; i++ {
+		if err := s.Upsert(ctx, "a", pts(r, (i*7)%300, 10, 8)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.LogState().SnapshotBytes == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot: %+v", s.LogState())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.Upsert(ctx, "a", pts(r, 500, 5, 8))
+	want := state(t, s, []string{"a"})
+	s.Close()
+	if logs := mustGlob(t, filepath.Join(dir, "wal-*")); len(logs) > 2 {
+		t.Fatalf("compacted log files not dropped: %v", logs)
+	}
+	s2, _ := open(t, dir)
+	defer s2.Close()
+	if !s2.Loaded().Snapshot || !reflect.DeepEqual(state(t, s2, []string{"a"}), want) {
+		t.Fatalf("after compaction and restart: loaded %+v", s2.Loaded())
 	}
 }
