@@ -412,7 +412,8 @@ func (s *Store) compactor() {
 }
 
 // Compact writes a snapshot of the index and drops the log files it
-// covers. Writers wait while the snapshot is written; readers do not.
+// covers. Writers wait while the snapshot is written (it holds the
+// index read-locked), and so do readers that arrive behind a waiting writer.
 func (s *Store) Compact() error {
 	var first uint64
 	var rotateErr error
@@ -537,7 +538,7 @@ type BackupInfo struct {
 }
 
 // Backup writes a consistent snapshot of the index to dir/backups (while
-// serving: writers wait for it, readers do not) and returns where. To
+// serving: writers wait for it, as for Compact) and returns where. To
 // restore it, copy it as "snapshot" into an empty directory and start the
 // service on that directory.
 func (s *Store) Backup() (BackupInfo, error) {
