@@ -28,7 +28,7 @@ func randVec(r *rand.Rand, dim int) []float32 {
 func TestMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, d := range []store.Distance{store.Cosine, store.Dot, store.Euclid} {
-		for _, dim := range []int{3, 17, 384} {
+		for _, dim := range []int{3, 17, 100} {
 			name := fmt.Sprintf("%s-%d", d, dim)
 			x, ref := New(lim(100000, 10)), newRef(100000, 10)
 			x.Create(ctx, name, dim, d)

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 )
@@ -83,6 +84,9 @@ type Index struct {
 	cols    map[string]*collection
 	points  int
 	bytes   int64
+	// stats mirrors len(cols), points and bytes for Stats, which must not
+	// wait behind a snapshot holding the lock (readiness asks it)
+	stats atomic.Pointer[Stats]
 }
 
 type collection struct {
@@ -105,7 +109,9 @@ type kv struct {
 
 // New returns an empty index.
 func New(lim Limits) *Index {
-	return &Index{lim: lim, cols: map[string]*collection{}}
+	x := &Index{lim: lim, cols: map[string]*collection{}}
+	x.stats.Store(&Stats{})
+	return x
 }
 
 // SetJournal makes every later change go through j first.
@@ -130,12 +136,8 @@ type Stats struct {
 	Bytes       int64 `json:"bytes"`
 }
 
-// Stats returns what the index holds.
-func (x *Index) Stats() Stats {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return Stats{Collections: len(x.cols), Points: x.points, Bytes: x.bytes}
-}
+// Stats returns what the index holds, without waiting for its lock.
+func (x *Index) Stats() Stats { return *x.stats.Load() }
 
 // Len returns the number of points held.
 func (x *Index) Len() int { return x.Stats().Points }
@@ -345,6 +347,7 @@ func (x *Index) Apply(op *Op) error {
 }
 
 func (x *Index) apply(op *Op, preps []prepared) error {
+	defer func() { x.stats.Store(&Stats{Collections: len(x.cols), Points: x.points, Bytes: x.bytes}) }()
 	switch op.Kind {
 	case OpCreate:
 		if _, ok := x.cols[op.Collection]; ok {
