@@ -11,7 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/opssizes"
 )
 
@@ -80,7 +80,7 @@ func TestGoreleaserMatchesRegistry(t *testing.T) {
 	var ids []string
 	for _, b := range cfg.Builds {
 		ids = append(ids, b.ID)
-		want, err := capability.VariantTags(b.ID)
+		want, err := groupspec.VariantTags(b.ID)
 		if err != nil {
 			t.Errorf("build %q: %v", b.ID, err)
 			continue
@@ -104,8 +104,8 @@ func TestGoreleaserMatchesRegistry(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(ids, capability.VariantNames()) {
-		t.Errorf("build ids %v, registry variants %v", ids, capability.VariantNames())
+	if !slices.Equal(ids, groupspec.VariantNames()) {
+		t.Errorf("build ids %v, registry variants %v", ids, groupspec.VariantNames())
 	}
 	var archived []string
 	for _, a := range cfg.Archives {
@@ -134,8 +134,8 @@ func TestGoreleaserMatchesRegistry(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(archived, capability.VariantNames()) {
-		t.Errorf("archives %v, registry variants %v", archived, capability.VariantNames())
+	if !slices.Equal(archived, groupspec.VariantNames()) {
+		t.Errorf("archives %v, registry variants %v", archived, groupspec.VariantNames())
 	}
 	if cfg.Checksum.NameTemplate == "" {
 		t.Error("no checksum file")
@@ -152,8 +152,8 @@ func TestMakefileVariantsMatchRegistry(t *testing.T) {
 	if m == nil {
 		t.Fatal("Makefile has no VARIANTS := line")
 	}
-	if got := strings.Fields(m[1]); !slices.Equal(got, capability.VariantNames()) {
-		t.Errorf("Makefile VARIANTS %v, registry %v", got, capability.VariantNames())
+	if got := strings.Fields(m[1]); !slices.Equal(got, groupspec.VariantNames()) {
+		t.Errorf("Makefile VARIANTS %v, registry %v", got, groupspec.VariantNames())
 	}
 }
 
@@ -217,8 +217,8 @@ func TestDockerfile(t *testing.T) {
 	if m == nil {
 		t.Fatal("Dockerfile has no ARG VARIANT=<default>")
 	}
-	if _, ok := capability.LookupVariant(m[1]); !ok {
-		t.Errorf("Dockerfile default VARIANT %q is not in the registry %v", m[1], capability.VariantNames())
+	if _, ok := groupspec.LookupVariant(m[1]); !ok {
+		t.Errorf("Dockerfile default VARIANT %q is not in the registry %v", m[1], groupspec.VariantNames())
 	}
 	gv := regexp.MustCompile(`(?m)^ARG GO_VERSION=(\S+)$`).FindStringSubmatch(df)
 	gm := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(readFile(t, "go.mod"))

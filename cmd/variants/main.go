@@ -14,7 +14,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 func main() {
@@ -30,22 +30,22 @@ func run(args []string, w io.Writer) error {
 	}
 	switch args[0] {
 	case "list":
-		for _, v := range capability.VariantNames() {
+		for _, v := range groupspec.VariantNames() {
 			fmt.Fprintln(w, v)
 		}
 	case "tags", "groups":
 		if len(args) != 2 {
 			return fmt.Errorf("usage: variants %s <variant>", args[0])
 		}
-		v, ok := capability.LookupVariant(args[1])
+		v, ok := groupspec.LookupVariant(args[1])
 		if !ok {
-			return fmt.Errorf("unknown variant %q (known: %s)", args[1], strings.Join(capability.VariantNames(), ", "))
+			return fmt.Errorf("unknown variant %q (known: %s)", args[1], strings.Join(groupspec.VariantNames(), ", "))
 		}
 		if args[0] == "groups" {
 			fmt.Fprintln(w, strings.Join(v.Groups, " "))
 			return nil
 		}
-		tags, _ := capability.VariantTags(v.Name)
+		tags, _ := groupspec.VariantTags(v.Name)
 		fmt.Fprintln(w, strings.Join(tags, ","))
 	case "markdown":
 		writeMarkdown(w)
@@ -60,8 +60,8 @@ func run(args []string, w io.Writer) error {
 func writeMarkdown(w io.Writer) {
 	fmt.Fprintln(w, "| variant | build tags | groups | use |")
 	fmt.Fprintln(w, "|---|---|---|---|")
-	for _, v := range capability.Variants() {
-		tags, _ := capability.VariantTags(v.Name)
+	for _, v := range groupspec.Variants() {
+		tags, _ := groupspec.VariantTags(v.Name)
 		groups := strings.Join(v.Groups, ", ")
 		if groups == "" {
 			groups = "(none)"
@@ -71,7 +71,7 @@ func writeMarkdown(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| group | build tag | route prefixes | modules it brings | heavy_dependencies keys |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for _, g := range capability.Groups() {
+	for _, g := range groupspec.Groups() {
 		fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s |\n", g.Name, g.Name,
 			"`"+strings.Join(g.RoutePrefixes, "`, `")+"`",
 			strings.Join(g.Modules, ", "), strings.Join(g.Heavy, ", "))

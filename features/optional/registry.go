@@ -17,6 +17,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
@@ -327,8 +328,8 @@ func (w walker) groups(n ast.Node, reg *Registry) error {
 	}
 	for _, e := range entries {
 		field := join("groups", e.key)
-		if _, ok := capability.LookupGroup(e.key); !ok {
-			return w.fail(e.keyN, field, "unknown group (known: %s)", strings.Join(capability.GroupNames(), ", "))
+		if _, ok := groupspec.LookupGroup(e.key); !ok {
+			return w.fail(e.keyN, field, "unknown group (known: %s)", strings.Join(groupspec.GroupNames(), ", "))
 		}
 		fields, err := w.mapping(e.value, field)
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // ErrMismatch reports that the capabilities differ from what was expected
@@ -46,7 +46,7 @@ type GroupInfo struct {
 // Linked lists the linked groups in table order.
 func (r Report) Linked() []string {
 	var out []string
-	for _, g := range capability.GroupNames() {
+	for _, g := range groupspec.GroupNames() {
 		if r.Groups[g].Linked {
 			out = append(out, g)
 		}
@@ -147,10 +147,10 @@ func Compare(r Report, expectVariant string, expectGroups []string) []string {
 	}
 	linked := r.Linked()
 	if expectVariant != "" {
-		v, ok := capability.LookupVariant(expectVariant)
+		v, ok := groupspec.LookupVariant(expectVariant)
 		switch {
 		case !ok:
-			out = append(out, fmt.Sprintf("expected variant %q is not declared (known: %s)", expectVariant, strings.Join(capability.VariantNames(), ", ")))
+			out = append(out, fmt.Sprintf("expected variant %q is not declared (known: %s)", expectVariant, strings.Join(groupspec.VariantNames(), ", ")))
 		case r.Variant != expectVariant:
 			out = append(out, fmt.Sprintf("variant is %q, expected %q", r.Variant, expectVariant))
 		case !sameSet(linked, v.Groups):
@@ -195,7 +195,7 @@ func CompareBuild(r Report, b Build) []string {
 		out = append(out, fmt.Sprintf("build_tags %v, the binary was built with %v", r.BuildTags, b.Tags))
 	}
 	var fromTags []string
-	for _, g := range capability.Groups() {
+	for _, g := range groupspec.Groups() {
 		if slices.Contains(b.Tags, g.Name) {
 			fromTags = append(fromTags, g.Name)
 		}
@@ -205,7 +205,7 @@ func CompareBuild(r Report, b Build) []string {
 				out = append(out, fmt.Sprintf("group %s is reported linked but module %s is not in the binary", g.Name, m))
 			}
 		}
-		for _, m := range g.Exclusive {
+		for _, m := range g.Exclusive() {
 			if !linked && b.Modules[m] {
 				out = append(out, fmt.Sprintf("group %s is reported absent but its module %s is in the binary", g.Name, m))
 			}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // Case is one request and what its answer must look like.
@@ -63,7 +63,7 @@ func CoreCases() []Case {
 // GroupCases are the requests of one group given its state in
 // /ml-capabilities. A linked and enabled group's prefixes must not answer
 // 501/503 or a 5xx; group owners add their endpoints to groupEndpoints.
-func GroupCases(g capability.GroupSpec, linked, enabled bool) []Case {
+func GroupCases(g groupspec.Group, linked, enabled bool) []Case {
 	var out []Case
 	for _, p := range g.RoutePrefixes {
 		path := strings.TrimSuffix(p, "/") + "/smoke-probe"
@@ -189,7 +189,7 @@ func RunWithToken(ctx context.Context, base string, timeout time.Duration, token
 		return nil, fmt.Errorf("decode /ml-capabilities: %w", err)
 	}
 	cases := CoreCases()
-	for _, g := range capability.Groups() {
+	for _, g := range groupspec.Groups() {
 		st, ok := caps.Groups[g.Name]
 		if !ok {
 			return nil, fmt.Errorf("/ml-capabilities does not report group %s", g.Name)
