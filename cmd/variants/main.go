@@ -1,11 +1,13 @@
 // Command variants answers questions about the variant table in
-// internal/capability, so the Makefile, CI and docs never restate it
+// internal/groupspec, so the Makefile, CI and docs never restate it
 // (as Tailscale's Makefile asks cmd/featuretags):
 //
 //	variants list              variant names, one a line
 //	variants tags <variant>    the variant's build tags, comma-separated
 //	variants groups <variant>  the variant's groups, space-separated
 //	variants markdown          the variant and group tables for BUILD.md
+//	variants goreleaser        the builds and archives of .goreleaser.yaml
+//	variants goreleaser -w F   rewrite that part of F in place
 package main
 
 import (
@@ -26,7 +28,7 @@ func main() {
 
 func run(args []string, w io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: variants list | tags <variant> | groups <variant> | markdown")
+		return fmt.Errorf("usage: variants list | tags <variant> | groups <variant> | markdown | goreleaser [-w FILE]")
 	}
 	switch args[0] {
 	case "list":
@@ -49,6 +51,15 @@ func run(args []string, w io.Writer) error {
 		fmt.Fprintln(w, strings.Join(tags, ","))
 	case "markdown":
 		writeMarkdown(w)
+	case "goreleaser":
+		switch {
+		case len(args) == 1:
+			writeGoreleaser(w)
+		case len(args) == 3 && args[1] == "-w":
+			return rewriteGoreleaser(args[2])
+		default:
+			return fmt.Errorf("usage: variants goreleaser [-w FILE]")
+		}
 	default:
 		return fmt.Errorf("unknown command %q", args[0])
 	}
