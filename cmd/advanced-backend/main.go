@@ -4,6 +4,7 @@
 //	advanced-backend [serve] [flags]   run the HTTP service (default)
 //	advanced-backend version           version, commit, variant, tags, Go, OS/arch
 //	advanced-backend capabilities      print the /ml-capabilities report without serving
+//	advanced-backend healthcheck       exit 0 when the service at ADDR is ready (GET /ready), 1 otherwise
 //	advanced-backend hash-password     print a bcrypt hash for USERS_FILE (password on stdin)
 package main
 
@@ -47,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "capabilities":
+	case "serve", "capabilities", "healthcheck":
 		if wantsHelp(args) {
 			usage(stdout)
 			return exitOK
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return printVersion(stdout)
 	case "capabilities":
 		return printCapabilities(args, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(args, stdout, stderr)
 	case "hash-password":
 		return hashPassword(args, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
@@ -73,14 +76,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: advanced-backend [serve|version|capabilities] [flags]")
+	fmt.Fprintln(w, "usage: advanced-backend [serve|version|capabilities|healthcheck] [flags]")
 	fmt.Fprintln(w, "       advanced-backend hash-password [--cost N] [--password P]   (password read from stdin unless given)")
-	fmt.Fprintln(w, "flags of serve and capabilities (each mirrors an environment variable), by group:")
+	fmt.Fprintln(w, "       advanced-backend healthcheck   exit 0 when the service at ADDR answers GET /ready 200, else 1")
+	fmt.Fprintln(w, "flags of serve, capabilities and healthcheck (each mirrors an environment variable), by group:")
 	linked, unlinked, _ := capability.SettingsOptions(capability.Linked())
 	config.Usage(w, linked, unlinked)
 }
 
-// wantsHelp reports a -h/--help among the flags of serve or capabilities.
+// wantsHelp reports a -h/--help among the flags of serve, capabilities or healthcheck.
 func wantsHelp(args []string) bool {
 	for _, a := range args {
 		switch a {
