@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -519,24 +520,13 @@ func (r *Registry) Clone() *Registry {
 	}
 	c := &Registry{SLO: make(map[string]SLOTarget, len(r.SLO)), Groups: make(map[string]GroupSwitch, len(r.Groups)),
 		RateLimits: make(map[string]capability.RateOverride, len(r.RateLimits))}
-	for k, v := range r.SLO {
-		c.SLO[k] = v
-	}
-	for k, v := range r.Groups {
-		c.Groups[k] = v
-	}
-	for k, v := range r.RateLimits {
-		c.RateLimits[k] = v
-	}
+	maps.Copy(c.SLO, r.SLO)
+	maps.Copy(c.Groups, r.Groups)
+	maps.Copy(c.RateLimits, r.RateLimits)
 	return c
 }
 
 // sortedKeys lists map keys in order (for stable logs).
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"sort"
 	"strconv"
@@ -445,11 +446,11 @@ func setFloat(dst *float64, v string, lo, hi float64) error {
 
 func setAddr(dst *string, v string) error {
 	v = strings.TrimSpace(v)
-	i := strings.LastIndex(v, ":")
-	if i < 0 {
+	_, p, err := net.SplitHostPort(v)
+	if err != nil {
 		return errors.New("want host:port")
 	}
-	port, err := strconv.Atoi(v[i+1:])
+	port, err := strconv.Atoi(p)
 	if err != nil || port < 0 || port > 65535 {
 		return errors.New("want host:port with a port between 0 and 65535")
 	}

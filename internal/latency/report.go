@@ -2,6 +2,7 @@ package latency
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -303,9 +304,7 @@ func (e *Engine) SLOTargets() map[string]float64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make(map[string]float64, len(e.slo))
-	for k, v := range e.slo {
-		out[k] = v
-	}
+	maps.Copy(out, e.slo)
 	return out
 }
 

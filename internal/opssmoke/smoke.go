@@ -159,14 +159,9 @@ type Result struct {
 	Failures []Failure `json:"failures"`
 }
 
-// Run fetches /ml-capabilities from base, builds the case list and runs
-// every case once, sequentially, without credentials.
-func Run(ctx context.Context, base string, timeout time.Duration) (*Result, error) {
-	return RunWithToken(ctx, base, timeout, "")
-}
-
-// RunWithToken is Run with a bearer token sent on every request (group
-// routes need a user token when JWT auth is on).
+// RunWithToken fetches /ml-capabilities from base, builds the case list
+// and runs every case once, sequentially, with the bearer token (if any)
+// on every request (group routes need a user token when JWT auth is on).
 func RunWithToken(ctx context.Context, base string, timeout time.Duration, token string) (*Result, error) {
 	client := &http.Client{Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
