@@ -258,9 +258,7 @@ func checkDashboard(t *testing.T, variant string, env []string, shots string) {
 	}
 	// A linked group that is not ready (llm without API keys in full) is
 	// flagged in its row and in the banner; lean has none.
-	var caps struct {
-		Groups map[string]struct{ Linked, Ready bool } `json:"groups"`
-	}
+	var caps capsReport
 	if code := p.get(t, "GET", "/ml-capabilities", &caps); code != http.StatusOK {
 		t.Fatalf("/ml-capabilities %d", code)
 	}

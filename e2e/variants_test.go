@@ -9,32 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
-type capsReport struct {
-	MinimalMode       bool            `json:"minimal_mode"`
-	SafeMode          bool            `json:"safe_mode"`
-	HeavyDependencies map[string]bool `json:"heavy_dependencies"`
-	TDigestFallback   bool            `json:"tdigest_fallback"`
-	Variant           string          `json:"variant"`
-	BuildTags         []string        `json:"build_tags"`
-	Version           string          `json:"version"`
-	Groups            map[string]struct {
-		Linked  bool   `json:"linked"`
-		Enabled bool   `json:"enabled"`
-		Ready   bool   `json:"ready"`
-		Detail  string `json:"detail"`
-		Modules []struct {
-			Path    string `json:"path"`
-			Version string `json:"version"`
-		} `json:"modules"`
-	} `json:"groups"`
-	Consistency struct {
-		OK       bool     `json:"ok"`
-		Problems []string `json:"problems"`
-	} `json:"consistency"`
-}
+// capsReport is the one report type the service encodes.
+type capsReport = capreport.Report
 
 // goVersionModules returns the modules `go version -m` lists for a binary.
 func goVersionModules(t *testing.T, bin string) map[string]string {

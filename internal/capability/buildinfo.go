@@ -9,12 +9,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
-// Module is a Go module as the binary's build info records it.
-type Module struct {
-	Path    string `json:"path"`
-	Version string `json:"version"`
-}
-
 // BuildFacts is what runtime/debug.ReadBuildInfo says about the binary.
 type BuildFacts struct {
 	GoVersion string

@@ -10,19 +10,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
-// GroupState is one group's entry in /ml-capabilities.
-type GroupState struct {
-	Name          string   `json:"name"`
-	Tag           string   `json:"build_tag"`
-	Description   string   `json:"description"`
-	RoutePrefixes []string `json:"route_prefixes"`
-	Linked        bool     `json:"linked"`
-	Enabled       bool     `json:"enabled"`
-	Ready         bool     `json:"ready"`
-	Detail        string   `json:"detail"`
-	Modules       []Module `json:"modules"`
-}
-
 // Runtime is the run-time state of the groups of one process: which are
 // linked, enabled and started. It is safe for concurrent use.
 type Runtime struct {

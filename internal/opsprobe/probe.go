@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
@@ -19,40 +20,11 @@ import (
 // or from the binary's build info.
 var ErrMismatch = errors.New("capabilities differ")
 
-// Report is the part of /ml-capabilities the probe compares.
-type Report struct {
-	Variant     string               `json:"variant"`
-	BuildTags   []string             `json:"build_tags"`
-	Version     string               `json:"version"`
-	Groups      map[string]GroupInfo `json:"groups"`
-	Consistency struct {
-		OK       bool     `json:"ok"`
-		Problems []string `json:"problems"`
-	} `json:"consistency"`
-	HeavyDependencies map[string]bool `json:"heavy_dependencies"`
-}
+// Report is /ml-capabilities as the service encodes it.
+type Report = capreport.Report
 
 // GroupInfo is one entry of groups in /ml-capabilities.
-type GroupInfo struct {
-	Linked  bool   `json:"linked"`
-	Enabled bool   `json:"enabled"`
-	Ready   bool   `json:"ready"`
-	Detail  string `json:"detail"`
-	Modules []struct {
-		Path string `json:"path"`
-	} `json:"modules"`
-}
-
-// Linked lists the linked groups in table order.
-func (r Report) Linked() []string {
-	var out []string
-	for _, g := range groupspec.GroupNames() {
-		if r.Groups[g].Linked {
-			out = append(out, g)
-		}
-	}
-	return out
-}
+type GroupInfo = capreport.GroupState
 
 // Options configure one probe.
 type Options struct {

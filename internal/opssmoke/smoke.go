@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
@@ -166,13 +167,7 @@ func RunWithToken(ctx context.Context, base string, timeout time.Duration, token
 	client := &http.Client{Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base = strings.TrimSuffix(base, "/")
-	var caps struct {
-		Variant string `json:"variant"`
-		Groups  map[string]struct {
-			Linked  bool `json:"linked"`
-			Enabled bool `json:"enabled"`
-		} `json:"groups"`
-	}
+	var caps capreport.Report
 	code, body, err := do(ctx, client, Case{Method: "GET", Path: "/ml-capabilities"}, base, token)
 	if err != nil {
 		return nil, err
