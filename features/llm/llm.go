@@ -17,6 +17,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/llm/openaiapi"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 )
 
 // maxRetryWait caps a single wait between retries, whatever the upstream's
@@ -140,7 +141,7 @@ func (f *feature) Status() capability.Status {
 	var notes []string
 	for _, n := range providerNames {
 		if _, ok := f.chats[n]; ok {
-			notes = append(notes, n+": ready ("+f.baseURL(n)+", model "+f.defaultModel(n)+")")
+			notes = append(notes, n+": ready ("+config.RedactURL(f.baseURL(n))+", model "+f.defaultModel(n)+")")
 		} else {
 			notes = append(notes, n+": not ready: "+f.missing[n])
 		}
