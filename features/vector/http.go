@@ -25,12 +25,15 @@ func (f *feature) mount(h *capability.Host) {
 	g := h.Router.Group("/api/v2/vector/collections/:name")
 	g.PUT("", f.createCollection)
 	g.GET("", f.getCollection)
-	// dropping a collection loses its points: admins only
-	if h.RequireAdmin != nil {
-		g.DELETE("", h.RequireAdmin, f.deleteCollection)
-	} else {
-		g.DELETE("", f.deleteCollection)
+	// dropping a collection loses its points: admins only (a host that
+	// hands over no admin guard gets a closed route, never an open one)
+	admin := h.RequireAdmin
+	if admin == nil {
+		admin = func(c *gin.Context) {
+			apierr.Abort(c, http.StatusForbidden, "forbidden", "no admin guard is configured: collection DELETE is refused")
+		}
 	}
+	g.DELETE("", admin, f.deleteCollection)
 	g.POST("/points", f.upsert)
 	g.GET("/points/:id", f.getPoint)
 	g.POST("/search", f.search)

@@ -21,6 +21,11 @@ import (
 func Mount(t testing.TB, f capability.Feature, h *capability.Host, mw ...gin.HandlerFunc) string {
 	t.Helper()
 	e := gin.New()
+	// as core does: X-Forwarded-For only from TRUSTED_PROXIES (gin trusts
+	// every peer by default)
+	if err := e.SetTrustedProxies(h.Config.Auth.TrustedProxies); err != nil {
+		t.Fatalf("trusted proxies: %v", err)
+	}
 	limits := &apierr.RouteLimits{}
 	e.Use(apierr.LimitBodyRoutes(h.Config.MaxBodyBytes, limits))
 	h.Router, h.BodyLimits = e.Group("", mw...), limits

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 )
@@ -152,7 +153,7 @@ func (s *Server) clusterReset(c *gin.Context) {
 	}
 	res := s.lat.Reset()
 	s.deps.Phase.Info("latency", fmt.Sprintf("LATENCY: cluster-wide reset by %s on replica %s, %d replicas told",
-		c.ClientIP(), s.deps.Config.Cluster.ReplicaID, len(told)))
+		auth.ClientAddr(c), s.deps.Config.Cluster.ReplicaID, len(told)))
 	c.JSON(http.StatusOK, gin.H{
 		"scope":           "cluster",
 		"replicas_told":   len(told),

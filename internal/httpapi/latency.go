@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 )
 
@@ -172,7 +173,7 @@ func (s *Server) latencyReset(c *gin.Context) {
 	}
 	res := s.lat.Reset()
 	s.deps.Phase.Info("latency", fmt.Sprintf("LATENCY: reset by %s, %d routes and %d samples cleared",
-		c.ClientIP(), res.ClearedRoutes, res.ClearedSamples))
+		auth.ClientAddr(c), res.ClearedRoutes, res.ClearedSamples))
 	c.JSON(http.StatusOK, gin.H{
 		"cleared_routes":  res.ClearedRoutes,
 		"cleared_samples": res.ClearedSamples,
