@@ -52,6 +52,7 @@ type Var struct {
 	Help    string
 	Bool    bool // a switch: 1/true/on or 0/false/off, any case
 	Secret  bool // never echoed in errors
+	URL     bool // a URL: shown only through RedactURL
 	set     func(c *Config, v string) error
 }
 
@@ -189,8 +190,11 @@ func FlagUsage(w io.Writer) {
 }
 
 func (v Var) fail(val string, err error) *Error {
-	if v.Secret {
+	switch {
+	case v.Secret:
 		val = "<redacted>"
+	case v.URL:
+		val = RedactURL(val)
 	}
 	return &Error{Var: v.Env, Value: val, Err: err}
 }
