@@ -108,7 +108,7 @@ func (f *feature) createCollection(c *gin.Context) {
 	if created {
 		status = http.StatusCreated
 	}
-	c.JSON(status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
+	apierr.JSON(c, status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
 }
 
 func (f *feature) getCollection(c *gin.Context) {
@@ -121,7 +121,7 @@ func (f *feature) getCollection(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, info)
+	apierr.JSON(c, http.StatusOK, info)
 }
 
 func (f *feature) deleteCollection(c *gin.Context) {
@@ -133,7 +133,7 @@ func (f *feature) deleteCollection(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"deleted": name})
+	apierr.JSON(c, http.StatusOK, gin.H{"deleted": name})
 }
 
 type pointIn struct {
@@ -237,7 +237,7 @@ func (f *feature) upsert(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"upserted": len(pts), "embedded": len(texts)})
+	apierr.JSON(c, http.StatusOK, gin.H{"upserted": len(pts), "embedded": len(texts)})
 }
 
 // embed turns texts into vectors through the llm group's embedder; false
@@ -329,7 +329,8 @@ func (f *feature) search(c *gin.Context) {
 			hits[i].Payload = map[string]any{}
 		}
 	}
-	c.JSON(http.StatusOK, hits)
+	// a dot or euclid score of finite vectors can overflow float32
+	apierr.FiniteJSON(c, http.StatusOK, hits)
 }
 
 func (f *feature) getPoint(c *gin.Context) {
@@ -350,5 +351,5 @@ func (f *feature) getPoint(c *gin.Context) {
 	if p.Payload == nil {
 		p.Payload = map[string]any{}
 	}
-	c.JSON(http.StatusOK, p)
+	apierr.JSON(c, http.StatusOK, p)
 }

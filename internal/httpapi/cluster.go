@@ -105,7 +105,7 @@ func (s *Server) clusterQuantiles(c *gin.Context, extra []float64, route string)
 		return
 	}
 	rep := latency.ClusterQuantiles(parts, extra, route)
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"scope": rep.Scope, "unit": rep.Unit, "estimator": rep.Estimator,
 		"overall": rep.Overall, "routes": rep.Routes,
 		"replicas": rep.Replicas, "skipped": rep.Skipped,
@@ -123,7 +123,7 @@ func (s *Server) clusterDistribution(c *gin.Context, route string) {
 		return
 	}
 	rep := latency.ClusterDistribution(parts, route)
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"scope": rep.Scope, "unit": rep.Unit, "bucket_edges_ms": rep.BucketEdgesMS, "ema_rule": rep.EMARule,
 		"overall": rep.Overall, "routes": rep.Routes,
 		"replicas": rep.Replicas, "skipped": rep.Skipped,
@@ -154,7 +154,7 @@ func (s *Server) clusterReset(c *gin.Context) {
 	res := s.lat.Reset()
 	s.deps.Phase.Info("latency", fmt.Sprintf("LATENCY: cluster-wide reset by %s on replica %s, %d replicas told",
 		auth.ClientAddr(c), s.deps.Config.Cluster.ReplicaID, len(told)))
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"scope":           "cluster",
 		"replicas_told":   len(told),
 		"replicas":        told,

@@ -35,7 +35,7 @@ func (s *Server) mountCore() {
 func (s *Server) health(c *gin.Context) {
 	cfg := s.deps.Config
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"status":           "ok",
 		"phase":            s.deps.Phase.Phase(),
 		"minimal":          cfg.MinimalMode,
@@ -53,7 +53,7 @@ func (s *Server) phaseInfo(c *gin.Context) {
 	cfg := s.deps.Config
 	rt := s.deps.Groups
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"phase":              s.deps.Phase.Phase(),
 		"auth":               authMode,
 		"admin_guard":        s.adminGuard(),
@@ -86,7 +86,7 @@ func (s *Server) Report() capability.Report {
 	})
 }
 
-func (s *Server) capabilities(c *gin.Context) { c.JSON(http.StatusOK, s.Report()) }
+func (s *Server) capabilities(c *gin.Context) { apierr.JSON(c, http.StatusOK, s.Report()) }
 
 func (s *Server) heartbeat(c *gin.Context) {
 	n := heartbeatDefault
@@ -101,7 +101,7 @@ func (s *Server) heartbeat(c *gin.Context) {
 	}
 	cfg := s.deps.Config
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"phase":          s.deps.Phase.Phase(),
 		"uptime_seconds": s.deps.Phase.Uptime().Seconds(),
 		"events_total":   s.deps.Phase.Total(),
