@@ -60,8 +60,8 @@ func TestDeepNestingRefusedBeforeParsing(t *testing.T) {
 // whole-line comments do not count.
 func TestUsualNestingPasses(t *testing.T) {
 	for name, data := range map[string]string{
-		"yaml": goodYAML,
-		"json": goodJSON,
+		"yaml":        goodYAML,
+		"json":        goodJSON,
 		"pretty json": "{\n  \"slo\": {\n    \"GET /x\": {\n      \"p95_ms\": 800\n    }\n  },\n  \"rate_limits\": {\n    \"POST /y\": {\n      \"rps\": 5,\n      \"burst\": 10\n    }\n  }\n}\n",
 		"comments":    "# [[[[[[[[[[[[[[[[[[[[[[[[[\n   # {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\nslo:\n  \"GET /x\": {p95_ms: 800}\n",
 	} {
