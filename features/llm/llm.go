@@ -24,11 +24,14 @@ import (
 // Retry-After says.
 const maxRetryWait = 10 * time.Second
 
-func init() { capability.Register("llm", &feature{}) }
+func init() {
+	capability.Register(capability.GroupInfo{Name: "llm", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+}
 
 type feature struct {
-	cfg      config.LLMConfig
+	cfg      Config
 	services *capability.Services
+	enabled  func() bool // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
 
@@ -42,8 +45,9 @@ type feature struct {
 
 // Setup mounts the routes and offers the embedder; clients come in Start.
 func (f *feature) Setup(h *capability.Host) error {
-	f.cfg = h.Config.LLM
+	f.cfg = configFrom(h.Settings)
 	f.services = h.Services
+	f.enabled = h.Enabled
 	f.retry = provider.Retry{MaxRetries: f.cfg.MaxRetries, Backoff: f.cfg.RetryBackoff, MaxWait: maxRetryWait}
 	m, err := newMetrics(h.Metrics)
 	if err != nil {

@@ -3,12 +3,14 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/web"
 )
@@ -22,6 +24,9 @@ const (
 func (s *Server) mountCore() {
 	e := s.engine
 	e.GET("/health", s.health)
+	e.HEAD("/health", s.health)
+	e.GET(readyPath, s.ready)
+	e.HEAD(readyPath, s.ready)
 	e.GET("/__phase", s.phaseInfo)
 	e.GET("/ml-capabilities", s.capabilities)
 	e.GET("/startup/heartbeat", s.heartbeat)
@@ -49,6 +54,46 @@ func (s *Server) health(c *gin.Context) {
 	})
 }
 
+// readyPath is the readiness probe; its 503 is an answer, not an error.
+const readyPath = "/ready"
+
+// notReady is one enabled group that is not ready, in the 503 of /ready.
+type notReady struct {
+	Group  string `json:"group"`
+	Detail string `json:"detail"`
+}
+
+// ready is readiness: 200 when every enabled group is ready, else 503
+// naming those that are not. Groups that are not linked or are switched
+// off (MINIMAL_MODE, run time) do not count: the service answers their
+// routes with 501/503 on purpose.
+func (s *Server) ready(c *gin.Context) {
+	rt := s.deps.Groups
+	var waiting []notReady
+	var names []string
+	enabled := []string{}
+	for _, name := range rt.LinkedNames() {
+		if !rt.Enabled(name) {
+			continue
+		}
+		enabled = append(enabled, name)
+		if st := rt.State(name); !st.Ready {
+			waiting = append(waiting, notReady{Group: name, Detail: st.Detail})
+			names = append(names, name+" ("+st.Detail+")")
+		}
+	}
+	body := gin.H{"phase": s.deps.Phase.Phase(), "groups": enabled}
+	if len(waiting) == 0 {
+		body["status"] = "ready"
+		apierr.JSON(c, http.StatusOK, body)
+		return
+	}
+	body["status"] = "not_ready"
+	body["not_ready"] = waiting
+	body["error"] = apierr.Detail{Code: "not_ready", Message: "groups not ready: " + strings.Join(names, "; ")}
+	c.AbortWithStatusJSON(http.StatusServiceUnavailable, body)
+}
+
 func (s *Server) phaseInfo(c *gin.Context) {
 	cfg := s.deps.Config
 	rt := s.deps.Groups
@@ -65,6 +110,8 @@ func (s *Server) phaseInfo(c *gin.Context) {
 		"variant":            rt.Variant(),
 		"build_tags":         nonNil(rt.Facts().Tags),
 		"linked_groups":      nonNil(rt.LinkedNames()),
+		"ignored_settings":   ignoredSettings(cfg.Ignored),
+		"strict_settings":    cfg.StrictSettings,
 		"estimator":          s.estimator,
 		"tracked_endpoints":  s.lat.ActiveRoutes(),
 		"trackable_routes":   s.lat.TrackedRoutes(),
@@ -113,6 +160,15 @@ func (s *Server) heartbeat(c *gin.Context) {
 			"rate_limit":   rateMode,
 		},
 	})
+}
+
+// ignoredSettings lists the settings given for groups that are not linked:
+// names and groups only, never values.
+func ignoredSettings(in []config.IgnoredSetting) []config.IgnoredSetting {
+	if in == nil {
+		return []config.IgnoredSetting{}
+	}
+	return in
 }
 
 func nonNil(s []string) []string {

@@ -52,7 +52,7 @@ func TestNoEmpty200WhenRenderFails(t *testing.T) {
 	rt := capability.NewRuntime(map[string]capability.Feature{"ml": nanGroup{}}, capability.FactsFrom(bi), false)
 	var logs syncBuf
 	s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Phase: phase.New(nil),
-		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{Groups: rt}})
+		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
 	if err != nil {
 		t.Fatal(err)
 	}
