@@ -4,7 +4,7 @@ package e2e
 // one real redis-server (internal/testredis) and Debian's nginx as the load
 // balancer in front of them (a generated configuration in a temp dir, a
 // random loopback port, run in the foreground). Nothing is timed: every
-// wait polls with a deadline.
+// wait polls a condition with a bound (internal/waitfor).
 
 import (
 	"bytes"
@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 const nginxBin = "/usr/sbin/nginx"
@@ -69,20 +70,17 @@ func callJSON(t testing.TB, method, url, body string, v any) int {
 	return code
 }
 
-// poll calls cond every 50 ms until it holds; it fails the test with the
-// last state after the deadline.
+// poll waits (waitfor) until cond holds; it fails the test with the last
+// state after the deadline.
 func poll(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; last: %s", what, within, state)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var state string
+	if _, err := waitfor.Poll(within, func() (struct{}, bool) {
+		var ok bool
+		ok, state = cond()
+		return struct{}{}, ok
+	}); err != nil {
+		t.Fatalf("%s: %v; last: %s", what, err, state)
 	}
 }
 
@@ -148,15 +146,7 @@ http {
 	}
 	go func() { n.done <- n.cmd.Wait() }()
 	t.Cleanup(n.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := httpc.Get(n.Base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return n
-			}
-		}
+	waitfor.True(t, 10*time.Second, fmt.Sprintf("nginx on port %d to answer /health", port), func() bool {
 		select {
 		case err := <-n.done:
 			n.done <- err
@@ -164,11 +154,14 @@ http {
 			t.Fatalf("nginx exited: %v\n%s\n%s", err, out.String(), log)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx on port %d never answered /health", port)
+		resp, err := httpc.Get(n.Base + "/health")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return n
 }
 
 // stop asks nginx to quit (SIGQUIT: graceful) and waits, bounded.
