@@ -189,8 +189,12 @@ func (s *Server) renderGuard() gin.HandlerFunc {
 		if len(c.Errors) == 0 {
 			return
 		}
+		unwritten := !c.Writer.Written() // gin recorded a render error and wrote nothing
+		if !unwritten && len(c.Errors.ByType(gin.ErrorTypeRender)) == 0 {
+			return // other recorded errors were answered by their handler
+		}
 		s.deps.Logger.Error("answer not rendered", "method", c.Request.Method, "route", RouteKey(c), "err", c.Errors.String())
-		if !c.Writer.Written() {
+		if unwritten {
 			apierr.Abort(c, http.StatusInternalServerError, "render_failed", "the answer could not be encoded as JSON")
 		}
 	}
