@@ -26,23 +26,21 @@ func (f *feature) mount(h *capability.Host) {
 	g := h.Router.Group("/api/v2/vector/collections/:name")
 	g.PUT("", f.createCollection)
 	g.GET("", f.getCollection)
-	// dropping a collection loses its points: admins only
-	if h.RequireAdmin != nil {
-		g.DELETE("", h.RequireAdmin, f.deleteCollection)
-	} else {
-		g.DELETE("", f.deleteCollection)
+	// dropping a collection loses its points: admins only (a host that
+	// hands over no admin guard gets a closed route, never an open one)
+	admin := h.RequireAdmin
+	if admin == nil {
+		admin = func(c *gin.Context) {
+			apierr.Abort(c, http.StatusForbidden, "forbidden", "no admin guard is configured: admin routes are refused")
+		}
 	}
+	g.DELETE("", admin, f.deleteCollection)
 	g.POST("/points", f.upsert)
 	g.GET("/points/:id", f.getPoint)
 	g.DELETE("/points/:id", f.deletePoint)
 	g.POST("/search", f.search)
 	// a backup writes a file on the server: admins only
-	b := h.Router.Group("/api/v2/vector")
-	if h.RequireAdmin != nil {
-		b.POST("/backup", h.RequireAdmin, f.backup)
-	} else {
-		b.POST("/backup", f.backup)
-	}
+	h.Router.POST("/api/v2/vector/backup", admin, f.backup)
 }
 
 // ready returns the store and the collection name, or answers the error.
@@ -116,7 +114,7 @@ func (f *feature) createCollection(c *gin.Context) {
 	if created {
 		status = http.StatusCreated
 	}
-	c.JSON(status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
+	apierr.JSON(c, status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
 }
 
 func (f *feature) getCollection(c *gin.Context) {
@@ -129,7 +127,7 @@ func (f *feature) getCollection(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, info)
+	apierr.JSON(c, http.StatusOK, info)
 }
 
 func (f *feature) deleteCollection(c *gin.Context) {
@@ -141,7 +139,7 @@ func (f *feature) deleteCollection(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"deleted": name})
+	apierr.JSON(c, http.StatusOK, gin.H{"deleted": name})
 }
 
 type pointIn struct {
@@ -250,7 +248,7 @@ func (f *feature) upsert(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"upserted": len(pts), "embedded": len(texts)})
+	apierr.JSON(c, http.StatusOK, gin.H{"upserted": len(pts), "embedded": len(texts)})
 }
 
 // embed turns texts into vectors through the llm group's embedder; false
@@ -342,7 +340,8 @@ func (f *feature) search(c *gin.Context) {
 			hits[i].Payload = map[string]any{}
 		}
 	}
-	c.JSON(http.StatusOK, hits)
+	// a dot or euclid score of finite vectors can overflow float32
+	apierr.FiniteJSON(c, http.StatusOK, hits)
 }
 
 func (f *feature) getPoint(c *gin.Context) {
@@ -363,7 +362,7 @@ func (f *feature) getPoint(c *gin.Context) {
 	if p.Payload == nil {
 		p.Payload = map[string]any{}
 	}
-	c.JSON(http.StatusOK, p)
+	apierr.JSON(c, http.StatusOK, p)
 }
 
 func (f *feature) deletePoint(c *gin.Context) {
@@ -386,7 +385,7 @@ func (f *feature) deletePoint(c *gin.Context) {
 	if n < 0 {
 		deleted = nil
 	}
-	c.JSON(http.StatusOK, gin.H{"id": id, "deleted": deleted})
+	apierr.JSON(c, http.StatusOK, gin.H{"id": id, "deleted": deleted})
 }
 
 // backup writes a consistent snapshot of the embedded index into
@@ -409,5 +408,5 @@ func (f *feature) backup(c *gin.Context) {
 		return
 	}
 	f.logger.Info("vector backup written", "path", info.Path, "bytes", info.Bytes, "points", info.Points)
-	c.JSON(http.StatusOK, info)
+	apierr.JSON(c, http.StatusOK, info)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 var ctx = context.Background()
@@ -373,13 +374,7 @@ func TestCompactsWhileServing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for s.LogState().SnapshotBytes == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no snapshot: %+v", s.LogState())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "a background snapshot", func() bool { return s.LogState().SnapshotBytes > 0 })
 	s.Upsert(ctx, "a", pts(r, 500, 5, 8))
 	want := state(t, s, []string{"a"})
 	s.Close()
