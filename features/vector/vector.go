@@ -137,7 +137,7 @@ func (f *feature) Start(ctx context.Context) error {
 		st = q
 	} else {
 		var err error
-		if st, err = f.openEmbedded(); err != nil {
+		if st, err = f.openEmbedded(ctx); err != nil {
 			return err
 		}
 	}
@@ -184,7 +184,7 @@ func (f *feature) limits() memory.Limits {
 // openEmbedded opens the embedded index: durable in VECTOR_DATA_DIR, or in
 // memory only. A directory that cannot be used is fatal (exit 2): serving
 // without the acknowledged data would answer wrongly.
-func (f *feature) openEmbedded() (store.Store, error) {
+func (f *feature) openEmbedded(ctx context.Context) (store.Store, error) {
 	if f.cfg.DataDir == "" {
 		return nil, fmt.Errorf("%w: VECTOR_DATA_DIR is empty: name a directory, or %s to keep the index in memory only", capability.ErrFatal, MemoryOnly)
 	}
@@ -192,12 +192,15 @@ func (f *feature) openEmbedded() (store.Store, error) {
 		f.phaseInfo("VECTOR: embedded index in memory only (VECTOR_DATA_DIR=" + MemoryOnly + "): nothing is kept across restarts")
 		return memory.New(f.limits()), nil
 	}
-	d, err := durable.Open(durable.Options{Dir: f.cfg.DataDir, Limits: f.limits(), Warn: func(msg string) {
+	d, err := durable.Open(ctx, durable.Options{Dir: f.cfg.DataDir, Limits: f.limits(), Warn: func(msg string) {
 		if f.phase != nil {
 			f.phase.Warn("vector", msg)
 		}
 	}})
 	if err != nil {
+		if ctx.Err() != nil { // out of time, not a bad directory: the group is reported not ready
+			return nil, fmt.Errorf("embedded vector index in %s: %w (raise GROUP_START_TIMEOUT for a large index)", f.cfg.DataDir, err)
+		}
 		return nil, fmt.Errorf("%w: %w", capability.ErrFatal, err)
 	}
 	l := d.Loaded()

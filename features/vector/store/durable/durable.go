@@ -18,6 +18,7 @@ package durable
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -98,8 +99,8 @@ type Store struct {
 
 // Open locks dir (creating it), loads what it holds and returns the store,
 // which from then on logs every change. Errors name the directory and what
-// is wrong with it.
-func Open(o Options) (*Store, error) {
+// is wrong with it. Loading stops when ctx ends (the group's start bound).
+func Open(ctx context.Context, o Options) (*Store, error) {
 	began := time.Now()
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
@@ -130,7 +131,7 @@ func Open(o Options) (*Store, error) {
 	if s.compact <= 0 {
 		s.compact = DefaultCompactBytes
 	}
-	if err := s.load(o.Warn); err != nil {
+	if err := s.load(ctx, o.Warn); err != nil {
 		lf.Close()
 		return nil, err
 	}
@@ -176,7 +177,7 @@ func (s *Store) logFiles() ([]uint64, error) {
 	return out, nil
 }
 
-func (s *Store) load(warn func(string)) error {
+func (s *Store) load(ctx context.Context, warn func(string)) error {
 	files, err := s.logFiles()
 	if err != nil {
 		return err
@@ -192,6 +193,9 @@ func (s *Store) load(warn func(string)) error {
 			if op == nil {
 				snapLSN, ended = lsn, true
 				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("loading stopped: %w", err)
 			}
 			return s.Apply(op)
 		})
@@ -225,6 +229,9 @@ func (s *Store) load(warn func(string)) error {
 			}
 			if lsn != s.lsn+1 || op == nil {
 				return fmt.Errorf("record %d follows record %d: a log file is missing", lsn, s.lsn)
+			}
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("loading stopped after record %d: %w", s.lsn, err)
 			}
 			if err := s.Apply(op); err != nil {
 				return fmt.Errorf("record %d: %w", lsn, err)

@@ -30,7 +30,7 @@ func open(t testing.TB, dir string, o ...func(*Options)) (*Store, []string) {
 	for _, f := range o {
 		f(&opts)
 	}
-	s, err := Open(opts)
+	s, err := Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestDamageBeforeTheTail(t *testing.T) {
 	b, _ := os.ReadFile(snap)
 	b[len(snapMagic)+20] ^= 1
 	os.WriteFile(snap, b, 0o640)
-	_, err := Open(Options{Dir: dir, Limits: limits})
+	_, err := Open(ctx, Options{Dir: dir, Limits: limits})
 	if err == nil || !strings.Contains(err.Error(), snap) || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("damaged snapshot: %v", err)
 	}
@@ -229,7 +229,7 @@ func TestDamageBeforeTheTail(t *testing.T) {
 func TestLock(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := open(t, dir)
-	_, err := Open(Options{Dir: dir, Limits: limits})
+	_, err := Open(ctx, Options{Dir: dir, Limits: limits})
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "LOCK")) || !strings.Contains(err.Error(), fmt.Sprint("pid ", os.Getpid())) {
 		t.Fatalf("second open: %v", err)
 	}
@@ -242,7 +242,7 @@ func TestLock(t *testing.T) {
 func TestUnusableDir(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o640)
-	if _, err := Open(Options{Dir: filepath.Join(file, "sub"), Limits: limits}); err == nil || !strings.Contains(err.Error(), "cannot be created") {
+	if _, err := Open(ctx, Options{Dir: filepath.Join(file, "sub"), Limits: limits}); err == nil || !strings.Contains(err.Error(), "cannot be created") {
 		t.Fatalf("dir under a file: %v", err)
 	}
 }
@@ -385,5 +385,22 @@ func TestCompactsWhileServing(t *testing.T) {
 	defer s2.Close()
 	if !s2.Loaded().Snapshot || !reflect.DeepEqual(state(t, s2, []string{"a"}), want) {
 		t.Fatalf("after compaction and restart: loaded %+v", s2.Loaded())
+	}
+}
+
+// TestLoadStopsWithItsContext: a load that runs out of time stops, says so,
+// and leaves the directory unlocked and whole for the next start.
+func TestLoadStopsWithItsContext(t *testing.T) {
+	dir := t.TempDir()
+	writeSome(t, dir, 20)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Open(cctx, Options{Dir: dir, Limits: limits}); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "loading stopped") {
+		t.Fatalf("cancelled load: %v", err)
+	}
+	s, warns := open(t, dir)
+	defer s.Close()
+	if s.Len() != 20 || len(warns) != 0 {
+		t.Fatalf("after a stopped load: %d points, warnings %v", s.Len(), warns)
 	}
 }
