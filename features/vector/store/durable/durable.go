@@ -83,6 +83,7 @@ type Store struct {
 	lsn      uint64 // last lsn written
 	broken   error  // set when the log can no longer be trusted
 	snapSize int64
+	retryAt  int64 // after a failed compaction: the log size to try again at
 	buf      []byte
 
 	// syncMu serialises fsyncs: a writer that finds its record already
@@ -366,7 +367,7 @@ func (s *Store) Write(op *memory.Op) (func() error, error) {
 	s.size += int64(len(s.buf))
 	s.lsn++
 	lsn := s.lsn
-	if s.size >= max(s.compact, s.snapSize) {
+	if s.size >= max(s.compact, s.snapSize, s.retryAt) {
 		select {
 		case s.kick <- struct{}{}:
 		default:
@@ -410,8 +411,11 @@ func (s *Store) compactor() {
 			return
 		case <-s.kick:
 			if err := s.Compact(); err != nil {
+				// say so, and do not retry on every write (a full disk
+				// would make each one wait for a doomed snapshot)
 				s.mu.Lock()
 				s.compactErr = err.Error()
+				s.retryAt = s.size + s.compact
 				s.mu.Unlock()
 			}
 		}
@@ -455,7 +459,7 @@ func (s *Store) Compact() error {
 		}
 	}
 	s.mu.Lock()
-	s.snapSize, s.compactErr = size, ""
+	s.snapSize, s.compactErr, s.retryAt = size, "", 0
 	s.mu.Unlock()
 	return syncDir(s.dir)
 }
