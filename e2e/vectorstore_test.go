@@ -106,6 +106,63 @@ func (w *writer) run(ctx context.Context) error {
 	return nil
 }
 
+// colWriter creates and drops collections tmp-0, tmp-1, ... (a create, then
+// every other time a drop) and keeps which exist as acknowledged.
+type colWriter struct {
+	base    string
+	acked   map[int]bool // collection k exists
+	pending map[int]bool // the change in flight when the stream ended
+	next    int
+}
+
+func (cw *colWriter) run(ctx context.Context) error {
+	w := &writer{base: cw.base}
+	for ctx.Err() == nil {
+		k, exists := cw.next/2, cw.next%2 == 1
+		method, body, want := "PUT", map[string]any{"size": 2, "distance": "dot"}, 201
+		if exists { // drop what the previous step created
+			method, body, want = "DELETE", nil, 200
+		}
+		cw.pending = map[int]bool{k: !exists}
+		code, err := w.send(ctx, method, fmt.Sprintf("/api/v2/vector/collections/tmp-%d", k), body)
+		if err != nil {
+			return nil
+		}
+		if code != want {
+			return fmt.Errorf("%s tmp-%d answered %d", method, k, code)
+		}
+		cw.acked[k] = !exists
+		cw.pending = nil
+		cw.next++
+	}
+	return nil
+}
+
+// verify checks that each collection is as acknowledged (or as the change
+// in flight left it), then takes what it found as acknowledged.
+func (cw *colWriter) verify(t *testing.T, p *proc) {
+	t.Helper()
+	for k := 0; k <= cw.next/2; k++ {
+		acked, wasAcked := cw.acked[k]
+		pend, wasPending := cw.pending[k]
+		code := p.get(t, "GET", fmt.Sprintf("/api/v2/vector/collections/tmp-%d", k), nil)
+		exists := code == 200
+		if code != 200 && code != 404 {
+			t.Fatalf("collection tmp-%d: %d", k, code)
+		}
+		if !(wasAcked && exists == acked) && !(wasPending && exists == pend) && !(!wasAcked && !exists) {
+			t.Fatalf("collection tmp-%d exists=%t after restart; acknowledged %t (%t), in flight %t (%t)", k, exists, acked, wasAcked, pend, wasPending)
+		}
+		if wasPending {
+			cw.acked[k] = exists
+			if exists == pend {
+				cw.next++ // the change in flight was applied: go on from the next step
+			}
+		}
+	}
+	cw.pending = nil
+}
+
 type searchHit struct {
 	ID      uint64         `json:"id"`
 	Score   float32        `json:"score"`
@@ -211,7 +268,8 @@ func checkSearch(t *testing.T, p *proc, state map[uint64]pointState, r *rand.Ran
 }
 
 // TestVectorCrashSafety kills a prodapi service with SIGKILL at random
-// moments during a stream of writes (and once stops it gracefully), and
+// moments during a stream of writes (upserts, point deletes, collection
+// creates and drops; once it stops it gracefully instead), and
 // checks after each restart that every acknowledged write is there, that
 // no batch is half applied, and that searches answer over exactly that
 // state.
@@ -224,6 +282,7 @@ func TestVectorCrashSafety(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		ws = append(ws, &writer{r: rand.New(rand.NewPCG(uint64(i), r.Uint64())), lo: uint64(i) * 1000, hi: uint64(i)*1000 + 150, acked: map[uint64]pointState{}})
 	}
+	cw := &colWriter{acked: map[int]bool{}}
 	const rounds = 5
 	for round := 0; round <= rounds; round++ {
 		p := startBinary(t, bin, env...)
@@ -234,6 +293,7 @@ func TestVectorCrashSafety(t *testing.T) {
 			}
 		} else {
 			state := verify(t, p, ws)
+			cw.verify(t, p)
 			checkSearch(t, p, state, r)
 			var caps capsReport
 			p.get(t, "GET", "/ml-capabilities", &caps)
@@ -256,7 +316,13 @@ func TestVectorCrashSafety(t *testing.T) {
 		base := p.Base
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
-		errs := make(chan error, len(ws))
+		errs := make(chan error, len(ws)+1)
+		cw.base = base
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- cw.run(ctx)
+		}()
 		for _, w := range ws {
 			w.base = base
 			wg.Add(1)
@@ -284,7 +350,7 @@ func TestVectorCrashSafety(t *testing.T) {
 		for _, w := range ws {
 			total += w.n
 		}
-		t.Logf("round %d: %d changes acknowledged so far", round, total)
+		t.Logf("round %d: %d changes to points and %d to collections acknowledged so far", round, total, cw.next)
 	}
 }
 
