@@ -123,11 +123,12 @@ func (f *feature) defaultModel(name string) string {
 	return f.cfg.OpenAIModel
 }
 
+// baseURL is a provider's base URL as it may be shown (no credentials).
 func (f *feature) baseURL(name string) string {
 	if name == anthropicapi.Name {
-		return f.cfg.AnthropicBaseURL
+		return config.RedactURL(f.cfg.AnthropicBaseURL)
 	}
-	return f.cfg.OpenAIBaseURL
+	return config.RedactURL(f.cfg.OpenAIBaseURL)
 }
 
 // Status is ready when at least one provider is configured; the detail

@@ -40,7 +40,7 @@ func (s *Server) mountCore() {
 func (s *Server) health(c *gin.Context) {
 	cfg := s.deps.Config
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"status":           "ok",
 		"phase":            s.deps.Phase.Phase(),
 		"minimal":          cfg.MinimalMode,
@@ -85,7 +85,7 @@ func (s *Server) ready(c *gin.Context) {
 	body := gin.H{"phase": s.deps.Phase.Phase(), "groups": enabled}
 	if len(waiting) == 0 {
 		body["status"] = "ready"
-		c.JSON(http.StatusOK, body)
+		apierr.JSON(c, http.StatusOK, body)
 		return
 	}
 	body["status"] = "not_ready"
@@ -98,7 +98,7 @@ func (s *Server) phaseInfo(c *gin.Context) {
 	cfg := s.deps.Config
 	rt := s.deps.Groups
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"phase":              s.deps.Phase.Phase(),
 		"auth":               authMode,
 		"admin_guard":        s.adminGuard(),
@@ -133,7 +133,7 @@ func (s *Server) Report() capability.Report {
 	})
 }
 
-func (s *Server) capabilities(c *gin.Context) { c.JSON(http.StatusOK, s.Report()) }
+func (s *Server) capabilities(c *gin.Context) { apierr.JSON(c, http.StatusOK, s.Report()) }
 
 func (s *Server) heartbeat(c *gin.Context) {
 	n := heartbeatDefault
@@ -148,7 +148,7 @@ func (s *Server) heartbeat(c *gin.Context) {
 	}
 	cfg := s.deps.Config
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"phase":          s.deps.Phase.Phase(),
 		"uptime_seconds": s.deps.Phase.Uptime().Seconds(),
 		"events_total":   s.deps.Phase.Total(),
