@@ -743,3 +743,20 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// TestStatusShowsBaseURLWithoutCredentials: a base URL carrying userinfo or
+// a query appears in the group's status (and so /ml-capabilities) without them.
+func TestStatusShowsBaseURLWithoutCredentials(t *testing.T) {
+	fake := testllm.Start(t)
+	base := strings.Replace(fake.OpenAIBase(), "://", "://user:hunter2@", 1) + "?key=hunter2"
+	cfg := grouptest.Config(t, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": base, "OPENAI_API_KEY": "sk-hunter2"})
+	f := &feature{}
+	h := grouptest.Host(cfg, "llm")
+	h.Metrics = prometheus.NewRegistry()
+	grouptest.Mount(t, f, h)
+	grouptest.Start(t, f)
+	st := f.Status()
+	if !st.Ready || strings.Contains(st.Detail, "hunter2") || !strings.Contains(st.Detail, "REDACTED@") {
+		t.Fatalf("status %+v", st)
+	}
+}

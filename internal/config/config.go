@@ -330,12 +330,20 @@ func (c *Config) validate() error {
 func Usage(w io.Writer, linked []GroupSettings, unlinked []UnlinkedGroup) {
 	fmt.Fprintln(w, "core:")
 	for _, v := range Vars() {
-		usageLine(w, v.Flag, v.Env, v.Help, v.Default, "")
+		extra := ""
+		if v.Secret {
+			extra = "secret: never shown"
+		}
+		usageLine(w, v.Flag, v.Env, v.Help, v.Default, extra)
 	}
 	for _, g := range linked {
 		fmt.Fprintf(w, "group %s:\n", g.Group)
 		for _, s := range g.Settings {
-			usageLine(w, s.Flag, s.Name, s.Help, s.Default, s.Bounds)
+			extra := s.Bounds
+			if s.Secret {
+				extra = "secret: never shown"
+			}
+			usageLine(w, s.Flag, s.Name, s.Help, s.Default, extra)
 		}
 	}
 	for _, u := range unlinked {

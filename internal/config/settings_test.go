@@ -108,7 +108,7 @@ func TestUsageGrouped(t *testing.T) {
 	out := b.String()
 	core, demo, vec := strings.Index(out, "core:"), strings.Index(out, "group demo:"), strings.Index(out, "group vector: not linked")
 	if core != 0 || demo < core || vec < demo || !strings.Contains(out, "--demo-count") || !strings.Contains(out, "1..10") ||
-		!strings.Contains(out, "--addr") || !strings.Contains(out, "build tag vector") {
+		!strings.Contains(out, "--addr") || !strings.Contains(out, "(env DEMO_KEY, default \"\", secret: never shown)") || !strings.Contains(out, "build tag vector") {
 		t.Fatalf("usage:\n%s", out)
 	}
 }

@@ -93,8 +93,7 @@ func New(o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qdrant client for %s: %w", config.RedactURL(o.URL), err)
 	}
-	// url is for display: without the credentials it may carry
-	return &Store{c: c, url: config.RedactURL(o.URL), timeout: o.Timeout}, nil
+	return &Store{c: c, url: config.RedactURL(o.URL), timeout: o.Timeout}, nil // url is shown, never its credentials
 }
 
 func (s *Store) Backend() string { return "qdrant " + s.url }
