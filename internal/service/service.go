@@ -103,8 +103,9 @@ func (s *Service) Close() { s.server.Close() }
 func (s *Service) Phase() *phase.Log { return s.phase }
 
 // Run serves on ln, starts the groups, and blocks until ctx is done; then it
-// stops accepting, lets in-flight requests finish (bounded by
-// SHUTDOWN_TIMEOUT) and stops the groups.
+// stops accepting, lets in-flight requests finish and stops the groups, all
+// within SHUTDOWN_TIMEOUT: a group still inside Start or Stop is abandoned
+// at its bound, so Run returns in every phase.
 func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.server.Handler(),
@@ -135,7 +136,8 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if serr := hs.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		s.logger.Warn("shutdown did not drain in time", "err", serr)
+		s.logger.Warn("shutdown did not drain in time; closing the remaining connections", "err", serr)
+		_ = hs.Close() // Shutdown leaves active connections open when its context ends
 	}
 	s.rt.StopAll(shutCtx, func(group string, err error) {
 		if err != nil {
@@ -147,8 +149,9 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// startGroups starts each enabled group with its own deadline, then moves
-// the service to the runtime phase.
+// startGroups starts each enabled group with its own deadline
+// (GROUP_START_TIMEOUT, enforced whatever the group does), then moves the
+// service to the runtime phase; it returns at once when ctx ends.
 func (s *Service) startGroups(ctx context.Context) {
 	s.rt.StartAll(ctx, func(group string, err error) {
 		if err != nil {
