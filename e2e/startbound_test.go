@@ -71,7 +71,9 @@ func TestGroupStartBoundedAndSignalsEndEveryPhase(t *testing.T) {
 		if !found {
 			t.Fatalf("no timeout event in the heartbeat: %+v", hb.Events)
 		}
-		var ready struct{ NotReady []struct{ Group string } `json:"not_ready"` }
+		var ready struct {
+			NotReady []struct{ Group string } `json:"not_ready"`
+		}
 		if code := p.get(t, "GET", "/ready", &ready); code != 503 {
 			t.Fatalf("/ready: %d", code)
 		}
