@@ -42,6 +42,7 @@ type Config struct {
 	ML        MLConfig
 
 	Observability ObservabilityConfig
+	HTTP          HTTPConfig
 }
 
 // Var declares one setting.
@@ -81,6 +82,7 @@ func Vars() []Var {
 	all = append(all, clusterVars()...)
 	all = append(all, mlVars()...)
 	all = append(all, observabilityVars()...)
+	all = append(all, httpVars()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Env < all[j].Env })
 	return all
 }

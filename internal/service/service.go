@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -109,8 +108,11 @@ func (s *Service) Phase() *phase.Log { return s.phase }
 func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.server.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: s.cfg.HTTP.ReadHeaderTimeout,
+		// Body and write deadlines are set per request (httpapi's
+		// connDeadlines): server-wide ones would cut streamed answers.
+		IdleTimeout: s.cfg.HTTP.IdleTimeout,
+		ErrorLog:    slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
