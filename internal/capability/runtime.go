@@ -33,9 +33,15 @@ type Runtime struct {
 	disabled map[string]string // group -> why it was switched off at run time
 	started  map[string]bool
 	startErr map[string]error
-	// abandoned holds, per group whose Start outlasted its bound, the
-	// channel that Start's eventual result arrives on.
-	abandoned map[string]chan error
+	// abandoned holds, per group whose Start outlasted its bound, that
+	// Start's eventual result.
+	abandoned map[string]*startResult
+}
+
+// startResult is the outcome of one Start: err is set before done closes.
+type startResult struct {
+	done chan struct{}
+	err  error
 }
 
 // NewRuntime wraps the linked features. With minimal set (MINIMAL_MODE)
@@ -54,7 +60,7 @@ func NewRuntime(features map[string]Feature, facts BuildFacts, minimal bool) *Ru
 		started:  map[string]bool{},
 		startErr: map[string]error{},
 
-		abandoned: map[string]chan error{},
+		abandoned: map[string]*startResult{},
 	}
 }
 
@@ -162,16 +168,19 @@ func (r *Runtime) StartAll(ctx context.Context, each func(group string, err erro
 func (r *Runtime) startOne(ctx context.Context, name string, timeout time.Duration) error {
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	done := make(chan error, 1)
+	res := &startResult{done: make(chan struct{})}
 	f := r.features[name]
-	go func() { done <- f.Start(sctx) }()
+	go func() {
+		res.err = f.Start(sctx)
+		close(res.done)
+	}()
 	select {
-	case err := <-done:
-		return err
+	case <-res.done:
+		return res.err
 	case <-sctx.Done():
 	}
 	r.mu.Lock()
-	r.abandoned[name] = done
+	r.abandoned[name] = res
 	r.mu.Unlock()
 	if ctx.Err() != nil {
 		return fmt.Errorf("start abandoned: shutting down (%w)", ctx.Err())
@@ -199,8 +208,8 @@ func (r *Runtime) StopAll(ctx context.Context, each func(group string, err error
 		r.mu.RUnlock()
 		if late != nil {
 			select {
-			case err := <-late:
-				failed = err != nil
+			case <-late.done:
+				failed = late.err != nil
 			default: // still inside Start: nothing to stop that it finished acquiring
 			}
 		}

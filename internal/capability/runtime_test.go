@@ -70,6 +70,14 @@ func TestStartAllBoundsAStartThatIgnoresItsContext(t *testing.T) {
 	// The abandoned start returns at last, successfully: StopAll stops the
 	// group, and a Stop that ignores its context is bounded by ctx.
 	ml.start <- nil
+	rt.mu.RLock()
+	late := rt.abandoned["ml"]
+	rt.mu.RUnlock()
+	select {
+	case <-late.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the released start never returned")
+	}
 	var stopErr error
 	within(t, 10*time.Second, "StopAll", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
