@@ -17,10 +17,13 @@ type capsReport struct {
 	SafeMode          bool            `json:"safe_mode"`
 	HeavyDependencies map[string]bool `json:"heavy_dependencies"`
 	TDigestFallback   bool            `json:"tdigest_fallback"`
-	Variant           string          `json:"variant"`
-	BuildTags         []string        `json:"build_tags"`
-	Version           string          `json:"version"`
-	Groups            map[string]struct {
+	// The seed's types: a list of route keys, and null while unset.
+	TDigestTrackedEndpoints []string `json:"tdigest_tracked_endpoints"`
+	IncludeTensorflowFlag   *bool    `json:"include_tensorflow_flag"`
+	Variant                 string   `json:"variant"`
+	BuildTags               []string `json:"build_tags"`
+	Version                 string   `json:"version"`
+	Groups                  map[string]struct {
 		Linked  bool   `json:"linked"`
 		Enabled bool   `json:"enabled"`
 		Ready   bool   `json:"ready"`
@@ -115,8 +118,16 @@ func TestVariantsReportWhatTheyLink(t *testing.T) {
 					}
 				}
 			}
-			if caps.HeavyDependencies["tensorflow"] {
-				t.Error("tensorflow reported linked")
+			for _, k := range []string{"tensorflow", "torch", "langchain"} { // no Go counterpart
+				if v, ok := caps.HeavyDependencies[k]; !ok || v {
+					t.Errorf("heavy_dependencies.%s = %v, %v; want false", k, v, ok)
+				}
+			}
+			if caps.HeavyDependencies["sklearn"] != slices.Contains(v.Groups, "ml") {
+				t.Errorf("heavy_dependencies.sklearn = %v with groups %v", caps.HeavyDependencies["sklearn"], v.Groups)
+			}
+			if caps.IncludeTensorflowFlag != nil || caps.TDigestTrackedEndpoints == nil {
+				t.Errorf("include_tensorflow_flag %v (want null), tdigest_tracked_endpoints %v (want a list)", caps.IncludeTensorflowFlag, caps.TDigestTrackedEndpoints)
 			}
 			wantVersion := "v0.0.0-e2e"
 			for _, g := range v.Groups {

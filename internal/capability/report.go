@@ -12,10 +12,10 @@ import (
 type Report struct {
 	MinimalMode             bool                  `json:"minimal_mode"`
 	SafeMode                bool                  `json:"safe_mode"`
-	IncludeTensorflowFlag   bool                  `json:"include_tensorflow_flag"`
+	IncludeTensorflowFlag   *bool                 `json:"include_tensorflow_flag"` // null when INCLUDE_TENSORFLOW is unset
 	HeavyDependencies       map[string]bool       `json:"heavy_dependencies"`
 	TDigestFallback         bool                  `json:"tdigest_fallback"`
-	TDigestTrackedEndpoints int                   `json:"tdigest_tracked_endpoints"`
+	TDigestTrackedEndpoints []string              `json:"tdigest_tracked_endpoints"` // route keys holding samples
 	Estimator               any                   `json:"estimator"`
 	Variant                 string                `json:"variant"`
 	BuildTags               []string              `json:"build_tags"`
@@ -36,9 +36,9 @@ type Consistency struct {
 // ReportInput carries what the registry does not know itself.
 type ReportInput struct {
 	SafeMode          bool
-	IncludeTensorflow bool
+	IncludeTensorflow *bool
 	Fallback          bool
-	TrackedEndpoints  int
+	TrackedEndpoints  []string
 	Estimator         any
 }
 
@@ -53,13 +53,17 @@ func (r *Runtime) Report(in ReportInput) Report {
 	if tags == nil {
 		tags = []string{}
 	}
+	tracked := in.TrackedEndpoints
+	if tracked == nil {
+		tracked = []string{}
+	}
 	return Report{
 		MinimalMode:             r.minimal,
 		SafeMode:                in.SafeMode,
 		IncludeTensorflowFlag:   in.IncludeTensorflow,
 		HeavyDependencies:       HeavyDependencies(linked),
 		TDigestFallback:         in.Fallback,
-		TDigestTrackedEndpoints: in.TrackedEndpoints,
+		TDigestTrackedEndpoints: tracked,
 		Estimator:               in.Estimator,
 		Variant:                 r.variant,
 		BuildTags:               tags,

@@ -65,7 +65,7 @@ var groups = []GroupSpec{
 		RoutePrefixes: []string{"/api/v2/ml"},
 		Modules:       []string{"gonum.org/v1/gonum"},
 		Exclusive:     []string{"gonum.org/v1/gonum"},
-		Heavy:         []string{"gonum"},
+		Heavy:         []string{"gonum", "sklearn"},
 	},
 	{
 		Name:          "llm",
@@ -102,9 +102,13 @@ var variants = []VariantSpec{
 	{Name: "full", Groups: []string{"ml", "llm", "vector", "optional"}, Use: "development, everything"},
 }
 
-// heavyKeys is the fixed key order of heavy_dependencies; tensorflow is
-// reported for compatibility with the Python service and is never linked.
-var heavyKeys = []string{"gonum", "openai", "anthropic", "qdrant", "redis", "yaml", "mimetype", "tensorflow"}
+// heavyKeys is the fixed key order of heavy_dependencies: the Go modules,
+// then the Python service's keys that have no Go module of their own. Of
+// those, sklearn is true with the ml group (gonum/stat does the statistics
+// the seed used scikit-learn for); torch, langchain and tensorflow have no
+// counterpart in any Go build and are always false. openai and anthropic
+// are both a seed key and a Go SDK.
+var heavyKeys = []string{"gonum", "openai", "anthropic", "qdrant", "redis", "yaml", "mimetype", "sklearn", "torch", "langchain", "tensorflow"}
 
 // Groups returns the declared groups in table order.
 func Groups() []GroupSpec { return slices.Clone(groups) }

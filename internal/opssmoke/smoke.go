@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,8 +46,8 @@ func CoreCases() []Case {
 		}},
 		{Name: "phase", Method: "GET", Path: "/__phase", Status: 200, JSON: true, Check: hasKeys("phase", "variant", "build_tags")},
 		{Name: "capabilities", Method: "GET", Path: "/ml-capabilities", Status: 200, JSON: true,
-			Check: hasKeys("heavy_dependencies", "variant", "groups", "consistency")},
-		{Name: "heartbeat", Method: "GET", Path: "/startup/heartbeat?n=5", Status: 200, JSON: true},
+			Check: all(hasKeys("heavy_dependencies", "variant", "groups", "consistency"), seedShape(seedCapabilities))},
+		{Name: "heartbeat", Method: "GET", Path: "/startup/heartbeat?n=5", Status: 200, JSON: true, Check: seedShape(seedHeartbeat)},
 		{Name: "heartbeat bad n", Method: "GET", Path: "/startup/heartbeat?n=abc", Status: 400, JSON: true},
 		{Name: "metrics", Method: "GET", Path: "/metrics", Status: 200, Contains: "advanced_backend_build_info"},
 		{Name: "dashboard", Method: "GET", Path: "/executive_dashboard.html", Status: 200, Contains: "<html"},
@@ -240,6 +241,69 @@ func runCase(ctx context.Context, client *http.Client, base, token string, c Cas
 		}
 	}
 	return nil
+}
+
+// The seed's documented fields and their JSON types ("null|bool": null
+// while unset); clients of the Python service parse these.
+var (
+	seedCapabilities = map[string]string{"minimal_mode": "bool", "safe_mode": "bool", "include_tensorflow_flag": "null|bool",
+		"heavy_dependencies": "object", "tdigest_fallback": "bool", "tdigest_tracked_endpoints": "array"}
+	seedHeartbeat = map[string]string{"events": "array", "count": "number", "uptime_seconds": "number", "minimal_mode": "bool", "safe_mode": "bool"}
+	seedHeavyKeys = []string{"torch", "sklearn", "langchain", "openai", "anthropic", "tensorflow"}
+)
+
+// seedShape checks that each field is present with its seed JSON type, and
+// that heavy_dependencies (when checked) holds the seed's keys as booleans.
+func seedShape(fields map[string]string) func(map[string]any) error {
+	return func(m map[string]any) error {
+		for k, want := range fields {
+			v, ok := m[k]
+			if !ok {
+				return fmt.Errorf("seed field %q missing", k)
+			}
+			if got := jsonType(v); !slices.Contains(strings.Split(want, "|"), got) {
+				return fmt.Errorf("seed field %q is %s, want %s", k, got, want)
+			}
+		}
+		if _, ok := fields["heavy_dependencies"]; ok {
+			heavy := m["heavy_dependencies"].(map[string]any)
+			for _, k := range seedHeavyKeys {
+				if _, ok := heavy[k].(bool); !ok {
+					return fmt.Errorf("heavy_dependencies.%s is %s, want bool", k, jsonType(heavy[k]))
+				}
+			}
+		}
+		return nil
+	}
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "bool"
+	case float64:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func all(checks ...func(map[string]any) error) func(map[string]any) error {
+	return func(m map[string]any) error {
+		for _, c := range checks {
+			if err := c(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 func hasKeys(keys ...string) func(map[string]any) error {
