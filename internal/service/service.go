@@ -5,7 +5,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +37,7 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
 	opts := &slog.HandlerOptions{Level: lv}
-	var h slog.Handler = slog.NewTextHandler(w, opts)
+	var h slog.Handler = phase.NewTextHandler(w, opts) // slog's, with HEAVY_DEPENDENCIES_STATUS's JSON unescaped
 	if cfg.StructuredLog {
 		h = slog.NewJSONHandler(w, opts)
 	}
@@ -62,8 +61,7 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 	}
 
 	linked := rt.LinkedNames()
-	heavy, _ := json.Marshal(capability.HeavyDependencies(linked))
-	logger.Info("HEAVY_DEPENDENCIES_STATUS " + string(heavy))
+	phase.LogHeavyDependencies(logger, capability.HeavyDependencies(linked))
 	pl.Info("init", fmt.Sprintf("INIT: variant %s, groups [%s]", rt.Variant(), strings.Join(linked, " ")))
 	for _, p := range capability.CrossCheck(linked, facts) {
 		pl.Error("capability", "CAPABILITY MISMATCH: "+p)
