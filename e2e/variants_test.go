@@ -272,6 +272,12 @@ func TestSubcommandsAndBadConfig(t *testing.T) {
 	if err := exec.Command(bin, "frobnicate").Run(); err == nil {
 		t.Fatal("unknown subcommand accepted")
 	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"serve", "-h"}} {
+		out, err := exec.Command(bin, args...).Output()
+		if err != nil || !strings.Contains(string(out), "--addr") || !strings.Contains(string(out), `(env ADDR, default "127.0.0.1:8000")`) {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
 }
 
 // TestSIGHUPDoesNotKillVariantsWithoutReload: SIGHUP reloads the registry

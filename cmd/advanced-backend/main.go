@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -47,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch cmd {
 	case "serve":
-		return serve(args, stderr)
+		return serve(args, stdout, stderr)
 	case "version":
 		return printVersion(stdout)
 	case "capabilities":
@@ -74,19 +75,26 @@ func usage(w io.Writer) {
 	config.FlagUsage(w)
 }
 
-func loadConfig(args []string, stderr io.Writer) (*config.Config, bool) {
+// loadConfig reads the settings of serve, capabilities and healthcheck.
+// When it returns no Config the command ends with the exit code given:
+// exitOK after -h/--help (the usage went to stdout), failed otherwise.
+func loadConfig(args []string, stdout, stderr io.Writer, failed int) (*config.Config, int) {
 	cfg, err := config.Load(args, os.LookupEnv)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return nil, exitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "advanced-backend: configuration: %v\n", err)
-		return nil, false
+		return nil, failed
 	}
-	return cfg, true
+	return cfg, exitOK
 }
 
-func serve(args []string, stderr io.Writer) int {
-	cfg, ok := loadConfig(args, stderr)
-	if !ok {
-		return exitUsage
+func serve(args []string, stdout, stderr io.Writer) int {
+	cfg, code := loadConfig(args, stdout, stderr, exitUsage)
+	if cfg == nil {
+		return code
 	}
 	logger := service.NewLogger(cfg, stderr)
 	svc, err := service.New(cfg, logger, capability.Linked(), capability.ReadBuildFacts())
@@ -133,9 +141,9 @@ func printVersion(stdout io.Writer) int {
 // list-modules`: what is linked, read from the registry and the build info;
 // no group is started, so none reports ready.
 func printCapabilities(args []string, stdout, stderr io.Writer) int {
-	cfg, ok := loadConfig(args, stderr)
-	if !ok {
-		return exitUsage
+	cfg, code := loadConfig(args, stdout, stderr, exitUsage)
+	if cfg == nil {
+		return code
 	}
 	svc, err := service.New(cfg, service.NewLogger(cfg, io.Discard), capability.Linked(), capability.ReadBuildFacts())
 	if err != nil {
