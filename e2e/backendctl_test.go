@@ -134,6 +134,28 @@ func TestBackendctlProbe(t *testing.T) {
 	if code != 2 || !strings.Contains(out, "never answered") {
 		t.Errorf("probe of a silent process: exit %d, want 2\n%s", code, out)
 	}
+
+	// Another service already holds the port: probe refuses before starting
+	// the binary (exit 2 naming the port) instead of reporting that
+	// service's capabilities as the binary's.
+	other := startBinary(t, hybrid)
+	otherPort := strings.TrimPrefix(other.Base, "http://127.0.0.1:")
+	code, out = runCtl(t, dir, nil, "probe", "--exe", lean, "--port", otherPort, "--expect-variant", "hybrid", "--quiet")
+	if code != 2 || !strings.Contains(out, "port already in use") || !strings.Contains(out, "127.0.0.1:"+otherPort) {
+		t.Errorf("probe on a taken port: exit %d, want 2 naming the port\n%s", code, out)
+	}
+
+	// The binary started is not the process that answers (here a wrapper
+	// that runs the service as its child): probe says so (exit 2).
+	wrapper := filepath.Join(dir, "wrapper.sh")
+	body := "#!/bin/sh\n\"" + lean + "\" \"$@\" &\nchild=$!\ntrap 'kill $child; wait $child; exit 0' TERM INT\nwait $child\n"
+	if err := os.WriteFile(wrapper, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runCtl(t, dir, nil, "probe", "--exe", wrapper, "--port", port, "--quiet")
+	if code != 2 || !strings.Contains(out, "not the process started") {
+		t.Errorf("probe of a binary whose port answers from another pid: exit %d, want 2\n%s", code, out)
+	}
 }
 
 type smokeFile struct {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,8 @@ func (s *Server) health(c *gin.Context) {
 		"variant":          s.deps.Groups.Variant(),
 		"replica_id":       cfg.Cluster.ReplicaID,
 		"uptime_seconds":   s.deps.Phase.Uptime().Seconds(),
+		// pid tells a probe that the process answering is the one it started.
+		"pid": os.Getpid(),
 	})
 }
 
