@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -243,6 +244,41 @@ func TestBackendctlSmoke(t *testing.T) {
 	readJSON(t, out, &res)
 	if res.Failed != 1 || res.Failures[0].Path != "/metrics" || res.Failures[0].Got != 500 {
 		t.Errorf("smoke failures: %+v", res)
+	}
+
+	// An unusable target still gets its smoke_failures.json: nothing
+	// listening, a server without /ml-capabilities, a binary that cannot
+	// start on a taken port.
+	plain := httptest.NewServer(http.NotFoundHandler())
+	defer plain.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string // a failure name the file must hold
+	}{
+		{"down", []string{"--url", fmt.Sprintf("http://127.0.0.1:%d", freePort(t))}, 1, "group cases"},
+		{"no capabilities", []string{"--url", plain.URL}, 1, "group cases"},
+		{"port taken", []string{"--exe", buildVariant(t, "lean"), "--port", strings.TrimPrefix(p.Base, "http://127.0.0.1:")}, 2, "start"},
+	} {
+		out := filepath.Join(dir, "unusable", tc.name+".json")
+		code, text := runCtl(t, dir, nil, append([]string{"smoke", "--out", out}, tc.args...)...)
+		if code != tc.code {
+			t.Errorf("smoke %s: exit %d, want %d\n%s", tc.name, code, tc.code, text)
+		}
+		if _, err := os.Stat(out); err != nil {
+			t.Errorf("smoke %s wrote no failures file: %v\n%s", tc.name, err, text)
+			continue
+		}
+		var res smokeFile
+		readJSON(t, out, &res)
+		names := []string{}
+		for _, f := range res.Failures {
+			names = append(names, f.Name)
+		}
+		if res.Failed == 0 || res.Failed != len(res.Failures) || !slices.Contains(names, tc.want) {
+			t.Errorf("smoke %s: failures %v, want %q among them", tc.name, names, tc.want)
+		}
 	}
 }
 
