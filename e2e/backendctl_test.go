@@ -341,6 +341,56 @@ func TestBackendctlLoad(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "remote.json")); err == nil {
 		t.Error("a refused load wrote a summary")
 	}
+
+	// No URL: the usage and exit 2, no load against a guessed port.
+	code, out = runCtl(t, dir, nil, "load", "--duration", "1s", "--out", "none.json")
+	if code != 2 || !strings.Contains(out, "usage: backendctl load") || !strings.Contains(out, "-min-success") {
+		t.Errorf("load without a URL: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none.json")); err == nil {
+		t.Error("load without a URL wrote a summary")
+	}
+}
+
+// TestBackendctlLoadSeparatesRefusals: against the rate limiter (on by
+// default), the 429s are counted per status code and their latency kept
+// apart from the 200s'; --min-success fails the run below it; with the
+// limiter off (BUILD.md's example) every request succeeds.
+func TestBackendctlLoadSeparatesRefusals(t *testing.T) {
+	limited := startBinary(t, buildVariant(t, "lean"), "RATE_LIMIT_RPS=5", "RATE_LIMIT_BURST=5")
+	dir := t.TempDir()
+	args := []string{"load", "--duration", "1s", "--burst", "500ms", "--concurrency", "2", "--rps", "40", "--quiet"}
+	code, out := runCtl(t, dir, nil, append(args, "--min-success", "0.99", limited.Base+"/ml-capabilities")...)
+	if code != 1 || !strings.Contains(out, "below --min-success") || !strings.Contains(out, "/ml-capabilities") {
+		t.Errorf("load under the limiter with --min-success 0.99: exit %d\n%s", code, out)
+	}
+	type quantiles struct{ P50, P99, Max float64 }
+	var sum struct {
+		URLs []struct {
+			Requests    int                  `json:"requests"`
+			SuccessRate float64              `json:"success_rate"`
+			Codes       map[string]int       `json:"status_codes"`
+			LatencyMS   quantiles            `json:"latency_ms"`
+			ByClass     map[string]quantiles `json:"latency_ms_by_class"`
+		} `json:"urls"`
+		Total struct {
+			Codes map[string]int `json:"status_codes"`
+		} `json:"total"`
+	}
+	readJSON(t, filepath.Join(dir, "load_test_summary.json"), &sum)
+	u := sum.URLs[0]
+	if u.Codes["200"] == 0 || u.Codes["429"] == 0 || u.Codes["200"]+u.Codes["429"] != u.Requests || sum.Total.Codes["429"] != u.Codes["429"] {
+		t.Fatalf("status codes: %+v", u)
+	}
+	if u.LatencyMS != u.ByClass["2xx"] || u.ByClass["4xx"].Max == 0 {
+		t.Errorf("latency_ms must be the 2xx answers' alone: %+v by class %+v", u.LatencyMS, u.ByClass)
+	}
+
+	open := startBinary(t, buildVariant(t, "lean"), "RATE_LIMIT_RPS=0")
+	code, out = runCtl(t, dir, nil, append(args, "--min-success", "1", "--out", "open.json", open.Base+"/health", open.Base+"/ml-capabilities")...)
+	if code != 0 {
+		t.Errorf("load with the limiter off: exit %d\n%s", code, out)
+	}
 }
 
 // TestBackendctlSizes measures lean and lean+ml with real builds and
