@@ -24,11 +24,14 @@ import (
 // Retry-After says.
 const maxRetryWait = 10 * time.Second
 
-func init() { capability.Register("llm", &feature{}) }
+func init() {
+	capability.Register(capability.GroupInfo{Name: "llm", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+}
 
 type feature struct {
-	cfg      config.LLMConfig
+	cfg      Config
 	services *capability.Services
+	enabled  func() bool // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
 
@@ -42,8 +45,9 @@ type feature struct {
 
 // Setup mounts the routes and offers the embedder; clients come in Start.
 func (f *feature) Setup(h *capability.Host) error {
-	f.cfg = h.Config.LLM
+	f.cfg = configFrom(h.Settings)
 	f.services = h.Services
+	f.enabled = h.Enabled
 	f.retry = provider.Retry{MaxRetries: f.cfg.MaxRetries, Backoff: f.cfg.RetryBackoff, MaxWait: maxRetryWait}
 	m, err := newMetrics(h.Metrics)
 	if err != nil {
@@ -119,11 +123,12 @@ func (f *feature) defaultModel(name string) string {
 	return f.cfg.OpenAIModel
 }
 
+// baseURL is a provider's base URL as it may be shown (no credentials).
 func (f *feature) baseURL(name string) string {
 	if name == anthropicapi.Name {
-		return f.cfg.AnthropicBaseURL
+		return config.RedactURL(f.cfg.AnthropicBaseURL)
 	}
-	return f.cfg.OpenAIBaseURL
+	return config.RedactURL(f.cfg.OpenAIBaseURL)
 }
 
 // Status is ready when at least one provider is configured; the detail
@@ -137,7 +142,7 @@ func (f *feature) Status() capability.Status {
 	var notes []string
 	for _, n := range providerNames {
 		if _, ok := f.chats[n]; ok {
-			notes = append(notes, n+": ready ("+f.baseURL(n)+", model "+f.defaultModel(n)+")")
+			notes = append(notes, n+": ready ("+config.RedactURL(f.baseURL(n))+", model "+f.defaultModel(n)+")")
 		} else {
 			notes = append(notes, n+": not ready: "+f.missing[n])
 		}

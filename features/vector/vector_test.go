@@ -23,11 +23,11 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore/qdrantfake"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -41,17 +41,14 @@ type rig struct {
 
 func newRig(t *testing.T, env map[string]string) *rig {
 	t.Helper()
-	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{f: &feature{}, svc: &capability.Services{}, phase: phase.New(nil)}
+	h := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
+	r := &rig{f: &feature{}, svc: h.Services, phase: phase.New(nil)}
 	admin := func(c *gin.Context) {
 		if c.GetHeader("X-Test-Admin") != "yes" {
 			apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only")
 		}
 	}
-	h := &capability.Host{Config: cfg, Phase: r.phase, Metrics: prometheus.NewRegistry(), RequireAdmin: admin, Services: r.svc}
+	h.Phase, h.Metrics, h.RequireAdmin = r.phase, prometheus.NewRegistry(), admin
 	r.base = grouptest.Mount(t, r.f, h)
 	grouptest.Start(t, r.f)
 	return r
@@ -112,13 +109,7 @@ func backends(t *testing.T) map[string]map[string]string {
 
 func waitReady(t *testing.T, f *feature) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f.Status().Ready {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %s", f.Status().Detail)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the vector group to be ready", func() bool { return f.Status().Ready })
 }
 
 func TestCollectionsPointsSearch(t *testing.T) {
@@ -372,25 +363,15 @@ func TestRedisServicesFallbackAndRecovery(t *testing.T) {
 	if _, _, err := ca.Get(ctx, "k"); err == nil {
 		t.Fatal("cache answered with Redis dead")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for a.f.Status().Ready || !phaseHas(a.phase, "REDIS: unreachable") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no fallback: %+v", a.f.Status())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the fallback with Redis dead", func() bool {
+		return !a.f.Status().Ready && phaseHas(a.phase, "REDIS: unreachable")
+	})
 	if !strings.Contains(a.f.Status().Detail, "cache bypassed, local rate limits") {
 		t.Fatalf("detail %s", a.f.Status().Detail)
 	}
 	rs.Restart()
 	waitReady(t, a.f)
-	deadline = time.Now().Add(10 * time.Second)
-	for !phaseHas(a.phase, "REDIS: reachable again") {
-		if time.Now().After(deadline) {
-			t.Fatal("no recovery phase event")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the recovery phase event", func() bool { return phaseHas(a.phase, "REDIS: reachable again") })
 	if d, err := la.Allow(ctx, "user:1"); err != nil || !d.Allowed {
 		t.Fatalf("after recovery (fresh Redis): %+v %v", d, err)
 	}

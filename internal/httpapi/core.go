@@ -11,6 +11,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/web"
 )
@@ -40,7 +41,7 @@ func (s *Server) mountCore() {
 func (s *Server) health(c *gin.Context) {
 	cfg := s.deps.Config
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"status":           "ok",
 		"phase":            s.deps.Phase.Phase(),
 		"minimal":          cfg.MinimalMode,
@@ -87,7 +88,7 @@ func (s *Server) ready(c *gin.Context) {
 	body := gin.H{"phase": s.deps.Phase.Phase(), "groups": enabled}
 	if len(waiting) == 0 {
 		body["status"] = "ready"
-		c.JSON(http.StatusOK, body)
+		apierr.JSON(c, http.StatusOK, body)
 		return
 	}
 	body["status"] = "not_ready"
@@ -100,7 +101,7 @@ func (s *Server) phaseInfo(c *gin.Context) {
 	cfg := s.deps.Config
 	rt := s.deps.Groups
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"phase":              s.deps.Phase.Phase(),
 		"auth":               authMode,
 		"admin_guard":        s.adminGuard(),
@@ -112,6 +113,8 @@ func (s *Server) phaseInfo(c *gin.Context) {
 		"variant":            rt.Variant(),
 		"build_tags":         nonNil(rt.Facts().Tags),
 		"linked_groups":      nonNil(rt.LinkedNames()),
+		"ignored_settings":   ignoredSettings(cfg.Ignored),
+		"strict_settings":    cfg.StrictSettings,
 		"estimator":          s.estimator,
 		"tracked_endpoints":  s.lat.ActiveRoutes(),
 		"trackable_routes":   s.lat.TrackedRoutes(),
@@ -133,7 +136,7 @@ func (s *Server) Report() capability.Report {
 	})
 }
 
-func (s *Server) capabilities(c *gin.Context) { c.JSON(http.StatusOK, s.Report()) }
+func (s *Server) capabilities(c *gin.Context) { apierr.JSON(c, http.StatusOK, s.Report()) }
 
 func (s *Server) heartbeat(c *gin.Context) {
 	n := heartbeatDefault
@@ -151,7 +154,7 @@ func (s *Server) heartbeat(c *gin.Context) {
 	events := s.deps.Phase.Last(n)
 	// count, minimal_mode and safe_mode are the seed's fields; modes keeps
 	// them with auth and rate_limit for the dashboard.
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"phase":          s.deps.Phase.Phase(),
 		"uptime_seconds": s.deps.Phase.Uptime().Seconds(),
 		"events_total":   s.deps.Phase.Total(),
@@ -166,6 +169,15 @@ func (s *Server) heartbeat(c *gin.Context) {
 			"rate_limit":   rateMode,
 		},
 	})
+}
+
+// ignoredSettings lists the settings given for groups that are not linked:
+// names and groups only, never values.
+func ignoredSettings(in []config.IgnoredSetting) []config.IgnoredSetting {
+	if in == nil {
+		return []config.IgnoredSetting{}
+	}
+	return in
 }
 
 func nonNil(s []string) []string {

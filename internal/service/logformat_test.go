@@ -12,6 +12,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -146,7 +147,7 @@ func TestTextLogIsReadable(t *testing.T) {
 			if err := json.Unmarshal([]byte(l[i+len(phase.HeavyMarker)+1:]), &heavy); err != nil || !heavyLine.MatchString(l) {
 				t.Fatalf("%s line: %v: %q", phase.HeavyMarker, err, l)
 			}
-			if !heavy["gonum"] || heavy["tensorflow"] || len(heavy) != len(capability.HeavyKeys()) {
+			if !heavy["gonum"] || heavy["tensorflow"] || len(heavy) != len(groupspec.HeavyKeys()) {
 				t.Fatalf("%s: %v", phase.HeavyMarker, heavy)
 			}
 			sawHeavy = true

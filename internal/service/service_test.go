@@ -16,20 +16,28 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // slowGroup blocks in Start until released, standing in for a group whose
-// start-up is slow, and serves one slow route to test draining.
+// start-up is slow, and serves one slow route to test draining: the route
+// says when it is in flight (entered) and answers when told (finish).
 type slowGroup struct {
 	release chan struct{}
 	stopped chan struct{}
+	entered chan struct{}
+	finish  chan struct{}
 	fail    error
 }
 
 func (g *slowGroup) Setup(h *capability.Host) error {
 	h.Router.GET("/api/v2/ml/slow", func(c *gin.Context) {
-		time.Sleep(300 * time.Millisecond)
-		c.JSON(200, gin.H{"done": true})
+		close(g.entered)
+		select {
+		case <-g.finish:
+			c.JSON(200, gin.H{"done": true})
+		case <-c.Request.Context().Done():
+		}
 	})
 	return nil
 }
@@ -104,7 +112,7 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{})}
+	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), entered: make(chan struct{}), finish: make(chan struct{})}
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
 		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
@@ -122,13 +130,7 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 		t.Fatalf("ml while starting: %v", ml)
 	}
 	close(g.release)
-	deadline := time.Now().Add(5 * time.Second)
-	for getJSON(t, base+"/health")["phase"] != "runtime" {
-		if time.Now().After(deadline) {
-			t.Fatal("never reached runtime phase")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "the runtime phase", func() bool { return getJSON(t, base+"/health")["phase"] == "runtime" })
 
 	// An in-flight request finishes although shutdown begins meanwhile.
 	inflight := make(chan int, 1)
@@ -141,10 +143,26 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 		resp.Body.Close()
 		inflight <- resp.StatusCode
 	}()
-	time.Sleep(100 * time.Millisecond)
-	err = r.stop(t)
+	<-g.entered // the request is in flight
+	r.stopped = true
+	r.cancel()
+	// Shutdown has begun when the listener refuses new connections; only
+	// then may the in-flight request finish.
+	waitfor.True(t, 5*time.Second, "the listener to close", func() bool {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	close(g.finish)
 	if code := <-inflight; code != 200 {
 		t.Fatalf("in-flight request got %d", code)
+	}
+	select {
+	case err = <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("service did not stop within 10 s")
 	}
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -169,13 +187,7 @@ func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := runOnLoopback(t, svc).base
-	deadline := time.Now().Add(5 * time.Second)
-	for getJSON(t, base+"/health")["phase"] != "runtime" {
-		if time.Now().After(deadline) {
-			t.Fatal("never reached runtime phase")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "the runtime phase", func() bool { return getJSON(t, base+"/health")["phase"] == "runtime" })
 	ml := getJSON(t, base+"/ml-capabilities")["groups"].(map[string]any)["ml"].(map[string]any)
 	if ml["ready"] != false || ml["detail"] != "start failed: no backend" {
 		t.Fatalf("%v", ml)
