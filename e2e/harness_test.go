@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -124,9 +125,14 @@ func startBinary(t testing.TB, bin string, env ...string) *proc {
 	p := &proc{logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1),
 		Base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	p.cmd = exec.Command(bin, "serve")
-	// each process its own vector data directory (env may name another)
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("ADDR=127.0.0.1:%d", port),
-		"VECTOR_DATA_DIR=" + t.TempDir()}, env...)
+	base := []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("ADDR=127.0.0.1:%d", port)}
+	// a variant with the vector group gets a data directory of its own (env
+	// may name another); others must not see the setting (it would be an
+	// ignored setting of an unlinked group)
+	if tags, err := groupspec.VariantTags(filepath.Base(filepath.Dir(bin))); err == nil && slices.Contains(tags, "vector") {
+		base = append(base, "VECTOR_DATA_DIR="+t.TempDir())
+	}
+	p.cmd.Env = append(base, env...)
 	w := lockedBuffer{p.mu, p.logs}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
