@@ -98,8 +98,16 @@ func TestVariantsReportWhatTheyLink(t *testing.T) {
 					}
 				}
 			}
-			if caps.HeavyDependencies["tensorflow"] {
-				t.Error("tensorflow reported linked")
+			for _, k := range []string{"tensorflow", "torch", "langchain"} { // no Go counterpart
+				if v, ok := caps.HeavyDependencies[k]; !ok || v {
+					t.Errorf("heavy_dependencies.%s = %v, %v; want false", k, v, ok)
+				}
+			}
+			if caps.HeavyDependencies["sklearn"] != slices.Contains(v.Groups, "ml") {
+				t.Errorf("heavy_dependencies.sklearn = %v with groups %v", caps.HeavyDependencies["sklearn"], v.Groups)
+			}
+			if caps.IncludeTensorflowFlag != nil || caps.TDigestTrackedEndpoints == nil {
+				t.Errorf("include_tensorflow_flag %v (want null), tdigest_tracked_endpoints %v (want a list)", caps.IncludeTensorflowFlag, caps.TDigestTrackedEndpoints)
 			}
 			wantVersion := "v0.0.0-e2e"
 			for _, g := range v.Groups {
@@ -243,6 +251,12 @@ func TestSubcommandsAndBadConfig(t *testing.T) {
 	}
 	if err := exec.Command(bin, "frobnicate").Run(); err == nil {
 		t.Fatal("unknown subcommand accepted")
+	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"serve", "-h"}} {
+		out, err := exec.Command(bin, args...).Output()
+		if err != nil || !strings.Contains(string(out), "--addr") || !strings.Contains(string(out), `(env ADDR, default "127.0.0.1:8000")`) {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
 	}
 }
 

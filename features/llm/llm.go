@@ -142,7 +142,7 @@ func (f *feature) Status() capability.Status {
 	var notes []string
 	for _, n := range providerNames {
 		if _, ok := f.chats[n]; ok {
-			notes = append(notes, n+": ready ("+config.RedactURL(f.baseURL(n))+", model "+f.defaultModel(n)+")")
+			notes = append(notes, n+": ready ("+f.baseURL(n)+", model "+f.defaultModel(n)+")")
 		} else {
 			notes = append(notes, n+": not ready: "+f.missing[n])
 		}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -51,6 +52,8 @@ func (s *Server) health(c *gin.Context) {
 		"variant":          s.deps.Groups.Variant(),
 		"replica_id":       cfg.Cluster.ReplicaID,
 		"uptime_seconds":   s.deps.Phase.Uptime().Seconds(),
+		// pid tells a probe that the process answering is the one it started.
+		"pid": os.Getpid(),
 	})
 }
 
@@ -128,7 +131,7 @@ func (s *Server) Report() capability.Report {
 		SafeMode:          cfg.SafeMode,
 		IncludeTensorflow: cfg.IncludeTensorflow,
 		Fallback:          s.estimator.Fallback,
-		TrackedEndpoints:  s.lat.ActiveRoutes(),
+		TrackedEndpoints:  s.lat.ActiveRouteKeys(),
 		Estimator:         s.estimator,
 	})
 }
@@ -148,11 +151,17 @@ func (s *Server) heartbeat(c *gin.Context) {
 	}
 	cfg := s.deps.Config
 	authMode, rateMode := s.securityInfo()
+	events := s.deps.Phase.Last(n)
+	// count, minimal_mode and safe_mode are the seed's fields; modes keeps
+	// them with auth and rate_limit for the dashboard.
 	apierr.JSON(c, http.StatusOK, gin.H{
 		"phase":          s.deps.Phase.Phase(),
 		"uptime_seconds": s.deps.Phase.Uptime().Seconds(),
 		"events_total":   s.deps.Phase.Total(),
-		"events":         s.deps.Phase.Last(n),
+		"events":         events,
+		"count":          len(events),
+		"minimal_mode":   cfg.MinimalMode,
+		"safe_mode":      cfg.SafeMode,
 		"modes": gin.H{
 			"minimal_mode": cfg.MinimalMode,
 			"safe_mode":    cfg.SafeMode,

@@ -67,7 +67,9 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(), apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
+	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(),
+		connDeadlines(d.Config.HTTP.ReadTimeout, d.Config.HTTP.WriteTimeout),
+		apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
 	s.engine = e
 
 	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards

@@ -193,3 +193,91 @@ func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
 		t.Fatalf("%v", ml)
 	}
 }
+
+// deafGroup ignores its context in Start (like a blocking open of a FIFO)
+// and serves a route that ignores its request's context too.
+type deafGroup struct{ block, entered chan struct{} }
+
+func (g *deafGroup) Setup(h *capability.Host) error {
+	h.Router.GET("/api/v2/ml/hang", func(c *gin.Context) { close(g.entered); <-g.block })
+	return nil
+}
+func (g *deafGroup) Start(context.Context) error { <-g.block; return nil }
+func (g *deafGroup) Stop(context.Context) error  { <-g.block; return nil }
+func (g *deafGroup) Status() capability.Status   { return capability.Status{Ready: true} }
+
+// TestRunIsBoundedWhateverAGroupDoes: a start that ignores its context is
+// abandoned at GROUP_START_TIMEOUT (reported, phase runtime), and Run
+// returns within SHUTDOWN_TIMEOUT although a request handler and the
+// group's start both hang, in the early phase and at run time.
+func TestRunIsBoundedWhateverAGroupDoes(t *testing.T) {
+	for _, tc := range []struct {
+		name, startTimeout string
+		waitRuntime        bool
+	}{{"runtime", "100ms", true}, {"early", "1h", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"GROUP_START_TIMEOUT": tc.startTimeout, "SHUTDOWN_TIMEOUT": "300ms"}
+			cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := &deafGroup{block: make(chan struct{}), entered: make(chan struct{})}
+			t.Cleanup(func() { close(g.block) })
+			svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+				map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := runOnLoopback(t, svc)
+			if tc.waitRuntime {
+				deadline := time.Now().Add(10 * time.Second)
+				for getJSON(t, r.base+"/health")["phase"] != "runtime" {
+					if time.Now().After(deadline) {
+						t.Fatal("never reached runtime phase after the start timeout")
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				resp, err := http.Get(r.base + "/ready")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ready map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&ready)
+				resp.Body.Close()
+				msg, _ := ready["error"].(map[string]any)["message"].(string)
+				if resp.StatusCode != 503 || !strings.Contains(msg, "did not finish within 100ms (GROUP_START_TIMEOUT)") {
+					t.Fatalf("ready: %d %v", resp.StatusCode, ready)
+				}
+			} else if h := getJSON(t, r.base+"/health"); h["phase"] != "early" {
+				t.Fatalf("health: %v", h)
+			}
+			// A request that never ends is in flight when shutdown begins.
+			hung := make(chan error, 1)
+			go func() {
+				resp, err := http.Get(r.base + "/api/v2/ml/hang")
+				if err == nil {
+					resp.Body.Close()
+				}
+				hung <- err
+			}()
+			select {
+			case <-g.entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the hanging handler never ran")
+			}
+			r.cancel()
+			select {
+			case err := <-r.done:
+				r.stopped = true
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return within 10 s of cancel (SHUTDOWN_TIMEOUT 300ms)")
+			}
+			if err := <-hung; err == nil {
+				t.Fatal("the hung request got an answer; want its connection closed at the deadline")
+			}
+		})
+	}
+}
