@@ -26,6 +26,9 @@ LABEL org.opencontainers.image.title="advanced-backend (${VARIANT})" \
       org.opencontainers.image.licenses="MIT"
 COPY --from=build /out/advanced-backend /usr/local/bin/advanced-backend
 USER nonroot:nonroot
+# the embedded vector index keeps its data in ./data/vector (VECTOR_DATA_DIR):
+# a directory the nonroot user owns; mount a volume at /home/nonroot/data
+WORKDIR /home/nonroot
 ENV ADDR=0.0.0.0:8000
 EXPOSE 8000
 ENTRYPOINT ["/usr/local/bin/advanced-backend"]

@@ -124,7 +124,9 @@ func startBinary(t testing.TB, bin string, env ...string) *proc {
 	p := &proc{logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1),
 		Base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	p.cmd = exec.Command(bin, "serve")
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("ADDR=127.0.0.1:%d", port)}, env...)
+	// each process its own vector data directory (env may name another)
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("ADDR=127.0.0.1:%d", port),
+		"VECTOR_DATA_DIR=" + t.TempDir()}, env...)
 	w := lockedBuffer{p.mu, p.logs}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {

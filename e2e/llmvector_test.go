@@ -115,6 +115,10 @@ func TestVectorRoutesPerVariant(t *testing.T) {
 			if linked != v.linked {
 				t.Fatalf("vector linked=%v", linked)
 			}
+			if linked { // the embedded index opens its data directory after /health answers
+				waitVectorReady(t, p)
+				_, ready, detail = groupState(t, p, "vector")
+			}
 			base := "/api/v2/vector/collections/e2e"
 			code, body := p.sendJSON(t, "PUT", base, `{"size":8,"distance":"cosine"}`)
 			if !v.linked {
@@ -123,7 +127,7 @@ func TestVectorRoutesPerVariant(t *testing.T) {
 				}
 				return
 			}
-			if !ready || !strings.Contains(detail, "embedded in-memory index") {
+			if !ready || !strings.Contains(detail, "embedded durable index at") {
 				t.Fatalf("vector ready=%v %s", ready, detail)
 			}
 			if code != 201 {

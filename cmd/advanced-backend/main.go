@@ -142,6 +142,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if err := svc.Run(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("server stopped", "err", err)
+		if errors.Is(err, capability.ErrFatal) { // a group's data cannot be served: an operator must act
+			fmt.Fprintf(stderr, "advanced-backend: %v\n", err)
+			return exitUsage
+		}
 		return exitFailed
 	}
 	return exitOK

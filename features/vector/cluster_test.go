@@ -32,7 +32,7 @@ func (m *member) ResetLatency() {}
 // and Stop ends the publisher.
 func TestClusterPublisherLifecycle(t *testing.T) {
 	rs := testredis.Start(t)
-	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s"}
+	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s", "VECTOR_DATA_DIR": t.TempDir()}
 	h := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
 	svc := h.Services
 	m := &member{}

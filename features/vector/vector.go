@@ -1,6 +1,7 @@
 // Package vector is the vector group (build tag vector): a vector store
 // under /api/v2/vector (Qdrant over gRPC when QDRANT_URL is set, else the
-// embedded in-memory index), and Redis for shared state when REDIS_URL is
+// embedded index, kept durably in VECTOR_DATA_DIR by store/durable or in
+// memory only with VECTOR_DATA_DIR=:memory:), and Redis for shared state when REDIS_URL is
 // set: the response cache (capability.ResponseCache, used by llm) and a
 // GCRA rate limiter shared by replicas (ratelimit.Limiter, used by core).
 // Text inputs are embedded through the capability.Embedder the llm group
@@ -18,6 +19,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/cluster"
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/features/vector/store/durable"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
@@ -134,7 +136,10 @@ func (f *feature) Start(ctx context.Context) error {
 		}
 		st = q
 	} else {
-		st = memory.New(f.cfg.MemoryMaxPoints, f.cfg.MemoryMaxCollections)
+		var err error
+		if st, err = f.openEmbedded(ctx); err != nil {
+			return err
+		}
 	}
 	f.mu.Lock()
 	f.store = st
@@ -166,6 +171,54 @@ func (f *feature) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// limits are the embedded index's bounds from the settings.
+func (f *feature) limits() memory.Limits {
+	return memory.Limits{
+		MaxPoints: f.cfg.MemoryMaxPoints, MaxCollections: f.cfg.MemoryMaxCollections, MaxBytes: f.cfg.MemoryMaxBytes,
+		MaxPayloadBytes: f.cfg.MaxPayloadBytes, MaxPayloadDepth: f.cfg.MaxPayloadDepth,
+	}
+}
+
+// openEmbedded opens the embedded index: durable in VECTOR_DATA_DIR, or in
+// memory only. A directory that cannot be used is fatal (exit 2): serving
+// without the acknowledged data would answer wrongly.
+func (f *feature) openEmbedded(ctx context.Context) (store.Store, error) {
+	if f.cfg.DataDir == "" {
+		return nil, fmt.Errorf("%w: VECTOR_DATA_DIR is empty: name a directory, or %s to keep the index in memory only", capability.ErrFatal, MemoryOnly)
+	}
+	if f.cfg.DataDir == MemoryOnly {
+		f.phaseInfo("VECTOR: embedded index in memory only (VECTOR_DATA_DIR=" + MemoryOnly + "): nothing is kept across restarts")
+		return memory.New(f.limits()), nil
+	}
+	d, err := durable.Open(ctx, durable.Options{Dir: f.cfg.DataDir, Limits: f.limits(), Warn: func(msg string) {
+		if f.phase != nil {
+			f.phase.Warn("vector", msg)
+		}
+	}})
+	if err != nil {
+		if ctx.Err() != nil { // out of time, not a bad directory: the group is reported not ready
+			return nil, fmt.Errorf("embedded vector index in %s: %w (raise GROUP_START_TIMEOUT for a large index)", f.cfg.DataDir, err)
+		}
+		return nil, fmt.Errorf("%w: %w", capability.ErrFatal, err)
+	}
+	l := d.Loaded()
+	from := "an empty directory"
+	if l.Snapshot || l.LogRecords > 0 {
+		from = fmt.Sprintf("snapshot %t, %d log records replayed", l.Snapshot, l.LogRecords)
+	}
+	f.phaseInfo(fmt.Sprintf("VECTOR: embedded durable index at %s: loaded %d collections, %d points (%d bytes) in %s (%s)",
+		d.Dir(), l.Collections, l.Points, l.Bytes, l.Took.Round(time.Microsecond), from))
+	return d, nil
+}
+
+func (f *feature) phaseInfo(msg string) {
+	if f.phase != nil {
+		f.phase.Info("vector", msg)
+	} else {
+		f.logger.Info(msg)
+	}
 }
 
 func (f *feature) probeStore(ctx context.Context) {
@@ -247,8 +300,17 @@ func (f *feature) Status() capability.Status {
 		return capability.Status{Detail: "not started"}
 	}
 	var notes []string
+	info := f.storeInfo(st)
+	if d, isDurable := st.(*durable.Store); isDurable {
+		if ls := d.LogState(); ls.Broken != "" {
+			ok, detail = false, ls.Broken
+		}
+	}
 	if f.cfg.QdrantURL == "" {
 		notes = append(notes, "store: "+st.Backend())
+		if !ok {
+			notes = append(notes, "log: "+detail)
+		}
 	} else {
 		notes = append(notes, "store: "+st.Backend()+": "+detail)
 	}
@@ -266,7 +328,31 @@ func (f *feature) Status() capability.Status {
 	}
 	_, emb := f.embedderState()
 	notes = append(notes, "text embeddings: "+emb)
-	return capability.Status{Ready: ready, Detail: strings.Join(notes, "; ")}
+	return capability.Status{Ready: ready, Detail: strings.Join(notes, "; "), Info: map[string]any{"store": info}}
+}
+
+// storeInfo is the store's part of /ml-capabilities: backend, directory,
+// what was loaded at start, what is held and the bounds.
+func (f *feature) storeInfo(st store.Store) map[string]any {
+	info := map[string]any{}
+	bounds := map[string]any{
+		"max_payload_bytes": f.cfg.MaxPayloadBytes, "max_payload_depth": f.cfg.MaxPayloadDepth,
+	}
+	info["bounds"] = bounds
+	switch x := st.(type) {
+	case *durable.Store:
+		info["backend"], info["durable"], info["data_dir"] = "embedded", true, x.Dir()
+		info["loaded"], info["log"] = x.Loaded(), x.LogState()
+		info["held"] = x.Stats()
+	case *memory.Index:
+		info["backend"], info["durable"], info["data_dir"] = "embedded", false, MemoryOnly
+		info["held"] = x.Stats()
+	default:
+		info["backend"], info["durable"] = "qdrant", true
+		return info
+	}
+	bounds["max_points"], bounds["max_collections"], bounds["max_bytes"] = f.cfg.MemoryMaxPoints, f.cfg.MemoryMaxCollections, f.cfg.MemoryMaxBytes
+	return info
 }
 
 // embedderState reports whether text can be embedded, and says why not.

@@ -9,6 +9,7 @@ package capability
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -36,7 +37,16 @@ type Feature interface {
 type Status struct {
 	Ready  bool   `json:"ready"`
 	Detail string `json:"detail"`
+	// Info is the group's own facts for /ml-capabilities (a JSON value),
+	// such as what its store holds; nil when it has none.
+	Info any `json:"info,omitempty"`
 }
+
+// ErrFatal marks a group start error that the service cannot serve past
+// (a data directory that cannot be read, or that another process holds):
+// wrapped into Start's error, it stops the service, which exits with
+// status 2, instead of leaving the group reported not ready.
+var ErrFatal = errors.New("fatal start-up error")
 
 // GroupInfo is what a group package registers: a constructor, called once
 // per service, and the settings the group reads.

@@ -44,7 +44,10 @@ type GroupState struct {
 	Enabled       bool     `json:"enabled"`
 	Ready         bool     `json:"ready"`
 	Detail        string   `json:"detail"`
-	Modules       []Module `json:"modules"`
+	// Info is the group's own facts (Status.Info), such as what its store
+	// holds; absent when it has none.
+	Info    any      `json:"info,omitempty"`
+	Modules []Module `json:"modules"`
 }
 
 // Module is a Go module as the binary's build info records it.

@@ -101,7 +101,7 @@ var groups = []Group{
 	},
 	{
 		Name:            "vector",
-		Description:     "vector store (Qdrant or embedded in-memory index), Redis cache and shared state",
+		Description:     "vector store (Qdrant or a durable embedded index), Redis cache and shared state",
 		Package:         ModulePath + "/features/vector",
 		RoutePrefixes:   []string{"/api/v2/vector"},
 		Modules:         []string{"github.com/qdrant/go-client", "google.golang.org/grpc", "github.com/redis/go-redis/v9", "github.com/go-redis/redis_rate/v10"},

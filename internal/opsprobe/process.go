@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -52,9 +53,13 @@ func Start(exe, addr string, extraEnv []string) (*Process, error) {
 	}
 	p := &Process{base: "http://" + addr, logs: &tail{max: 64 << 10}, done: make(chan struct{})}
 	p.cmd = exec.Command(exe, "serve", "--addr", addr)
-	if len(extraEnv) > 0 {
-		p.cmd.Env = append(p.cmd.Environ(), extraEnv...)
+	// a probe must not touch data: the embedded vector index stays in
+	// memory unless the environment or extraEnv names a directory
+	env := p.cmd.Environ()
+	if _, ok := os.LookupEnv("VECTOR_DATA_DIR"); !ok {
+		env = append(env, "VECTOR_DATA_DIR=:memory:")
 	}
+	p.cmd.Env = append(env, extraEnv...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {

@@ -29,6 +29,8 @@ type Service struct {
 	phase  *phase.Log
 	rt     *capability.Runtime
 	server *httpapi.Server
+	// fatal carries a group start error marked capability.ErrFatal.
+	fatal chan error
 }
 
 // NewLogger returns the process logger: JSON lines with STRUCTURED_LOG,
@@ -81,7 +83,7 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}
-	return &Service{cfg: cfg, logger: logger, phase: pl, rt: rt, server: srv}, nil
+	return &Service{cfg: cfg, logger: logger, phase: pl, rt: rt, server: srv, fatal: make(chan error, 1)}, nil
 }
 
 // Server returns the HTTP server (for tests and the capabilities subcommand).
@@ -124,6 +126,7 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-serveErr:
 		err = fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case err = <-s.fatal:
 	}
 	cancelGroups()
 	<-startDone
@@ -152,6 +155,12 @@ func (s *Service) startGroups(ctx context.Context) {
 	s.rt.StartAll(ctx, func(group string, err error) {
 		if err != nil {
 			s.phase.Error("group", fmt.Sprintf("GROUP %s: start failed: %v", group, err))
+			if errors.Is(err, capability.ErrFatal) {
+				select {
+				case s.fatal <- fmt.Errorf("group %s: %w", group, err):
+				default:
+				}
+			}
 			return
 		}
 		st := s.rt.State(group)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -275,5 +276,29 @@ func TestRunIsBoundedWhateverAGroupDoes(t *testing.T) {
 				t.Fatal("the hung request got an answer; want its connection closed at the deadline")
 			}
 		})
+	}
+}
+
+// A start error marked capability.ErrFatal (a group whose data cannot be
+// served) ends Run with that error, which main turns into exit status 2.
+func TestFatalGroupStartEndsRun(t *testing.T) {
+	cfg, _ := config.Load(nil, func(string) (string, bool) { return "", false })
+	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}),
+		fail: fmt.Errorf("%w: data directory in use", capability.ErrFatal)}
+	close(g.release)
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runOnLoopback(t, svc)
+	select {
+	case err := <-r.done:
+		r.stopped = true
+		if !errors.Is(err, capability.ErrFatal) || !strings.Contains(err.Error(), "group ml: fatal start-up error: data directory in use") {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end after a fatal group start")
 	}
 }

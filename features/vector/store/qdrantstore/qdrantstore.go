@@ -352,6 +352,23 @@ func (s *Store) Get(ctx context.Context, name string, id store.ID) (store.Point,
 	return store.Point{ID: fromPointID(p.GetId()), Vector: data, Payload: payloadOut(p.GetPayload())}, nil
 }
 
+// DeletePoints removes points by id; Qdrant does not say how many were
+// there, so the count is -1.
+func (s *Store) DeletePoints(ctx context.Context, name string, ids []store.ID) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	pids := make([]*qdrant.PointId, len(ids))
+	for i, id := range ids {
+		pids[i] = pointID(id)
+	}
+	wait := true
+	_, err := s.c.Delete(ctx, &qdrant.DeletePoints{CollectionName: name, Wait: &wait, Points: qdrant.NewPointsSelector(pids...)})
+	if err != nil {
+		return 0, wrap("delete points", err)
+	}
+	return -1, nil
+}
+
 // Ping runs Qdrant's health check.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.bound(ctx)
