@@ -1,6 +1,7 @@
 // Package llm is the LLM group (build tag llm): chat, streamed chat and
 // embeddings against OpenAI-compatible and Anthropic APIs, under
-// /api/v2/llm. It provides the capability.Embedder the vector group uses for
+// /api/v2/llm, and an OpenAI-compatible gateway under /v1 (gateway*.go,
+// with the wire format and the Anthropic translation in openaicompat). It provides the capability.Embedder the vector group uses for
 // text inputs, and uses the shared response cache (capability.ResponseCache)
 // for deterministic calls when another group provides one.
 package llm
@@ -38,6 +39,7 @@ type feature struct {
 	embedder  *openaiapi.Client
 	missing   map[string]string // provider -> why it is not configured
 	transport *http.Transport
+	client    *http.Client // the /v1 gateway's upstream calls
 }
 
 // Setup mounts the routes and offers the embedder; clients come in Start.
@@ -54,6 +56,7 @@ func (f *feature) Setup(h *capability.Host) error {
 	g.POST("/chat", f.chat)
 	g.POST("/embeddings", f.embeddings)
 	g.GET("/providers", f.providers)
+	f.mountV1(h.Router)
 	if h.Services != nil {
 		h.Services.Embedder.Provide(embedder{f})
 	}
@@ -80,6 +83,7 @@ func (f *feature) Start(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.transport = tr
+	f.client = hc
 	f.chats = map[string]provider.Chat{}
 	f.missing = map[string]string{}
 	if f.cfg.OpenAIAPIKey != "" {
@@ -104,6 +108,7 @@ func (f *feature) Stop(ctx context.Context) error {
 	if f.transport != nil {
 		f.transport.CloseIdleConnections()
 	}
+	f.client = nil
 	f.started = false
 	return nil
 }

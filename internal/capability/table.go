@@ -23,6 +23,10 @@ type GroupSpec struct {
 	// RoutePrefixes are the URL prefixes the group serves. A request under one of
 	// them answers 501 when the group is not linked and 503 when it is disabled.
 	RoutePrefixes []string
+	// OpenAIPrefixes are those of RoutePrefixes that speak OpenAI's wire
+	// format: every error under them, core's included (401, 429, 404, 501,
+	// 503), takes OpenAI's error shape.
+	OpenAIPrefixes []string
 	// Modules are the Go modules the group needs; each must be in the build
 	// info of a binary that links the group.
 	Modules []string
@@ -68,13 +72,14 @@ var groups = []GroupSpec{
 		Heavy:         []string{"gonum"},
 	},
 	{
-		Name:          "llm",
-		Description:   "chat, streaming and embeddings against OpenAI-compatible and Anthropic APIs",
-		Package:       modulePath + "/features/llm",
-		RoutePrefixes: []string{"/api/v2/llm"},
-		Modules:       []string{"github.com/sashabaranov/go-openai", "github.com/anthropics/anthropic-sdk-go/v2"},
-		Exclusive:     []string{"github.com/sashabaranov/go-openai", "github.com/anthropics/anthropic-sdk-go/v2"},
-		Heavy:         []string{"openai", "anthropic"},
+		Name:           "llm",
+		Description:    "chat, streaming and embeddings against OpenAI-compatible and Anthropic APIs",
+		Package:        modulePath + "/features/llm",
+		RoutePrefixes:  []string{"/api/v2/llm", "/v1"},
+		OpenAIPrefixes: []string{"/v1"},
+		Modules:        []string{"github.com/sashabaranov/go-openai", "github.com/anthropics/anthropic-sdk-go/v2"},
+		Exclusive:      []string{"github.com/sashabaranov/go-openai", "github.com/anthropics/anthropic-sdk-go/v2"},
+		Heavy:          []string{"openai", "anthropic"},
 	},
 	{
 		Name:          "vector",
@@ -105,6 +110,16 @@ var variants = []VariantSpec{
 // heavyKeys is the fixed key order of heavy_dependencies; tensorflow is
 // reported for compatibility with the Python service and is never linked.
 var heavyKeys = []string{"gonum", "openai", "anthropic", "qdrant", "redis", "yaml", "mimetype", "tensorflow"}
+
+// OpenAIPrefixes lists every group's OpenAI-format route prefixes, linked
+// or not (an unlinked group's 501 takes the shape its clients expect).
+func OpenAIPrefixes() []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, g.OpenAIPrefixes...)
+	}
+	return out
+}
 
 // Groups returns the declared groups in table order.
 func Groups() []GroupSpec { return slices.Clone(groups) }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -28,6 +29,13 @@ type LLMConfig struct {
 	// CacheTTL is how long deterministic answers stay in the shared cache
 	// (0 disables caching).
 	CacheTTL time.Duration
+	// Models are the models /v1 routes, as "provider/model" or
+	// "provider/*" (any model of that provider); empty: each configured
+	// provider's default chat model and the embedding model.
+	Models []string
+	// DefaultProvider answers /v1 model names without a provider prefix;
+	// empty: the first configured of openai, anthropic.
+	DefaultProvider string
 }
 
 // VectorConfig configures the vector group.
@@ -82,6 +90,16 @@ func llmVars() []Var {
 			set: func(c *Config, v string) error {
 				return setDuration(&c.LLM.StreamMaxDuration, v, time.Second, 2*time.Hour)
 			}},
+		{Env: "LLM_MODELS", Flag: "llm-models", Help: "models the /v1 gateway routes, comma-separated provider/model or provider/* (empty: each provider's default models)",
+			set: func(c *Config, v string) error { return setModels(&c.LLM.Models, v) }},
+		{Env: "LLM_DEFAULT_PROVIDER", Flag: "llm-default-provider", Help: "provider of /v1 model names without an openai/ or anthropic/ prefix (empty: the first configured of openai, anthropic)",
+			set: func(c *Config, v string) error {
+				if v == "" {
+					c.LLM.DefaultProvider = ""
+					return nil
+				}
+				return setEnum(&c.LLM.DefaultProvider, v, "openai", "anthropic")
+			}},
 		{Env: "LLM_CACHE_TTL", Flag: "llm-cache-ttl", Default: "10m", Help: "lifetime of cached deterministic answers and embeddings in Redis (0 disables)",
 			set: func(c *Config, v string) error {
 				return setDuration(&c.LLM.CacheTTL, v, 0, 30*24*time.Hour)
@@ -127,4 +145,28 @@ func setAddrOrURL(dst *string, v string) error {
 		return setOptionalURL(dst, v)
 	}
 	return setAddr(dst, v)
+}
+
+// maxModels bounds LLM_MODELS (the list is scanned per request).
+const maxModels = 256
+
+// setModels parses LLM_MODELS: comma-separated provider/model entries.
+func setModels(dst *[]string, v string) error {
+	var out []string
+	for _, m := range strings.Split(v, ",") {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue
+		}
+		prov, model, ok := strings.Cut(m, "/")
+		if !ok || model == "" || (prov != "openai" && prov != "anthropic") {
+			return fmt.Errorf("entry %q: want openai/<model>, anthropic/<model> or <provider>/*", m)
+		}
+		out = append(out, m)
+	}
+	if len(out) > maxModels {
+		return fmt.Errorf("at most %d entries, got %d", maxModels, len(out))
+	}
+	*dst = out
+	return nil
 }

@@ -57,6 +57,7 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	apierr.SetOpenAIPrefixes(capability.OpenAIPrefixes()...)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true

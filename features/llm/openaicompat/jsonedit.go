@@ -1,0 +1,125 @@
+package openaicompat
+
+import "bytes"
+
+// SetTopLevel returns body (a JSON object that already decoded without
+// error) with the value of key replaced by value, or with "key":value added
+// when absent. Everything else keeps its bytes, so a forwarded request
+// carries the client's fields as sent. With duplicate keys the last one,
+// the one encoding/json honours, is replaced.
+func SetTopLevel(body []byte, key string, value []byte) []byte {
+	start, end, ok := findTopLevel(body, key)
+	if ok {
+		out := make([]byte, 0, len(body)-(end-start)+len(value))
+		out = append(out, body[:start]...)
+		out = append(out, value...)
+		return append(out, body[end:]...)
+	}
+	closing := bytes.LastIndexByte(body, '}')
+	if closing < 0 {
+		return body
+	}
+	empty := len(bytes.TrimSpace(body[bytes.IndexByte(body, '{')+1:closing])) == 0
+	out := make([]byte, 0, len(body)+len(key)+len(value)+4)
+	out = append(out, body[:closing]...)
+	if !empty {
+		out = append(out, ',')
+	}
+	out = append(out, '"')
+	out = append(out, key...)
+	out = append(out, '"', ':')
+	out = append(out, value...)
+	return append(out, body[closing:]...)
+}
+
+// findTopLevel finds the value span of the last occurrence of key in the
+// top-level object. Keys are compared as raw bytes: a key written with
+// escapes is not found (and then added, which encoding/json resolves in
+// favour of the later one).
+func findTopLevel(body []byte, key string) (start, end int, ok bool) {
+	depth := 0
+	expectKey := false
+	for i := 0; i < len(body); i++ {
+		switch b := body[i]; b {
+		case '{', '[':
+			depth++
+			expectKey = b == '{' && depth == 1
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			j := skipString(body, i)
+			if depth == 1 && expectKey {
+				k := body[i+1 : j-1]
+				expectKey = false
+				// skip to the colon and the value
+				v := j
+				for v < len(body) && body[v] != ':' {
+					v++
+				}
+				v++
+				for v < len(body) && isSpace(body[v]) {
+					v++
+				}
+				if string(k) == key {
+					e := skipValue(body, v)
+					start, end, ok = v, e, true
+					i = e - 1
+					continue
+				}
+				i = v - 1
+				continue
+			}
+			i = j - 1
+		}
+	}
+	return start, end, ok
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// skipString returns the index just past the string starting at body[i].
+func skipString(body []byte, i int) int {
+	for j := i + 1; j < len(body); j++ {
+		switch body[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(body)
+}
+
+// skipValue returns the index just past the value starting at body[i].
+func skipValue(body []byte, i int) int {
+	if i >= len(body) {
+		return i
+	}
+	switch body[i] {
+	case '"':
+		return skipString(body, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(body); j++ {
+			switch body[j] {
+			case '"':
+				j = skipString(body, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(body)
+	}
+	j := i
+	for j < len(body) && body[j] != ',' && body[j] != '}' && body[j] != ']' && !isSpace(body[j]) {
+		j++
+	}
+	return j
+}
