@@ -15,6 +15,11 @@
 // cuts it (finish_reason length / stop_reason max_tokens); an Anthropic
 // stop_sequences entry found in the reply cuts it there (stop_sequence).
 //
+// Scripting by model name, for clients that cannot reach Script (a Node
+// test driving a built binary): a chat whose model is "status-NNN" answers
+// status NNN with a standard error body and Retry-After: 1; "stream-error"
+// streams one chunk and then an error event.
+//
 // Limits: one choice per completion, no images or thinking blocks, token
 // counts are word counts, embeddings are a character histogram (see
 // Vector), not semantic.
@@ -27,6 +32,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -145,6 +151,15 @@ func (s *Server) next(endpoint string, r *http.Request) (Step, map[string]any) {
 	if q := s.plan[endpoint]; len(q) > 0 {
 		st, s.plan[endpoint] = q[0], q[1:]
 	}
+	model, _ := body["model"].(string)
+	if code, ok := strings.CutPrefix(model, "status-"); ok {
+		if n, err := strconv.Atoi(code); err == nil {
+			st = Step{Status: n, RetryAfter: "1"}
+		}
+	}
+	if model == "stream-error" {
+		st = Step{StreamError: "scripted stream error"}
+	}
 	return st, body
 }
 
@@ -205,7 +220,11 @@ func (s *Server) reply(body map[string]any, anthropic bool) ([]string, string) {
 			}
 		}
 	}
-	if mt, ok := body["max_tokens"].(float64); ok && int(mt) < len(words) {
+	mt, ok := body["max_tokens"].(float64)
+	if mct, has := body["max_completion_tokens"].(float64); has && !anthropic {
+		mt, ok = mct, true
+	}
+	if ok && int(mt) < len(words) {
 		if anthropic {
 			return words[:int(mt)], "max_tokens"
 		}
