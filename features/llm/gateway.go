@@ -305,18 +305,24 @@ func (f *feature) complete(ctx context.Context, up upstreamRequest) ([]byte, err
 		f.metrics.usage(up.prov, up.model, toUsage(cc.Usage))
 		return json.Marshal(cc)
 	}
-	var meta struct {
-		Object string              `json:"object"`
-		Usage  *openaicompat.Usage `json:"usage"`
-	}
-	if err := json.Unmarshal(b, &meta); err != nil || meta.Object != "chat.completion" {
-		msg := "answer is not a chat.completion object"
-		if err != nil {
-			msg = "answer does not parse: " + err.Error()
+	// relayed as it came: only the object type and the usage are read
+	// (spans found without decoding the whole answer)
+	if obj, ok := openaicompat.TopLevel(b, "object"); !ok || string(obj) != `"chat.completion"` {
+		if !json.Valid(b) {
+			return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "answer does not parse as JSON"}
 		}
-		return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: msg, Err: err}
+		return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "answer is not a chat.completion object"}
 	}
-	f.metrics.usage(up.prov, up.model, toUsage(meta.Usage))
+	var usage openaicompat.Usage
+	if raw, ok := openaicompat.TopLevel(b, "usage"); ok {
+		if err := json.Unmarshal(raw, &usage); err != nil && string(raw) != "null" {
+			return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "usage does not parse: " + err.Error(), Err: err}
+		}
+	}
+	if !json.Valid(b) {
+		return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "answer does not parse as JSON"}
+	}
+	f.metrics.usage(up.prov, up.model, toUsage(&usage))
 	return b, nil
 }
 
@@ -327,34 +333,51 @@ func toUsage(u *openaicompat.Usage) provider.Usage {
 	return provider.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
 }
 
+// upstreamTarget is one provider's chat endpoint with the headers every
+// call sends, built once in Start. The transport only reads a request, so
+// calls share the URL and the header map.
+type upstreamTarget struct {
+	url    *url.URL
+	header http.Header
+}
+
+func newTarget(prov, base, key string) (upstreamTarget, error) {
+	var raw string
+	h := http.Header{"Content-Type": {"application/json"}}
+	if prov == anthropicapi.Name {
+		raw = strings.TrimRight(base, "/") + "/v1/messages"
+		h["X-Api-Key"] = []string{key}
+		h["Anthropic-Version"] = []string{openaicompat.AnthropicVersion}
+	} else {
+		raw = strings.TrimRight(base, "/") + "/chat/completions"
+		h["Authorization"] = []string{"Bearer " + key}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return upstreamTarget{}, fmt.Errorf("%s chat URL: %w", prov, err)
+	}
+	return upstreamTarget{url: u, header: h}, nil
+}
+
 // post sends body to the provider's chat endpoint. A non-2xx answer is a
 // *provider.Error with the upstream's message (credentials removed) and
-// Retry-After.
+// Retry-After. It calls the transport directly: the gateway follows no
+// redirects and keeps no cookies, and http.Client's bookkeeping for them
+// costs allocations on every call.
 func (f *feature) post(ctx context.Context, prov string, body []byte) (*http.Response, error) {
-	var u string
-	if prov == anthropicapi.Name {
-		u = strings.TrimRight(f.cfg.AnthropicBaseURL, "/") + "/v1/messages"
-	} else {
-		u = strings.TrimRight(f.cfg.OpenAIBaseURL, "/") + "/chat/completions"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, &provider.Error{Provider: prov, Kind: provider.KindOther, Message: f.redact(err.Error()), Err: err}
-	}
-	req.Header["Content-Type"] = []string{"application/json"}
-	if prov == anthropicapi.Name {
-		req.Header["X-Api-Key"] = []string{f.cfg.AnthropicAPIKey}
-		req.Header["Anthropic-Version"] = []string{openaicompat.AnthropicVersion}
-	} else {
-		req.Header["Authorization"] = []string{"Bearer " + f.cfg.OpenAIAPIKey}
-	}
 	f.mu.RLock()
-	hc := f.client
+	tr, target := f.transport, f.targets[prov]
 	f.mu.RUnlock()
-	if hc == nil {
+	if tr == nil || target.url == nil {
 		return nil, &provider.Error{Provider: prov, Kind: provider.KindUnreachable, Message: "the llm group is stopped"}
 	}
-	resp, err := hc.Do(req)
+	req := (&http.Request{
+		Method: http.MethodPost, URL: target.url, Host: target.url.Host, Header: target.header,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+	}).WithContext(ctx)
+	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		err = provider.Classify(ctx, prov, err)
 		var pe *provider.Error

@@ -38,8 +38,8 @@ type feature struct {
 	chats     map[string]provider.Chat // configured providers
 	embedder  *openaiapi.Client
 	missing   map[string]string // provider -> why it is not configured
-	transport *http.Transport
-	client    *http.Client // the /v1 gateway's upstream calls
+	transport http.RoundTripper
+	targets   map[string]upstreamTarget // the /v1 gateway's upstream endpoints
 }
 
 // Setup mounts the routes and offers the embedder; clients come in Start.
@@ -83,18 +83,24 @@ func (f *feature) Start(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.transport = tr
-	f.client = hc
+	f.targets = map[string]upstreamTarget{}
 	f.chats = map[string]provider.Chat{}
 	f.missing = map[string]string{}
 	if f.cfg.OpenAIAPIKey != "" {
 		c := openaiapi.New(f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey, hc)
 		f.chats[openaiapi.Name] = c
 		f.embedder = c
+		if err := f.addTarget(openaiapi.Name, f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey); err != nil {
+			return err
+		}
 	} else {
 		f.missing[openaiapi.Name] = "OPENAI_API_KEY not set"
 	}
 	if f.cfg.AnthropicAPIKey != "" {
 		f.chats[anthropicapi.Name] = anthropicapi.New(f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey, hc)
+		if err := f.addTarget(anthropicapi.Name, f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey); err != nil {
+			return err
+		}
 	} else {
 		f.missing[anthropicapi.Name] = "ANTHROPIC_API_KEY not set"
 	}
@@ -105,11 +111,20 @@ func (f *feature) Start(ctx context.Context) error {
 func (f *feature) Stop(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.transport != nil {
-		f.transport.CloseIdleConnections()
+	if t, ok := f.transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
 	}
-	f.client = nil
+	f.transport = nil
 	f.started = false
+	return nil
+}
+
+func (f *feature) addTarget(prov, base, key string) error {
+	t, err := newTarget(prov, base, key)
+	if err != nil {
+		return err
+	}
+	f.targets[prov] = t
 	return nil
 }
 

@@ -32,6 +32,16 @@ func SetTopLevel(body []byte, key string, value []byte) []byte {
 	return append(out, body[closing:]...)
 }
 
+// TopLevel returns the raw value of key in the top-level object of body
+// (the last occurrence), without decoding the rest.
+func TopLevel(body []byte, key string) ([]byte, bool) {
+	start, end, ok := findTopLevel(body, key)
+	if !ok {
+		return nil, false
+	}
+	return body[start:end], true
+}
+
 // findTopLevel finds the value span of the last occurrence of key in the
 // top-level object. Keys are compared as raw bytes: a key written with
 // escapes is not found (and then added, which encoding/json resolves in
