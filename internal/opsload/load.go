@@ -5,6 +5,7 @@
 package opsload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,11 @@ type Options struct {
 	Timeout     time.Duration // per request
 	AllowRemote bool          // permit non-loopback targets
 	Progress    io.Writer     // a line per second; nil for none
+	// Method, Body and Header shape every request (default GET, no body):
+	// a POST API such as /v1/chat/completions can be driven too.
+	Method string
+	Body   []byte
+	Header http.Header
 }
 
 // Limits every option must stay within.
@@ -36,6 +42,7 @@ const (
 	MaxDuration    = 10 * time.Minute
 	MaxConcurrency = 256
 	MaxRequests    = 1_000_000
+	MaxBodyBytes   = 1 << 20
 )
 
 // Validate checks the options and that every target is on loopback unless
@@ -61,6 +68,12 @@ func (o *Options) Validate() error {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
+	}
+	if o.Method == "" {
+		o.Method = http.MethodGet
+	}
+	if len(o.Body) > MaxBodyBytes {
+		return fmt.Errorf("body of %d bytes over the bound of %d", len(o.Body), MaxBodyBytes)
 	}
 	for _, u := range o.URLs {
 		if err := CheckTarget(u, o.AllowRemote); err != nil {
@@ -113,6 +126,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	defer client.CloseIdleConnections()
 	r := newRecorder(o.URLs, o.MaxRequests)
+	r.method, r.body, r.header = o.Method, o.Body, o.Header
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
@@ -172,13 +186,16 @@ func (r *recorder) phase(ctx context.Context, name string, d time.Duration, work
 
 // recorder hands out request slots and records outcomes per URL.
 type recorder struct {
-	urls  []string
-	max   int64
-	sent  atomic.Int64
-	ok    atomic.Int64
-	fail  atomic.Int64
-	mu    sync.Mutex
-	stats []*urlStats
+	method string
+	body   []byte
+	header http.Header
+	urls   []string
+	max    int64
+	sent   atomic.Int64
+	ok     atomic.Int64
+	fail   atomic.Int64
+	mu     sync.Mutex
+	stats  []*urlStats
 }
 
 type urlStats struct {
@@ -209,8 +226,19 @@ func (r *recorder) take() (int, bool) {
 func (r *recorder) do(ctx context.Context, client *http.Client, i int) {
 	start := time.Now()
 	class, errText := "", ""
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.urls[i], nil)
+	var body io.Reader
+	if len(r.body) > 0 {
+		body = bytes.NewReader(r.body)
+	}
+	method := r.method
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.urls[i], body)
 	if err == nil {
+		for k, v := range r.header {
+			req.Header[k] = v
+		}
 		var resp *http.Response
 		resp, err = client.Do(req)
 		if err == nil {
