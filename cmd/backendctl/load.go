@@ -22,6 +22,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	burst := fs.Duration("burst", -1, "length of the burst phase (default: a fifth of --duration)")
 	conc := fs.Int("concurrency", 8, "concurrent workers")
 	rps := fs.Int("rps", 50, "request rate cap of the steady phase (all workers)")
+	rate := fs.Int("rate", 0, "fixed request rate of the steady phase, held on a schedule even when the machine is busy (overrides --rps)")
 	maxReq := fs.Int("max-requests", 100000, "hard bound on requests")
 	timeout := fs.Duration("timeout", 10*time.Second, "per request")
 	out := fs.String("out", "load_test_summary.json", "where to write the summary")
@@ -44,7 +45,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		*burst = *duration / 5
 	}
 	opts := opsload.Options{URLs: urls.values, Duration: *duration, Burst: *burst, Concurrency: *conc,
-		RPS: *rps, MaxRequests: *maxReq, Timeout: *timeout, AllowRemote: *allowRemote,
+		RPS: *rps, Rate: *rate, MaxRequests: *maxReq, Timeout: *timeout, AllowRemote: *allowRemote,
 		Method: strings.ToUpper(*method), Header: headers.h}
 	if b, err := readBody(*body); err != nil {
 		fmt.Fprintf(stderr, "backendctl load: --body: %v\n", err)

@@ -30,6 +30,11 @@ type Options struct {
 	Timeout     time.Duration // per request
 	AllowRemote bool          // permit non-loopback targets
 	Progress    io.Writer     // a line per second; nil for none
+	// Rate, when set, paces the steady phase at exactly this many
+	// requests per second over all workers on a fixed schedule (request k
+	// is due at start + k/Rate; late ones go out at once to catch up),
+	// instead of RPS's ticker, which drops ticks when the machine is busy.
+	Rate int
 	// Method, Body and Header shape every request (default GET, no body):
 	// a POST API such as /v1/chat/completions can be driven too.
 	Method string
@@ -59,6 +64,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Concurrency < 1 || o.Concurrency > MaxConcurrency {
 		return fmt.Errorf("concurrency %d out of range [1, %d]", o.Concurrency, MaxConcurrency)
+	}
+	if o.Rate < 0 || o.Rate > 1_000_000 {
+		return fmt.Errorf("rate %d out of range [0, 1000000]", o.Rate)
 	}
 	if o.RPS < 1 {
 		return fmt.Errorf("rps %d must be at least 1", o.RPS)
@@ -139,12 +147,47 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		phases = append(phases, r.phase(ctx, "burst", o.Burst, o.Concurrency, nil, client))
 	}
 	if rest := o.Duration - o.Burst; rest > 0 && ctx.Err() == nil {
-		interval := time.Second / time.Duration(o.RPS)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		phases = append(phases, r.phase(ctx, "steady", rest, o.Concurrency, tick.C, client))
+		var pace <-chan time.Time
+		if o.Rate > 0 {
+			pace = fixedRate(ctx, o.Rate)
+		} else {
+			tick := time.NewTicker(time.Second / time.Duration(o.RPS))
+			defer tick.Stop()
+			pace = tick.C
+		}
+		phases = append(phases, r.phase(ctx, "steady", rest, o.Concurrency, pace, client))
 	}
 	return r.summary(o, start, phases), nil
+}
+
+// fixedRate hands out request slots on a fixed schedule until ctx ends:
+// slot k is due at start + k/rate; a late slot goes out at once, so the
+// achieved rate holds while the workers keep up.
+func fixedRate(ctx context.Context, rate int) <-chan time.Time {
+	ch := make(chan time.Time)
+	interval := time.Second / time.Duration(rate)
+	go func() {
+		start := time.Now()
+		t := time.NewTimer(0)
+		defer t.Stop()
+		for k := 0; ; k++ {
+			due := start.Add(time.Duration(k) * interval)
+			if d := time.Until(due); d > 0 {
+				t.Reset(d)
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case ch <- due:
+			}
+		}
+	}()
+	return ch
 }
 
 // phase runs workers until d passes, ctx ends or the request budget is
@@ -317,6 +360,7 @@ type Summary struct {
 	Seconds     float64     `json:"seconds"`
 	Concurrency int         `json:"concurrency"`
 	RPSCap      int         `json:"rps_cap"`
+	Rate        int         `json:"rate,omitempty"` // fixed rate of the steady phase, when set
 	MaxRequests int         `json:"max_requests"`
 	Phases      []Phase     `json:"phases"`
 	Total       Counts      `json:"total"`
@@ -362,7 +406,7 @@ func (r *recorder) summary(o Options, start time.Time, phases []Phase) *Summary 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := &Summary{StartedAt: start.UTC(), Seconds: time.Since(start).Seconds(), Concurrency: o.Concurrency,
-		RPSCap: o.RPS, MaxRequests: o.MaxRequests, Phases: phases,
+		RPSCap: o.RPS, Rate: o.Rate, MaxRequests: o.MaxRequests, Phases: phases,
 		Total: Counts{StatusClass: map[string]int{}}}
 	for i, u := range r.urls {
 		st := r.stats[i]

@@ -189,3 +189,28 @@ func TestRunWithMethodBodyHeader(t *testing.T) {
 		t.Fatalf("oversized body: %v", err)
 	}
 }
+
+// fixedRate keeps its schedule: slots fall due every 1/rate, and slots that
+// fell due while nobody took them are handed out at once (catch-up), which
+// a ticker would have dropped.
+func TestFixedRateCatchesUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := fixedRate(ctx, 1000)
+	first := <-ch
+	// wait until at least 50 more slots are due, without taking any
+	for time.Since(first) < 60*time.Millisecond {
+		time.Sleep(5 * time.Millisecond)
+	}
+	prev := first
+	for i := 1; i <= 50; i++ {
+		due := <-ch
+		if got := due.Sub(prev); got != time.Millisecond {
+			t.Fatalf("slot %d: %v after the previous one, want 1ms", i, got)
+		}
+		if due.After(time.Now()) {
+			t.Fatalf("slot %d handed out before it was due", i)
+		}
+		prev = due
+	}
+}
