@@ -195,7 +195,9 @@ func TestV1WhenNotLinkedOrOff(t *testing.T) {
 	lean := startBinary(t, buildVariant(t, "lean"), llmEnv(fake)...)
 	openAIError(t, lean, "/v1/models", 501, "group_not_linked", "group llm is not linked into the lean variant")
 	// the rest of the service keeps its own shape
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	if code, _ := lean.call(t, "GET", "/api/v2/llm/providers", "", nil, &e); code != 501 || e.Error.Code != "group_not_linked" {
 		t.Fatalf("%d %+v", code, e)
 	}
