@@ -4,6 +4,7 @@
 //	advanced-backend [serve] [flags]   run the HTTP service (default)
 //	advanced-backend version           version, commit, variant, tags, Go, OS/arch
 //	advanced-backend capabilities      print the /ml-capabilities report without serving
+//	advanced-backend healthcheck       exit 0 when the service at ADDR is ready (GET /ready), 1 otherwise
 //	advanced-backend hash-password     print a bcrypt hash for USERS_FILE (password on stdin)
 package main
 
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return printVersion(stdout)
 	case "capabilities":
 		return printCapabilities(args, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(args, stdout, stderr)
 	case "hash-password":
 		return hashPassword(args, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
@@ -64,9 +67,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: advanced-backend [serve|version|capabilities] [flags]")
+	fmt.Fprintln(w, "usage: advanced-backend [serve|version|capabilities|healthcheck] [flags]")
 	fmt.Fprintln(w, "       advanced-backend hash-password [--cost N] [--password P]   (password read from stdin unless given)")
-	fmt.Fprintln(w, "flags of serve and capabilities (each mirrors an environment variable):")
+	fmt.Fprintln(w, "       advanced-backend healthcheck   exit 0 when the service at ADDR answers GET /ready 200, else 1")
+	fmt.Fprintln(w, "flags of serve, capabilities and healthcheck (each mirrors an environment variable):")
 	config.FlagUsage(w)
 }
 

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,6 +23,9 @@ const (
 func (s *Server) mountCore() {
 	e := s.engine
 	e.GET("/health", s.health)
+	e.HEAD("/health", s.health)
+	e.GET(readyPath, s.ready)
+	e.HEAD(readyPath, s.ready)
 	e.GET("/__phase", s.phaseInfo)
 	e.GET("/ml-capabilities", s.capabilities)
 	e.GET("/startup/heartbeat", s.heartbeat)
@@ -47,6 +51,46 @@ func (s *Server) health(c *gin.Context) {
 		"replica_id":       cfg.Cluster.ReplicaID,
 		"uptime_seconds":   s.deps.Phase.Uptime().Seconds(),
 	})
+}
+
+// readyPath is the readiness probe; its 503 is an answer, not an error.
+const readyPath = "/ready"
+
+// notReady is one enabled group that is not ready, in the 503 of /ready.
+type notReady struct {
+	Group  string `json:"group"`
+	Detail string `json:"detail"`
+}
+
+// ready is readiness: 200 when every enabled group is ready, else 503
+// naming those that are not. Groups that are not linked or are switched
+// off (MINIMAL_MODE, run time) do not count: the service answers their
+// routes with 501/503 on purpose.
+func (s *Server) ready(c *gin.Context) {
+	rt := s.deps.Groups
+	var waiting []notReady
+	var names []string
+	enabled := []string{}
+	for _, name := range rt.LinkedNames() {
+		if !rt.Enabled(name) {
+			continue
+		}
+		enabled = append(enabled, name)
+		if st := rt.State(name); !st.Ready {
+			waiting = append(waiting, notReady{Group: name, Detail: st.Detail})
+			names = append(names, name+" ("+st.Detail+")")
+		}
+	}
+	body := gin.H{"phase": s.deps.Phase.Phase(), "groups": enabled}
+	if len(waiting) == 0 {
+		body["status"] = "ready"
+		c.JSON(http.StatusOK, body)
+		return
+	}
+	body["status"] = "not_ready"
+	body["not_ready"] = waiting
+	body["error"] = apierr.Detail{Code: "not_ready", Message: "groups not ready: " + strings.Join(names, "; ")}
+	c.AbortWithStatusJSON(http.StatusServiceUnavailable, body)
 }
 
 func (s *Server) phaseInfo(c *gin.Context) {

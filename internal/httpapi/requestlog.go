@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -94,6 +95,8 @@ func (s *Server) requestLog() gin.HandlerFunc {
 		status := c.Writer.Status()
 		level := slog.LevelInfo
 		switch {
+		case status == http.StatusServiceUnavailable && c.FullPath() == readyPath:
+			level = slog.LevelDebug // "not ready" is /ready's answer, not a failure; polled every few seconds
 		case status >= 500:
 			level = slog.LevelError
 		case quiet[c.FullPath()]:

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -183,5 +184,34 @@ func TestMinimalModeAnswers503(t *testing.T) {
 	ml := caps["groups"].(map[string]any)["ml"].(map[string]any)
 	if ml["linked"] != true || ml["enabled"] != false || caps["minimal_mode"] != true {
 		t.Fatalf("%v", ml)
+	}
+}
+
+// TestReadyNamesGroupsNotReady: /ready is 503 naming each enabled group
+// that is not ready, 200 once all are; MINIMAL_MODE enables none, so it is
+// ready at once. HEAD answers on /health and /ready.
+func TestReadyNamesGroupsNotReady(t *testing.T) {
+	s, rt := newTestServer(t, nil)
+	code, body := do(t, s, "GET", "/ready")
+	nr, _ := body["not_ready"].([]any)
+	if code != 503 || errCode(body) != "not_ready" || len(nr) != 1 || nr[0].(map[string]any)["group"] != "ml" ||
+		!strings.Contains(body["error"].(map[string]any)["message"].(string), "ml (starting)") {
+		t.Fatalf("ready before start: %d %v", code, body)
+	}
+	if code, _ := do(t, s, "HEAD", "/ready"); code != 503 {
+		t.Fatalf("HEAD /ready before start: %d", code)
+	}
+	rt.StartAll(context.Background(), func(string, error) {}, time.Second)
+	if code, body := do(t, s, "GET", "/ready"); code != 200 || body["status"] != "ready" {
+		t.Fatalf("ready after start: %d %v", code, body)
+	}
+	for _, p := range []string{"/health", "/ready"} {
+		if code, _ := do(t, s, "HEAD", p); code != 200 {
+			t.Fatalf("HEAD %s: %d", p, code)
+		}
+	}
+	m, _ := newTestServer(t, map[string]string{"MINIMAL_MODE": "1"})
+	if code, body := do(t, m, "GET", "/ready"); code != 200 {
+		t.Fatalf("ready in MINIMAL_MODE: %d %v", code, body)
 	}
 }

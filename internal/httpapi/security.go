@@ -14,7 +14,7 @@ import (
 // probePaths are polled by health checks, scrapers and the dashboard: the
 // limiter never counts them (they must answer whatever a client does), and
 // their request-log lines are DEBUG unless they fail.
-var probePaths = []string{"/health", "/__phase", "/metrics", "/startup/heartbeat", "/executive_dashboard.html", "/"}
+var probePaths = []string{"/health", "/ready", "/__phase", "/metrics", "/startup/heartbeat", "/executive_dashboard.html", "/"}
 
 // setupSecurity installs, after recovery and the body limit, the JWT
 // identification and the rate limiter, and picks the user and admin

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// healthcheckTimeout bounds the whole probe: a container runtime runs it
+// every few seconds, and a service that cannot answer /ready this fast is
+// not ready.
+const healthcheckTimeout = 3 * time.Second
+
+// healthcheck asks the service at ADDR (read like serve reads it: the
+// environment, then flags) whether it is ready, by GET /ready. It is what
+// an image without a shell runs as its HEALTHCHECK. Exit 0 when ready, 1
+// otherwise, bad settings included: Docker reserves exit 2.
+func healthcheck(args []string, stdout, stderr io.Writer) int {
+	cfg, ok := loadConfig(args, stderr)
+	if !ok {
+		return exitFailed
+	}
+	addr, err := probeAddr(cfg.Addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "advanced-backend healthcheck: %v\n", err)
+		return exitFailed
+	}
+	url := "http://" + addr + "/ready"
+	ctx, cancel := context.WithTimeout(context.Background(), healthcheckTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "advanced-backend healthcheck: %v\n", err)
+		return exitFailed
+	}
+	// No proxy from the environment: the target is this container's own
+	// loopback, never something HTTP_PROXY should see.
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "advanced-backend healthcheck: %s: %v\n", url, err)
+		return exitFailed
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "advanced-backend healthcheck: %s: %d %s\n", url, resp.StatusCode, readyMessage(body))
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "ready: %s\n", url)
+	return exitOK
+}
+
+// probeAddr turns a listen address into one to dial: a wildcard or empty
+// host (0.0.0.0, [::], ":8000") is reached on loopback of the same family.
+func probeAddr(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("ADDR %q: %w", listen, err)
+	}
+	if port == "0" {
+		return "", fmt.Errorf("ADDR %q has port 0: the service's port is not known", listen)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// readyMessage picks the error message out of a /ready 503 body.
+func readyMessage(body []byte) string {
+	var b struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &b) == nil && b.Error.Message != "" {
+		return b.Error.Message
+	}
+	if len(body) > 200 {
+		body = body[:200]
+	}
+	return string(body)
+}
