@@ -1,6 +1,7 @@
 package e2e
 
 // The /v1 gateway of real binaries, driven by the official OpenAI Node SDK
+// and LangChain's @langchain/openai
 // (e2e/openai-node, pinned by its package-lock.json; `npm ci` runs when
 // node_modules is missing) and by raw HTTP, against internal/testllm: an
 // in-process server speaking the OpenAI and Anthropic wire protocols (no
@@ -32,7 +33,7 @@ func nodeSDK(t *testing.T) string {
 	if err != nil {
 		t.Fatal("node (20 or later) is needed for the OpenAI Node SDK tests: ", err)
 	}
-	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "openai", "package.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "@langchain", "openai", "package.json")); err != nil {
 		buildMu.Lock() // one npm ci at a time
 		defer buildMu.Unlock()
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
@@ -94,7 +95,7 @@ func runNode(t *testing.T, node string, env ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=tap", "gateway.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=tap", "gateway.test.mjs", "langchain.test.mjs")
 	cmd.Dir = nodeDir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	out, err := cmd.CombinedOutput()
