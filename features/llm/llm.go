@@ -76,6 +76,10 @@ func (f *feature) Start(ctx context.Context) error {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     true,
+		// Requests are small JSON bodies; every open stream holds one
+		// connection with its buffers, so a smaller write buffer keeps
+		// 1,000 streams in bounded memory (the read side keeps 4 KiB).
+		WriteBufferSize: 1 << 10,
 	}
 	// Deadlines are per call (context), not per client: a streamed answer
 	// may outlast LLM_TIMEOUT as long as chunks keep coming.

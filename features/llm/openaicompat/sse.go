@@ -29,7 +29,8 @@ type SSEReader struct {
 // NewSSEReader reads events from r.
 func NewSSEReader(r io.Reader) *SSEReader {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), MaxEventBytes)
+	// small to start (an open stream holds it), grown up to the bound
+	sc.Buffer(make([]byte, 0, 1024), MaxEventBytes)
 	return &SSEReader{sc: sc}
 }
 
