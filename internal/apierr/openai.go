@@ -74,3 +74,11 @@ func AbortOpenAI(c *gin.Context, status int, code, param, message string) {
 	}
 	c.AbortWithStatusJSON(status, OpenAIBody{Error: d})
 }
+
+// Param is the offending field, "" when none.
+func (b OpenAIBody) Param() string {
+	if b.Error.Param == nil {
+		return ""
+	}
+	return *b.Error.Param
+}
