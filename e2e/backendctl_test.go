@@ -18,7 +18,7 @@ import (
 
 	jwt "github.com/golang-jwt/jwt/v5"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 var (
@@ -432,8 +432,8 @@ func TestBackendctlLinksNoGroup(t *testing.T) {
 			if strings.Contains(pkg, "/advanced-backend/features") {
 				t.Errorf("%s: backendctl links %s", goos, pkg)
 			}
-			for _, g := range capability.Groups() {
-				for _, m := range g.Exclusive {
+			for _, g := range groupspec.Groups() {
+				for _, m := range g.Exclusive() {
 					if pkg == m || strings.HasPrefix(pkg, m+"/") {
 						t.Errorf("%s: backendctl links %s (module of group %s)", goos, pkg, g.Name)
 					}

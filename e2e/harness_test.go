@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 const repoRoot = ".."
@@ -50,7 +50,7 @@ func variantTags(t testing.TB, variant string) []string {
 	if variant == "notdigest" {
 		return append(variantTags(t, "lean"), "notdigest")
 	}
-	tags, err := capability.VariantTags(variant)
+	tags, err := groupspec.VariantTags(variant)
 	if err != nil {
 		t.Fatal(err)
 	}

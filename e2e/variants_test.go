@@ -9,32 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
-type capsReport struct {
-	MinimalMode       bool            `json:"minimal_mode"`
-	SafeMode          bool            `json:"safe_mode"`
-	HeavyDependencies map[string]bool `json:"heavy_dependencies"`
-	TDigestFallback   bool            `json:"tdigest_fallback"`
-	Variant           string          `json:"variant"`
-	BuildTags         []string        `json:"build_tags"`
-	Version           string          `json:"version"`
-	Groups            map[string]struct {
-		Linked  bool   `json:"linked"`
-		Enabled bool   `json:"enabled"`
-		Ready   bool   `json:"ready"`
-		Detail  string `json:"detail"`
-		Modules []struct {
-			Path    string `json:"path"`
-			Version string `json:"version"`
-		} `json:"modules"`
-	} `json:"groups"`
-	Consistency struct {
-		OK       bool     `json:"ok"`
-		Problems []string `json:"problems"`
-	} `json:"consistency"`
-}
+// capsReport is the one report type the service encodes.
+type capsReport = capreport.Report
 
 // goVersionModules returns the modules `go version -m` lists for a binary.
 func goVersionModules(t *testing.T, bin string) map[string]string {
@@ -57,7 +37,7 @@ func goVersionModules(t *testing.T, bin string) map[string]string {
 // and checks /ml-capabilities against the variant table and against the
 // binary's own module list.
 func TestVariantsReportWhatTheyLink(t *testing.T) {
-	for _, v := range capability.Variants() {
+	for _, v := range groupspec.Variants() {
 		t.Run(v.Name, func(t *testing.T) {
 			bin := buildVariant(t, v.Name)
 			mods := goVersionModules(t, bin)
@@ -72,16 +52,16 @@ func TestVariantsReportWhatTheyLink(t *testing.T) {
 			if want := variantTags(t, v.Name); !slices.Equal(caps.BuildTags, want) {
 				t.Errorf("build_tags %v, want %v", caps.BuildTags, want)
 			}
-			if len(caps.Groups) != len(capability.Groups()) {
+			if len(caps.Groups) != len(groupspec.Groups()) {
 				t.Fatalf("groups: %v", caps.Groups)
 			}
-			for _, g := range capability.Groups() {
+			for _, g := range groupspec.Groups() {
 				st := caps.Groups[g.Name]
 				want := slices.Contains(v.Groups, g.Name)
 				if st.Linked != want || st.Enabled != want {
 					t.Errorf("group %s: linked=%v enabled=%v, want %v", g.Name, st.Linked, st.Enabled, want)
 				}
-				for _, m := range g.Exclusive {
+				for _, m := range g.Exclusive() {
 					if _, in := mods[m]; in != want {
 						t.Errorf("go version -m: module %s present=%v, group %s linked=%v", m, in, g.Name, want)
 					}

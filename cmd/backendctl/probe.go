@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/opsprobe"
 )
 
@@ -110,7 +110,7 @@ func pickExe(ctx context.Context, exe string, stderr io.Writer) (string, func(),
 	}
 	cleanup := func() { os.RemoveAll(dir) }
 	p := filepath.Join(dir, name)
-	tags, err := capability.VariantTags("lean")
+	tags, err := groupspec.VariantTags("lean")
 	if err != nil {
 		cleanup()
 		return "", none, err

@@ -154,7 +154,12 @@ func (e embedder) Embed(ctx context.Context, inputs []string, model string) ([][
 	return out, nil
 }
 
+// Ready is false while the llm group is switched off at run time, so the
+// vector group tells that apart without knowing the llm group by name.
 func (e embedder) Ready() bool {
+	if e.f.enabled != nil && !e.f.enabled() {
+		return false
+	}
 	c, _ := e.f.embedClient()
 	return c != nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
@@ -58,7 +59,7 @@ func benchChain(b *testing.B) (*httpapi.Server, string) {
 	f := &feature{}
 	rt := capability.NewRuntime(map[string]capability.Feature{"llm": f}, capability.FactsFrom(&debug.BuildInfo{}), false)
 	srv, err := httpapi.New(httpapi.Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
-		Phase: phase.New(nil), Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{Groups: rt}})
+		Phase: phase.New(nil), Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,9 +141,5 @@ func BenchmarkV1UpstreamAlone(b *testing.B) {
 
 func loadConfigB(b *testing.B, env map[string]string) *config.Config {
 	b.Helper()
-	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		b.Fatal(err)
-	}
-	return cfg
+	return grouptest.Config(b, "llm", Settings(), env)
 }

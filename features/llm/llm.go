@@ -25,11 +25,14 @@ import (
 // Retry-After says.
 const maxRetryWait = 10 * time.Second
 
-func init() { capability.Register("llm", &feature{}) }
+func init() {
+	capability.Register(capability.GroupInfo{Name: "llm", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+}
 
 type feature struct {
-	cfg      config.LLMConfig
+	cfg      Config
 	services *capability.Services
+	enabled  func() bool // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
 
@@ -44,8 +47,9 @@ type feature struct {
 
 // Setup mounts the routes and offers the embedder; clients come in Start.
 func (f *feature) Setup(h *capability.Host) error {
-	f.cfg = h.Config.LLM
+	f.cfg = configFrom(h.Settings)
 	f.services = h.Services
+	f.enabled = h.Enabled
 	f.retry = provider.Retry{MaxRetries: f.cfg.MaxRetries, Backoff: f.cfg.RetryBackoff, MaxWait: maxRetryWait}
 	m, err := newMetrics(h.Metrics)
 	if err != nil {
@@ -161,7 +165,7 @@ func (f *feature) Status() capability.Status {
 	var notes []string
 	for _, n := range providerNames {
 		if _, ok := f.chats[n]; ok {
-			notes = append(notes, n+": ready ("+f.baseURL(n)+", model "+f.defaultModel(n)+")")
+			notes = append(notes, n+": ready ("+config.RedactURL(f.baseURL(n))+", model "+f.defaultModel(n)+")")
 		} else {
 			notes = append(notes, n+": not ready: "+f.missing[n])
 		}

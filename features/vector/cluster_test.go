@@ -9,8 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
 )
@@ -31,15 +30,12 @@ func (m *member) ResetLatency() {}
 func TestClusterPublisherLifecycle(t *testing.T) {
 	rs := testredis.Start(t)
 	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s"}
-	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &capability.Services{}
+	h := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
+	svc := h.Services
 	m := &member{}
 	svc.ClusterMember.Provide(m)
 	f := &feature{}
-	h := &capability.Host{Config: cfg, Phase: phase.New(nil), Metrics: prometheus.NewRegistry(), Router: gin.New().Group(""), Services: svc}
+	h.Phase, h.Metrics, h.Router = phase.New(nil), prometheus.NewRegistry(), gin.New().Group("")
 	if err := f.Setup(h); err != nil {
 		t.Fatal(err)
 	}

@@ -21,17 +21,18 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 // probeInterval is how often a remote store is probed.
 const probeInterval = 5 * time.Second
 
-func init() { capability.Register("vector", &feature{}) }
+func init() {
+	capability.Register(capability.GroupInfo{Name: "vector", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+}
 
 type feature struct {
-	cfg      config.VectorConfig
+	cfg      Config
 	services *capability.Services
 	phase    *phase.Log
 	logger   *slog.Logger
@@ -50,7 +51,7 @@ type feature struct {
 // Setup mounts the routes and, with REDIS_URL, offers the shared cache and
 // limiter. Building the Redis client does no I/O; it dials on first use.
 func (f *feature) Setup(h *capability.Host) error {
-	f.cfg = h.Config.Vector
+	f.cfg = configFrom(h.Settings)
 	f.services = h.Services
 	f.phase = h.Phase
 	f.logger = h.Logger
@@ -72,7 +73,8 @@ func (f *feature) Setup(h *capability.Host) error {
 		f.redis = g
 		if h.Services != nil {
 			h.Services.Cache.Provide(redisstate.NewCache(g))
-			if rl := h.Config.RateLimit; rl.RPS > 0 {
+			if h.Core != nil && h.Core.RateLimit.RPS > 0 {
+				rl := h.Core.RateLimit
 				h.Services.Limiter.Provide(redisstate.NewLimiter(g, rl.RPS, rl.Burst))
 			}
 			if err := f.setupCluster(h, g); err != nil {
@@ -88,10 +90,10 @@ func (f *feature) Setup(h *capability.Host) error {
 // provided this replica's member view; the publisher starts in Start.
 func (f *feature) setupCluster(h *capability.Host, g *redisstate.Guard) error {
 	m, ok := h.Services.ClusterMember.Get()
-	if !ok {
+	if !ok || h.Core == nil {
 		return nil
 	}
-	cc := h.Config.Cluster
+	cc := h.Core.Cluster
 	cl, err := cluster.New(cluster.Options{Guard: g, Member: m, Interval: cc.PublishInterval, TTL: cc.TTL,
 		MaxBytes: cc.MaxPublishBytes, Logger: f.logger, Metrics: h.Metrics})
 	if err != nil {
@@ -272,18 +274,12 @@ func (f *feature) embedderState() (bool, string) {
 	if f.services == nil {
 		return false, "no embedder"
 	}
-	if g := f.services.Groups; g != nil && !g.Linked("llm") {
-		return false, "the llm group is not linked into this build"
-	}
-	if g := f.services.Groups; g != nil && !g.Enabled("llm") {
-		return false, "the llm group is switched off"
-	}
 	e, ok := f.services.Embedder.Get()
 	if !ok {
 		return false, "no embedder is provided (the llm group is not linked)"
 	}
 	if !e.Ready() {
-		return false, "the llm group's embedding provider is not ready (OPENAI_API_KEY not set?)"
+		return false, "the llm group's embedding provider is not ready (the group is switched off, or OPENAI_API_KEY is not set)"
 	}
 	return true, "ready (llm group)"
 }

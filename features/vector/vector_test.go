@@ -23,7 +23,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore/qdrantfake"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
@@ -41,17 +40,14 @@ type rig struct {
 
 func newRig(t *testing.T, env map[string]string) *rig {
 	t.Helper()
-	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{f: &feature{}, svc: &capability.Services{}, phase: phase.New(nil)}
+	h := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
+	r := &rig{f: &feature{}, svc: h.Services, phase: phase.New(nil)}
 	admin := func(c *gin.Context) {
 		if c.GetHeader("X-Test-Admin") != "yes" {
 			apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only")
 		}
 	}
-	h := &capability.Host{Config: cfg, Phase: r.phase, Metrics: prometheus.NewRegistry(), RequireAdmin: admin, Services: r.svc}
+	h.Phase, h.Metrics, h.RequireAdmin = r.phase, prometheus.NewRegistry(), admin
 	r.base = grouptest.Mount(t, r.f, h)
 	grouptest.Start(t, r.f)
 	return r

@@ -6,20 +6,9 @@ import (
 	"slices"
 	"sync"
 	"time"
-)
 
-// GroupState is one group's entry in /ml-capabilities.
-type GroupState struct {
-	Name          string   `json:"name"`
-	Tag           string   `json:"build_tag"`
-	Description   string   `json:"description"`
-	RoutePrefixes []string `json:"route_prefixes"`
-	Linked        bool     `json:"linked"`
-	Enabled       bool     `json:"enabled"`
-	Ready         bool     `json:"ready"`
-	Detail        string   `json:"detail"`
-	Modules       []Module `json:"modules"`
-}
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+)
 
 // Runtime is the run-time state of the groups of one process: which are
 // linked, enabled and started. It is safe for concurrent use.
@@ -38,15 +27,11 @@ type Runtime struct {
 // NewRuntime wraps the linked features. With minimal set (MINIMAL_MODE)
 // no group is enabled.
 func NewRuntime(features map[string]Feature, facts BuildFacts, minimal bool) *Runtime {
-	var names []string
-	for n := range features {
-		names = append(names, n)
-	}
 	return &Runtime{
 		features: features,
 		facts:    facts,
 		minimal:  minimal,
-		variant:  VariantFor(names),
+		variant:  groupspec.VariantFor(linkedNames(features)),
 		disabled: map[string]string{},
 		started:  map[string]bool{},
 		startErr: map[string]error{},
@@ -59,18 +44,9 @@ func (r *Runtime) Variant() string { return r.variant }
 // Facts returns the build facts the runtime was made with.
 func (r *Runtime) Facts() BuildFacts { return r.facts }
 
-// Minimal reports MINIMAL_MODE.
-func (r *Runtime) Minimal() bool { return r.minimal }
-
 // LinkedNames lists the linked groups in table order.
 func (r *Runtime) LinkedNames() []string {
-	var out []string
-	for _, g := range groups {
-		if _, ok := r.features[g.Name]; ok {
-			out = append(out, g.Name)
-		}
-	}
-	return out
+	return linkedNames(r.features)
 }
 
 // Feature returns the linked feature of a group.
@@ -174,7 +150,7 @@ func (r *Runtime) StopAll(ctx context.Context, each func(group string, err error
 
 // State returns the snapshot of one group.
 func (r *Runtime) State(group string) GroupState {
-	spec, _ := LookupGroup(group)
+	spec, _ := groupspec.LookupGroup(group)
 	st := GroupState{
 		Name:          spec.Name,
 		Tag:           spec.Name,
@@ -213,21 +189,10 @@ func (r *Runtime) State(group string) GroupState {
 
 // States returns every declared group's snapshot, linked or not.
 func (r *Runtime) States() map[string]GroupState {
-	m := make(map[string]GroupState, len(groups))
-	for _, g := range groups {
+	gs := groupspec.Groups()
+	m := make(map[string]GroupState, len(gs))
+	for _, g := range gs {
 		m[g.Name] = r.State(g.Name)
 	}
 	return m
-}
-
-// GroupForPath returns the group whose route prefix holds path.
-func GroupForPath(path string) (GroupSpec, bool) {
-	for _, g := range groups {
-		for _, p := range g.RoutePrefixes {
-			if path == p || (len(path) > len(p) && path[:len(p)] == p && path[len(p)] == '/') {
-				return g, true
-			}
-		}
-	}
-	return GroupSpec{}, false
 }

@@ -72,10 +72,10 @@ func (s *Server) clusterAbsence() string {
 		return fmt.Sprintf("scope=cluster needs Redis through the vector group, which is not linked into the %s variant", rt.Variant())
 	case !rt.Enabled("vector"):
 		return "scope=cluster needs Redis through the vector group, which is not enabled: " + rt.DisabledReason("vector")
-	case s.deps.Config.Vector.RedisURL == "":
-		return "scope=cluster needs Redis: REDIS_URL is not set on this replica"
 	}
-	return "scope=cluster: the vector group has not provided the shared store (set-up failed?)"
+	// The vector group provides the store when its Redis setting is given;
+	// its own status says what it has.
+	return "scope=cluster: the vector group has not provided the shared store: " + rt.State("vector").Detail
 }
 
 // clusterParts reads the live replicas' payloads; false when it answered 503.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/web"
 )
@@ -109,6 +110,8 @@ func (s *Server) phaseInfo(c *gin.Context) {
 		"variant":            rt.Variant(),
 		"build_tags":         nonNil(rt.Facts().Tags),
 		"linked_groups":      nonNil(rt.LinkedNames()),
+		"ignored_settings":   ignoredSettings(cfg.Ignored),
+		"strict_settings":    cfg.StrictSettings,
 		"estimator":          s.estimator,
 		"tracked_endpoints":  s.lat.ActiveRoutes(),
 		"trackable_routes":   s.lat.TrackedRoutes(),
@@ -157,6 +160,15 @@ func (s *Server) heartbeat(c *gin.Context) {
 			"rate_limit":   rateMode,
 		},
 	})
+}
+
+// ignoredSettings lists the settings given for groups that are not linked:
+// names and groups only, never values.
+func ignoredSettings(in []config.IgnoredSetting) []config.IgnoredSetting {
+	if in == nil {
+		return []config.IgnoredSetting{}
+	}
+	return in
 }
 
 func nonNil(s []string) []string {

@@ -15,6 +15,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
@@ -57,7 +58,7 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	apierr.SetOpenAIPrefixes(capability.OpenAIPrefixes()...)
+	apierr.SetOpenAIPrefixes(groupspec.OpenAIPrefixes()...)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
@@ -109,7 +110,8 @@ func (s *Server) mountGroups() {
 		}
 		f, _ := rt.Feature(name)
 		h := &capability.Host{
-			Config:       s.deps.Config,
+			Settings:     s.deps.Config.Group(name),
+			Core:         capability.CoreOf(s.deps.Config),
 			Logger:       s.deps.Logger.With("group", name),
 			Phase:        s.deps.Phase,
 			Metrics:      s.deps.Metrics,
@@ -117,6 +119,8 @@ func (s *Server) mountGroups() {
 			RequireAdmin: s.admin,
 			BodyLimits:   &s.limits,
 			Services:     s.deps.Services,
+			Switches:     rt,
+			Enabled:      func() bool { return rt.Enabled(name) },
 		}
 		if err := f.Setup(h); err != nil {
 			rt.MarkFailed(name, fmt.Errorf("setup: %w", err))
@@ -140,7 +144,7 @@ func (s *Server) gate(group string) gin.HandlerFunc {
 // is off (503) and a plain unknown path (404).
 func (s *Server) noRoute(c *gin.Context) {
 	path := c.Request.URL.Path
-	if g, ok := capability.GroupForPath(path); ok {
+	if g, ok := groupspec.GroupForPath(path); ok {
 		rt := s.deps.Groups
 		switch {
 		case !rt.Linked(g.Name):

@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // Case is one request and what its answer must look like.
@@ -63,7 +64,7 @@ func CoreCases() []Case {
 // GroupCases are the requests of one group given its state in
 // /ml-capabilities. A linked and enabled group's prefixes must not answer
 // 501/503 or a 5xx; group owners add their endpoints to groupEndpoints.
-func GroupCases(g capability.GroupSpec, linked, enabled bool) []Case {
+func GroupCases(g groupspec.Group, linked, enabled bool) []Case {
 	var out []Case
 	for _, p := range g.RoutePrefixes {
 		path := strings.TrimSuffix(p, "/") + "/smoke-probe"
@@ -162,25 +163,14 @@ type Result struct {
 	Failures []Failure `json:"failures"`
 }
 
-// Run fetches /ml-capabilities from base, builds the case list and runs
-// every case once, sequentially, without credentials.
-func Run(ctx context.Context, base string, timeout time.Duration) (*Result, error) {
-	return RunWithToken(ctx, base, timeout, "")
-}
-
-// RunWithToken is Run with a bearer token sent on every request (group
-// routes need a user token when JWT auth is on).
+// RunWithToken fetches /ml-capabilities from base, builds the case list
+// and runs every case once, sequentially, with the bearer token (if any)
+// on every request (group routes need a user token when JWT auth is on).
 func RunWithToken(ctx context.Context, base string, timeout time.Duration, token string) (*Result, error) {
 	client := &http.Client{Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base = strings.TrimSuffix(base, "/")
-	var caps struct {
-		Variant string `json:"variant"`
-		Groups  map[string]struct {
-			Linked  bool `json:"linked"`
-			Enabled bool `json:"enabled"`
-		} `json:"groups"`
-	}
+	var caps capreport.Report
 	code, body, err := do(ctx, client, Case{Method: "GET", Path: "/ml-capabilities"}, base, token)
 	if err != nil {
 		return nil, err
@@ -192,7 +182,7 @@ func RunWithToken(ctx context.Context, base string, timeout time.Duration, token
 		return nil, fmt.Errorf("decode /ml-capabilities: %w", err)
 	}
 	cases := CoreCases()
-	for _, g := range capability.Groups() {
+	for _, g := range groupspec.Groups() {
 		st, ok := caps.Groups[g.Name]
 		if !ok {
 			return nil, fmt.Errorf("/ml-capabilities does not report group %s", g.Name)

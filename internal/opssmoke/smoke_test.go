@@ -3,11 +3,11 @@ package opssmoke
 import (
 	"testing"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 func TestGroupCases(t *testing.T) {
-	opt, _ := capability.LookupGroup("optional") // two route prefixes
+	opt, _ := groupspec.LookupGroup("optional") // two route prefixes
 	for _, tc := range []struct {
 		linked, enabled bool
 		status          int

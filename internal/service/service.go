@@ -46,21 +46,17 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(h).With("replica", cfg.Cluster.ReplicaID)
 }
 
-// New assembles the service from the linked features. It does no network
+// New assembles the service from fresh instances of the linked groups
+// (capability.Instantiate). It does no network
 // I/O, so it is as fast as start-up needs to be.
 func New(cfg *config.Config, logger *slog.Logger, features map[string]capability.Feature, facts capability.BuildFacts) (*Service, error) {
 	pl := phase.New(logger)
 	pl.Info("init", "INIT: process start")
 	rt := capability.NewRuntime(features, facts, cfg.MinimalMode)
-	if err := checkGroupSettings(cfg, rt); err != nil {
-		return nil, err
-	}
 	if cfg.MinimalMode {
 		pl.Warn("mode", "INIT: MINIMAL_MODE active - linked groups are not started")
-		for _, msg := range minimalModeIgnored(cfg, rt) {
-			pl.Warn("mode", "INIT: "+msg)
-		}
 	}
+	reportSettings(cfg, rt, pl)
 
 	linked := rt.LinkedNames()
 	heavy, _ := json.Marshal(capability.HeavyDependencies(linked))
@@ -83,7 +79,7 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 		Phase:    pl,
 		Groups:   rt,
 		Metrics:  reg,
-		Services: &capability.Services{Groups: rt},
+		Services: &capability.Services{},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
 )
@@ -56,7 +56,7 @@ func newMember(t *testing.T, id string, samples ...float64) *member {
 	return &member{id: id, eng: eng}
 }
 
-func newCluster(t *testing.T, url string, m capability.ClusterMember, ttl time.Duration) (*Cluster, *redisstate.Guard) {
+func newCluster(t *testing.T, url string, m groupapi.ClusterMember, ttl time.Duration) (*Cluster, *redisstate.Guard) {
 	t.Helper()
 	g, err := redisstate.New(redisstate.Options{URL: url, Timeout: 500 * time.Millisecond, RetryInterval: 50 * time.Millisecond})
 	if err != nil {
@@ -70,7 +70,7 @@ func newCluster(t *testing.T, url string, m capability.ClusterMember, ttl time.D
 	return c, g
 }
 
-func ids(reps []capability.ReplicaPayload) []string {
+func ids(reps []groupapi.ReplicaPayload) []string {
 	var out []string
 	for _, r := range reps {
 		out = append(out, r.ID)

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 )
 
 // Options configure the connection.
@@ -92,7 +93,7 @@ func New(o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qdrant client for %s: %w", o.URL, err)
 	}
-	return &Store{c: c, url: o.URL, timeout: o.Timeout}, nil
+	return &Store{c: c, url: config.RedactURL(o.URL), timeout: o.Timeout}, nil // url is shown, never its credentials
 }
 
 func (s *Store) Backend() string { return "qdrant " + s.url }
