@@ -137,13 +137,25 @@ func (f *feature) routes(rt route) bool {
 	return false
 }
 
-// readBody reads the request body (bounded by the body-limit middleware).
+// readBody reads the request body (bounded by the body-limit middleware):
+// one allocation of the declared length when there is one.
 func readBody(c *gin.Context) ([]byte, bool) {
-	var buf bytes.Buffer
+	var b []byte
+	var err error
 	if n := c.Request.ContentLength; n > 0 {
-		buf.Grow(int(n) + 1)
+		b = make([]byte, n)
+		_, err = io.ReadFull(c.Request.Body, b)
+		if err == nil {
+			// the declared length must be the whole body
+			var one [1]byte
+			if k, _ := c.Request.Body.Read(one[:]); k > 0 {
+				err = errors.New("body longer than its Content-Length")
+			}
+		}
+	} else {
+		b, err = io.ReadAll(c.Request.Body)
 	}
-	if _, err := buf.ReadFrom(c.Request.Body); err != nil {
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			apierr.AbortOpenAI(c, http.StatusRequestEntityTooLarge, "body_too_large", "", fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
@@ -152,7 +164,7 @@ func readBody(c *gin.Context) ([]byte, bool) {
 		apierr.AbortOpenAI(c, http.StatusBadRequest, "bad_body", "", "could not read the request body: "+err.Error())
 		return nil, false
 	}
-	return buf.Bytes(), true
+	return b, true
 }
 
 // decodeV1 decodes body into v; a failure is a 400 naming the field.
@@ -307,15 +319,16 @@ func (f *feature) complete(ctx context.Context, up upstreamRequest) ([]byte, err
 	}
 	// relayed as it came: only the object type and the usage are read
 	// (spans found without decoding the whole answer)
-	if obj, ok := openaicompat.TopLevel(b, "object"); !ok || string(obj) != `"chat.completion"` {
+	obj, rawUsage := openaicompat.TopLevel2(b, "object", "usage")
+	if string(obj) != `"chat.completion"` {
 		if !json.Valid(b) {
 			return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "answer does not parse as JSON"}
 		}
 		return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "answer is not a chat.completion object"}
 	}
 	var usage openaicompat.Usage
-	if raw, ok := openaicompat.TopLevel(b, "usage"); ok {
-		if err := json.Unmarshal(raw, &usage); err != nil && string(raw) != "null" {
+	if raw := rawUsage; raw != nil && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &usage); err != nil {
 			return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "usage does not parse: " + err.Error(), Err: err}
 		}
 	}

@@ -42,11 +42,36 @@ func TopLevel(body []byte, key string) ([]byte, bool) {
 	return body[start:end], true
 }
 
+// TopLevel2 returns the raw values of two keys of the top-level object in
+// one pass (nil for an absent key; the last occurrence of each).
+func TopLevel2(body []byte, k1, k2 string) (v1, v2 []byte) {
+	scanTopLevel(body, func(key []byte, start, end int) {
+		switch string(key) {
+		case k1:
+			v1 = body[start:end]
+		case k2:
+			v2 = body[start:end]
+		}
+	})
+	return v1, v2
+}
+
 // findTopLevel finds the value span of the last occurrence of key in the
 // top-level object. Keys are compared as raw bytes: a key written with
 // escapes is not found (and then added, which encoding/json resolves in
 // favour of the later one).
 func findTopLevel(body []byte, key string) (start, end int, ok bool) {
+	scanTopLevel(body, func(k []byte, s, e int) {
+		if string(k) == key {
+			start, end, ok = s, e, true
+		}
+	})
+	return start, end, ok
+}
+
+// scanTopLevel calls each with every key of the top-level object and the
+// span of its value, in order.
+func scanTopLevel(body []byte, each func(key []byte, start, end int)) {
 	depth := 0
 	expectKey := false
 	for i := 0; i < len(body); i++ {
@@ -72,19 +97,14 @@ func findTopLevel(body []byte, key string) (start, end int, ok bool) {
 				for v < len(body) && isSpace(body[v]) {
 					v++
 				}
-				if string(k) == key {
-					e := skipValue(body, v)
-					start, end, ok = v, e, true
-					i = e - 1
-					continue
-				}
-				i = v - 1
+				e := skipValue(body, v)
+				each(k, v, e)
+				i = e - 1
 				continue
 			}
 			i = j - 1
 		}
 	}
-	return start, end, ok
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
