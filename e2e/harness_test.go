@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 const repoRoot = ".."
@@ -131,26 +132,23 @@ func startBinary(t testing.TB, bin string, env ...string) *proc {
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() { p.Stop(t) })
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(p.Base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
+	if _, err := waitfor.Poll(15*time.Second, func() (struct{}, bool) {
 		select {
 		case err := <-p.done:
 			p.done <- err
 			t.Fatalf("%s exited before /health answered: %v\n%s", bin, err, p.Logs())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: /health never answered\n%s", bin, p.Logs())
+		resp, err := http.Get(p.Base + "/health")
+		if err != nil {
+			return struct{}{}, false
 		}
-		time.Sleep(10 * time.Millisecond)
+		resp.Body.Close()
+		return struct{}{}, resp.StatusCode == 200
+	}); err != nil {
+		t.Fatalf("%s: /health never answered (%v)\n%s", bin, err, p.Logs())
 	}
+	return p
 }
 
 // Stop sends SIGTERM and waits (bounded) for the process; it returns the

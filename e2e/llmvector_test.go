@@ -15,6 +15,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 func (p *proc) sendJSON(t testing.TB, method, path, body string) (int, string) {
@@ -162,17 +163,15 @@ func TestFullWithRedis(t *testing.T) {
 	p := startBinary(t, buildVariant(t, "full"), env...)
 	waitVector := func(want bool) string {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			_, ready, detail := groupState(t, p, "vector")
-			if ready == want {
-				return detail
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("vector ready=%v, want %v: %s", ready, want, detail)
-			}
-			time.Sleep(20 * time.Millisecond)
+		var detail string
+		if _, err := waitfor.Poll(15*time.Second, func() (struct{}, bool) {
+			var ready bool
+			_, ready, detail = groupState(t, p, "vector")
+			return struct{}{}, ready == want
+		}); err != nil {
+			t.Fatalf("vector ready, want %v: %v: %s", want, err, detail)
 		}
+		return detail
 	}
 	waitVector(true)
 	chat := `{"temperature":0,"messages":[{"role":"user","content":"cache me"}]}`

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // send makes a request with an optional JSON body and admin token and
@@ -156,13 +158,7 @@ func TestRegistryReloadBySIGHUP(t *testing.T) {
 	}
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, p.Logs())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitfor.True(t, 10*time.Second, what, cond)
 	}
 	// The group starts after /health answers: wait for the first load.
 	waitFor("the registry to load at start", func() bool { return loads() == 1 })

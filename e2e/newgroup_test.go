@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // TestAddingAGroup proves BUILD.md's "Adding a group": a throwaway group
@@ -80,16 +81,13 @@ func TestAddingAGroup(t *testing.T) {
 	// Linked: registers, reports, serves, settings parsed (env and flag).
 	p := startBinary(t, linked, "DEMO_GREETING=hi")
 	var caps capsReport
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// bounded wait for readiness; the checks below say what is wrong if it never comes
+	_, _ = waitfor.Poll(10*time.Second, func() (struct{}, bool) {
 		if code := p.get(t, "GET", "/ml-capabilities", &caps); code != 200 {
 			t.Fatalf("/ml-capabilities %d", code)
 		}
-		if caps.Groups["demo"].Ready || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return struct{}{}, caps.Groups["demo"].Ready
+	})
 	d := caps.Groups["demo"]
 	if !d.Linked || !d.Enabled || !d.Ready || d.Detail != "demo says hi" || !caps.Consistency.OK || caps.Variant != "custom" {
 		t.Fatalf("linked demo: %+v variant %s consistency %+v", d, caps.Variant, caps.Consistency)

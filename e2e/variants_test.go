@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // capsReport is the one report type the service encodes.
@@ -95,8 +98,16 @@ func TestVariantsReportWhatTheyLink(t *testing.T) {
 					}
 				}
 			}
-			if caps.HeavyDependencies["tensorflow"] {
-				t.Error("tensorflow reported linked")
+			for _, k := range []string{"tensorflow", "torch", "langchain"} { // no Go counterpart
+				if v, ok := caps.HeavyDependencies[k]; !ok || v {
+					t.Errorf("heavy_dependencies.%s = %v, %v; want false", k, v, ok)
+				}
+			}
+			if caps.HeavyDependencies["sklearn"] != slices.Contains(v.Groups, "ml") {
+				t.Errorf("heavy_dependencies.sklearn = %v with groups %v", caps.HeavyDependencies["sklearn"], v.Groups)
+			}
+			if caps.IncludeTensorflowFlag != nil || caps.TDigestTrackedEndpoints == nil {
+				t.Errorf("include_tensorflow_flag %v (want null), tdigest_tracked_endpoints %v (want a list)", caps.IncludeTensorflowFlag, caps.TDigestTrackedEndpoints)
 			}
 			wantVersion := "v0.0.0-e2e"
 			for _, g := range v.Groups {
@@ -241,6 +252,12 @@ func TestSubcommandsAndBadConfig(t *testing.T) {
 	if err := exec.Command(bin, "frobnicate").Run(); err == nil {
 		t.Fatal("unknown subcommand accepted")
 	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"serve", "-h"}} {
+		out, err := exec.Command(bin, args...).Output()
+		if err != nil || !strings.Contains(string(out), "--addr") || !strings.Contains(string(out), `(env ADDR, default "127.0.0.1:8000")`) {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
 }
 
 // TestSIGHUPDoesNotKillVariantsWithoutReload: SIGHUP reloads the registry
@@ -255,7 +272,9 @@ func TestSIGHUPDoesNotKillVariantsWithoutReload(t *testing.T) {
 		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(200 * time.Millisecond) // give a default action time to kill it
+		// Once the kernel has delivered SIGHUP, a default action would have
+		// ended the process: wait for the delivery, not for a while.
+		waitfor.True(t, 10*time.Second, "SIGHUP to be delivered", func() bool { return !signalPending(t, p.cmd.Process.Pid, syscall.SIGHUP) })
 		if code := p.get(t, "GET", "/health", nil); code != 200 {
 			t.Fatalf("%s: /health after SIGHUP: %d", tc.variant, code)
 		}
@@ -263,4 +282,28 @@ func TestSIGHUPDoesNotKillVariantsWithoutReload(t *testing.T) {
 			t.Fatalf("%s: exit after SIGHUP then SIGTERM: %v\n%s", tc.variant, err, p.Logs())
 		}
 	}
+}
+
+// signalPending reports whether sig is still pending for pid (thread or
+// process-wide), from /proc/<pid>/status.
+func signalPending(t *testing.T, pid int, sig syscall.Signal) bool {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false // gone: nothing pending (the caller's checks see it dead)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "SigPnd" && k != "ShdPnd") {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			t.Fatalf("%s: %q", k, v)
+		}
+		if mask&(1<<(uint(sig)-1)) != 0 {
+			return true
+		}
+	}
+	return false
 }

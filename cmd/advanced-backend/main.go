@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -56,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch cmd {
 	case "serve":
-		return serve(args, stderr)
+		return serve(args, stdout, stderr)
 	case "version":
 		return printVersion(stdout)
 	case "capabilities":
@@ -99,22 +100,28 @@ func wantsHelp(args []string) bool {
 
 // loadConfig parses core settings and the linked groups' own; settings of
 // groups this binary does not link are recorded (or refused with
-// STRICT_SETTINGS).
-func loadConfig(args []string, stderr io.Writer) (*config.Config, bool) {
+// STRICT_SETTINGS). When it returns no Config the command ends with the
+// exit code given: exitOK after a help flag the flag package saw (the usage
+// went to stdout), failed otherwise.
+func loadConfig(args []string, stdout, stderr io.Writer, failed int) (*config.Config, int) {
 	linked, unlinked, variant := capability.SettingsOptions(capability.Linked())
 	cfg, err := config.LoadWith(config.Options{Args: args, LookupEnv: os.LookupEnv, Environ: os.Environ(),
 		Linked: linked, Unlinked: unlinked, Variant: variant})
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return nil, exitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "advanced-backend: configuration: %v\n", err)
-		return nil, false
+		return nil, failed
 	}
-	return cfg, true
+	return cfg, exitOK
 }
 
-func serve(args []string, stderr io.Writer) int {
-	cfg, ok := loadConfig(args, stderr)
-	if !ok {
-		return exitUsage
+func serve(args []string, stdout, stderr io.Writer) int {
+	cfg, code := loadConfig(args, stdout, stderr, exitUsage)
+	if cfg == nil {
+		return code
 	}
 	logger := service.NewLogger(cfg, stderr)
 	svc, err := service.New(cfg, logger, capability.Instantiate(capability.Linked()), capability.ReadBuildFacts())
@@ -157,9 +164,9 @@ func printVersion(stdout io.Writer) int {
 // It builds neither the router nor the latency engine, and starts no
 // group, so none reports ready.
 func printCapabilities(args []string, stdout, stderr io.Writer) int {
-	cfg, ok := loadConfig(args, stderr)
-	if !ok {
-		return exitUsage
+	cfg, code := loadConfig(args, stdout, stderr, exitUsage)
+	if cfg == nil {
+		return code
 	}
 	rt := capability.NewRuntime(capability.Instantiate(capability.Linked()), capability.ReadBuildFacts(), cfg.MinimalMode)
 	est := latency.Select(cfg.Latency.Compression, cfg.Latency.ReservoirSize).Info

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,14 +33,25 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	body := fs.String("body", "", "request body; @file reads it from a file")
 	var headers listHeaders
 	fs.Var(&headers, "header", `request header "Name: value" (repeatable)`)
+	minSuccess := fs.Float64("min-success", 0, "exit 1 when a URL's success rate (2xx/3xx share, 0-1) is below this")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: backendctl load [flags] URL [URL...]   (loopback targets unless --allow-remote)")
+		fs.PrintDefaults()
+	}
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
 	for _, a := range fs.Args() {
 		_ = urls.Set(a)
 	}
-	if len(urls.values) == 0 {
-		urls.values = []string{"http://127.0.0.1:8070/health"}
+	if len(urls.values) == 0 { // no default target: loading a port by guess helps no one
+		fmt.Fprintln(stderr, "backendctl load: no target URL")
+		fs.Usage()
+		return exitNotReady // 2, as the issue asks: "print the usage and exit 2"
+	}
+	if *minSuccess < 0 || *minSuccess > 1 {
+		fmt.Fprintf(stderr, "backendctl load: --min-success %g out of range [0, 1]\n", *minSuccess)
+		return exitUsage
 	}
 	if *burst < 0 {
 		*burst = *duration / 5
@@ -77,12 +89,23 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, p := range sum.Phases {
 		fmt.Fprintf(stdout, "phase %-6s %7d requests in %5.1fs (%.0f/s)\n", p.Name, p.Requests, p.Seconds, p.AchievedRPS)
 	}
+	var below []string
 	for _, u := range sum.URLs {
-		fmt.Fprintf(stdout, "%s: %d requests, %.1f%% ok, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, classes %v\n",
-			u.URL, u.Requests, 100*u.SuccessRate, u.LatencyMS.P50, u.LatencyMS.P95, u.LatencyMS.P99, u.StatusClass)
+		fmt.Fprintf(stdout, "%s: %d requests, %.1f%% ok, codes %v\n", u.URL, u.Requests, 100*u.SuccessRate, u.StatusCodes)
+		for _, class := range sortedKeys(u.LatencyByClass) {
+			q := u.LatencyByClass[class]
+			fmt.Fprintf(stdout, "  %s: %d, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms\n", class, u.StatusClass[class], q.P50, q.P95, q.P99)
+		}
+		if u.SuccessRate < *minSuccess {
+			below = append(below, fmt.Sprintf("%s %.1f%%", u.URL, 100*u.SuccessRate))
+		}
 	}
 	fmt.Fprintf(stdout, "load: %d requests, %.1f%% ok; %s\n", sum.Total.Requests, 100*sum.Total.SuccessRate, *out)
 	if sum.Total.Requests == 0 || sum.Total.Succeeded == 0 {
+		return exitFailed
+	}
+	if len(below) > 0 {
+		fmt.Fprintf(stderr, "backendctl load: success below --min-success %g: %s\n", *minSuccess, strings.Join(below, ", "))
 		return exitFailed
 	}
 	return exitOK
@@ -124,4 +147,13 @@ func readBody(v string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is over %d bytes", path, opsload.MaxBodyBytes)
 	}
 	return b, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -71,7 +71,8 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "probe: %s variant %s, groups %v, consistent; /health after %s\n",
 			opts.Addr, res.Report.Variant, res.Report.Linked(), res.HealthIn.Round(time.Millisecond))
 		return exitOK
-	case errors.Is(err, opsprobe.ErrExited), errors.Is(err, opsprobe.ErrNotReady):
+	case errors.Is(err, opsprobe.ErrExited), errors.Is(err, opsprobe.ErrNotReady),
+		errors.Is(err, opsprobe.ErrPortInUse), errors.Is(err, opsprobe.ErrNotOurs):
 		fmt.Fprintf(stderr, "backendctl probe: %v\n", err)
 		return exitNotReady
 	case errors.Is(err, opsprobe.ErrMismatch):

@@ -47,6 +47,11 @@ func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(c int)           { d.code = c }
 
+// The deadlines a real connection takes (the router sets per-request read
+// and write deadlines), so the chain runs as it does in production.
+func (d *discardWriter) SetReadDeadline(time.Time) error  { return nil }
+func (d *discardWriter) SetWriteDeadline(time.Time) error { return nil }
+
 // benchChain builds the service router (latency recording, request log,
 // recovery, body limit, JWT, rate limiter, group gate and user guard in
 // front of the group's routes) with the llm group linked, its upstream an

@@ -147,11 +147,12 @@ func (f *feature) defaultModel(name string) string {
 	return f.cfg.OpenAIModel
 }
 
+// baseURL is a provider's base URL as it may be shown (no credentials).
 func (f *feature) baseURL(name string) string {
 	if name == anthropicapi.Name {
-		return f.cfg.AnthropicBaseURL
+		return config.RedactURL(f.cfg.AnthropicBaseURL)
 	}
-	return f.cfg.OpenAIBaseURL
+	return config.RedactURL(f.cfg.OpenAIBaseURL)
 }
 
 // Status is ready when at least one provider is configured; the detail
@@ -165,7 +166,7 @@ func (f *feature) Status() capability.Status {
 	var notes []string
 	for _, n := range providerNames {
 		if _, ok := f.chats[n]; ok {
-			notes = append(notes, n+": ready ("+config.RedactURL(f.baseURL(n))+", model "+f.defaultModel(n)+")")
+			notes = append(notes, n+": ready ("+f.baseURL(n)+", model "+f.defaultModel(n)+")")
 		} else {
 			notes = append(notes, n+": not ready: "+f.missing[n])
 		}

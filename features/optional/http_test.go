@@ -21,6 +21,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -300,13 +301,7 @@ func TestRegistryRejectedAtStartThenFixedBySignal(t *testing.T) {
 		t.Fatal("watcher did not subscribe")
 	}
 	sig <- fakeHUP{}
-	deadline := time.Now().Add(5 * time.Second)
-	for r.rt.Enabled("ml") {
-		if time.Now().After(deadline) {
-			t.Fatalf("SIGHUP did not reload: %+v", r.f.reg.View())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "the reload by SIGHUP", func() bool { return !r.rt.Enabled("ml") })
 	if v := r.f.reg.View(); v.Loaded.Trigger != "hangup" || !r.f.Status().Ready {
 		t.Fatalf("after signal: %+v", v)
 	}

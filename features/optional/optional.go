@@ -160,7 +160,7 @@ func (f *feature) Status() capability.Status {
 }
 
 // show serves GET /admin/registry.
-func (f *feature) show(c *gin.Context) { c.JSON(http.StatusOK, f.reg.View()) }
+func (f *feature) show(c *gin.Context) { apierr.JSON(c, http.StatusOK, f.reg.View()) }
 
 // reload serves POST /admin/registry/reload: 200 with the new view, 400 when
 // the file is rejected (the previous configuration stays in force).
@@ -169,7 +169,7 @@ func (f *feature) reload(c *gin.Context) {
 	var pe *ParseError
 	switch {
 	case err == nil:
-		c.JSON(http.StatusOK, f.reg.View())
+		apierr.JSON(c, http.StatusOK, f.reg.View())
 	case errors.Is(err, errNoFile):
 		apierr.Abort(c, http.StatusBadRequest, "no_registry_file", err.Error())
 	case errors.As(err, &pe):

@@ -132,6 +132,12 @@ func parse(name string, data []byte) (*Registry, Format, error) {
 	if len(data) > maxRegistryBytes {
 		return fail(0, 0, "", fmt.Sprintf("file is larger than %d bytes", maxRegistryBytes))
 	}
+	// before any parser sees it: depth costs the YAML parser quadratic
+	// memory, beyond what recover can catch
+	if pe := checkDepth(data); pe != nil {
+		pe.File = name
+		return nil, format, pe
+	}
 	if format == FormatJSON {
 		if err := checkJSON(data); err != nil {
 			var pe *ParseError

@@ -2,6 +2,8 @@ package vector
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // member is core's side as the publisher sees it (an opaque payload).
@@ -46,24 +49,33 @@ func TestClusterPublisherLifecycle(t *testing.T) {
 	if err := f.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.True(t, 10*time.Second, "the first publication", func() bool {
 		reps, err := cl.Replicas(context.Background())
-		if err == nil && len(reps) == 1 && reps[0].ID == "r-vec" && string(reps[0].Data) == `{"v":1}` {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("publication never arrived: %v %v", reps, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil && len(reps) == 1 && reps[0].ID == "r-vec" && string(reps[0].Data) == `{"v":1}`
+	})
+	if !publisherRunning() {
+		t.Fatal("no publisher goroutine while publishing (the check below would prove nothing)")
 	}
 	if err := f.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	n := m.exports.Load()
-	time.Sleep(300 * time.Millisecond) // three intervals: a running publisher would export again
-	if m.exports.Load() != n {
-		t.Fatalf("publisher still running after Stop: %d exports, then %d", n, m.exports.Load())
+	// Absence without waiting: once Stop has returned, no publisher
+	// goroutine exists, so none can export again.
+	if publisherRunning() {
+		t.Fatal("publisher still running after Stop")
+	}
+}
+
+// publisherRunning reports whether any goroutine is inside the cluster
+// publisher's loop.
+func publisherRunning() bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Contains(string(buf[:n]), "cluster.(*Cluster).Run(")
+		}
+		buf = make([]byte, 2*len(buf))
 	}
 }
 

@@ -25,12 +25,15 @@ func (f *feature) mount(h *capability.Host) {
 	g := h.Router.Group("/api/v2/vector/collections/:name")
 	g.PUT("", f.createCollection)
 	g.GET("", f.getCollection)
-	// dropping a collection loses its points: admins only
-	if h.RequireAdmin != nil {
-		g.DELETE("", h.RequireAdmin, f.deleteCollection)
-	} else {
-		g.DELETE("", f.deleteCollection)
+	// dropping a collection loses its points: admins only (a host that
+	// hands over no admin guard gets a closed route, never an open one)
+	admin := h.RequireAdmin
+	if admin == nil {
+		admin = func(c *gin.Context) {
+			apierr.Abort(c, http.StatusForbidden, "forbidden", "no admin guard is configured: collection DELETE is refused")
+		}
 	}
+	g.DELETE("", admin, f.deleteCollection)
 	g.POST("/points", f.upsert)
 	g.GET("/points/:id", f.getPoint)
 	g.POST("/search", f.search)
@@ -105,7 +108,7 @@ func (f *feature) createCollection(c *gin.Context) {
 	if created {
 		status = http.StatusCreated
 	}
-	c.JSON(status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
+	apierr.JSON(c, status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
 }
 
 func (f *feature) getCollection(c *gin.Context) {
@@ -118,7 +121,7 @@ func (f *feature) getCollection(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, info)
+	apierr.JSON(c, http.StatusOK, info)
 }
 
 func (f *feature) deleteCollection(c *gin.Context) {
@@ -130,7 +133,7 @@ func (f *feature) deleteCollection(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"deleted": name})
+	apierr.JSON(c, http.StatusOK, gin.H{"deleted": name})
 }
 
 type pointIn struct {
@@ -234,7 +237,7 @@ func (f *feature) upsert(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"upserted": len(pts), "embedded": len(texts)})
+	apierr.JSON(c, http.StatusOK, gin.H{"upserted": len(pts), "embedded": len(texts)})
 }
 
 // embed turns texts into vectors through the llm group's embedder; false
@@ -326,7 +329,8 @@ func (f *feature) search(c *gin.Context) {
 			hits[i].Payload = map[string]any{}
 		}
 	}
-	c.JSON(http.StatusOK, hits)
+	// a dot or euclid score of finite vectors can overflow float32
+	apierr.FiniteJSON(c, http.StatusOK, hits)
 }
 
 func (f *feature) getPoint(c *gin.Context) {
@@ -347,5 +351,5 @@ func (f *feature) getPoint(c *gin.Context) {
 	if p.Payload == nil {
 		p.Payload = map[string]any{}
 	}
-	c.JSON(http.StatusOK, p)
+	apierr.JSON(c, http.StatusOK, p)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -108,13 +109,7 @@ func backends(t *testing.T) map[string]map[string]string {
 
 func waitReady(t *testing.T, f *feature) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f.Status().Ready {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %s", f.Status().Detail)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the vector group to be ready", func() bool { return f.Status().Ready })
 }
 
 func TestCollectionsPointsSearch(t *testing.T) {
@@ -368,25 +363,15 @@ func TestRedisServicesFallbackAndRecovery(t *testing.T) {
 	if _, _, err := ca.Get(ctx, "k"); err == nil {
 		t.Fatal("cache answered with Redis dead")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for a.f.Status().Ready || !phaseHas(a.phase, "REDIS: unreachable") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no fallback: %+v", a.f.Status())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the fallback with Redis dead", func() bool {
+		return !a.f.Status().Ready && phaseHas(a.phase, "REDIS: unreachable")
+	})
 	if !strings.Contains(a.f.Status().Detail, "cache bypassed, local rate limits") {
 		t.Fatalf("detail %s", a.f.Status().Detail)
 	}
 	rs.Restart()
 	waitReady(t, a.f)
-	deadline = time.Now().Add(10 * time.Second)
-	for !phaseHas(a.phase, "REDIS: reachable again") {
-		if time.Now().After(deadline) {
-			t.Fatal("no recovery phase event")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the recovery phase event", func() bool { return phaseHas(a.phase, "REDIS: reachable again") })
 	if d, err := la.Allow(ctx, "user:1"); err != nil || !d.Allowed {
 		t.Fatalf("after recovery (fresh Redis): %+v %v", d, err)
 	}

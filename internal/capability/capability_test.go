@@ -113,7 +113,8 @@ func TestSettingsOptions(t *testing.T) {
 
 func TestHeavyDependencies(t *testing.T) {
 	h := HeavyDependencies([]string{"llm", "optional"})
-	want := map[string]bool{"gonum": false, "openai": true, "anthropic": true, "qdrant": false, "redis": false, "yaml": true, "mimetype": true, "tensorflow": false}
+	want := map[string]bool{"gonum": false, "openai": true, "anthropic": true, "qdrant": false, "redis": false, "yaml": true, "mimetype": true,
+		"sklearn": false, "torch": false, "langchain": false, "tensorflow": false}
 	if len(h) != len(want) {
 		t.Fatalf("%v", h)
 	}
@@ -122,8 +123,12 @@ func TestHeavyDependencies(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, h[k], v)
 		}
 	}
+	if ml := HeavyDependencies([]string{"ml"}); !ml["sklearn"] || !ml["gonum"] || ml["torch"] {
+		t.Errorf("ml: %v", ml)
+	}
+	noCounterpart := map[string]bool{"torch": true, "langchain": true, "tensorflow": true}
 	for k, v := range HeavyDependencies(groupspec.GroupNames()) {
-		if v != (k != "tensorflow") {
+		if v != !noCounterpart[k] {
 			t.Errorf("full: %s = %v", k, v)
 		}
 	}

@@ -19,9 +19,9 @@ type (
 // ReportInput carries what the registry does not know itself.
 type ReportInput struct {
 	SafeMode          bool
-	IncludeTensorflow bool
+	IncludeTensorflow *bool
 	Fallback          bool
-	TrackedEndpoints  int
+	TrackedEndpoints  []string
 	Estimator         capreport.Estimator
 }
 
@@ -36,13 +36,17 @@ func (r *Runtime) Report(in ReportInput) Report {
 	if tags == nil {
 		tags = []string{}
 	}
+	tracked := in.TrackedEndpoints
+	if tracked == nil {
+		tracked = []string{}
+	}
 	return Report{
 		MinimalMode:             r.minimal,
 		SafeMode:                in.SafeMode,
 		IncludeTensorflowFlag:   in.IncludeTensorflow,
 		HeavyDependencies:       HeavyDependencies(linked),
 		TDigestFallback:         in.Fallback,
-		TDigestTrackedEndpoints: in.TrackedEndpoints,
+		TDigestTrackedEndpoints: tracked,
 		Estimator:               in.Estimator,
 		Variant:                 r.variant,
 		BuildTags:               tags,

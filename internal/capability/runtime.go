@@ -22,6 +22,15 @@ type Runtime struct {
 	disabled map[string]string // group -> why it was switched off at run time
 	started  map[string]bool
 	startErr map[string]error
+	// abandoned holds, per group whose Start outlasted its bound, that
+	// Start's eventual result.
+	abandoned map[string]*startResult
+}
+
+// startResult is the outcome of one Start: err is set before done closes.
+type startResult struct {
+	done chan struct{}
+	err  error
 }
 
 // NewRuntime wraps the linked features. With minimal set (MINIMAL_MODE)
@@ -35,6 +44,8 @@ func NewRuntime(features map[string]Feature, facts BuildFacts, minimal bool) *Ru
 		disabled: map[string]string{},
 		started:  map[string]bool{},
 		startErr: map[string]error{},
+
+		abandoned: map[string]*startResult{},
 	}
 }
 
@@ -99,8 +110,9 @@ func (r *Runtime) SetDisabled(group string, off bool, reason string) error {
 }
 
 // StartAll starts every enabled group in table order, each bounded by
-// timeout, and reports each outcome to each. A failing group does not stop
-// the others.
+// timeout whatever the group does, and reports each outcome to each. A
+// failing group does not stop the others; when ctx ends, the groups not yet
+// started are skipped and StartAll returns at once.
 func (r *Runtime) StartAll(ctx context.Context, each func(group string, err error), timeout time.Duration) {
 	for _, name := range r.LinkedNames() {
 		if !r.Enabled(name) || ctx.Err() != nil {
@@ -112,9 +124,7 @@ func (r *Runtime) StartAll(ctx context.Context, each func(group string, err erro
 		if failed { // setup already failed
 			continue
 		}
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		err := r.features[name].Start(sctx)
-		cancel()
+		err := r.startOne(ctx, name, timeout)
 		r.mu.Lock()
 		r.started[name] = true
 		if err != nil {
@@ -125,6 +135,35 @@ func (r *Runtime) StartAll(ctx context.Context, each func(group string, err erro
 	}
 }
 
+// startOne runs one group's Start in its own goroutine and waits for it at
+// most until timeout (or ctx) ends. A Start that ignores its context (a
+// blocking open of a FIFO, a dial without a deadline) is abandoned there:
+// the group is failed with the reason and start-up goes on. Its goroutine
+// is left to return when it can (its context is cancelled); if it then
+// succeeds, StopAll still stops the group.
+func (r *Runtime) startOne(ctx context.Context, name string, timeout time.Duration) error {
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res := &startResult{done: make(chan struct{})}
+	f := r.features[name]
+	go func() {
+		res.err = f.Start(sctx)
+		close(res.done)
+	}()
+	select {
+	case <-res.done:
+		return res.err
+	case <-sctx.Done():
+	}
+	r.mu.Lock()
+	r.abandoned[name] = res
+	r.mu.Unlock()
+	if ctx.Err() != nil {
+		return fmt.Errorf("start abandoned: shutting down (%w)", ctx.Err())
+	}
+	return fmt.Errorf("start did not finish within %s (GROUP_START_TIMEOUT); abandoned, the group is not ready", timeout)
+}
+
 // MarkFailed records that a group could not be set up.
 func (r *Runtime) MarkFailed(group string, err error) {
 	r.mu.Lock()
@@ -133,18 +172,40 @@ func (r *Runtime) MarkFailed(group string, err error) {
 	r.mu.Unlock()
 }
 
-// StopAll stops the started groups in reverse order.
+// StopAll stops the started groups in reverse order, each bounded by ctx
+// whatever it does. A group whose start was abandoned is stopped only if
+// that start has since returned successfully.
 func (r *Runtime) StopAll(ctx context.Context, each func(group string, err error)) {
 	names := r.LinkedNames()
 	slices.Reverse(names)
 	for _, name := range names {
 		r.mu.RLock()
-		started, failed := r.started[name], r.startErr[name] != nil
+		started, failed, late := r.started[name], r.startErr[name] != nil, r.abandoned[name]
 		r.mu.RUnlock()
+		if late != nil {
+			select {
+			case <-late.done:
+				failed = late.err != nil
+			default: // still inside Start: nothing to stop that it finished acquiring
+			}
+		}
 		if !started || failed {
 			continue
 		}
-		each(name, r.features[name].Stop(ctx))
+		each(name, r.stopOne(ctx, name))
+	}
+}
+
+// stopOne runs one group's Stop and waits for it at most until ctx ends.
+func (r *Runtime) stopOne(ctx context.Context, name string) error {
+	done := make(chan error, 1)
+	f := r.features[name]
+	go func() { done <- f.Stop(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("stop abandoned at the shutdown deadline (SHUTDOWN_TIMEOUT): %w", ctx.Err())
 	}
 }
 

@@ -12,10 +12,10 @@ import "github.com/advanced-backend/advanced-backend/internal/groupspec"
 type Report struct {
 	MinimalMode             bool                  `json:"minimal_mode"`
 	SafeMode                bool                  `json:"safe_mode"`
-	IncludeTensorflowFlag   bool                  `json:"include_tensorflow_flag"`
+	IncludeTensorflowFlag   *bool                 `json:"include_tensorflow_flag"` // null when INCLUDE_TENSORFLOW is unset
 	HeavyDependencies       map[string]bool       `json:"heavy_dependencies"`
 	TDigestFallback         bool                  `json:"tdigest_fallback"`
-	TDigestTrackedEndpoints int                   `json:"tdigest_tracked_endpoints"`
+	TDigestTrackedEndpoints []string              `json:"tdigest_tracked_endpoints"` // route keys holding samples, sorted
 	Estimator               Estimator             `json:"estimator"`
 	Variant                 string                `json:"variant"`
 	BuildTags               []string              `json:"build_tags"`

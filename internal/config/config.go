@@ -27,7 +27,7 @@ type Config struct {
 	SafeMode          bool
 	MinimalMode       bool
 	StructuredLog     bool
-	IncludeTensorflow bool
+	IncludeTensorflow *bool // nil when INCLUDE_TENSORFLOW is unset (the seed reports null)
 	LogLevel          string
 	ShutdownTimeout   time.Duration
 	GroupStartTimeout time.Duration
@@ -40,6 +40,7 @@ type Config struct {
 	Cluster   ClusterConfig
 
 	Observability ObservabilityConfig
+	HTTP          HTTPConfig
 
 	// StrictSettings refuses settings of groups that are not linked.
 	StrictSettings bool
@@ -99,6 +100,7 @@ func Vars() []Var {
 	all = append(all, rateLimitVars()...)
 	all = append(all, clusterVars()...)
 	all = append(all, observabilityVars()...)
+	all = append(all, httpVars()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Env < all[j].Env })
 	return all
 }
@@ -116,9 +118,9 @@ func coreVars() []Var {
 		{Env: "STRUCTURED_LOG", Flag: "structured-log", Default: "false", Bool: true,
 			Help: "log JSON lines (log/slog) instead of text",
 			set:  func(c *Config, v string) error { return setBool(&c.StructuredLog, v) }},
-		{Env: "INCLUDE_TENSORFLOW", Flag: "include-tensorflow", Default: "false", Bool: true,
-			Help: "reported as include_tensorflow_flag for compatibility; no Go build links TensorFlow",
-			set:  func(c *Config, v string) error { return setBool(&c.IncludeTensorflow, v) }},
+		{Env: "INCLUDE_TENSORFLOW", Flag: "include-tensorflow", Bool: true,
+			Help: "reported as include_tensorflow_flag (null when unset) for compatibility; no Go build links TensorFlow",
+			set:  setOptionalBool(func(c *Config) **bool { return &c.IncludeTensorflow })},
 		{Env: "LOG_LEVEL", Flag: "log-level", Default: "info", Help: "debug, info, warn or error",
 			set: func(c *Config, v string) error {
 				return setEnum(&c.LogLevel, strings.ToLower(v), "debug", "info", "warn", "error")
@@ -399,6 +401,23 @@ func setBool(dst *bool, v string) error {
 	}
 	*dst = b
 	return nil
+}
+
+// setOptionalBool leaves the setting nil for an empty value (the default:
+// unset), else parses it.
+func setOptionalBool(dst func(*Config) **bool) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		if strings.TrimSpace(v) == "" {
+			*dst(c) = nil
+			return nil
+		}
+		var b bool
+		if err := setBool(&b, v); err != nil {
+			return err
+		}
+		*dst(c) = &b
+		return nil
+	}
 }
 
 func setString(dst *string, v string) error {

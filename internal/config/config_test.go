@@ -16,7 +16,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8000" || c.SafeMode || c.MinimalMode || c.StructuredLog || c.IncludeTensorflow {
+	if c.Addr != "127.0.0.1:8000" || c.SafeMode || c.MinimalMode || c.StructuredLog || c.IncludeTensorflow != nil {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	if c.ShutdownTimeout != 10*time.Second || c.LogLevel != "info" {
@@ -47,8 +47,12 @@ func TestSwitches(t *testing.T) {
 				t.Errorf("%s=%q: %v", name, tc.val, err)
 				continue
 			}
+			tf := c.IncludeTensorflow != nil && *c.IncludeTensorflow
+			if name == "INCLUDE_TENSORFLOW" && (c.IncludeTensorflow == nil) != (tc.val == "") {
+				t.Errorf("%s=%q: set %v; want nil exactly for the empty value (unset, reported null)", name, tc.val, c.IncludeTensorflow)
+			}
 			got := map[string]bool{"SAFE_MODE": c.SafeMode, "MINIMAL_MODE": c.MinimalMode,
-				"STRUCTURED_LOG": c.StructuredLog, "INCLUDE_TENSORFLOW": c.IncludeTensorflow}[name]
+				"STRUCTURED_LOG": c.StructuredLog, "INCLUDE_TENSORFLOW": tf}[name]
 			if got != tc.want {
 				t.Errorf("%s=%q: got %v want %v", name, tc.val, got, tc.want)
 			}

@@ -91,7 +91,7 @@ var groups = []Group{
 		Package:         ModulePath + "/features/ml",
 		RoutePrefixes:   []string{"/api/v2/ml"},
 		Modules:         []string{"gonum.org/v1/gonum"},
-		Heavy:           []string{"gonum"},
+		Heavy:           []string{"gonum", "sklearn"}, // sklearn: gonum/stat does the statistics the seed used scikit-learn for
 		SettingPrefixes: []string{"ML_"},
 	},
 	{
@@ -134,8 +134,12 @@ var variants = []Variant{
 }
 
 // compatHeavyKeys are heavy_dependencies keys the Python service reported
-// that no Go group provides; they stay in the report, always false.
-var compatHeavyKeys = []string{"tensorflow"}
+// that no Go group provides; they stay in the report, always false: no
+// tensor or neural-network runtime (torch, tensorflow) and no orchestration
+// framework (langchain; the llm group calls the provider SDKs directly) is
+// linked into any Go build. The seed's other keys are provided by groups:
+// openai and anthropic (llm), sklearn (ml).
+var compatHeavyKeys = []string{"torch", "langchain", "tensorflow"}
 
 // OpenAIPrefixes lists every group's OpenAI-format route prefixes, linked
 // or not (an unlinked group's 501 takes the shape its clients expect).

@@ -73,7 +73,7 @@ func TestExclusiveRecordsOnlyExceptions(t *testing.T) {
 }
 
 func TestHeavyKeysDeriveFromGroups(t *testing.T) {
-	want := []string{"gonum", "openai", "anthropic", "qdrant", "redis", "yaml", "mimetype", "tensorflow"}
+	want := []string{"gonum", "sklearn", "openai", "anthropic", "qdrant", "redis", "yaml", "mimetype", "torch", "langchain", "tensorflow"}
 	if got := HeavyKeys(); !slices.Equal(got, want) {
 		t.Fatalf("%v", got)
 	}

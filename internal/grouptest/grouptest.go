@@ -42,6 +42,11 @@ func Host(cfg *config.Config, group string) *capability.Host {
 func Mount(t testing.TB, f capability.Feature, h *capability.Host, mw ...gin.HandlerFunc) string {
 	t.Helper()
 	e := gin.New()
+	// as core does without TRUSTED_PROXIES: no X-Forwarded-For is believed
+	// (gin trusts every peer by default)
+	if err := e.SetTrustedProxies(nil); err != nil {
+		t.Fatalf("trusted proxies: %v", err)
+	}
 	limits := &apierr.RouteLimits{}
 	maxBody := int64(1 << 20)
 	if h.Core != nil {

@@ -68,7 +68,9 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
+	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(),
+		connDeadlines(d.Config.HTTP.ReadTimeout, d.Config.HTTP.WriteTimeout),
+		apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
 	s.engine = e
 
 	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
@@ -176,5 +178,27 @@ func (s *Server) recovery() gin.HandlerFunc {
 			}
 		}()
 		c.Next()
+	}
+}
+
+// renderGuard logs every answer that failed to render and makes sure none
+// ends as a 2xx with an empty body: apierr.JSON has already answered 500;
+// for a handler that rendered through gin directly (which records the
+// error and writes nothing, leaving a 200 with 0 bytes) it answers the 500
+// here.
+func (s *Server) renderGuard() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if len(c.Errors) == 0 {
+			return
+		}
+		unwritten := !c.Writer.Written() // gin recorded a render error and wrote nothing
+		if !unwritten && len(c.Errors.ByType(gin.ErrorTypeRender)) == 0 {
+			return // other recorded errors were answered by their handler
+		}
+		s.deps.Logger.Error("answer not rendered", "method", c.Request.Method, "route", RouteKey(c), "err", c.Errors.String())
+		if unwritten {
+			apierr.Abort(c, http.StatusInternalServerError, "render_failed", "the answer could not be encoded as JSON")
+		}
 	}
 }

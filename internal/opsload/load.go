@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -242,15 +243,17 @@ type recorder struct {
 }
 
 type urlStats struct {
-	latencies []time.Duration
+	latencies map[string][]time.Duration // by status class: a 429's latency never mixes with a 200's
 	classes   map[string]int
+	codes     map[string]int
 	errors    map[string]int
 }
 
 func newRecorder(urls []string, max int) *recorder {
 	r := &recorder{urls: urls, max: int64(max)}
 	for range urls {
-		r.stats = append(r.stats, &urlStats{classes: map[string]int{}, errors: map[string]int{}})
+		r.stats = append(r.stats, &urlStats{latencies: map[string][]time.Duration{}, classes: map[string]int{},
+			codes: map[string]int{}, errors: map[string]int{}})
 	}
 	return r
 }
@@ -268,7 +271,7 @@ func (r *recorder) take() (int, bool) {
 
 func (r *recorder) do(ctx context.Context, client *http.Client, i int) {
 	start := time.Now()
-	class, errText := "", ""
+	class, code, errText := "", "", ""
 	var body io.Reader
 	if len(r.body) > 0 {
 		body = bytes.NewReader(r.body)
@@ -288,6 +291,7 @@ func (r *recorder) do(ctx context.Context, client *http.Client, i int) {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 16<<20))
 			resp.Body.Close()
 			class = fmt.Sprintf("%dxx", resp.StatusCode/100)
+			code = strconv.Itoa(resp.StatusCode)
 		}
 	}
 	el := time.Since(start)
@@ -297,7 +301,7 @@ func (r *recorder) do(ctx context.Context, client *http.Client, i int) {
 			r.sent.Add(-1)
 			return
 		}
-		class, errText = "error", shortErr(err)
+		class, code, errText = "error", "error", shortErr(err)
 	}
 	if class == "2xx" || class == "3xx" {
 		r.ok.Add(1)
@@ -308,10 +312,11 @@ func (r *recorder) do(ctx context.Context, client *http.Client, i int) {
 	defer r.mu.Unlock()
 	s := r.stats[i]
 	s.classes[class]++
+	s.codes[code]++
 	if errText != "" {
 		s.errors[errText]++
 	} else {
-		s.latencies = append(s.latencies, el)
+		s.latencies[class] = append(s.latencies[class], el)
 	}
 }
 
@@ -381,6 +386,7 @@ type Counts struct {
 	Succeeded    int            `json:"succeeded"`
 	SuccessRate  float64        `json:"success_rate"`
 	StatusClass  map[string]int `json:"status_classes"`
+	StatusCodes  map[string]int `json:"status_codes"` // "200", "429", ..., "error" (no answer)
 	ErrorSamples map[string]int `json:"errors,omitempty"`
 }
 
@@ -388,7 +394,11 @@ type Counts struct {
 type URLReport struct {
 	URL string `json:"url"`
 	Counts
+	// LatencyMS covers the successful answers (2xx, 3xx) only: a refusal
+	// such as a 429 is fast and would flatter the percentiles.
 	LatencyMS Quantiles `json:"latency_ms"`
+	// LatencyByClass has the percentiles of each status class apart.
+	LatencyByClass map[string]Quantiles `json:"latency_ms_by_class"`
 }
 
 // Quantiles of the latency of answered requests, in milliseconds.
@@ -407,10 +417,13 @@ func (r *recorder) summary(o Options, start time.Time, phases []Phase) *Summary 
 	defer r.mu.Unlock()
 	s := &Summary{StartedAt: start.UTC(), Seconds: time.Since(start).Seconds(), Concurrency: o.Concurrency,
 		RPSCap: o.RPS, Rate: o.Rate, MaxRequests: o.MaxRequests, Phases: phases,
-		Total: Counts{StatusClass: map[string]int{}}}
+		Total: Counts{StatusClass: map[string]int{}, StatusCodes: map[string]int{}}}
 	for i, u := range r.urls {
 		st := r.stats[i]
-		c := Counts{StatusClass: st.classes}
+		c := Counts{StatusClass: st.classes, StatusCodes: st.codes}
+		for code, n := range st.codes {
+			s.Total.StatusCodes[code] += n
+		}
 		if len(st.errors) > 0 {
 			c.ErrorSamples = st.errors
 		}
@@ -424,7 +437,12 @@ func (r *recorder) summary(o Options, start time.Time, phases []Phase) *Summary 
 		c.SuccessRate = rate(c.Succeeded, c.Requests)
 		s.Total.Requests += c.Requests
 		s.Total.Succeeded += c.Succeeded
-		s.URLs = append(s.URLs, URLReport{URL: u, Counts: c, LatencyMS: QuantilesOf(st.latencies)})
+		byClass := map[string]Quantiles{}
+		for class, d := range st.latencies {
+			byClass[class] = QuantilesOf(d)
+		}
+		ok := append(append([]time.Duration{}, st.latencies["2xx"]...), st.latencies["3xx"]...)
+		s.URLs = append(s.URLs, URLReport{URL: u, Counts: c, LatencyMS: QuantilesOf(ok), LatencyByClass: byClass})
 	}
 	s.Total.SuccessRate = rate(s.Total.Succeeded, s.Total.Requests)
 	return s

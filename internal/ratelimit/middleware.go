@@ -78,7 +78,7 @@ func New(o Options) *Middleware {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Key == nil {
-		o.Key = func(c *gin.Context) string { return "ip:" + c.ClientIP() }
+		o.Key = func(c *gin.Context) string { return "ip:" + c.ClientIP() } // the resolved client, as auth.ClientAddr
 	}
 	m := &Middleware{
 		o:      o,

@@ -17,6 +17,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 var ctx = context.Background()
@@ -79,16 +80,10 @@ func ids(reps []groupapi.ReplicaPayload) []string {
 	return out
 }
 
-// eventually polls cond every 20 ms until it holds or the deadline passes.
+// eventually is waitfor.True (kept short for this file's many waits).
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, within, what, cond)
 }
 
 func TestPublishReadAndExpire(t *testing.T) {

@@ -49,7 +49,7 @@ func Config(o Options) (*qdrant.Config, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Hostname() == "" {
-		return nil, fmt.Errorf("parse QDRANT_URL %q: want host:port or a URL", o.URL)
+		return nil, fmt.Errorf("parse QDRANT_URL %q: want host:port or a URL", config.RedactURL(o.URL))
 	}
 	port := 6334
 	if p := u.Port(); p != "" {
@@ -91,7 +91,7 @@ func New(o Options) (*Store, error) {
 	}
 	c, err := qdrant.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("qdrant client for %s: %w", o.URL, err)
+		return nil, fmt.Errorf("qdrant client for %s: %w", config.RedactURL(o.URL), err)
 	}
 	return &Store{c: c, url: config.RedactURL(o.URL), timeout: o.Timeout}, nil // url is shown, never its credentials
 }
