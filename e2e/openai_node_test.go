@@ -283,3 +283,21 @@ func TestV1StreamsFinishOnSIGTERM(t *testing.T) {
 		t.Fatalf("no exit after the streams finished\n%s", p.Logs())
 	}
 }
+
+// A stream outlives HTTP_READ_TIMEOUT (the per-request body deadline is
+// lifted once the gateway has read the body to its end), both providers.
+func TestV1StreamOutlivesReadTimeout(t *testing.T) {
+	fake := testllm.Start(t)
+	fake.ChunkDelay = 400 * time.Millisecond // 5 chunks: about 2 s
+	p := startBinary(t, buildVariant(t, "hybrid"), append(llmEnv(fake), "HTTP_READ_TIMEOUT=1s")...)
+	for _, model := range []string{"openai/fake-gpt", "anthropic/fake-claude"} {
+		start := time.Now()
+		code, body := p.sendJSON(t, "POST", "/v1/chat/completions", `{"model":"`+model+`","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+		if code != 200 || !strings.HasSuffix(body, "data: [DONE]\n\n") {
+			t.Fatalf("%s: %d %q", model, code, body)
+		}
+		if el := time.Since(start); el < time.Second {
+			t.Fatalf("%s: stream took %s, not longer than the read timeout: the test proves nothing", model, el)
+		}
+	}
+}
