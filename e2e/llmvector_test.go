@@ -192,6 +192,23 @@ func TestFullWithRedis(t *testing.T) {
 	if n := len(fake.Requests(testllm.OpenAIChat)); n != 1 {
 		t.Fatalf("%d upstream calls for two identical deterministic chats", n)
 	}
+	// the /v1 gateway caches its deterministic answers in the same Redis
+	for i, want := range []string{"", "hit"} {
+		req, _ := http.NewRequest("POST", p.Base+"/v1/chat/completions",
+			strings.NewReader(`{"model":"anthropic/fake-claude","temperature":0,"messages":[{"role":"user","content":"cache me"}]}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("X-Gateway-Cache") != want || !strings.Contains(string(b), `"object":"chat.completion"`) {
+			t.Fatalf("/v1 call %d: %d %v %s", i, resp.StatusCode, resp.Header, b)
+		}
+	}
+	if n := len(fake.Requests(testllm.AnthropicMessages)); n != 1 {
+		t.Fatalf("%d anthropic calls for two identical deterministic /v1 chats", n)
+	}
 	rs.Kill()
 	detail := waitVector(false)
 	if !strings.Contains(detail, "cache bypassed") {
