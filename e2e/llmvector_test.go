@@ -9,10 +9,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
@@ -52,10 +54,11 @@ func groupState(t *testing.T, p *proc, group string) (linked, ready bool, detail
 
 func TestLLMRoutesPerVariant(t *testing.T) {
 	fake := testllm.Start(t)
-	for _, v := range []struct {
-		name   string
-		linked bool
-	}{{"lean", false}, {"hybrid", true}, {"prodapi", false}, {"full", true}} {
+	for _, spec := range groupspec.Variants() {
+		v := struct {
+			name   string
+			linked bool
+		}{spec.Name, slices.Contains(spec.Groups, "llm")}
 		t.Run(v.name, func(t *testing.T) {
 			p := startBinary(t, buildVariant(t, v.name), llmEnv(fake)...)
 			linked, _, _ := groupState(t, p, "llm")
@@ -100,11 +103,12 @@ func TestLLMRoutesPerVariant(t *testing.T) {
 
 func TestVectorRoutesPerVariant(t *testing.T) {
 	fake := testllm.Start(t)
-	for _, v := range []struct {
-		name   string
-		linked bool
-		llm    bool
-	}{{"lean", false, false}, {"hybrid", false, true}, {"prodapi", true, false}, {"full", true, true}} {
+	for _, spec := range groupspec.Variants() {
+		v := struct {
+			name   string
+			linked bool
+			llm    bool
+		}{spec.Name, slices.Contains(spec.Groups, "vector"), slices.Contains(spec.Groups, "llm")}
 		t.Run(v.name, func(t *testing.T) {
 			p := startBinary(t, buildVariant(t, v.name), llmEnv(fake)...)
 			linked, ready, detail := groupState(t, p, "vector")
@@ -187,6 +191,23 @@ func TestFullWithRedis(t *testing.T) {
 	}
 	if n := len(fake.Requests(testllm.OpenAIChat)); n != 1 {
 		t.Fatalf("%d upstream calls for two identical deterministic chats", n)
+	}
+	// the /v1 gateway caches its deterministic answers in the same Redis
+	for i, want := range []string{"", "hit"} {
+		req, _ := http.NewRequest("POST", p.Base+"/v1/chat/completions",
+			strings.NewReader(`{"model":"anthropic/fake-claude","temperature":0,"messages":[{"role":"user","content":"cache me"}]}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("X-Gateway-Cache") != want || !strings.Contains(string(b), `"object":"chat.completion"`) {
+			t.Fatalf("/v1 call %d: %d %v %s", i, resp.StatusCode, resp.Header, b)
+		}
+	}
+	if n := len(fake.Requests(testllm.AnthropicMessages)); n != 1 {
+		t.Fatalf("%d anthropic calls for two identical deterministic /v1 chats", n)
 	}
 	rs.Kill()
 	detail := waitVector(false)

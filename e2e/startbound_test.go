@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // waitExit waits at most bound for the process to end and returns its
@@ -43,14 +45,11 @@ func TestGroupStartBoundedAndSignalsEndEveryPhase(t *testing.T) {
 
 	t.Run("runtime", func(t *testing.T) {
 		p := startBinary(t, bin, "REGISTRY_FILE="+fifo, "GROUP_START_TIMEOUT=1s", "SHUTDOWN_TIMEOUT=2s")
-		deadline := time.Now().Add(20 * time.Second)
-		var h map[string]any
-		for p.get(t, "GET", "/health", &h); h["phase"] != "runtime"; p.get(t, "GET", "/health", &h) {
-			if time.Now().After(deadline) {
-				t.Fatalf("phase never reached runtime: %v\n%s", h, p.Logs())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitfor.True(t, 20*time.Second, "the runtime phase after the start timeout", func() bool {
+			var h map[string]any
+			p.get(t, "GET", "/health", &h)
+			return h["phase"] == "runtime"
+		})
 		var caps struct {
 			Groups map[string]struct {
 				Ready  bool

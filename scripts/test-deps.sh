@@ -9,6 +9,9 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || need+=(nginx)
 # actionlint (e2e/release_test.go) runs shellcheck on the workflows' scripts.
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# The OpenAI Node SDK tests (e2e/openai_node_test.go) need Node 20+ and npm.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -18,4 +21,11 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]}"
   apt-get -o DPkg::Lock::Timeout=300 update -qq
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The pinned Node packages of the OpenAI SDK tests (package-lock.json), once.
+node_dir="$(dirname "$0")/../e2e/openai-node"
+if [ ! -d "$node_dir/node_modules" ]; then
+  echo "test-deps: npm ci in e2e/openai-node"
+  (cd "$node_dir" && npm ci --no-audit --no-fund >/dev/null)
 fi

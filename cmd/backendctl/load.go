@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -21,11 +23,16 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	burst := fs.Duration("burst", -1, "length of the burst phase (default: a fifth of --duration)")
 	conc := fs.Int("concurrency", 8, "concurrent workers")
 	rps := fs.Int("rps", 50, "request rate cap of the steady phase (all workers)")
+	rate := fs.Int("rate", 0, "fixed request rate of the steady phase, held on a schedule even when the machine is busy (overrides --rps)")
 	maxReq := fs.Int("max-requests", 100000, "hard bound on requests")
 	timeout := fs.Duration("timeout", 10*time.Second, "per request")
 	out := fs.String("out", "load_test_summary.json", "where to write the summary")
 	allowRemote := fs.Bool("allow-remote", false, "permit targets that are not on loopback")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	method := fs.String("method", "GET", "HTTP method of every request")
+	body := fs.String("body", "", "request body; @file reads it from a file")
+	var headers listHeaders
+	fs.Var(&headers, "header", `request header "Name: value" (repeatable)`)
 	minSuccess := fs.Float64("min-success", 0, "exit 1 when a URL's success rate (2xx/3xx share, 0-1) is below this")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: backendctl load [flags] URL [URL...]   (loopback targets unless --allow-remote)")
@@ -50,7 +57,14 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		*burst = *duration / 5
 	}
 	opts := opsload.Options{URLs: urls.values, Duration: *duration, Burst: *burst, Concurrency: *conc,
-		RPS: *rps, MaxRequests: *maxReq, Timeout: *timeout, AllowRemote: *allowRemote}
+		RPS: *rps, Rate: *rate, MaxRequests: *maxReq, Timeout: *timeout, AllowRemote: *allowRemote,
+		Method: strings.ToUpper(*method), Header: headers.h}
+	if b, err := readBody(*body); err != nil {
+		fmt.Fprintf(stderr, "backendctl load: --body: %v\n", err)
+		return exitUsage
+	} else {
+		opts.Body = b
+	}
 	if !*quiet {
 		opts.Progress = stderr
 	}
@@ -95,6 +109,44 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// listHeaders collects --header "Name: value" flags.
+type listHeaders struct{ h http.Header }
+
+func (l *listHeaders) String() string { return fmt.Sprint(l.h) }
+
+func (l *listHeaders) Set(s string) error {
+	name, value, ok := strings.Cut(s, ":")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("want \"Name: value\", got %q", s)
+	}
+	if l.h == nil {
+		l.h = http.Header{}
+	}
+	l.h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	return nil
+}
+
+// readBody is the --body value: literal, or @file (bounded).
+func readBody(v string) ([]byte, error) {
+	path, ok := strings.CutPrefix(v, "@")
+	if !ok {
+		return []byte(v), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, opsload.MaxBodyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > opsload.MaxBodyBytes {
+		return nil, fmt.Errorf("%s is over %d bytes", path, opsload.MaxBodyBytes)
+	}
+	return b, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

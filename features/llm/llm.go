@@ -1,6 +1,7 @@
 // Package llm is the LLM group (build tag llm): chat, streamed chat and
 // embeddings against OpenAI-compatible and Anthropic APIs, under
-// /api/v2/llm. It provides the capability.Embedder the vector group uses for
+// /api/v2/llm, and an OpenAI-compatible gateway under /v1 (gateway*.go,
+// with the wire format and the Anthropic translation in openaicompat). It provides the capability.Embedder the vector group uses for
 // text inputs, and uses the shared response cache (capability.ResponseCache)
 // for deterministic calls when another group provides one.
 package llm
@@ -40,7 +41,8 @@ type feature struct {
 	chats     map[string]provider.Chat // configured providers
 	embedder  *openaiapi.Client
 	missing   map[string]string // provider -> why it is not configured
-	transport *http.Transport
+	transport http.RoundTripper
+	targets   map[string]upstreamTarget // the /v1 gateway's upstream endpoints
 }
 
 // Setup mounts the routes and offers the embedder; clients come in Start.
@@ -58,6 +60,7 @@ func (f *feature) Setup(h *capability.Host) error {
 	g.POST("/chat", f.chat)
 	g.POST("/embeddings", f.embeddings)
 	g.GET("/providers", f.providers)
+	f.mountV1(h.Router)
 	if h.Services != nil {
 		h.Services.Embedder.Provide(embedder{f})
 	}
@@ -77,6 +80,10 @@ func (f *feature) Start(ctx context.Context) error {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     true,
+		// Requests are small JSON bodies; every open stream holds one
+		// connection with its buffers, so a smaller write buffer keeps
+		// 1,000 streams in bounded memory (the read side keeps 4 KiB).
+		WriteBufferSize: 1 << 10,
 	}
 	// Deadlines are per call (context), not per client: a streamed answer
 	// may outlast LLM_TIMEOUT as long as chunks keep coming.
@@ -84,17 +91,24 @@ func (f *feature) Start(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.transport = tr
+	f.targets = map[string]upstreamTarget{}
 	f.chats = map[string]provider.Chat{}
 	f.missing = map[string]string{}
 	if f.cfg.OpenAIAPIKey != "" {
 		c := openaiapi.New(f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey, hc)
 		f.chats[openaiapi.Name] = c
 		f.embedder = c
+		if err := f.addTarget(openaiapi.Name, f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey); err != nil {
+			return err
+		}
 	} else {
 		f.missing[openaiapi.Name] = "OPENAI_API_KEY not set"
 	}
 	if f.cfg.AnthropicAPIKey != "" {
 		f.chats[anthropicapi.Name] = anthropicapi.New(f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey, hc)
+		if err := f.addTarget(anthropicapi.Name, f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey); err != nil {
+			return err
+		}
 	} else {
 		f.missing[anthropicapi.Name] = "ANTHROPIC_API_KEY not set"
 	}
@@ -105,10 +119,20 @@ func (f *feature) Start(ctx context.Context) error {
 func (f *feature) Stop(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.transport != nil {
-		f.transport.CloseIdleConnections()
+	if t, ok := f.transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
 	}
+	f.transport = nil
 	f.started = false
+	return nil
+}
+
+func (f *feature) addTarget(prov, base, key string) error {
+	t, err := newTarget(prov, base, key)
+	if err != nil {
+		return err
+	}
+	f.targets[prov] = t
 	return nil
 }
 

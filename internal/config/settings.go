@@ -41,6 +41,15 @@ func String(name, def, help string) Setting {
 	return newSetting(name, def, help, func(v string) (any, error) { return strings.TrimSpace(v), nil })
 }
 
+// Checked declares a string setting (trimmed) that check accepts, for
+// lists and enumerations a group parses itself; the error names the value.
+func Checked(name, def, help string, check func(string) error) Setting {
+	return newSetting(name, def, help, func(v string) (any, error) {
+		v = strings.TrimSpace(v)
+		return v, check(v)
+	})
+}
+
 // Bool declares a switch.
 func Bool(name string, def bool, help string) Setting {
 	s := newSetting(name, strconv.FormatBool(def), help, func(v string) (any, error) { return ParseBool(v) })

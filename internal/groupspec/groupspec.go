@@ -21,6 +21,10 @@ type Group struct {
 	// RoutePrefixes are the URL prefixes the group serves. A request under one of
 	// them answers 501 when the group is not linked and 503 when it is disabled.
 	RoutePrefixes []string
+	// OpenAIPrefixes are those of RoutePrefixes that speak OpenAI's wire
+	// format: every error under them, core's included (401, 429, 404, 501,
+	// 503), takes OpenAI's error shape.
+	OpenAIPrefixes []string
 	// Modules are the Go modules the group needs; each must be in the build
 	// info of a binary that links the group.
 	Modules []string
@@ -94,7 +98,8 @@ var groups = []Group{
 		Name:            "llm",
 		Description:     "chat, streaming and embeddings against OpenAI-compatible and Anthropic APIs",
 		Package:         ModulePath + "/features/llm",
-		RoutePrefixes:   []string{"/api/v2/llm"},
+		RoutePrefixes:   []string{"/api/v2/llm", "/v1"},
+		OpenAIPrefixes:  []string{"/v1"},
 		Modules:         []string{"github.com/sashabaranov/go-openai", "github.com/anthropics/anthropic-sdk-go/v2"},
 		Heavy:           []string{"openai", "anthropic"},
 		SettingPrefixes: []string{"OPENAI_", "ANTHROPIC_", "LLM_"},
@@ -135,6 +140,16 @@ var variants = []Variant{
 // linked into any Go build. The seed's other keys are provided by groups:
 // openai and anthropic (llm), sklearn (ml).
 var compatHeavyKeys = []string{"torch", "langchain", "tensorflow"}
+
+// OpenAIPrefixes lists every group's OpenAI-format route prefixes, linked
+// or not (an unlinked group's 501 takes the shape its clients expect).
+func OpenAIPrefixes() []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, g.OpenAIPrefixes...)
+	}
+	return out
+}
 
 // Groups returns the declared groups in table order.
 func Groups() []Group { return slices.Clone(groups) }

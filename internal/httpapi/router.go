@@ -58,6 +58,7 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	apierr.SetOpenAIPrefixes(groupspec.OpenAIPrefixes()...)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true

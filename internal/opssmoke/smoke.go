@@ -102,6 +102,9 @@ var groupEndpoints = map[string][]Case{
 		{Name: "llm providers", Method: "GET", Path: "/api/v2/llm/providers", Status: 200, JSON: true},
 		{Name: "llm chat bad JSON", Method: "POST", Path: "/api/v2/llm/chat", Status: 400, ContentType: "application/json",
 			Body: `{"messages":`, JSON: true},
+		{Name: "llm /v1 models", Method: "GET", Path: "/v1/models", Status: 200, JSON: true, Check: hasKeys("object", "data")},
+		{Name: "llm /v1 chat bad JSON", Method: "POST", Path: "/v1/chat/completions", Status: 400, ContentType: "application/json",
+			Body: `{"messages":`, ErrorCode: "invalid_json"},
 	},
 	"vector": {
 		{Name: "vector unknown collection", Method: "GET", Path: "/api/v2/vector/collections/backendctl-smoke-absent",

@@ -231,13 +231,9 @@ func TestRunIsBoundedWhateverAGroupDoes(t *testing.T) {
 			}
 			r := runOnLoopback(t, svc)
 			if tc.waitRuntime {
-				deadline := time.Now().Add(10 * time.Second)
-				for getJSON(t, r.base+"/health")["phase"] != "runtime" {
-					if time.Now().After(deadline) {
-						t.Fatal("never reached runtime phase after the start timeout")
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
+				waitfor.True(t, 10*time.Second, "the runtime phase after the start timeout", func() bool {
+					return getJSON(t, r.base+"/health")["phase"] == "runtime"
+				})
 				resp, err := http.Get(r.base + "/ready")
 				if err != nil {
 					t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 	"github.com/anthropics/anthropic-sdk-go/v2/packages/ssestream"
 
+	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 )
 
@@ -85,20 +86,9 @@ func (c *Client) Chat(ctx context.Context, req provider.Request) (provider.Respo
 	}, nil
 }
 
-// finishReason maps Anthropic stop reasons onto the OpenAI vocabulary.
-func finishReason(s string) string {
-	switch s {
-	case "end_turn", "stop_sequence":
-		return "stop"
-	case "max_tokens":
-		return "length"
-	case "tool_use":
-		return "tool_calls"
-	case "refusal":
-		return "content_filter"
-	}
-	return s
-}
+// finishReason maps Anthropic stop reasons onto the OpenAI vocabulary, the
+// same mapping the /v1 gateway uses.
+func finishReason(s string) string { return openaicompat.FinishReason(s) }
 
 // Stream opens a streamed Messages call. The SDK reports the opening
 // request's failure at the first event, so Stream reads ahead until the
