@@ -186,7 +186,7 @@ func decodeV1(c *gin.Context, body []byte, v any) bool {
 }
 
 // checkChat validates what the gateway itself bounds.
-func (f *feature) checkChat(r *openaicompat.ChatRequest) *v1Error {
+func (f *feature) checkChat(r *openaicompat.ChatProbe) *v1Error {
 	if len(r.Messages) == 0 {
 		return badRequest("messages", "messages: want at least one message")
 	}
@@ -223,7 +223,7 @@ func (f *feature) v1Chat(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var r openaicompat.ChatRequest
+	var r openaicompat.ChatProbe
 	if !decodeV1(c, body, &r) {
 		return
 	}
@@ -245,7 +245,11 @@ func (f *feature) v1Chat(c *gin.Context) {
 		} else if r.MaxTokens != nil {
 			maxTokens = *r.MaxTokens
 		}
-		b, ferr := openaicompat.ToAnthropic(body, &r, rt.model, maxTokens)
+		var full openaicompat.ChatRequest
+		if !decodeV1(c, body, &full) {
+			return
+		}
+		b, ferr := openaicompat.ToAnthropic(body, &full, rt.model, maxTokens)
 		if ferr != nil {
 			apierr.AbortOpenAI(c, http.StatusBadRequest, "unsupported_parameter", ferr.Param, ferr.Message)
 			return

@@ -143,7 +143,10 @@ func newVerifier(ks *keySet, a config.AuthConfig, now func() time.Time) *Verifie
 // Algorithm is the one accepted algorithm (HS256, RS256, ES256, EdDSA).
 func (v *Verifier) Algorithm() string { return v.keys.alg }
 
-// Verify parses and checks a raw token.
+// Verify parses and checks a raw token. A token verified in the last
+// minute (and not expired since) is answered from a bounded cache, so the
+// returned claims may be shared between requests carrying the same token:
+// read them, never modify them.
 func (v *Verifier) Verify(raw string) (*Claims, error) {
 	if len(raw) > v.maxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTokenTooLarge, len(raw), v.maxBytes)

@@ -39,6 +39,21 @@ type ChatRequest struct {
 	User                string          `json:"user"`
 }
 
+// ChatProbe is the part of a chat request the gateway checks and routes
+// by. Decoding it skips the messages' contents (each decodes into an empty
+// struct), so a request forwarded as it came costs little to look at;
+// ChatRequest is decoded only where it is translated.
+type ChatProbe struct {
+	Model               string         `json:"model"`
+	Messages            []struct{}     `json:"messages"`
+	MaxTokens           *int           `json:"max_tokens"`
+	MaxCompletionTokens *int           `json:"max_completion_tokens"`
+	Temperature         *float64       `json:"temperature"`
+	N                   *int           `json:"n"`
+	Stream              bool           `json:"stream"`
+	StreamOptions       *StreamOptions `json:"stream_options"`
+}
+
 // StreamOptions of a streamed request.
 type StreamOptions struct {
 	IncludeUsage bool `json:"include_usage"`
