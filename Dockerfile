@@ -23,8 +23,9 @@ LABEL org.opencontainers.image.title="advanced-backend" \
 COPY passwd group /etc/
 # The llm and vector groups call TLS endpoints; Go reads this path on Linux.
 COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-# The working directory, writable by the service user (relative paths such
-# as a vector data directory land here; mount a volume on it to keep them).
+# The working directory, writable by the service user: relative paths land
+# here, such as the embedded vector index's ./data/vector (VECTOR_DATA_DIR),
+# i.e. /data/data/vector. Mount a volume on /data to keep them.
 COPY --chown=65532:65532 data/ /data/
 COPY advanced-backend /usr/local/bin/advanced-backend
 

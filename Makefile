@@ -1,5 +1,5 @@
-# advanced-backend: variants are declared once, in internal/capability; this
-# Makefile asks cmd/variants for their tags instead of restating them.
+# advanced-backend: variants are declared once, in internal/groupspec; this
+# Makefile asks cmd/variants for their names and tags instead of restating them.
 
 # The toolchain every target builds and tests with; the go command fetches it
 # through the module proxy when the machine has another.
@@ -8,14 +8,14 @@ GO       ?= go
 PKG      := github.com/advanced-backend/advanced-backend
 VERSION  ?= $(shell git describe --tags --dirty 2>/dev/null || echo "$$(cat VERSION)-dev")
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-VARIANTS := lean hybrid prodapi full
+VARIANTS := $(shell $(GO) run ./cmd/variants list)
 # Release builds are stripped; DEBUG=1 keeps symbols (for go tool nm).
 STRIP    := $(if $(DEBUG),,-s -w)
 LDFLAGS  := $(STRIP) -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 BUILD    := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 TAGS     ?=
 
-.PHONY: all variants $(VARIANTS) build run test unit deps clean tags-check fuzz
+.PHONY: all variants $(VARIANTS) build run test deps clean fuzz
 
 all: variants
 
@@ -44,7 +44,7 @@ test:
 # Fuzz targets (package:Func), each run for FUZZTIME; seeds are committed
 # under the package's testdata/fuzz/<Func>. New failures land there too.
 FUZZTIME     ?= 10s
-FUZZ_TARGETS := ./internal/auth:FuzzVerify ./internal/auth:FuzzParseUsers ./features/optional:FuzzParse
+FUZZ_TARGETS := ./internal/auth:FuzzVerify ./internal/auth:FuzzParseUsers ./features/optional:FuzzParse ./features/llm/openaicompat:FuzzSetTopLevel
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \

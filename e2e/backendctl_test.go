@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +19,7 @@ import (
 
 	jwt "github.com/golang-jwt/jwt/v5"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 var (
@@ -134,6 +135,28 @@ func TestBackendctlProbe(t *testing.T) {
 	if code != 2 || !strings.Contains(out, "never answered") {
 		t.Errorf("probe of a silent process: exit %d, want 2\n%s", code, out)
 	}
+
+	// Another service already holds the port: probe refuses before starting
+	// the binary (exit 2 naming the port) instead of reporting that
+	// service's capabilities as the binary's.
+	other := startBinary(t, hybrid)
+	otherPort := strings.TrimPrefix(other.Base, "http://127.0.0.1:")
+	code, out = runCtl(t, dir, nil, "probe", "--exe", lean, "--port", otherPort, "--expect-variant", "hybrid", "--quiet")
+	if code != 2 || !strings.Contains(out, "port already in use") || !strings.Contains(out, "127.0.0.1:"+otherPort) {
+		t.Errorf("probe on a taken port: exit %d, want 2 naming the port\n%s", code, out)
+	}
+
+	// The binary started is not the process that answers (here a wrapper
+	// that runs the service as its child): probe says so (exit 2).
+	wrapper := filepath.Join(dir, "wrapper.sh")
+	body := "#!/bin/sh\n\"" + lean + "\" \"$@\" &\nchild=$!\ntrap 'kill $child; wait $child; exit 0' TERM INT\nwait $child\n"
+	if err := os.WriteFile(wrapper, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runCtl(t, dir, nil, "probe", "--exe", wrapper, "--port", port, "--quiet")
+	if code != 2 || !strings.Contains(out, "not the process started") {
+		t.Errorf("probe of a binary whose port answers from another pid: exit %d, want 2\n%s", code, out)
+	}
 }
 
 type smokeFile struct {
@@ -222,6 +245,41 @@ func TestBackendctlSmoke(t *testing.T) {
 	if res.Failed != 1 || res.Failures[0].Path != "/metrics" || res.Failures[0].Got != 500 {
 		t.Errorf("smoke failures: %+v", res)
 	}
+
+	// An unusable target still gets its smoke_failures.json: nothing
+	// listening, a server without /ml-capabilities, a binary that cannot
+	// start on a taken port.
+	plain := httptest.NewServer(http.NotFoundHandler())
+	defer plain.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string // a failure name the file must hold
+	}{
+		{"down", []string{"--url", fmt.Sprintf("http://127.0.0.1:%d", freePort(t))}, 1, "group cases"},
+		{"no capabilities", []string{"--url", plain.URL}, 1, "group cases"},
+		{"port taken", []string{"--exe", buildVariant(t, "lean"), "--port", strings.TrimPrefix(p.Base, "http://127.0.0.1:")}, 2, "start"},
+	} {
+		out := filepath.Join(dir, "unusable", tc.name+".json")
+		code, text := runCtl(t, dir, nil, append([]string{"smoke", "--out", out}, tc.args...)...)
+		if code != tc.code {
+			t.Errorf("smoke %s: exit %d, want %d\n%s", tc.name, code, tc.code, text)
+		}
+		if _, err := os.Stat(out); err != nil {
+			t.Errorf("smoke %s wrote no failures file: %v\n%s", tc.name, err, text)
+			continue
+		}
+		var res smokeFile
+		readJSON(t, out, &res)
+		names := []string{}
+		for _, f := range res.Failures {
+			names = append(names, f.Name)
+		}
+		if res.Failed == 0 || res.Failed != len(res.Failures) || !slices.Contains(names, tc.want) {
+			t.Errorf("smoke %s: failures %v, want %q among them", tc.name, names, tc.want)
+		}
+	}
 }
 
 // TestBackendctlLoad drives a short, bounded load against a real lean
@@ -282,6 +340,56 @@ func TestBackendctlLoad(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "remote.json")); err == nil {
 		t.Error("a refused load wrote a summary")
+	}
+
+	// No URL: the usage and exit 2, no load against a guessed port.
+	code, out = runCtl(t, dir, nil, "load", "--duration", "1s", "--out", "none.json")
+	if code != 2 || !strings.Contains(out, "usage: backendctl load") || !strings.Contains(out, "-min-success") {
+		t.Errorf("load without a URL: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none.json")); err == nil {
+		t.Error("load without a URL wrote a summary")
+	}
+}
+
+// TestBackendctlLoadSeparatesRefusals: against the rate limiter (on by
+// default), the 429s are counted per status code and their latency kept
+// apart from the 200s'; --min-success fails the run below it; with the
+// limiter off (BUILD.md's example) every request succeeds.
+func TestBackendctlLoadSeparatesRefusals(t *testing.T) {
+	limited := startBinary(t, buildVariant(t, "lean"), "RATE_LIMIT_RPS=5", "RATE_LIMIT_BURST=5")
+	dir := t.TempDir()
+	args := []string{"load", "--duration", "1s", "--burst", "500ms", "--concurrency", "2", "--rps", "40", "--quiet"}
+	code, out := runCtl(t, dir, nil, append(args, "--min-success", "0.99", limited.Base+"/ml-capabilities")...)
+	if code != 1 || !strings.Contains(out, "below --min-success") || !strings.Contains(out, "/ml-capabilities") {
+		t.Errorf("load under the limiter with --min-success 0.99: exit %d\n%s", code, out)
+	}
+	type quantiles struct{ P50, P99, Max float64 }
+	var sum struct {
+		URLs []struct {
+			Requests    int                  `json:"requests"`
+			SuccessRate float64              `json:"success_rate"`
+			Codes       map[string]int       `json:"status_codes"`
+			LatencyMS   quantiles            `json:"latency_ms"`
+			ByClass     map[string]quantiles `json:"latency_ms_by_class"`
+		} `json:"urls"`
+		Total struct {
+			Codes map[string]int `json:"status_codes"`
+		} `json:"total"`
+	}
+	readJSON(t, filepath.Join(dir, "load_test_summary.json"), &sum)
+	u := sum.URLs[0]
+	if u.Codes["200"] == 0 || u.Codes["429"] == 0 || u.Codes["200"]+u.Codes["429"] != u.Requests || sum.Total.Codes["429"] != u.Codes["429"] {
+		t.Fatalf("status codes: %+v", u)
+	}
+	if u.LatencyMS != u.ByClass["2xx"] || u.ByClass["4xx"].Max == 0 {
+		t.Errorf("latency_ms must be the 2xx answers' alone: %+v by class %+v", u.LatencyMS, u.ByClass)
+	}
+
+	open := startBinary(t, buildVariant(t, "lean"), "RATE_LIMIT_RPS=0")
+	code, out = runCtl(t, dir, nil, append(args, "--min-success", "1", "--out", "open.json", open.Base+"/health", open.Base+"/ml-capabilities")...)
+	if code != 0 {
+		t.Errorf("load with the limiter off: exit %d\n%s", code, out)
 	}
 }
 
@@ -432,8 +540,8 @@ func TestBackendctlLinksNoGroup(t *testing.T) {
 			if strings.Contains(pkg, "/advanced-backend/features") {
 				t.Errorf("%s: backendctl links %s", goos, pkg)
 			}
-			for _, g := range capability.Groups() {
-				for _, m := range g.Exclusive {
+			for _, g := range groupspec.Groups() {
+				for _, m := range g.Exclusive() {
 					if pkg == m || strings.HasPrefix(pkg, m+"/") {
 						t.Errorf("%s: backendctl links %s (module of group %s)", goos, pkg, g.Name)
 					}

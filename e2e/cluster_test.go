@@ -4,7 +4,7 @@ package e2e
 // one real redis-server (internal/testredis) and Debian's nginx as the load
 // balancer in front of them (a generated configuration in a temp dir, a
 // random loopback port, run in the foreground). Nothing is timed: every
-// wait polls with a deadline.
+// wait polls a condition with a bound (internal/waitfor).
 
 import (
 	"bytes"
@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 const nginxBin = "/usr/sbin/nginx"
@@ -69,20 +70,17 @@ func callJSON(t testing.TB, method, url, body string, v any) int {
 	return code
 }
 
-// poll calls cond every 50 ms until it holds; it fails the test with the
-// last state after the deadline.
+// poll waits (waitfor) until cond holds; it fails the test with the last
+// state after the deadline.
 func poll(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; last: %s", what, within, state)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var state string
+	if _, err := waitfor.Poll(within, func() (struct{}, bool) {
+		var ok bool
+		ok, state = cond()
+		return struct{}{}, ok
+	}); err != nil {
+		t.Fatalf("%s: %v; last: %s", what, err, state)
 	}
 }
 
@@ -148,15 +146,7 @@ http {
 	}
 	go func() { n.done <- n.cmd.Wait() }()
 	t.Cleanup(n.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := httpc.Get(n.Base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return n
-			}
-		}
+	waitfor.True(t, 10*time.Second, fmt.Sprintf("nginx on port %d to answer /health", port), func() bool {
 		select {
 		case err := <-n.done:
 			n.done <- err
@@ -164,11 +154,14 @@ http {
 			t.Fatalf("nginx exited: %v\n%s\n%s", err, out.String(), log)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx on port %d never answered /health", port)
+		resp, err := httpc.Get(n.Base + "/health")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return n
 }
 
 // stop asks nginx to quit (SIGQUIT: graceful) and waits, bounded.
@@ -230,7 +223,7 @@ var clusterEnv = []string{
 	"REDIS_TIMEOUT=2s", "REDIS_RETRY_INTERVAL=100ms",
 }
 
-func startReplicas(t *testing.T, bin, redisURL string, n int, env ...string) []*proc {
+func startReplicas(t testing.TB, bin, redisURL string, n int, env ...string) []*proc {
 	t.Helper()
 	var out []*proc
 	for i := 1; i <= n; i++ {
@@ -575,18 +568,19 @@ func TestClusterSharedRateLimit(t *testing.T) {
 	}
 }
 
-// Requests/s through nginx with 1, 2 and 3 replicas behind it (GET /health
-// and GET /api/v2/latency/quantiles alternately, 8 concurrent clients, 2 s
-// or 200000 requests per setting), first without rate limiting, then with
-// the shared Redis limiter deciding every quantiles request (a limit too
-// high to bite). It only logs: DEPLOY.md quotes it.
-func TestClusterThroughputReport(t *testing.T) {
-	if testing.Short() {
-		t.Skip("load report")
-	}
-	bin := buildVariant(t, "prodapi")
-	rs := testredis.Start(t)
-	const clients, maxReq, dur = 8, 200_000, 2 * time.Second
+// BenchmarkClusterThroughput measures requests/s through nginx with 1, 2
+// and 3 replicas behind it, and against one replica without nginx (GET
+// /health and GET /api/v2/latency/quantiles alternately, 8 concurrent
+// keep-alive clients), first without rate limiting, then with the shared
+// Redis limiter deciding every quantiles request (a limit too high to
+// bite). Every request must answer 200: a failure fails the benchmark.
+// DEPLOY.md quotes it:
+//
+//	go test ./e2e -run '^$' -bench ClusterThroughput -benchtime 2s
+func BenchmarkClusterThroughput(b *testing.B) {
+	bin := buildVariant(b, "prodapi")
+	rs := testredis.Start(b)
+	const clients = 8
 	tr := &http.Transport{MaxIdleConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -594,56 +588,57 @@ func TestClusterThroughputReport(t *testing.T) {
 		name string
 		env  []string
 	}{
-		{"no rate limiting", []string{"SAFE_MODE=1"}},
-		{"shared Redis limiter", []string{"RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000"}},
+		{"no_rate_limiting", []string{"SAFE_MODE=1"}},
+		{"shared_redis_limiter", []string{"RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000"}},
 	} {
-		reps := startReplicas(t, bin, rs.URL, 3, mode.env...)
+		reps := startReplicas(b, bin, rs.URL, 3, mode.env...)
 		for k := 0; k <= 3; k++ {
 			base, n := reps[0].Base, (*lb)(nil) // k = 0: one replica without nginx, the baseline
+			name := mode.name + "/direct"
 			if k > 0 {
-				n = startNginx(t, bases(reps[:k])...)
-				base = n.Base
+				n = startNginx(b, bases(reps[:k])...)
+				base, name = n.Base, fmt.Sprintf("%s/nginx_%d_replicas", mode.name, k)
 			}
-			var sent, failed atomic.Int64
-			start := time.Now()
-			var wg sync.WaitGroup
-			for c := 0; c < clients; c++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := 0; time.Since(start) < dur && sent.Add(1) <= maxReq; i++ {
-						path := "/health"
-						if i%2 == 1 {
-							path = "/api/v2/latency/quantiles"
+			b.Run(name, func(b *testing.B) {
+				var next, failed atomic.Int64
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				for c := 0; c < clients; c++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+							path := "/health"
+							if i%2 == 1 {
+								path = "/api/v2/latency/quantiles"
+							}
+							resp, err := hc.Get(base + path)
+							if err != nil {
+								failed.Add(1)
+								continue
+							}
+							_, _ = io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							if resp.StatusCode != 200 {
+								failed.Add(1)
+							}
 						}
-						resp, err := hc.Get(base + path)
-						if err != nil {
-							failed.Add(1)
-							continue
-						}
-						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						if resp.StatusCode != 200 {
-							failed.Add(1)
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			el := time.Since(start)
-			done := min(sent.Load(), maxReq)
-			what := fmt.Sprintf("%d replica(s) behind nginx", k)
-			if k == 0 {
-				what = "1 replica, no nginx"
-			}
-			t.Logf("%s, %s: %d requests in %s = %.0f req/s, %d failed", mode.name, what, done, el.Round(time.Millisecond), float64(done)/el.Seconds(), failed.Load())
+					}()
+				}
+				wg.Wait()
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+				if f := failed.Load(); f > 0 {
+					b.Fatalf("%d of %d requests failed", f, b.N)
+				}
+			})
 			tr.CloseIdleConnections() // nginx's graceful quit waits for idle client connections
 			if n != nil {
 				n.stop()
 			}
 		}
 		for _, p := range reps {
-			_ = p.Stop(t)
+			_ = p.Stop(b)
 		}
 	}
 }

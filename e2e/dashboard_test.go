@@ -18,7 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // browser starts Debian's chromium headless with a fresh profile and
@@ -226,7 +226,7 @@ func checkDashboard(t *testing.T, variant string, env []string, shots string) {
 	// chart has its lines.
 	ready := `(() => {
   if (document.body.dataset.state !== "ok") return false;
-  if (document.querySelectorAll("#groups tr").length !== ` + fmt.Sprint(len(capability.GroupNames())) + `) return false;
+  if (document.querySelectorAll("#groups tr").length !== ` + fmt.Sprint(len(groupspec.GroupNames())) + `) return false;
   if (document.body.dataset.latency !== "ok") return false;
   const want = ` + mustJSON(t, slices.Sorted(maps.Keys(hits))) + `;
   return want.every((r) => { const tr = document.querySelector('#routes tr[data-route="' + r + '"]');
@@ -242,12 +242,12 @@ func checkDashboard(t *testing.T, variant string, env []string, shots string) {
 	}
 
 	// Capability matrix: every group, linked exactly when the variant has it.
-	spec, ok := capability.LookupVariant(variant)
+	spec, ok := groupspec.LookupVariant(variant)
 	if !ok {
 		t.Fatalf("unknown variant %s", variant)
 	}
 	linked := spec.Groups
-	for _, g := range capability.GroupNames() {
+	for _, g := range groupspec.GroupNames() {
 		want := "no"
 		if slices.Contains(linked, g) {
 			want = "yes"
@@ -258,9 +258,7 @@ func checkDashboard(t *testing.T, variant string, env []string, shots string) {
 	}
 	// A linked group that is not ready (llm without API keys in full) is
 	// flagged in its row and in the banner; lean has none.
-	var caps struct {
-		Groups map[string]struct{ Linked, Ready bool } `json:"groups"`
-	}
+	var caps capsReport
 	if code := p.get(t, "GET", "/ml-capabilities", &caps); code != http.StatusOK {
 		t.Fatalf("/ml-capabilities %d", code)
 	}

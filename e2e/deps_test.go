@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // heavyModules must never reach the lean variant.
@@ -45,19 +45,19 @@ func goListDeps(t *testing.T, goos string, tags []string) []string {
 // holds none of the heavy modules (as Tailscale's depaware tests do).
 func TestVariantDependencies(t *testing.T) {
 	for _, goos := range []string{"linux", "darwin", "windows"} {
-		for _, v := range capability.Variants() {
+		for _, v := range groupspec.Variants() {
 			t.Run(goos+"/"+v.Name, func(t *testing.T) {
 				pkgs := goListDeps(t, goos, variantTags(t, v.Name))
-				for _, g := range capability.Groups() {
+				for _, g := range groupspec.Groups() {
 					if slices.Contains(pkgs, g.Package) != slices.Contains(v.Groups, g.Name) {
 						t.Errorf("package %s present=%v, want group %s linked=%v", g.Package, !slices.Contains(v.Groups, g.Name), g.Name, slices.Contains(v.Groups, g.Name))
 					}
 				}
-				for _, g := range capability.Groups() {
+				for _, g := range groupspec.Groups() {
 					if slices.Contains(v.Groups, g.Name) {
 						continue
 					}
-					for _, m := range g.Exclusive {
+					for _, m := range g.Exclusive() {
 						for _, p := range pkgs {
 							if p == m || strings.HasPrefix(p, m+"/") {
 								t.Errorf("%s links %s although group %s is not in it", v.Name, p, g.Name)
@@ -84,7 +84,7 @@ func TestVariantDependencies(t *testing.T) {
 // graph, so every change shows what it pulls into which variant. Regenerate
 // with `make deps`.
 func TestCheckedInDependencyLists(t *testing.T) {
-	for _, v := range capability.Variants() {
+	for _, v := range groupspec.Variants() {
 		want, err := os.ReadFile(filepath.Join(repoRoot, "deps", v.Name+".txt"))
 		if err != nil {
 			t.Fatalf("%v (run make deps)", err)

@@ -14,13 +14,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 const repoRoot = ".."
@@ -50,7 +52,7 @@ func variantTags(t testing.TB, variant string) []string {
 	if variant == "notdigest" {
 		return append(variantTags(t, "lean"), "notdigest")
 	}
-	tags, err := capability.VariantTags(variant)
+	tags, err := groupspec.VariantTags(variant)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,14 @@ func startBinary(t testing.TB, bin string, env ...string) *proc {
 	p := &proc{logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1),
 		Base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	p.cmd = exec.Command(bin, "serve")
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("ADDR=127.0.0.1:%d", port)}, env...)
+	base := []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("ADDR=127.0.0.1:%d", port)}
+	// a variant with the vector group gets a data directory of its own (env
+	// may name another); others must not see the setting (it would be an
+	// ignored setting of an unlinked group)
+	if tags, err := groupspec.VariantTags(filepath.Base(filepath.Dir(bin))); err == nil && slices.Contains(tags, "vector") {
+		base = append(base, "VECTOR_DATA_DIR="+t.TempDir())
+	}
+	p.cmd.Env = append(base, env...)
 	w := lockedBuffer{p.mu, p.logs}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
@@ -131,26 +140,23 @@ func startBinary(t testing.TB, bin string, env ...string) *proc {
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() { p.Stop(t) })
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(p.Base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
+	if _, err := waitfor.Poll(15*time.Second, func() (struct{}, bool) {
 		select {
 		case err := <-p.done:
 			p.done <- err
 			t.Fatalf("%s exited before /health answered: %v\n%s", bin, err, p.Logs())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: /health never answered\n%s", bin, p.Logs())
+		resp, err := http.Get(p.Base + "/health")
+		if err != nil {
+			return struct{}{}, false
 		}
-		time.Sleep(10 * time.Millisecond)
+		resp.Body.Close()
+		return struct{}{}, resp.StatusCode == 200
+	}); err != nil {
+		t.Fatalf("%s: /health never answered (%v)\n%s", bin, err, p.Logs())
 	}
+	return p
 }
 
 // Stop sends SIGTERM and waits (bounded) for the process; it returns the

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 )
 
@@ -125,7 +125,7 @@ func testImage(t *testing.T, engine, repo, variant string) {
 	if cfg.Healthcheck == nil {
 		cfg.Healthcheck = inspected[0].Healthcheck
 	}
-	v, _ := capability.LookupVariant(variant)
+	v, _ := groupspec.LookupVariant(variant)
 	wantLabels := map[string]string{
 		"org.opencontainers.image.version":  version,
 		"org.opencontainers.image.revision": commit,

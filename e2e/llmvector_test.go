@@ -9,12 +9,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 func (p *proc) sendJSON(t testing.TB, method, path, body string) (int, string) {
@@ -51,10 +54,11 @@ func groupState(t *testing.T, p *proc, group string) (linked, ready bool, detail
 
 func TestLLMRoutesPerVariant(t *testing.T) {
 	fake := testllm.Start(t)
-	for _, v := range []struct {
-		name   string
-		linked bool
-	}{{"lean", false}, {"hybrid", true}, {"prodapi", false}, {"full", true}} {
+	for _, spec := range groupspec.Variants() {
+		v := struct {
+			name   string
+			linked bool
+		}{spec.Name, slices.Contains(spec.Groups, "llm")}
 		t.Run(v.name, func(t *testing.T) {
 			p := startBinary(t, buildVariant(t, v.name), llmEnv(fake)...)
 			linked, _, _ := groupState(t, p, "llm")
@@ -99,16 +103,21 @@ func TestLLMRoutesPerVariant(t *testing.T) {
 
 func TestVectorRoutesPerVariant(t *testing.T) {
 	fake := testllm.Start(t)
-	for _, v := range []struct {
-		name   string
-		linked bool
-		llm    bool
-	}{{"lean", false, false}, {"hybrid", false, true}, {"prodapi", true, false}, {"full", true, true}} {
+	for _, spec := range groupspec.Variants() {
+		v := struct {
+			name   string
+			linked bool
+			llm    bool
+		}{spec.Name, slices.Contains(spec.Groups, "vector"), slices.Contains(spec.Groups, "llm")}
 		t.Run(v.name, func(t *testing.T) {
 			p := startBinary(t, buildVariant(t, v.name), llmEnv(fake)...)
 			linked, ready, detail := groupState(t, p, "vector")
 			if linked != v.linked {
 				t.Fatalf("vector linked=%v", linked)
+			}
+			if linked { // the embedded index opens its data directory after /health answers
+				waitVectorReady(t, p)
+				_, ready, detail = groupState(t, p, "vector")
 			}
 			base := "/api/v2/vector/collections/e2e"
 			code, body := p.sendJSON(t, "PUT", base, `{"size":8,"distance":"cosine"}`)
@@ -118,7 +127,7 @@ func TestVectorRoutesPerVariant(t *testing.T) {
 				}
 				return
 			}
-			if !ready || !strings.Contains(detail, "embedded in-memory index") {
+			if !ready || !strings.Contains(detail, "embedded durable index at") {
 				t.Fatalf("vector ready=%v %s", ready, detail)
 			}
 			if code != 201 {
@@ -162,17 +171,15 @@ func TestFullWithRedis(t *testing.T) {
 	p := startBinary(t, buildVariant(t, "full"), env...)
 	waitVector := func(want bool) string {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			_, ready, detail := groupState(t, p, "vector")
-			if ready == want {
-				return detail
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("vector ready=%v, want %v: %s", ready, want, detail)
-			}
-			time.Sleep(20 * time.Millisecond)
+		var detail string
+		if _, err := waitfor.Poll(15*time.Second, func() (struct{}, bool) {
+			var ready bool
+			_, ready, detail = groupState(t, p, "vector")
+			return struct{}{}, ready == want
+		}); err != nil {
+			t.Fatalf("vector ready, want %v: %v: %s", want, err, detail)
 		}
+		return detail
 	}
 	waitVector(true)
 	chat := `{"temperature":0,"messages":[{"role":"user","content":"cache me"}]}`
@@ -184,6 +191,23 @@ func TestFullWithRedis(t *testing.T) {
 	}
 	if n := len(fake.Requests(testllm.OpenAIChat)); n != 1 {
 		t.Fatalf("%d upstream calls for two identical deterministic chats", n)
+	}
+	// the /v1 gateway caches its deterministic answers in the same Redis
+	for i, want := range []string{"", "hit"} {
+		req, _ := http.NewRequest("POST", p.Base+"/v1/chat/completions",
+			strings.NewReader(`{"model":"anthropic/fake-claude","temperature":0,"messages":[{"role":"user","content":"cache me"}]}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("X-Gateway-Cache") != want || !strings.Contains(string(b), `"object":"chat.completion"`) {
+			t.Fatalf("/v1 call %d: %d %v %s", i, resp.StatusCode, resp.Header, b)
+		}
+	}
+	if n := len(fake.Requests(testllm.AnthropicMessages)); n != 1 {
+		t.Fatalf("%d anthropic calls for two identical deterministic /v1 chats", n)
 	}
 	rs.Kill()
 	detail := waitVector(false)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // TestMLAnomaliesOnTheRealLatencyEngine drives real traffic through the
@@ -36,7 +38,7 @@ func TestMLAnomaliesOnTheRealLatencyEngine(t *testing.T) {
 			if code, m := p.send(t, "POST", "/api/v2/ml/detect", "application/json", strings.NewReader(body), ""); code != 200 {
 				t.Fatalf("detect: %d %v", code, m)
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond) // pacing: spreads the samples over the sub-windows
 		}
 		return n
 	}
@@ -66,7 +68,16 @@ func TestMLAnomaliesOnTheRealLatencyEngine(t *testing.T) {
 		t.Fatalf("train: %d %v", code, m)
 	}
 	// Let the 10 s window empty, then make the route slow.
-	time.Sleep(10500 * time.Millisecond)
+	waitfor.True(t, 20*time.Second, "the route's 10 s window to empty", func() bool {
+		var d struct {
+			Routes map[string]struct {
+				Count uint64 `json:"count"`
+			} `json:"routes"`
+		}
+		p.get(t, "GET", "/api/v2/latency/distribution", &d)
+		r, ok := d.Routes[route]
+		return !ok || r.Count == 0
+	})
 	// Enough slow samples for the KS test (20), well inside the 10 s window
 	// even on a loaded machine.
 	n = drive(large, 8*time.Second, 60)

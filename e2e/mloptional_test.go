@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // send makes a request with an optional JSON body and admin token and
@@ -52,15 +54,42 @@ func errorMessage(m map[string]any) string {
 // A 1x1 PNG.
 var tinyPNG, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
-func TestVariantWithoutOptionalRefusesRegistryFile(t *testing.T) {
-	for _, variant := range []string{"lean", "hybrid"} {
-		bin := buildVariant(t, variant)
+// TestUnlinkedGroupSettingsOnLean: a setting of a group the binary does not
+// link is handled the same way for every group: the start-up log names it,
+// its group and the variant, /__phase lists it (never its value), and
+// STRICT_SETTINGS=1 refuses it with exit 2.
+func TestUnlinkedGroupSettingsOnLean(t *testing.T) {
+	for _, tc := range []struct{ variant, name, group, value string }{
+		{"lean", "QDRANT_URL", "vector", "http://user:hunter2@127.0.0.1:6334"},
+		{"lean", "OPENAI_API_KEY", "llm", "sk-hunter2"},
+		{"lean", "REGISTRY_FILE", "optional", "/nonexistent/hunter2.yaml"},
+		{"hybrid", "REGISTRY_FILE", "optional", "/nonexistent/hunter2.yaml"},
+	} {
+		bin := buildVariant(t, tc.variant)
+		p := startBinary(t, bin, tc.name+"="+tc.value)
+		var ph struct {
+			Ignored []map[string]string `json:"ignored_settings"`
+		}
+		if code := p.get(t, "GET", "/__phase", &ph); code != 200 || len(ph.Ignored) != 1 ||
+			ph.Ignored[0]["name"] != tc.name || ph.Ignored[0]["group"] != tc.group || ph.Ignored[0]["variant"] != tc.variant {
+			t.Fatalf("%s %s: /__phase %d %+v", tc.variant, tc.name, code, ph.Ignored)
+		}
+		if err := p.Stop(t); err != nil {
+			t.Fatal(err)
+		}
+		logs := p.Logs()
+		if !strings.Contains(logs, tc.name+" is ignored: it belongs to the "+tc.group+" group, which is not linked into the "+tc.variant+" variant") ||
+			strings.Contains(logs, "hunter2") {
+			t.Fatalf("%s %s: log\n%s", tc.variant, tc.name, logs)
+		}
+
 		cmd := exec.Command(bin, "serve")
-		cmd.Env = []string{"ADDR=127.0.0.1:0", "REGISTRY_FILE=/nonexistent/registry.yaml"}
+		cmd.Env = []string{"ADDR=127.0.0.1:0", "STRICT_SETTINGS=1", tc.name + "=" + tc.value}
 		out, err := cmd.CombinedOutput()
 		ee, ok := err.(*exec.ExitError)
-		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "REGISTRY_FILE needs the optional group, which is not linked into the "+variant+" variant") {
-			t.Fatalf("%s: want exit 2 naming the group and the variant, got %v\n%s", variant, err, out)
+		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), tc.name+" belongs to the "+tc.group+" group, which is not linked into the "+tc.variant+" variant") ||
+			strings.Contains(string(out), "hunter2") {
+			t.Fatalf("%s %s strict: want exit 2 naming the setting, group and variant, got %v\n%s", tc.variant, tc.name, err, out)
 		}
 	}
 }
@@ -129,13 +158,7 @@ func TestRegistryReloadBySIGHUP(t *testing.T) {
 	}
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, p.Logs())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitfor.True(t, 10*time.Second, what, cond)
 	}
 	// The group starts after /health answers: wait for the first load.
 	waitFor("the registry to load at start", func() bool { return loads() == 1 })

@@ -11,7 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/opssizes"
 )
 
@@ -80,7 +80,7 @@ func TestGoreleaserMatchesRegistry(t *testing.T) {
 	var ids []string
 	for _, b := range cfg.Builds {
 		ids = append(ids, b.ID)
-		want, err := capability.VariantTags(b.ID)
+		want, err := groupspec.VariantTags(b.ID)
 		if err != nil {
 			t.Errorf("build %q: %v", b.ID, err)
 			continue
@@ -104,8 +104,8 @@ func TestGoreleaserMatchesRegistry(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(ids, capability.VariantNames()) {
-		t.Errorf("build ids %v, registry variants %v", ids, capability.VariantNames())
+	if !slices.Equal(ids, groupspec.VariantNames()) {
+		t.Errorf("build ids %v, registry variants %v", ids, groupspec.VariantNames())
 	}
 	var archived []string
 	for _, a := range cfg.Archives {
@@ -134,8 +134,8 @@ func TestGoreleaserMatchesRegistry(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(archived, capability.VariantNames()) {
-		t.Errorf("archives %v, registry variants %v", archived, capability.VariantNames())
+	if !slices.Equal(archived, groupspec.VariantNames()) {
+		t.Errorf("archives %v, registry variants %v", archived, groupspec.VariantNames())
 	}
 	if cfg.Checksum.NameTemplate == "" {
 		t.Error("no checksum file")
@@ -145,15 +145,27 @@ func TestGoreleaserMatchesRegistry(t *testing.T) {
 	}
 }
 
-// TestMakefileVariantsMatchRegistry keeps the Makefile's VARIANTS list in
-// step with the registry.
+// TestMakefileVariantsMatchRegistry: the Makefile asks cmd/variants for
+// the variant list; `make -n variants` builds exactly the table's
+// variants, in table order.
 func TestMakefileVariantsMatchRegistry(t *testing.T) {
 	m := regexp.MustCompile(`(?m)^VARIANTS\s*:=\s*(.+)$`).FindStringSubmatch(readFile(t, "Makefile"))
-	if m == nil {
-		t.Fatal("Makefile has no VARIANTS := line")
+	if m == nil || !strings.Contains(m[1], "./cmd/variants list") {
+		t.Fatalf("Makefile VARIANTS is not asked of cmd/variants: %q", m)
 	}
-	if got := strings.Fields(m[1]); !slices.Equal(got, capability.VariantNames()) {
-		t.Errorf("Makefile VARIANTS %v, registry %v", got, capability.VariantNames())
+	cmd := exec.Command("make", "-n", "variants")
+	cmd.Dir = repoRoot
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("make -n variants: %v", err)
+	}
+	got := regexp.MustCompile(`-o dist/(\w+)/advanced-backend`).FindAllStringSubmatch(string(out), -1)
+	var names []string
+	for _, g := range got {
+		names = append(names, g[1])
+	}
+	if !slices.Equal(names, groupspec.VariantNames()) {
+		t.Errorf("make variants builds %v, registry %v", names, groupspec.VariantNames())
 	}
 }
 
@@ -244,8 +256,8 @@ func TestGoreleaserSBOMs(t *testing.T) {
 			t.Errorf("sbom %s: cmd %s %v differs from the first", s.ID, s.Cmd, s.Args)
 		}
 	}
-	if !slices.Equal(ids, capability.VariantNames()) {
-		t.Errorf("sbom ids %v, registry variants %v", ids, capability.VariantNames())
+	if !slices.Equal(ids, groupspec.VariantNames()) {
+		t.Errorf("sbom ids %v, registry variants %v", ids, groupspec.VariantNames())
 	}
 	for _, a := range cfg.Archives {
 		if !strings.HasPrefix(a.NameTemplate, "{{ .ProjectName }}_{{ .Version }}_"+a.ID+"_{{ .Os }}_{{ .Arch }}") {

@@ -2,39 +2,22 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
-type capsReport struct {
-	MinimalMode       bool            `json:"minimal_mode"`
-	SafeMode          bool            `json:"safe_mode"`
-	HeavyDependencies map[string]bool `json:"heavy_dependencies"`
-	TDigestFallback   bool            `json:"tdigest_fallback"`
-	Variant           string          `json:"variant"`
-	BuildTags         []string        `json:"build_tags"`
-	Version           string          `json:"version"`
-	Groups            map[string]struct {
-		Linked  bool   `json:"linked"`
-		Enabled bool   `json:"enabled"`
-		Ready   bool   `json:"ready"`
-		Detail  string `json:"detail"`
-		Modules []struct {
-			Path    string `json:"path"`
-			Version string `json:"version"`
-		} `json:"modules"`
-	} `json:"groups"`
-	Consistency struct {
-		OK       bool     `json:"ok"`
-		Problems []string `json:"problems"`
-	} `json:"consistency"`
-}
+// capsReport is the one report type the service encodes.
+type capsReport = capreport.Report
 
 // goVersionModules returns the modules `go version -m` lists for a binary.
 func goVersionModules(t *testing.T, bin string) map[string]string {
@@ -57,7 +40,7 @@ func goVersionModules(t *testing.T, bin string) map[string]string {
 // and checks /ml-capabilities against the variant table and against the
 // binary's own module list.
 func TestVariantsReportWhatTheyLink(t *testing.T) {
-	for _, v := range capability.Variants() {
+	for _, v := range groupspec.Variants() {
 		t.Run(v.Name, func(t *testing.T) {
 			bin := buildVariant(t, v.Name)
 			mods := goVersionModules(t, bin)
@@ -72,16 +55,16 @@ func TestVariantsReportWhatTheyLink(t *testing.T) {
 			if want := variantTags(t, v.Name); !slices.Equal(caps.BuildTags, want) {
 				t.Errorf("build_tags %v, want %v", caps.BuildTags, want)
 			}
-			if len(caps.Groups) != len(capability.Groups()) {
+			if len(caps.Groups) != len(groupspec.Groups()) {
 				t.Fatalf("groups: %v", caps.Groups)
 			}
-			for _, g := range capability.Groups() {
+			for _, g := range groupspec.Groups() {
 				st := caps.Groups[g.Name]
 				want := slices.Contains(v.Groups, g.Name)
 				if st.Linked != want || st.Enabled != want {
 					t.Errorf("group %s: linked=%v enabled=%v, want %v", g.Name, st.Linked, st.Enabled, want)
 				}
-				for _, m := range g.Exclusive {
+				for _, m := range g.Exclusive() {
 					if _, in := mods[m]; in != want {
 						t.Errorf("go version -m: module %s present=%v, group %s linked=%v", m, in, g.Name, want)
 					}
@@ -115,8 +98,16 @@ func TestVariantsReportWhatTheyLink(t *testing.T) {
 					}
 				}
 			}
-			if caps.HeavyDependencies["tensorflow"] {
-				t.Error("tensorflow reported linked")
+			for _, k := range []string{"tensorflow", "torch", "langchain"} { // no Go counterpart
+				if v, ok := caps.HeavyDependencies[k]; !ok || v {
+					t.Errorf("heavy_dependencies.%s = %v, %v; want false", k, v, ok)
+				}
+			}
+			if caps.HeavyDependencies["sklearn"] != slices.Contains(v.Groups, "ml") {
+				t.Errorf("heavy_dependencies.sklearn = %v with groups %v", caps.HeavyDependencies["sklearn"], v.Groups)
+			}
+			if caps.IncludeTensorflowFlag != nil || caps.TDigestTrackedEndpoints == nil {
+				t.Errorf("include_tensorflow_flag %v (want null), tdigest_tracked_endpoints %v (want a list)", caps.IncludeTensorflowFlag, caps.TDigestTrackedEndpoints)
 			}
 			wantVersion := "v0.0.0-e2e"
 			for _, g := range v.Groups {
@@ -261,6 +252,12 @@ func TestSubcommandsAndBadConfig(t *testing.T) {
 	if err := exec.Command(bin, "frobnicate").Run(); err == nil {
 		t.Fatal("unknown subcommand accepted")
 	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"serve", "-h"}} {
+		out, err := exec.Command(bin, args...).Output()
+		if err != nil || !strings.Contains(string(out), "--addr") || !strings.Contains(string(out), `(env ADDR, default "127.0.0.1:8000")`) {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
 }
 
 // TestSIGHUPDoesNotKillVariantsWithoutReload: SIGHUP reloads the registry
@@ -275,7 +272,9 @@ func TestSIGHUPDoesNotKillVariantsWithoutReload(t *testing.T) {
 		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(200 * time.Millisecond) // give a default action time to kill it
+		// Once the kernel has delivered SIGHUP, a default action would have
+		// ended the process: wait for the delivery, not for a while.
+		waitfor.True(t, 10*time.Second, "SIGHUP to be delivered", func() bool { return !signalPending(t, p.cmd.Process.Pid, syscall.SIGHUP) })
 		if code := p.get(t, "GET", "/health", nil); code != 200 {
 			t.Fatalf("%s: /health after SIGHUP: %d", tc.variant, code)
 		}
@@ -283,4 +282,28 @@ func TestSIGHUPDoesNotKillVariantsWithoutReload(t *testing.T) {
 			t.Fatalf("%s: exit after SIGHUP then SIGTERM: %v\n%s", tc.variant, err, p.Logs())
 		}
 	}
+}
+
+// signalPending reports whether sig is still pending for pid (thread or
+// process-wide), from /proc/<pid>/status.
+func signalPending(t *testing.T, pid int, sig syscall.Signal) bool {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false // gone: nothing pending (the caller's checks see it dead)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "SigPnd" && k != "ShdPnd") {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			t.Fatalf("%s: %q", k, v)
+		}
+		if mask&(1<<(uint(sig)-1)) != 0 {
+			return true
+		}
+	}
+	return false
 }

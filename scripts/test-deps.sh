@@ -14,6 +14,9 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
+# The OpenAI Node SDK tests (e2e/openai_node_test.go) need Node 20+ and npm.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -23,4 +26,11 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]}"
   apt-get -o DPkg::Lock::Timeout=300 update -qq
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The pinned Node packages of the OpenAI SDK tests (package-lock.json), once.
+node_dir="$(dirname "$0")/../e2e/openai-node"
+if [ ! -d "$node_dir/node_modules" ]; then
+  echo "test-deps: npm ci in e2e/openai-node"
+  (cd "$node_dir" && npm ci --no-audit --no-fund >/dev/null)
 fi

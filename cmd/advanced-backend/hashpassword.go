@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,11 +18,20 @@ import (
 // given (which leaves it in the shell history and the process list).
 func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("hash-password", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // the usage goes to stdout for -h, to stderr for a mistake
 	cost := fs.Int("cost", bcrypt.DefaultCost, fmt.Sprintf("bcrypt cost (%d to %d)", auth.MinBcryptCost, auth.MaxBcryptCost))
 	pw := fs.String("password", "", "the password (default: read the first line of stdin)")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		out, code := stderr, exitUsage
+		if errors.Is(err, flag.ErrHelp) {
+			out, code = stdout, exitOK
+		} else {
+			fmt.Fprintf(stderr, "advanced-backend hash-password: %v\n", err)
+		}
+		fmt.Fprintln(out, "usage: advanced-backend hash-password [--cost N] [--password P]   (password read from stdin unless given)")
+		fs.SetOutput(out)
+		fs.PrintDefaults()
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "advanced-backend hash-password: unexpected arguments %v\n", fs.Args())

@@ -20,9 +20,9 @@ const healthcheckTimeout = 3 * time.Second
 // an image without a shell runs as its HEALTHCHECK. Exit 0 when ready, 1
 // otherwise, bad settings included: Docker reserves exit 2.
 func healthcheck(args []string, stdout, stderr io.Writer) int {
-	cfg, ok := loadConfig(args, stderr)
-	if !ok {
-		return exitFailed
+	cfg, code := loadConfig(args, stdout, stderr, exitFailed)
+	if cfg == nil {
+		return code
 	}
 	addr, err := probeAddr(cfg.Addr)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/service"
 	"github.com/advanced-backend/advanced-backend/internal/version"
 
@@ -46,8 +49,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
+	case "serve", "capabilities", "healthcheck":
+		if wantsHelp(args) {
+			usage(stdout)
+			return exitOK
+		}
+	}
+	switch cmd {
 	case "serve":
-		return serve(args, stderr)
+		return serve(args, stdout, stderr)
 	case "version":
 		return printVersion(stdout)
 	case "capabilities":
@@ -70,32 +80,52 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: advanced-backend [serve|version|capabilities|healthcheck] [flags]")
 	fmt.Fprintln(w, "       advanced-backend hash-password [--cost N] [--password P]   (password read from stdin unless given)")
 	fmt.Fprintln(w, "       advanced-backend healthcheck   exit 0 when the service at ADDR answers GET /ready 200, else 1")
-	fmt.Fprintln(w, "flags of serve, capabilities and healthcheck (each mirrors an environment variable):")
-	config.FlagUsage(w)
+	fmt.Fprintln(w, "flags of serve, capabilities and healthcheck (each mirrors an environment variable), by group:")
+	linked, unlinked, _ := capability.SettingsOptions(capability.Linked())
+	config.Usage(w, linked, unlinked)
 }
 
-func loadConfig(args []string, stderr io.Writer) (*config.Config, bool) {
-	cfg, err := config.Load(args, os.LookupEnv)
+// wantsHelp reports a -h/--help among the flags of serve, capabilities or healthcheck.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
+}
+
+// loadConfig parses core settings and the linked groups' own; settings of
+// groups this binary does not link are recorded (or refused with
+// STRICT_SETTINGS). When it returns no Config the command ends with the
+// exit code given: exitOK after a help flag the flag package saw (the usage
+// went to stdout), failed otherwise.
+func loadConfig(args []string, stdout, stderr io.Writer, failed int) (*config.Config, int) {
+	linked, unlinked, variant := capability.SettingsOptions(capability.Linked())
+	cfg, err := config.LoadWith(config.Options{Args: args, LookupEnv: os.LookupEnv, Environ: os.Environ(),
+		Linked: linked, Unlinked: unlinked, Variant: variant})
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return nil, exitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "advanced-backend: configuration: %v\n", err)
-		return nil, false
+		return nil, failed
 	}
-	return cfg, true
+	return cfg, exitOK
 }
 
-func serve(args []string, stderr io.Writer) int {
-	cfg, ok := loadConfig(args, stderr)
-	if !ok {
-		return exitUsage
+func serve(args []string, stdout, stderr io.Writer) int {
+	cfg, code := loadConfig(args, stdout, stderr, exitUsage)
+	if cfg == nil {
+		return code
 	}
 	logger := service.NewLogger(cfg, stderr)
-	svc, err := service.New(cfg, logger, capability.Linked(), capability.ReadBuildFacts())
+	svc, err := service.New(cfg, logger, capability.Instantiate(capability.Linked()), capability.ReadBuildFacts())
 	if err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) { // a setting this variant cannot honour
-			fmt.Fprintf(stderr, "advanced-backend: configuration: %v\n", err)
-			return exitUsage
-		}
 		logger.Error("start-up failed", "err", err)
 		return exitFailed
 	}
@@ -112,6 +142,10 @@ func serve(args []string, stderr io.Writer) int {
 	defer stop()
 	if err := svc.Run(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("server stopped", "err", err)
+		if errors.Is(err, capability.ErrFatal) { // a group's data cannot be served: an operator must act
+			fmt.Fprintf(stderr, "advanced-backend: %v\n", err)
+			return exitUsage
+		}
 		return exitFailed
 	}
 	return exitOK
@@ -122,7 +156,7 @@ func printVersion(stdout io.Writer) int {
 	linked := capability.LinkedNames()
 	fmt.Fprintf(stdout, "advanced-backend %s\n", capability.FullVersion(linked))
 	fmt.Fprintf(stdout, "commit:  %s\n", version.Commit)
-	fmt.Fprintf(stdout, "variant: %s\n", capability.VariantFor(linked))
+	fmt.Fprintf(stdout, "variant: %s\n", groupspec.VariantFor(linked))
 	fmt.Fprintf(stdout, "tags:    %s\n", strings.Join(facts.Tags, ","))
 	fmt.Fprintf(stdout, "go:      %s\n", runtime.Version())
 	fmt.Fprintf(stdout, "os/arch: %s/%s\n", runtime.GOOS, runtime.GOARCH)
@@ -130,22 +164,25 @@ func printVersion(stdout io.Writer) int {
 }
 
 // printCapabilities prints the report a server would serve, like `caddy
-// list-modules`: what is linked, read from the registry and the build info;
-// no group is started, so none reports ready.
+// list-modules`: what is linked, read from the registry and the build info.
+// It builds neither the router nor the latency engine, and starts no
+// group, so none reports ready.
 func printCapabilities(args []string, stdout, stderr io.Writer) int {
-	cfg, ok := loadConfig(args, stderr)
-	if !ok {
-		return exitUsage
+	cfg, code := loadConfig(args, stdout, stderr, exitUsage)
+	if cfg == nil {
+		return code
 	}
-	svc, err := service.New(cfg, service.NewLogger(cfg, io.Discard), capability.Linked(), capability.ReadBuildFacts())
-	if err != nil {
-		fmt.Fprintf(stderr, "advanced-backend: %v\n", err)
-		return exitFailed
-	}
-	defer svc.Close()
+	rt := capability.NewRuntime(capability.Instantiate(capability.Linked()), capability.ReadBuildFacts(), cfg.MinimalMode)
+	est := latency.Select(cfg.Latency.Compression, cfg.Latency.ReservoirSize).Info
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(svc.Server().Report()); err != nil {
+	if err := enc.Encode(rt.Report(capability.ReportInput{
+		SafeMode:          cfg.SafeMode,
+		IncludeTensorflow: cfg.IncludeTensorflow,
+		Fallback:          est.Fallback,
+		Estimator:         est,
+	})); err != nil {
+		fmt.Fprintf(stderr, "advanced-backend: %v\n", err)
 		return exitFailed
 	}
 	return exitOK

@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 )
 
 const (
@@ -31,9 +32,6 @@ const (
 	exitDiffers  = 3
 	exitUsage    = 64
 )
-
-// errUsage marks a command-line mistake.
-var errUsage = errors.New("usage")
 
 type command struct {
 	name, summary string
@@ -75,9 +73,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: backendctl <command> [flags]   (backendctl <command> -h for its flags)")
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
 	}
+	tw.Flush()
 }
 
 // parse parses a command's flags; it returns an exit code when the command

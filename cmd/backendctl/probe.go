@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/opsprobe"
 )
 
@@ -72,7 +72,8 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "probe: %s variant %s, groups %v, consistent; /health after %s\n",
 			opts.Addr, res.Report.Variant, res.Report.Linked(), res.HealthIn.Round(time.Millisecond))
 		return exitOK
-	case errors.Is(err, opsprobe.ErrExited), errors.Is(err, opsprobe.ErrNotReady):
+	case errors.Is(err, opsprobe.ErrExited), errors.Is(err, opsprobe.ErrNotReady),
+		errors.Is(err, opsprobe.ErrPortInUse), errors.Is(err, opsprobe.ErrNotOurs):
 		fmt.Fprintf(stderr, "backendctl probe: %v\n", err)
 		return exitNotReady
 	case errors.Is(err, opsprobe.ErrMismatch):
@@ -111,7 +112,7 @@ func pickExe(ctx context.Context, exe string, stderr io.Writer) (string, func(),
 	}
 	cleanup := func() { os.RemoveAll(dir) }
 	p := filepath.Join(dir, name)
-	tags, err := capability.VariantTags("lean")
+	tags, err := groupspec.VariantTags("lean")
 	if err != nil {
 		cleanup()
 		return "", none, err

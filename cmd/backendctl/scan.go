@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/opsscan"
 )
 
@@ -43,11 +43,11 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	names := variants.values
 	if len(names) == 0 {
-		names = capability.VariantNames()
+		names = groupspec.VariantNames()
 	}
 	tagsOf := map[string][]string{}
 	for _, v := range names {
-		tags, err := capability.VariantTags(v)
+		tags, err := groupspec.VariantTags(v)
 		if err != nil {
 			fmt.Fprintf(stderr, "backendctl scan: %v\n", err)
 			return exitUsage

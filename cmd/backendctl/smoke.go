@@ -29,53 +29,61 @@ func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	var token string
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "backendctl smoke: read token: %v\n", err)
-			return exitUsage
-		}
-		token = strings.TrimSpace(string(b))
-	}
+	// smoke_failures.json is written whatever happens after the flags
+	// parse: a target that is down or never starts is a failure to record.
 	base := *url
-	if *exe != "" {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
-		p, err := opsprobe.Start(*exe, addr, nil)
+	res := opssmoke.NewResult(base)
+	finish := func(code int) int {
+		data, err := json.MarshalIndent(res, "", "  ")
+		if err == nil {
+			err = writeFile(*out, append(data, '\n'))
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
 			return exitFailed
 		}
+		for _, f := range res.Failures {
+			fmt.Fprintf(stdout, "FAIL %-22s %s %s: %s\n", f.Name, f.Method, f.Path, f.Detail)
+		}
+		fmt.Fprintf(stdout, "smoke: %s (%s): %d checked, %d failed; %s\n", res.Target, res.Variant, res.Checked, res.Failed, *out)
+		return code
+	}
+	setup := func(name, detail string, code int) int {
+		fmt.Fprintf(stderr, "backendctl smoke: %s\n", detail)
+		res.Checked++
+		res.Fail(opssmoke.Failure{Name: name, Detail: detail})
+		return finish(code)
+	}
+	var token string
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return setup("token", fmt.Sprintf("read token: %v", err), exitUsage)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if *exe != "" {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
+		res.Target = "http://" + addr
+		p, err := opsprobe.Start(*exe, addr, nil)
+		if err != nil {
+			return setup("start", err.Error(), exitNotReady)
+		}
 		defer p.Stop(10 * time.Second)
 		if _, err := p.WaitHealthy(ctx, 30*time.Second); err != nil {
-			fmt.Fprintf(stderr, "backendctl smoke: %v\n%s\n", err, p.Logs())
-			return exitNotReady
+			return setup("start", fmt.Sprintf("%v\n%s", err, p.Logs()), exitNotReady)
 		}
 		base = p.Base()
 	} else if err := opsload.CheckTarget(base, *allowRemote); err != nil {
-		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
-		return exitUsage
+		return setup("target", err.Error(), exitUsage)
 	}
-	res, err := opssmoke.RunWithToken(ctx, base, *timeout, token)
+	r, err := opssmoke.RunWithToken(ctx, base, *timeout, token)
 	if err != nil {
-		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
-		return exitFailed
+		return setup("run", err.Error(), exitFailed)
 	}
-	data, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
-		return exitFailed
-	}
-	if err := writeFile(*out, append(data, '\n')); err != nil {
-		fmt.Fprintf(stderr, "backendctl smoke: %v\n", err)
-		return exitFailed
-	}
-	for _, f := range res.Failures {
-		fmt.Fprintf(stdout, "FAIL %-22s %s %s: %s\n", f.Name, f.Method, f.Path, f.Detail)
-	}
-	fmt.Fprintf(stdout, "smoke: %s (%s): %d checked, %d failed; %s\n", base, res.Variant, res.Checked, res.Failed, *out)
+	res = r
 	if res.Failed > 0 {
-		return exitFailed
+		return finish(exitFailed)
 	}
-	return exitOK
+	return finish(exitOK)
 }

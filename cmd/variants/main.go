@@ -1,11 +1,13 @@
 // Command variants answers questions about the variant table in
-// internal/capability, so the Makefile, CI and docs never restate it
+// internal/groupspec, so the Makefile, CI and docs never restate it
 // (as Tailscale's Makefile asks cmd/featuretags):
 //
 //	variants list              variant names, one a line
 //	variants tags <variant>    the variant's build tags, comma-separated
 //	variants groups <variant>  the variant's groups, space-separated
 //	variants markdown          the variant and group tables for BUILD.md
+//	variants goreleaser        the builds and archives of .goreleaser.yaml
+//	variants goreleaser -w F   rewrite that part of F in place
 package main
 
 import (
@@ -14,7 +16,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 func main() {
@@ -26,29 +28,38 @@ func main() {
 
 func run(args []string, w io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: variants list | tags <variant> | groups <variant> | markdown")
+		return fmt.Errorf("usage: variants list | tags <variant> | groups <variant> | markdown | goreleaser [-w FILE]")
 	}
 	switch args[0] {
 	case "list":
-		for _, v := range capability.VariantNames() {
+		for _, v := range groupspec.VariantNames() {
 			fmt.Fprintln(w, v)
 		}
 	case "tags", "groups":
 		if len(args) != 2 {
 			return fmt.Errorf("usage: variants %s <variant>", args[0])
 		}
-		v, ok := capability.LookupVariant(args[1])
+		v, ok := groupspec.LookupVariant(args[1])
 		if !ok {
-			return fmt.Errorf("unknown variant %q (known: %s)", args[1], strings.Join(capability.VariantNames(), ", "))
+			return fmt.Errorf("unknown variant %q (known: %s)", args[1], strings.Join(groupspec.VariantNames(), ", "))
 		}
 		if args[0] == "groups" {
 			fmt.Fprintln(w, strings.Join(v.Groups, " "))
 			return nil
 		}
-		tags, _ := capability.VariantTags(v.Name)
+		tags, _ := groupspec.VariantTags(v.Name)
 		fmt.Fprintln(w, strings.Join(tags, ","))
 	case "markdown":
 		writeMarkdown(w)
+	case "goreleaser":
+		switch {
+		case len(args) == 1:
+			writeGoreleaser(w)
+		case len(args) == 3 && args[1] == "-w":
+			return rewriteGoreleaser(args[2])
+		default:
+			return fmt.Errorf("usage: variants goreleaser [-w FILE]")
+		}
 	default:
 		return fmt.Errorf("unknown command %q", args[0])
 	}
@@ -60,8 +71,8 @@ func run(args []string, w io.Writer) error {
 func writeMarkdown(w io.Writer) {
 	fmt.Fprintln(w, "| variant | build tags | groups | use |")
 	fmt.Fprintln(w, "|---|---|---|---|")
-	for _, v := range capability.Variants() {
-		tags, _ := capability.VariantTags(v.Name)
+	for _, v := range groupspec.Variants() {
+		tags, _ := groupspec.VariantTags(v.Name)
 		groups := strings.Join(v.Groups, ", ")
 		if groups == "" {
 			groups = "(none)"
@@ -71,7 +82,7 @@ func writeMarkdown(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| group | build tag | route prefixes | modules it brings | heavy_dependencies keys |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for _, g := range capability.Groups() {
+	for _, g := range groupspec.Groups() {
 		fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s |\n", g.Name, g.Name,
 			"`"+strings.Join(g.RoutePrefixes, "`, `")+"`",
 			strings.Join(g.Modules, ", "), strings.Join(g.Heavy, ", "))

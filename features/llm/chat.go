@@ -108,7 +108,7 @@ func (f *feature) chat(c *gin.Context) {
 		key = chatCacheKey(name, req)
 		var cached provider.Response
 		if f.cacheGet(ctx, "chat", key, &cached) {
-			c.JSON(http.StatusOK, chatResponse{Provider: name, Response: cached, Cached: true})
+			apierr.JSON(c, http.StatusOK, chatResponse{Provider: name, Response: cached, Cached: true})
 			return
 		}
 	}
@@ -129,7 +129,7 @@ func (f *feature) chat(c *gin.Context) {
 	if deterministic {
 		f.cacheSet(ctx, "chat", key, resp)
 	}
-	c.JSON(http.StatusOK, chatResponse{Provider: name, Response: resp})
+	apierr.JSON(c, http.StatusOK, chatResponse{Provider: name, Response: resp})
 }
 
 // call runs one upstream operation with retries, each attempt bounded by

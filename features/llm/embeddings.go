@@ -109,7 +109,7 @@ func (f *feature) embeddings(c *gin.Context) {
 		abortUpstream(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, resp)
+	apierr.JSON(c, http.StatusOK, resp)
 }
 
 // providers lists the providers and whether each can serve.
@@ -125,7 +125,7 @@ func (f *feature) providers(c *gin.Context) {
 		_, p, why := f.lookup(n)
 		out = append(out, entry{Name: n, Ready: p != nil, Model: f.defaultModel(n), Detail: why})
 	}
-	c.JSON(http.StatusOK, gin.H{"providers": out, "embedding_model": f.cfg.EmbeddingModel})
+	apierr.JSON(c, http.StatusOK, gin.H{"providers": out, "embedding_model": f.cfg.EmbeddingModel})
 }
 
 // embedder is the capability.Embedder llm offers the vector group.
@@ -154,7 +154,12 @@ func (e embedder) Embed(ctx context.Context, inputs []string, model string) ([][
 	return out, nil
 }
 
+// Ready is false while the llm group is switched off at run time, so the
+// vector group tells that apart without knowing the llm group by name.
 func (e embedder) Ready() bool {
+	if e.f.enabled != nil && !e.f.enabled() {
+		return false
+	}
 	c, _ := e.f.embedClient()
 	return c != nil
 }

@@ -1,6 +1,7 @@
 // Package llm is the LLM group (build tag llm): chat, streamed chat and
 // embeddings against OpenAI-compatible and Anthropic APIs, under
-// /api/v2/llm. It provides the capability.Embedder the vector group uses for
+// /api/v2/llm, and an OpenAI-compatible gateway under /v1 (gateway*.go,
+// with the wire format and the Anthropic translation in openaicompat). It provides the capability.Embedder the vector group uses for
 // text inputs, and uses the shared response cache (capability.ResponseCache)
 // for deterministic calls when another group provides one.
 package llm
@@ -24,11 +25,14 @@ import (
 // Retry-After says.
 const maxRetryWait = 10 * time.Second
 
-func init() { capability.Register("llm", &feature{}) }
+func init() {
+	capability.Register(capability.GroupInfo{Name: "llm", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+}
 
 type feature struct {
-	cfg      config.LLMConfig
+	cfg      Config
 	services *capability.Services
+	enabled  func() bool // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
 
@@ -37,13 +41,15 @@ type feature struct {
 	chats     map[string]provider.Chat // configured providers
 	embedder  *openaiapi.Client
 	missing   map[string]string // provider -> why it is not configured
-	transport *http.Transport
+	transport http.RoundTripper
+	targets   map[string]upstreamTarget // the /v1 gateway's upstream endpoints
 }
 
 // Setup mounts the routes and offers the embedder; clients come in Start.
 func (f *feature) Setup(h *capability.Host) error {
-	f.cfg = h.Config.LLM
+	f.cfg = configFrom(h.Settings)
 	f.services = h.Services
+	f.enabled = h.Enabled
 	f.retry = provider.Retry{MaxRetries: f.cfg.MaxRetries, Backoff: f.cfg.RetryBackoff, MaxWait: maxRetryWait}
 	m, err := newMetrics(h.Metrics)
 	if err != nil {
@@ -54,6 +60,7 @@ func (f *feature) Setup(h *capability.Host) error {
 	g.POST("/chat", f.chat)
 	g.POST("/embeddings", f.embeddings)
 	g.GET("/providers", f.providers)
+	f.mountV1(h.Router)
 	if h.Services != nil {
 		h.Services.Embedder.Provide(embedder{f})
 	}
@@ -73,6 +80,10 @@ func (f *feature) Start(ctx context.Context) error {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     true,
+		// Requests are small JSON bodies; every open stream holds one
+		// connection with its buffers, so a smaller write buffer keeps
+		// 1,000 streams in bounded memory (the read side keeps 4 KiB).
+		WriteBufferSize: 1 << 10,
 	}
 	// Deadlines are per call (context), not per client: a streamed answer
 	// may outlast LLM_TIMEOUT as long as chunks keep coming.
@@ -80,17 +91,24 @@ func (f *feature) Start(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.transport = tr
+	f.targets = map[string]upstreamTarget{}
 	f.chats = map[string]provider.Chat{}
 	f.missing = map[string]string{}
 	if f.cfg.OpenAIAPIKey != "" {
 		c := openaiapi.New(f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey, hc)
 		f.chats[openaiapi.Name] = c
 		f.embedder = c
+		if err := f.addTarget(openaiapi.Name, f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey); err != nil {
+			return err
+		}
 	} else {
 		f.missing[openaiapi.Name] = "OPENAI_API_KEY not set"
 	}
 	if f.cfg.AnthropicAPIKey != "" {
 		f.chats[anthropicapi.Name] = anthropicapi.New(f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey, hc)
+		if err := f.addTarget(anthropicapi.Name, f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey); err != nil {
+			return err
+		}
 	} else {
 		f.missing[anthropicapi.Name] = "ANTHROPIC_API_KEY not set"
 	}
@@ -101,10 +119,20 @@ func (f *feature) Start(ctx context.Context) error {
 func (f *feature) Stop(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.transport != nil {
-		f.transport.CloseIdleConnections()
+	if t, ok := f.transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
 	}
+	f.transport = nil
 	f.started = false
+	return nil
+}
+
+func (f *feature) addTarget(prov, base, key string) error {
+	t, err := newTarget(prov, base, key)
+	if err != nil {
+		return err
+	}
+	f.targets[prov] = t
 	return nil
 }
 
@@ -119,11 +147,12 @@ func (f *feature) defaultModel(name string) string {
 	return f.cfg.OpenAIModel
 }
 
+// baseURL is a provider's base URL as it may be shown (no credentials).
 func (f *feature) baseURL(name string) string {
 	if name == anthropicapi.Name {
-		return f.cfg.AnthropicBaseURL
+		return config.RedactURL(f.cfg.AnthropicBaseURL)
 	}
-	return f.cfg.OpenAIBaseURL
+	return config.RedactURL(f.cfg.OpenAIBaseURL)
 }
 
 // Status is ready when at least one provider is configured; the detail

@@ -40,11 +40,7 @@ type rig struct {
 
 func loadConfig(t *testing.T, env map[string]string) *config.Config {
 	t.Helper()
-	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return grouptest.Config(t, "llm", Settings(), env)
 }
 
 // newRig starts a fake upstream and the llm group configured for it; extra
@@ -66,8 +62,10 @@ func newRig(t *testing.T, extra map[string]string) *rig {
 		env[k] = v
 	}
 	cfg := loadConfig(t, env)
-	r := &rig{fake: fake, reg: prometheus.NewRegistry(), svc: &capability.Services{}, f: &feature{}}
-	r.base = grouptest.Mount(t, r.f, &capability.Host{Config: cfg, Metrics: r.reg, Services: r.svc})
+	h := grouptest.Host(cfg, "llm")
+	h.Metrics = prometheus.NewRegistry()
+	r := &rig{fake: fake, reg: h.Metrics.(*prometheus.Registry), svc: h.Services, f: &feature{}}
+	r.base = grouptest.Mount(t, r.f, h)
 	grouptest.Start(t, r.f)
 	return r
 }
@@ -725,15 +723,11 @@ func mustFloat(s string) float64 {
 // stack and the OpenAI adapter against the in-process upstream (loopback).
 func BenchmarkChatRoundTrip(b *testing.B) {
 	fake := testllm.Start(b)
-	cfg, err := config.Load(nil, func(k string) (string, bool) {
-		v, ok := map[string]string{"OPENAI_BASE_URL": fake.OpenAIBase(), "OPENAI_API_KEY": fake.OpenAIKey}[k]
-		return v, ok
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := grouptest.Config(b, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": fake.OpenAIBase(), "OPENAI_API_KEY": fake.OpenAIKey})
 	f := &feature{}
-	base := grouptest.Mount(b, f, &capability.Host{Config: cfg, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+	h := grouptest.Host(cfg, "llm")
+	h.Metrics = prometheus.NewRegistry()
+	base := grouptest.Mount(b, f, h)
 	grouptest.Start(b, f)
 	body := `{"messages":[{"role":"user","content":"bench"}]}`
 	b.ResetTimer()
@@ -747,5 +741,22 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 		if resp.StatusCode != 200 {
 			b.Fatal(resp.StatusCode)
 		}
+	}
+}
+
+// TestStatusShowsBaseURLWithoutCredentials: a base URL carrying userinfo or
+// a query appears in the group's status (and so /ml-capabilities) without them.
+func TestStatusShowsBaseURLWithoutCredentials(t *testing.T) {
+	fake := testllm.Start(t)
+	base := strings.Replace(fake.OpenAIBase(), "://", "://user:hunter2@", 1) + "?key=hunter2"
+	cfg := grouptest.Config(t, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": base, "OPENAI_API_KEY": "sk-hunter2"})
+	f := &feature{}
+	h := grouptest.Host(cfg, "llm")
+	h.Metrics = prometheus.NewRegistry()
+	grouptest.Mount(t, f, h)
+	grouptest.Start(t, f)
+	st := f.Status()
+	if !st.Ready || strings.Contains(st.Detail, "hunter2") || !strings.Contains(st.Detail, "REDACTED@") {
+		t.Fatalf("status %+v", st)
 	}
 }

@@ -232,7 +232,7 @@ func (f *feature) anomalies(c *gin.Context) {
 		return 0
 	})
 	trainedAt, n := f.baseline.info()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.FiniteJSON(c, http.StatusOK, gin.H{
 		"threshold":   p.Threshold,
 		"alpha":       p.Alpha,
 		"min_history": p.MinHistory,
@@ -250,7 +250,7 @@ func (f *feature) train(c *gin.Context) {
 	}
 	routes := f.baseline.train(src.Snapshot(), time.Now().UTC())
 	trainedAt, n := f.baseline.info()
-	c.JSON(http.StatusOK, gin.H{"baseline": baselineInfo(trainedAt, n), "trained": routes})
+	apierr.FiniteJSON(c, http.StatusOK, gin.H{"baseline": baselineInfo(trainedAt, n), "trained": routes})
 }
 
 func baselineInfo(at time.Time, routes int) gin.H {

@@ -61,7 +61,7 @@ func (f *feature) detect(c *gin.Context) {
 		apierr.Abort(c, http.StatusBadRequest, "bad_series", err.Error())
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	apierr.FiniteJSON(c, http.StatusOK, d)
 }
 
 // parseSeries reads a JSON array of finite numbers, at most max of them.

@@ -14,7 +14,6 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 )
 
@@ -45,16 +44,12 @@ func (f *fakeLatency) set(r ...capability.RouteLatency) {
 // loopback, with the admin token guard core uses when JWT auth is off.
 func server(t *testing.T, env map[string]string, src capability.LatencySource) string {
 	t.Helper()
-	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &capability.Services{}
+	h := grouptest.Host(grouptest.Config(t, "ml", Settings(), env), "ml")
 	if src != nil {
-		svc.Latency.Provide(src)
+		h.Services.Latency.Provide(src)
 	}
-	return grouptest.Mount(t, &feature{}, &capability.Host{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		RequireAdmin: auth.TokenGuard("s3cret"), Services: svc})
+	h.Logger, h.RequireAdmin = slog.New(slog.NewTextHandler(io.Discard, nil)), auth.TokenGuard("s3cret")
+	return grouptest.Mount(t, &feature{}, h)
 }
 
 func call(t *testing.T, method, url, body string, hdr ...string) (int, map[string]any) {

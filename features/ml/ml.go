@@ -12,9 +12,20 @@ import (
 	"fmt"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 )
 
-func init() { capability.Register("ml", &feature{}) }
+func init() {
+	capability.Register(capability.GroupInfo{Name: "ml", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+}
+
+// Settings are the ml group's settings.
+func Settings() []config.Setting {
+	return []config.Setting{
+		config.Int("ML_MAX_SERIES", 100_000, 4, 10_000_000, "ml: bound on the length of a series sent to /api/v2/ml/detect (413 beyond)"),
+		config.Int("ML_MIN_HISTORY", 8, 3, 100_000, "ml: past window p95 values a route needs before it gets an anomaly score"),
+	}
+}
 
 type feature struct {
 	services   *capability.Services
@@ -29,7 +40,7 @@ func (f *feature) Setup(h *capability.Host) error {
 	if f.services == nil {
 		f.services = &capability.Services{}
 	}
-	f.maxSeries, f.minHistory = h.Config.ML.MaxSeries, h.Config.ML.MinHistory
+	f.maxSeries, f.minHistory = h.Settings.Int("ML_MAX_SERIES"), h.Settings.Int("ML_MIN_HISTORY")
 	g := h.Router.Group("/api/v2/ml")
 	g.GET("/anomalies", f.anomalies)
 	g.POST("/baseline/train", h.RequireAdmin, f.train)

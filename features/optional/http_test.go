@@ -19,8 +19,9 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -86,17 +87,14 @@ type rig struct {
 // loopback. Signals are delivered through rig.sig instead of the process.
 func newRig(t testing.TB, env map[string]string, withServices bool) *rig {
 	t.Helper()
-	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := grouptest.Config(t, "optional", Settings(), env)
 	r := &rig{lat: &recLatency{}, ov: &recOverrides{}, sig: make(chan chan<- os.Signal, 1)}
 	r.f = &feature{
 		notify:     func(c chan<- os.Signal) { r.sig <- c },
 		stopNotify: func(chan<- os.Signal) {},
 	}
 	r.rt = capability.NewRuntime(map[string]capability.Feature{"ml": idle{}, "optional": r.f}, capability.BuildFacts{}, false)
-	svc := &capability.Services{Groups: r.rt}
+	svc := &capability.Services{}
 	if withServices {
 		svc.Latency.Provide(r.lat)
 		svc.RateLimitOverrides.Provide(r.ov)
@@ -117,7 +115,7 @@ func newRig(t testing.TB, env map[string]string, withServices bool) *rig {
 		}
 	}
 	e.GET("/api/v2/ml/ping", gate("ml"), func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
-	if err := r.f.Setup(&capability.Host{Config: cfg, Logger: logger, Phase: r.pl, Router: e.Group("", gate("optional")),
+	if err := r.f.Setup(&capability.Host{Settings: cfg.Group("optional"), Switches: r.rt, Logger: logger, Phase: r.pl, Router: e.Group("", gate("optional")),
 		RequireAdmin: auth.TokenGuard("s3cret"), BodyLimits: &limits, Services: svc}); err != nil {
 		t.Fatal(err)
 	}
@@ -303,13 +301,7 @@ func TestRegistryRejectedAtStartThenFixedBySignal(t *testing.T) {
 		t.Fatal("watcher did not subscribe")
 	}
 	sig <- fakeHUP{}
-	deadline := time.Now().Add(5 * time.Second)
-	for r.rt.Enabled("ml") {
-		if time.Now().After(deadline) {
-			t.Fatalf("SIGHUP did not reload: %+v", r.f.reg.View())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "the reload by SIGHUP", func() bool { return !r.rt.Enabled("ml") })
 	if v := r.f.reg.View(); v.Loaded.Trigger != "hangup" || !r.f.Status().Ready {
 		t.Fatalf("after signal: %+v", v)
 	}

@@ -93,7 +93,7 @@ func (f *feature) inspect(c *gin.Context) {
 		apierr.Abort(c, http.StatusBadRequest, "no_files", "no files: send one or more in field file or files")
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"count": len(reports), "files": reports})
+	apierr.JSON(c, http.StatusOK, gin.H{"count": len(reports), "files": reports})
 }
 
 // abortRead answers a failed read: 413 for a limit, 400 for a broken body.

@@ -22,6 +22,7 @@ import (
 type manager struct {
 	path     string
 	services *capability.Services
+	switches capability.GroupSwitches // nil: group switches are not applied
 	logger   *slog.Logger
 	phase    *phase.Log
 
@@ -54,8 +55,8 @@ type loadFailure struct {
 	Message string    `json:"message"`
 }
 
-func newManager(path string, svc *capability.Services, logger *slog.Logger, pl *phase.Log) *manager {
-	return &manager{path: path, services: svc, logger: logger, phase: pl, offByReg: map[string]bool{}}
+func newManager(path string, svc *capability.Services, sw capability.GroupSwitches, logger *slog.Logger, pl *phase.Log) *manager {
+	return &manager{path: path, services: svc, switches: sw, logger: logger, phase: pl, offByReg: map[string]bool{}}
 }
 
 // errNoFile is returned when no REGISTRY_FILE is configured.
@@ -156,7 +157,7 @@ func (m *manager) apply(reg *Registry, meta loadMeta) {
 	m.mu.Unlock()
 	off := map[string]bool{}
 	var notes []string
-	if rt := m.services.Groups; rt != nil {
+	if rt := m.switches; rt != nil {
 		for _, name := range sortedKeys(reg.Groups) {
 			sw := reg.Groups[name]
 			if !rt.Linked(name) {

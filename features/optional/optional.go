@@ -24,13 +24,27 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 )
 
 // sniffLimit is how many leading bytes mimetype reads; the default 3 KiB
 // cannot tell office formats from plain zip.
 const sniffLimit = 64 << 10
 
-func init() { capability.Register("optional", &feature{}) }
+func init() {
+	capability.Register(capability.GroupInfo{Name: "optional", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+}
+
+// Settings are the optional group's settings (prefixes REGISTRY_, FILES_ in
+// internal/groupspec).
+func Settings() []config.Setting {
+	return []config.Setting{
+		config.String("REGISTRY_FILE", "", "optional: YAML or JSON registry file (SLO targets, group switches, rate-limit overrides); reloaded on SIGHUP and POST /admin/registry/reload"),
+		config.Int64("FILES_MAX_FILE_BYTES", 10<<20, 1, 1<<40, "optional: bound on one file sent to /api/v2/files/inspect (413 beyond)"),
+		config.Int64("FILES_MAX_REQUEST_BYTES", 32<<20, 1, 1<<40, "optional: bound on one /api/v2/files/inspect request, all files together (413 beyond)"),
+		config.Int("FILES_MAX_FILES", 32, 1, 10_000, "optional: bound on the number of files in one /api/v2/files/inspect request (413 beyond)"),
+	}
+}
 
 type feature struct {
 	reg   *manager
@@ -52,13 +66,13 @@ type feature struct {
 // does no I/O (the registry file is read in Start).
 func (f *feature) Setup(h *capability.Host) error {
 	mimetype.SetLimit(sniffLimit)
-	cfg := h.Config.Optional
+	cfg := h.Settings
 	svc := h.Services
 	if svc == nil {
 		svc = &capability.Services{}
 	}
-	f.reg = newManager(cfg.RegistryFile, svc, h.Logger, h.Phase)
-	f.files = fileLimits{maxFile: cfg.FilesMaxFileBytes, maxFiles: cfg.FilesMaxFiles}
+	f.reg = newManager(cfg.String("REGISTRY_FILE"), svc, h.Switches, h.Logger, h.Phase)
+	f.files = fileLimits{maxFile: cfg.Int64("FILES_MAX_FILE_BYTES"), maxFiles: cfg.Int("FILES_MAX_FILES")}
 	if f.notify == nil {
 		f.notify = func(c chan<- os.Signal) { signal.Notify(c, syscall.SIGHUP) }
 		f.stopNotify = func(c chan<- os.Signal) { signal.Stop(c) }
@@ -66,7 +80,7 @@ func (f *feature) Setup(h *capability.Host) error {
 
 	h.Router.POST("/api/v2/files/inspect", f.inspect)
 	if h.BodyLimits != nil {
-		h.BodyLimits.Set(http.MethodPost, "/api/v2/files/inspect", cfg.FilesMaxRequestBytes)
+		h.BodyLimits.Set(http.MethodPost, "/api/v2/files/inspect", cfg.Int64("FILES_MAX_REQUEST_BYTES"))
 	}
 	h.Router.GET("/admin/registry", h.RequireAdmin, f.show)
 	h.Router.POST("/admin/registry/reload", h.RequireAdmin, f.reload)
@@ -146,7 +160,7 @@ func (f *feature) Status() capability.Status {
 }
 
 // show serves GET /admin/registry.
-func (f *feature) show(c *gin.Context) { c.JSON(http.StatusOK, f.reg.View()) }
+func (f *feature) show(c *gin.Context) { apierr.JSON(c, http.StatusOK, f.reg.View()) }
 
 // reload serves POST /admin/registry/reload: 200 with the new view, 400 when
 // the file is rejected (the previous configuration stays in force).
@@ -155,7 +169,7 @@ func (f *feature) reload(c *gin.Context) {
 	var pe *ParseError
 	switch {
 	case err == nil:
-		c.JSON(http.StatusOK, f.reg.View())
+		apierr.JSON(c, http.StatusOK, f.reg.View())
 	case errors.Is(err, errNoFile):
 		apierr.Abort(c, http.StatusBadRequest, "no_registry_file", err.Error())
 	case errors.As(err, &pe):

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
@@ -129,6 +131,12 @@ func parse(name string, data []byte) (*Registry, Format, error) {
 	}
 	if len(data) > maxRegistryBytes {
 		return fail(0, 0, "", fmt.Sprintf("file is larger than %d bytes", maxRegistryBytes))
+	}
+	// before any parser sees it: depth costs the YAML parser quadratic
+	// memory, beyond what recover can catch
+	if pe := checkDepth(data); pe != nil {
+		pe.File = name
+		return nil, format, pe
 	}
 	if format == FormatJSON {
 		if err := checkJSON(data); err != nil {
@@ -327,8 +335,8 @@ func (w walker) groups(n ast.Node, reg *Registry) error {
 	}
 	for _, e := range entries {
 		field := join("groups", e.key)
-		if _, ok := capability.LookupGroup(e.key); !ok {
-			return w.fail(e.keyN, field, "unknown group (known: %s)", strings.Join(capability.GroupNames(), ", "))
+		if _, ok := groupspec.LookupGroup(e.key); !ok {
+			return w.fail(e.keyN, field, "unknown group (known: %s)", strings.Join(groupspec.GroupNames(), ", "))
 		}
 		fields, err := w.mapping(e.value, field)
 		if err != nil {
@@ -518,24 +526,13 @@ func (r *Registry) Clone() *Registry {
 	}
 	c := &Registry{SLO: make(map[string]SLOTarget, len(r.SLO)), Groups: make(map[string]GroupSwitch, len(r.Groups)),
 		RateLimits: make(map[string]capability.RateOverride, len(r.RateLimits))}
-	for k, v := range r.SLO {
-		c.SLO[k] = v
-	}
-	for k, v := range r.Groups {
-		c.Groups[k] = v
-	}
-	for k, v := range r.RateLimits {
-		c.RateLimits[k] = v
-	}
+	maps.Copy(c.SLO, r.SLO)
+	maps.Copy(c.Groups, r.Groups)
+	maps.Copy(c.RateLimits, r.RateLimits)
 	return c
 }
 
 // sortedKeys lists map keys in order (for stable logs).
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

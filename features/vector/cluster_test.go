@@ -2,6 +2,8 @@ package vector
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,10 +11,10 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // member is core's side as the publisher sees it (an opaque payload).
@@ -30,16 +32,13 @@ func (m *member) ResetLatency() {}
 // and Stop ends the publisher.
 func TestClusterPublisherLifecycle(t *testing.T) {
 	rs := testredis.Start(t)
-	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s"}
-	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &capability.Services{}
+	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s", "VECTOR_DATA_DIR": t.TempDir()}
+	h := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
+	svc := h.Services
 	m := &member{}
 	svc.ClusterMember.Provide(m)
 	f := &feature{}
-	h := &capability.Host{Config: cfg, Phase: phase.New(nil), Metrics: prometheus.NewRegistry(), Router: gin.New().Group(""), Services: svc}
+	h.Phase, h.Metrics, h.Router = phase.New(nil), prometheus.NewRegistry(), gin.New().Group("")
 	if err := f.Setup(h); err != nil {
 		t.Fatal(err)
 	}
@@ -50,24 +49,33 @@ func TestClusterPublisherLifecycle(t *testing.T) {
 	if err := f.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.True(t, 10*time.Second, "the first publication", func() bool {
 		reps, err := cl.Replicas(context.Background())
-		if err == nil && len(reps) == 1 && reps[0].ID == "r-vec" && string(reps[0].Data) == `{"v":1}` {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("publication never arrived: %v %v", reps, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil && len(reps) == 1 && reps[0].ID == "r-vec" && string(reps[0].Data) == `{"v":1}`
+	})
+	if !publisherRunning() {
+		t.Fatal("no publisher goroutine while publishing (the check below would prove nothing)")
 	}
 	if err := f.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	n := m.exports.Load()
-	time.Sleep(300 * time.Millisecond) // three intervals: a running publisher would export again
-	if m.exports.Load() != n {
-		t.Fatalf("publisher still running after Stop: %d exports, then %d", n, m.exports.Load())
+	// Absence without waiting: once Stop has returned, no publisher
+	// goroutine exists, so none can export again.
+	if publisherRunning() {
+		t.Fatal("publisher still running after Stop")
+	}
+}
+
+// publisherRunning reports whether any goroutine is inside the cluster
+// publisher's loop.
+func publisherRunning() bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Contains(string(buf[:n]), "cluster.(*Cluster).Run(")
+		}
+		buf = make([]byte, 2*len(buf))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/features/vector/store/durable"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 )
@@ -25,15 +26,21 @@ func (f *feature) mount(h *capability.Host) {
 	g := h.Router.Group("/api/v2/vector/collections/:name")
 	g.PUT("", f.createCollection)
 	g.GET("", f.getCollection)
-	// dropping a collection loses its points: admins only
-	if h.RequireAdmin != nil {
-		g.DELETE("", h.RequireAdmin, f.deleteCollection)
-	} else {
-		g.DELETE("", f.deleteCollection)
+	// dropping a collection loses its points: admins only (a host that
+	// hands over no admin guard gets a closed route, never an open one)
+	admin := h.RequireAdmin
+	if admin == nil {
+		admin = func(c *gin.Context) {
+			apierr.Abort(c, http.StatusForbidden, "forbidden", "no admin guard is configured: admin routes are refused")
+		}
 	}
+	g.DELETE("", admin, f.deleteCollection)
 	g.POST("/points", f.upsert)
 	g.GET("/points/:id", f.getPoint)
+	g.DELETE("/points/:id", f.deletePoint)
 	g.POST("/search", f.search)
+	// a backup writes a file on the server: admins only
+	h.Router.POST("/api/v2/vector/backup", admin, f.backup)
 }
 
 // ready returns the store and the collection name, or answers the error.
@@ -62,6 +69,8 @@ func storeError(c *gin.Context, err error) {
 		apierr.Abort(c, http.StatusConflict, "collection_conflict", err.Error())
 	case errors.Is(err, store.ErrFull):
 		apierr.Abort(c, http.StatusInsufficientStorage, "store_full", err.Error())
+	case errors.Is(err, store.ErrPayloadTooLarge):
+		apierr.Abort(c, http.StatusRequestEntityTooLarge, "payload_too_large", err.Error())
 	case errors.Is(err, store.ErrInvalid):
 		apierr.Abort(c, http.StatusBadRequest, "bad_request", err.Error())
 	case errors.Is(err, store.ErrUnavailable):
@@ -105,7 +114,7 @@ func (f *feature) createCollection(c *gin.Context) {
 	if created {
 		status = http.StatusCreated
 	}
-	c.JSON(status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
+	apierr.JSON(c, status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
 }
 
 func (f *feature) getCollection(c *gin.Context) {
@@ -118,7 +127,7 @@ func (f *feature) getCollection(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, info)
+	apierr.JSON(c, http.StatusOK, info)
 }
 
 func (f *feature) deleteCollection(c *gin.Context) {
@@ -130,7 +139,7 @@ func (f *feature) deleteCollection(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"deleted": name})
+	apierr.JSON(c, http.StatusOK, gin.H{"deleted": name})
 }
 
 type pointIn struct {
@@ -195,6 +204,11 @@ func (f *feature) upsert(c *gin.Context) {
 			return
 		}
 		pts[i] = store.Point{ID: id, Vector: p.Vector, Payload: p.Payload}
+		// the payload bounds hold for every backend
+		if _, err := store.EncodePayload(p.Payload, f.cfg.MaxPayloadBytes, f.cfg.MaxPayloadDepth); err != nil {
+			storeError(c, fmt.Errorf("points[%d].payload: %w", i, err))
+			return
+		}
 		switch {
 		case p.Vector != nil && p.Text != nil:
 			apierr.Abort(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("points[%d]: give vector or text, not both", i))
@@ -234,7 +248,7 @@ func (f *feature) upsert(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"upserted": len(pts), "embedded": len(texts)})
+	apierr.JSON(c, http.StatusOK, gin.H{"upserted": len(pts), "embedded": len(texts)})
 }
 
 // embed turns texts into vectors through the llm group's embedder; false
@@ -326,7 +340,8 @@ func (f *feature) search(c *gin.Context) {
 			hits[i].Payload = map[string]any{}
 		}
 	}
-	c.JSON(http.StatusOK, hits)
+	// a dot or euclid score of finite vectors can overflow float32
+	apierr.FiniteJSON(c, http.StatusOK, hits)
 }
 
 func (f *feature) getPoint(c *gin.Context) {
@@ -347,5 +362,51 @@ func (f *feature) getPoint(c *gin.Context) {
 	if p.Payload == nil {
 		p.Payload = map[string]any{}
 	}
-	c.JSON(http.StatusOK, p)
+	apierr.JSON(c, http.StatusOK, p)
+}
+
+func (f *feature) deletePoint(c *gin.Context) {
+	st, name, ok := f.ready(c)
+	if !ok {
+		return
+	}
+	id, err := store.ParseID(c.Param("id"))
+	if err != nil {
+		apierr.Abort(c, http.StatusBadRequest, "bad_id", err.Error())
+		return
+	}
+	n, err := st.DeletePoints(c.Request.Context(), name, []store.ID{id})
+	if err != nil {
+		storeError(c, err)
+		return
+	}
+	// Qdrant does not say whether the point was there: deleted is null
+	var deleted any = n
+	if n < 0 {
+		deleted = nil
+	}
+	apierr.JSON(c, http.StatusOK, gin.H{"id": id, "deleted": deleted})
+}
+
+// backup writes a consistent snapshot of the embedded index into
+// VECTOR_DATA_DIR/backups while the service keeps serving.
+func (f *feature) backup(c *gin.Context) {
+	st := f.currentStore()
+	if st == nil {
+		apierr.Abort(c, http.StatusServiceUnavailable, "starting", "the vector group is still starting")
+		return
+	}
+	d, ok := st.(*durable.Store)
+	if !ok {
+		apierr.Abort(c, http.StatusConflict, "backup_unavailable",
+			"backups are of the durable embedded index; this service uses "+st.Backend()+" (use Qdrant's own snapshots)")
+		return
+	}
+	info, err := d.Backup()
+	if err != nil {
+		storeError(c, err)
+		return
+	}
+	f.logger.Info("vector backup written", "path", info.Path, "bytes", info.Bytes, "points", info.Points)
+	apierr.JSON(c, http.StatusOK, info)
 }

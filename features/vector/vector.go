@@ -1,6 +1,7 @@
 // Package vector is the vector group (build tag vector): a vector store
 // under /api/v2/vector (Qdrant over gRPC when QDRANT_URL is set, else the
-// embedded in-memory index), and Redis for shared state when REDIS_URL is
+// embedded index, kept durably in VECTOR_DATA_DIR by store/durable or in
+// memory only with VECTOR_DATA_DIR=:memory:), and Redis for shared state when REDIS_URL is
 // set: the response cache (capability.ResponseCache, used by llm) and a
 // GCRA rate limiter shared by replicas (ratelimit.Limiter, used by core).
 // Text inputs are embedded through the capability.Embedder the llm group
@@ -18,20 +19,22 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/cluster"
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/features/vector/store/durable"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 // probeInterval is how often a remote store is probed.
 const probeInterval = 5 * time.Second
 
-func init() { capability.Register("vector", &feature{}) }
+func init() {
+	capability.Register(capability.GroupInfo{Name: "vector", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+}
 
 type feature struct {
-	cfg      config.VectorConfig
+	cfg      Config
 	services *capability.Services
 	phase    *phase.Log
 	logger   *slog.Logger
@@ -50,7 +53,7 @@ type feature struct {
 // Setup mounts the routes and, with REDIS_URL, offers the shared cache and
 // limiter. Building the Redis client does no I/O; it dials on first use.
 func (f *feature) Setup(h *capability.Host) error {
-	f.cfg = h.Config.Vector
+	f.cfg = configFrom(h.Settings)
 	f.services = h.Services
 	f.phase = h.Phase
 	f.logger = h.Logger
@@ -72,7 +75,8 @@ func (f *feature) Setup(h *capability.Host) error {
 		f.redis = g
 		if h.Services != nil {
 			h.Services.Cache.Provide(redisstate.NewCache(g))
-			if rl := h.Config.RateLimit; rl.RPS > 0 {
+			if h.Core != nil && h.Core.RateLimit.RPS > 0 {
+				rl := h.Core.RateLimit
 				h.Services.Limiter.Provide(redisstate.NewLimiter(g, rl.RPS, rl.Burst))
 			}
 			if err := f.setupCluster(h, g); err != nil {
@@ -88,10 +92,10 @@ func (f *feature) Setup(h *capability.Host) error {
 // provided this replica's member view; the publisher starts in Start.
 func (f *feature) setupCluster(h *capability.Host, g *redisstate.Guard) error {
 	m, ok := h.Services.ClusterMember.Get()
-	if !ok {
+	if !ok || h.Core == nil {
 		return nil
 	}
-	cc := h.Config.Cluster
+	cc := h.Core.Cluster
 	cl, err := cluster.New(cluster.Options{Guard: g, Member: m, Interval: cc.PublishInterval, TTL: cc.TTL,
 		MaxBytes: cc.MaxPublishBytes, Logger: f.logger, Metrics: h.Metrics})
 	if err != nil {
@@ -132,7 +136,10 @@ func (f *feature) Start(ctx context.Context) error {
 		}
 		st = q
 	} else {
-		st = memory.New(f.cfg.MemoryMaxPoints, f.cfg.MemoryMaxCollections)
+		var err error
+		if st, err = f.openEmbedded(ctx); err != nil {
+			return err
+		}
 	}
 	f.mu.Lock()
 	f.store = st
@@ -164,6 +171,54 @@ func (f *feature) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// limits are the embedded index's bounds from the settings.
+func (f *feature) limits() memory.Limits {
+	return memory.Limits{
+		MaxPoints: f.cfg.MemoryMaxPoints, MaxCollections: f.cfg.MemoryMaxCollections, MaxBytes: f.cfg.MemoryMaxBytes,
+		MaxPayloadBytes: f.cfg.MaxPayloadBytes, MaxPayloadDepth: f.cfg.MaxPayloadDepth,
+	}
+}
+
+// openEmbedded opens the embedded index: durable in VECTOR_DATA_DIR, or in
+// memory only. A directory that cannot be used is fatal (exit 2): serving
+// without the acknowledged data would answer wrongly.
+func (f *feature) openEmbedded(ctx context.Context) (store.Store, error) {
+	if f.cfg.DataDir == "" {
+		return nil, fmt.Errorf("%w: VECTOR_DATA_DIR is empty: name a directory, or %s to keep the index in memory only", capability.ErrFatal, MemoryOnly)
+	}
+	if f.cfg.DataDir == MemoryOnly {
+		f.phaseInfo("VECTOR: embedded index in memory only (VECTOR_DATA_DIR=" + MemoryOnly + "): nothing is kept across restarts")
+		return memory.New(f.limits()), nil
+	}
+	d, err := durable.Open(ctx, durable.Options{Dir: f.cfg.DataDir, Limits: f.limits(), Warn: func(msg string) {
+		if f.phase != nil {
+			f.phase.Warn("vector", msg)
+		}
+	}})
+	if err != nil {
+		if ctx.Err() != nil { // out of time, not a bad directory: the group is reported not ready
+			return nil, fmt.Errorf("embedded vector index in %s: %w (raise GROUP_START_TIMEOUT for a large index)", f.cfg.DataDir, err)
+		}
+		return nil, fmt.Errorf("%w: %w", capability.ErrFatal, err)
+	}
+	l := d.Loaded()
+	from := "an empty directory"
+	if l.Snapshot || l.LogRecords > 0 {
+		from = fmt.Sprintf("snapshot %t, %d log records replayed", l.Snapshot, l.LogRecords)
+	}
+	f.phaseInfo(fmt.Sprintf("VECTOR: embedded durable index at %s: loaded %d collections, %d points (%d bytes) in %s (%s)",
+		d.Dir(), l.Collections, l.Points, l.Bytes, l.Took.Round(time.Microsecond), from))
+	return d, nil
+}
+
+func (f *feature) phaseInfo(msg string) {
+	if f.phase != nil {
+		f.phase.Info("vector", msg)
+	} else {
+		f.logger.Info(msg)
+	}
 }
 
 func (f *feature) probeStore(ctx context.Context) {
@@ -245,8 +300,17 @@ func (f *feature) Status() capability.Status {
 		return capability.Status{Detail: "not started"}
 	}
 	var notes []string
+	info := f.storeInfo(st)
+	if d, isDurable := st.(*durable.Store); isDurable {
+		if ls := d.LogState(); ls.Broken != "" {
+			ok, detail = false, ls.Broken
+		}
+	}
 	if f.cfg.QdrantURL == "" {
 		notes = append(notes, "store: "+st.Backend())
+		if !ok {
+			notes = append(notes, "log: "+detail)
+		}
 	} else {
 		notes = append(notes, "store: "+st.Backend()+": "+detail)
 	}
@@ -264,7 +328,31 @@ func (f *feature) Status() capability.Status {
 	}
 	_, emb := f.embedderState()
 	notes = append(notes, "text embeddings: "+emb)
-	return capability.Status{Ready: ready, Detail: strings.Join(notes, "; ")}
+	return capability.Status{Ready: ready, Detail: strings.Join(notes, "; "), Info: map[string]any{"store": info}}
+}
+
+// storeInfo is the store's part of /ml-capabilities: backend, directory,
+// what was loaded at start, what is held and the bounds.
+func (f *feature) storeInfo(st store.Store) map[string]any {
+	info := map[string]any{}
+	bounds := map[string]any{
+		"max_payload_bytes": f.cfg.MaxPayloadBytes, "max_payload_depth": f.cfg.MaxPayloadDepth,
+	}
+	info["bounds"] = bounds
+	switch x := st.(type) {
+	case *durable.Store:
+		info["backend"], info["durable"], info["data_dir"] = "embedded", true, x.Dir()
+		info["loaded"], info["log"] = x.Loaded(), x.LogState()
+		info["held"] = x.Stats()
+	case *memory.Index:
+		info["backend"], info["durable"], info["data_dir"] = "embedded", false, MemoryOnly
+		info["held"] = x.Stats()
+	default:
+		info["backend"], info["durable"] = "qdrant", true
+		return info
+	}
+	bounds["max_points"], bounds["max_collections"], bounds["max_bytes"] = f.cfg.MemoryMaxPoints, f.cfg.MemoryMaxCollections, f.cfg.MemoryMaxBytes
+	return info
 }
 
 // embedderState reports whether text can be embedded, and says why not.
@@ -272,18 +360,12 @@ func (f *feature) embedderState() (bool, string) {
 	if f.services == nil {
 		return false, "no embedder"
 	}
-	if g := f.services.Groups; g != nil && !g.Linked("llm") {
-		return false, "the llm group is not linked into this build"
-	}
-	if g := f.services.Groups; g != nil && !g.Enabled("llm") {
-		return false, "the llm group is switched off"
-	}
 	e, ok := f.services.Embedder.Get()
 	if !ok {
 		return false, "no embedder is provided (the llm group is not linked)"
 	}
 	if !e.Ready() {
-		return false, "the llm group's embedding provider is not ready (OPENAI_API_KEY not set?)"
+		return false, "the llm group's embedding provider is not ready (the group is switched off, or OPENAI_API_KEY is not set)"
 	}
 	return true, "ready (llm group)"
 }

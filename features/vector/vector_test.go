@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,14 +22,15 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore/qdrantfake"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -41,17 +44,21 @@ type rig struct {
 
 func newRig(t *testing.T, env map[string]string) *rig {
 	t.Helper()
-	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
+	if _, set := env["VECTOR_DATA_DIR"]; !set {
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["VECTOR_DATA_DIR"] = t.TempDir()
 	}
-	r := &rig{f: &feature{}, svc: &capability.Services{}, phase: phase.New(nil)}
+	h := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
+	r := &rig{f: &feature{}, svc: h.Services, phase: phase.New(nil)}
 	admin := func(c *gin.Context) {
 		if c.GetHeader("X-Test-Admin") != "yes" {
 			apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only")
 		}
 	}
-	h := &capability.Host{Config: cfg, Phase: r.phase, Metrics: prometheus.NewRegistry(), RequireAdmin: admin, Services: r.svc}
+	h.Phase, h.Metrics, h.RequireAdmin = r.phase, prometheus.NewRegistry(), admin
 	r.base = grouptest.Mount(t, r.f, h)
 	grouptest.Start(t, r.f)
 	return r
@@ -105,20 +112,15 @@ func hits(t *testing.T, a answer) []hit {
 func backends(t *testing.T) map[string]map[string]string {
 	fake := qdrantfake.Start(t, "k3y")
 	return map[string]map[string]string{
-		"embedded": {"VECTOR_MEMORY_MAX_POINTS": "50"},
-		"qdrant":   {"QDRANT_URL": "http://" + fake.Addr, "QDRANT_API_KEY": "k3y"},
+		"embedded":    {"VECTOR_MEMORY_MAX_POINTS": "50"},
+		"memory-only": {"VECTOR_MEMORY_MAX_POINTS": "50", "VECTOR_DATA_DIR": ":memory:"},
+		"qdrant":      {"QDRANT_URL": "http://" + fake.Addr, "QDRANT_API_KEY": "k3y"},
 	}
 }
 
 func waitReady(t *testing.T, f *feature) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f.Status().Ready {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %s", f.Status().Detail)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the vector group to be ready", func() bool { return f.Status().Ready })
 }
 
 func TestCollectionsPointsSearch(t *testing.T) {
@@ -126,7 +128,7 @@ func TestCollectionsPointsSearch(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := newRig(t, env)
 			waitReady(t, r.f)
-			if !strings.Contains(r.f.Status().Detail, map[string]string{"embedded": "embedded in-memory index", "qdrant": "qdrant http://"}[name]) {
+			if !strings.Contains(r.f.Status().Detail, map[string]string{"embedded": "embedded durable index at", "memory-only": "embedded in-memory index", "qdrant": "qdrant http://"}[name]) {
 				t.Fatalf("detail does not name the backend: %s", r.f.Status().Detail)
 			}
 			r.do(t, "PUT", "/docs", `{"size":3,"distance":"cosine"}`).want(t, 201, `"created":true`)
@@ -372,25 +374,15 @@ func TestRedisServicesFallbackAndRecovery(t *testing.T) {
 	if _, _, err := ca.Get(ctx, "k"); err == nil {
 		t.Fatal("cache answered with Redis dead")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for a.f.Status().Ready || !phaseHas(a.phase, "REDIS: unreachable") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no fallback: %+v", a.f.Status())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the fallback with Redis dead", func() bool {
+		return !a.f.Status().Ready && phaseHas(a.phase, "REDIS: unreachable")
+	})
 	if !strings.Contains(a.f.Status().Detail, "cache bypassed, local rate limits") {
 		t.Fatalf("detail %s", a.f.Status().Detail)
 	}
 	rs.Restart()
 	waitReady(t, a.f)
-	deadline = time.Now().Add(10 * time.Second)
-	for !phaseHas(a.phase, "REDIS: reachable again") {
-		if time.Now().After(deadline) {
-			t.Fatal("no recovery phase event")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the recovery phase event", func() bool { return phaseHas(a.phase, "REDIS: reachable again") })
 	if d, err := la.Allow(ctx, "user:1"); err != nil || !d.Allowed {
 		t.Fatalf("after recovery (fresh Redis): %+v %v", d, err)
 	}
@@ -407,5 +399,86 @@ func TestNoRedisNoSharedServices(t *testing.T) {
 	st := r.f.Status()
 	if !st.Ready || !strings.Contains(st.Detail, "REDIS_URL not set") {
 		t.Fatalf("%+v", st)
+	}
+}
+
+// TestPayloadAndByteBounds: one point's payload is bounded in JSON bytes
+// (413) and depth (400) on every backend; the embedded index also bounds
+// the bytes it holds (507), reported in the capability info. A rejected
+// request changes nothing.
+func TestPayloadAndByteBounds(t *testing.T) {
+	for name, env := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			env = maps.Clone(env)
+			env["VECTOR_MAX_PAYLOAD_BYTES"], env["VECTOR_MAX_PAYLOAD_DEPTH"] = "1000", "3"
+			if name != "qdrant" {
+				env["VECTOR_MEMORY_MAX_BYTES"] = "3000"
+			}
+			r := newRig(t, env)
+			waitReady(t, r.f)
+			r.do(t, "PUT", "/p", `{"size":2,"distance":"dot"}`).want(t, 201, "created")
+			// the issue's case: many empty objects, cheap as JSON, costly as Go maps
+			empties := `{"e":[` + strings.Repeat(`{},`, 400) + `{}]}`
+			r.do(t, "POST", "/p/points", `[{"id":1,"vector":[1,2]},{"id":2,"vector":[1,2],"payload":`+empties+`}]`).
+				want(t, 413, "VECTOR_MAX_PAYLOAD_BYTES")
+			r.do(t, "POST", "/p/points", `[{"id":1,"vector":[1,2],"payload":{"a":{"b":[[1]]}}}]`).want(t, 400, "VECTOR_MAX_PAYLOAD_DEPTH")
+			r.do(t, "GET", "/p", "").want(t, 200, `"points":0`)
+			r.do(t, "POST", "/p/points", `[{"id":1,"vector":[1,2],"payload":{"a":{"b":[1]}}}]`).want(t, 200, "upserted")
+			if name == "qdrant" { // Qdrant does not say whether the point was there
+				r.do(t, "DELETE", "/p/points/1", "").want(t, 200, `"deleted":null`)
+				r.do(t, "GET", "/p/points/1", "").want(t, 404, "point_not_found")
+				return
+			}
+			big := `{"s":"` + strings.Repeat("x", 900) + `"}`
+			r.do(t, "POST", "/p/points", `[{"id":2,"vector":[1,2],"payload":`+big+`}]`).want(t, 200, "upserted")
+			r.do(t, "POST", "/p/points", `[{"id":3,"vector":[1,2],"payload":`+big+`}]`).want(t, 507, "VECTOR_MEMORY_MAX_BYTES")
+			r.do(t, "GET", "/p", "").want(t, 200, `"points":2`)
+			info := r.f.Status().Info.(map[string]any)["store"].(map[string]any)
+			held := info["held"].(memory.Stats)
+			if held.Points != 2 || held.Bytes < 900 || held.Bytes > 3000 || info["bounds"].(map[string]any)["max_bytes"] != int64(3000) {
+				t.Fatalf("store info %+v", info)
+			}
+			// deleting a point frees its bytes
+			r.do(t, "DELETE", "/p/points/2", "").want(t, 200, `"deleted":1`)
+			r.do(t, "DELETE", "/p/points/2", "").want(t, 200, `"deleted":0`)
+			r.do(t, "GET", "/p/points/2", "").want(t, 404, "point_not_found")
+			r.do(t, "POST", "/p/points", `[{"id":3,"vector":[1,2],"payload":`+big+`}]`).want(t, 200, "upserted")
+		})
+	}
+}
+
+// TestBackupRoute: admins only; the durable index writes a snapshot file,
+// other backends answer 409 saying why.
+func TestBackupRoute(t *testing.T) {
+	for name, env := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, env)
+			waitReady(t, r.f)
+			post := func(admin string) answer {
+				req, _ := http.NewRequest("POST", r.base+"/api/v2/vector/backup", nil)
+				req.Header.Set("X-Test-Admin", admin)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return answer{resp.StatusCode, b}
+			}
+			post("no").want(t, 403, "admin only")
+			if name != "embedded" {
+				post("yes").want(t, 409, "backup_unavailable")
+				return
+			}
+			r.do(t, "PUT", "/b", `{"size":1,"distance":"dot"}`).want(t, 201, "created")
+			r.do(t, "POST", "/b/points", `[{"id":1,"vector":[1]}]`).want(t, 200, "upserted")
+			a := post("yes")
+			a.want(t, 200, `"points":1`)
+			var info struct{ Path string }
+			json.Unmarshal(a.body, &info)
+			if st, err := os.Stat(info.Path); err != nil || st.Size() == 0 {
+				t.Fatalf("backup file %s: %v", info.Path, err)
+			}
+		})
 	}
 }

@@ -15,7 +15,12 @@ type Detail struct {
 	Message string `json:"message"`
 }
 
-// Abort writes the error and stops the handler chain.
+// Abort writes the error and stops the handler chain. Under an OpenAI
+// prefix (SetOpenAIPrefixes) the error takes OpenAI's shape instead.
 func Abort(c *gin.Context, status int, code, message string) {
+	if IsOpenAIPath(c.Request.URL.Path) {
+		AbortOpenAI(c, status, code, "", message)
+		return
+	}
 	c.AbortWithStatusJSON(status, Body{Error: Detail{Code: code, Message: message}})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +24,11 @@ func DecodeJSON(c *gin.Context, v any) bool {
 				fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
 			return false
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) { // the read deadline of HTTP_READ_TIMEOUT
+			Abort(c, http.StatusRequestTimeout, "body_timeout",
+				"request body not received in time (HTTP_READ_TIMEOUT)")
+			return false
+		}
 		Abort(c, http.StatusBadRequest, "bad_json", err.Error())
 		return false
 	}
@@ -37,7 +43,7 @@ func decodeJSON(r io.Reader, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if errors.As(err, &tooBig) || errors.Is(err, os.ErrDeadlineExceeded) {
 			return err
 		}
 		return errors.New("malformed JSON: unexpected data after the JSON value")
@@ -51,7 +57,7 @@ func describe(err error) error {
 	var typ *json.UnmarshalTypeError
 	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig):
+	case errors.As(err, &tooBig), errors.Is(err, os.ErrDeadlineExceeded):
 		return err
 	case errors.Is(err, io.EOF):
 		return errors.New("malformed JSON: empty body")

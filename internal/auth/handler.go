@@ -62,7 +62,7 @@ func (s *Stack) TokenHandler() gin.HandlerFunc {
 		s.logins.WithLabelValues("issued").Inc()
 		c.Header("Cache-Control", "no-store")
 		c.Header("Pragma", "no-cache")
-		c.JSON(http.StatusOK, TokenResponse{AccessToken: tok, TokenType: "bearer", ExpiresIn: int(s.issuer.TTL().Seconds())})
+		apierr.JSON(c, http.StatusOK, TokenResponse{AccessToken: tok, TokenType: "bearer", ExpiresIn: int(s.issuer.TTL().Seconds())})
 	}
 }
 

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,6 +98,9 @@ type Verifier struct {
 	keys     *keySet
 	parser   *jwt.Parser
 	maxBytes int
+	now      func() time.Time
+	leeway   time.Duration
+	verified verifiedCache
 }
 
 // NewVerifier builds the verifier from the configuration (keys are read
@@ -130,16 +134,27 @@ func newVerifier(ks *keySet, a config.AuthConfig, now func() time.Time) *Verifie
 	if maxBytes <= 0 {
 		maxBytes = defaultMaxTokenBytes
 	}
-	return &Verifier{keys: ks, parser: jwt.NewParser(opts...), maxBytes: maxBytes}
+	if now == nil {
+		now = time.Now
+	}
+	return &Verifier{keys: ks, parser: jwt.NewParser(opts...), maxBytes: maxBytes, now: now, leeway: a.Leeway}
 }
 
 // Algorithm is the one accepted algorithm (HS256, RS256, ES256, EdDSA).
 func (v *Verifier) Algorithm() string { return v.keys.alg }
 
-// Verify parses and checks a raw token.
+// Verify parses and checks a raw token. A token verified in the last
+// minute (and not expired since) is answered from a bounded cache, so the
+// returned claims may be shared between requests carrying the same token:
+// read them, never modify them.
 func (v *Verifier) Verify(raw string) (*Claims, error) {
 	if len(raw) > v.maxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTokenTooLarge, len(raw), v.maxBytes)
+	}
+	key := sha256.Sum256([]byte(raw))
+	now := v.now()
+	if c, ok := v.verified.get(key, now); ok {
+		return c, nil
 	}
 	claims := &Claims{}
 	_, err := v.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
@@ -158,6 +173,7 @@ func (v *Verifier) Verify(raw string) (*Claims, error) {
 	if err != nil {
 		return nil, describeJWTError(err)
 	}
+	v.verified.put(key, claims, now, v.leeway)
 	return claims, nil
 }
 

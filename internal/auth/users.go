@@ -58,7 +58,7 @@ type usersFile struct {
 type Users struct {
 	byName   map[string]User
 	dummy    []byte
-	compares atomic.Uint64
+	compares [MaxBcryptCost + 1]atomic.Uint64 // by cost of the hash compared
 }
 
 // LoadUsers reads and checks a users file (USERS_FILE).
@@ -105,7 +105,10 @@ func ParseUsers(data []byte) (*Users, error) {
 		return nil, fmt.Errorf("%d users; at most %d", len(uf.Users), MaxUsers)
 	}
 	u := &Users{byName: make(map[string]User, len(uf.Users))}
-	maxCost := bcrypt.DefaultCost
+	// One cost for the whole file: the dummy hash an unknown username is
+	// compared against has that cost, so no attempt, known user or not,
+	// does more or less bcrypt work than another.
+	cost, costOf := bcrypt.DefaultCost, ""
 	for i, usr := range uf.Users {
 		if !usernameRE.MatchString(usr.Username) {
 			return nil, fmt.Errorf("user %d: username must be 1 to %d of A-Z a-z 0-9 . _ @ -", i, MaxUsernameBytes)
@@ -113,13 +116,19 @@ func ParseUsers(data []byte) (*Users, error) {
 		if _, dup := u.byName[usr.Username]; dup {
 			return nil, fmt.Errorf("user %q: listed twice", usr.Username)
 		}
-		cost, err := bcrypt.Cost([]byte(usr.PasswordHash))
+		c, err := checkHash(usr.PasswordHash)
 		if err != nil {
 			return nil, fmt.Errorf("user %q: password_hash is not a bcrypt hash: %w", usr.Username, err)
 		}
-		if cost < MinBcryptCost || cost > MaxBcryptCost {
-			return nil, fmt.Errorf("user %q: bcrypt cost %d; want %d to %d", usr.Username, cost, MinBcryptCost, MaxBcryptCost)
+		if c < MinBcryptCost || c > MaxBcryptCost {
+			return nil, fmt.Errorf("user %q: bcrypt cost %d; want %d to %d", usr.Username, c, MinBcryptCost, MaxBcryptCost)
 		}
+		if costOf != "" && c != cost {
+			return nil, fmt.Errorf("user %q: bcrypt cost %d, but user %q has cost %d: every hash of the file must have the same cost "+
+				"(otherwise the time of a login tells which users exist); rehash with advanced-backend hash-password --cost %d",
+				usr.Username, c, costOf, cost, cost)
+		}
+		cost, costOf = c, usr.Username
 		if len(usr.Roles) > maxRoles {
 			return nil, fmt.Errorf("user %q: more than %d roles", usr.Username, maxRoles)
 		}
@@ -128,13 +137,28 @@ func ParseUsers(data []byte) (*Users, error) {
 				return nil, fmt.Errorf("user %q: each role must be 1 to %d bytes", usr.Username, maxRoleBytes)
 			}
 		}
-		if i == 0 || cost > maxCost {
-			maxCost = cost
-		}
 		u.byName[usr.Username] = usr
 	}
-	u.dummy = []byte(dummyHashes[maxCost])
+	u.dummy = []byte(dummyHashes[cost])
 	return u, nil
+}
+
+// bcryptHashRE is the shape of a bcrypt hash: version, two-digit cost, 53
+// characters of bcrypt's base64 (22 of salt, 31 of hash). A hash that
+// merely starts right would fail its comparison at once, before the
+// expensive part, and so answer faster than the others.
+var bcryptHashRE = regexp.MustCompile(`^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$`)
+
+// checkHash returns the cost of a well-formed bcrypt hash.
+func checkHash(h string) (int, error) {
+	c, err := bcrypt.Cost([]byte(h))
+	if err != nil {
+		return 0, err
+	}
+	if !bcryptHashRE.MatchString(h) {
+		return 0, errors.New(`want $2a$, $2b$ or $2y$, a two-digit cost and 53 characters of [./A-Za-z0-9]`)
+	}
+	return c, nil
 }
 
 // Len is the number of users.
@@ -148,10 +172,25 @@ func (u *Users) DummyCost() int {
 
 // BcryptCompares counts the bcrypt comparisons done since loading; every
 // Authenticate call does exactly one, known user or not.
-func (u *Users) BcryptCompares() uint64 { return u.compares.Load() }
+func (u *Users) BcryptCompares() uint64 {
+	var n uint64
+	for i := range u.compares {
+		n += u.compares[i].Load()
+	}
+	return n
+}
+
+// BcryptComparesAt counts the comparisons done against hashes of one cost:
+// what tests inspect to see that every attempt does the same work.
+func (u *Users) BcryptComparesAt(cost int) uint64 {
+	if cost < 0 || cost >= len(u.compares) {
+		return 0
+	}
+	return u.compares[cost].Load()
+}
 
 // Authenticate checks a username and password. An unknown username costs
-// one bcrypt comparison against a dummy hash of the users' (highest) cost,
+// one bcrypt comparison against a dummy hash of the users' (single) cost,
 // like a known one, so the answer time does not tell the two apart.
 func (u *Users) Authenticate(username, password string) (User, bool) {
 	usr, known := u.byName[username]
@@ -159,7 +198,9 @@ func (u *Users) Authenticate(username, password string) (User, bool) {
 	if known {
 		hash = []byte(usr.PasswordHash)
 	}
-	u.compares.Add(1)
+	if c, err := bcrypt.Cost(hash); err == nil && c < len(u.compares) {
+		u.compares[c].Add(1)
+	}
 	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
 	if err != nil || !known {
 		return User{}, false

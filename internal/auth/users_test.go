@@ -115,13 +115,16 @@ func TestUnknownUserCostsTheSameBcryptWork(t *testing.T) {
 			{"nobody", "", false},
 			{"", "", false},
 		} {
-			before := u.BcryptCompares()
+			before, beforeAt := u.BcryptCompares(), u.BcryptComparesAt(cost)
 			_, ok := u.Authenticate(tc.user, tc.pw)
 			if ok != tc.ok {
 				t.Errorf("%s/%s: ok=%v", tc.user, tc.pw, ok)
 			}
 			if got := u.BcryptCompares() - before; got != 1 {
 				t.Errorf("case %d (%s): %d bcrypt comparisons, want 1", i, tc.user, got)
+			}
+			if got := u.BcryptComparesAt(cost) - beforeAt; got != 1 {
+				t.Errorf("case %d (%s): the comparison was not against a hash of cost %d", i, tc.user, cost)
 			}
 		}
 	}
@@ -285,5 +288,29 @@ func TestTokenEndpointErrors(t *testing.T) {
 	te = newTokenEnv(t, authCfg(func(a *config.AuthConfig) { a.Secret = testSecret }))
 	if w := te.post("application/json", `{"username":"alice","password":"alice-pw"}`); w.Code != 503 || !strings.Contains(w.Body.String(), "USERS_FILE") {
 		t.Fatalf("no users file: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestMixedCostsAreRefused: a file whose hashes have different costs would
+// let a cheap known user answer faster than an unknown one (compared at
+// one cost), so it is refused at load with the users and costs named.
+func TestMixedCostsAreRefused(t *testing.T) {
+	cheap, dear := mustHash(t, "a-pw", 4), mustHash(t, "b-pw", 6)
+	_, err := ParseUsers(fmt.Appendf(nil, `{"users":[{"username":"a","password_hash":%q},{"username":"b","password_hash":%q}]}`, cheap, dear))
+	if err == nil || !strings.Contains(err.Error(), `user "b": bcrypt cost 6, but user "a" has cost 4`) || !strings.Contains(err.Error(), "same cost") {
+		t.Fatalf("mixed costs: %v", err)
+	}
+	// Same cost in several hash versions is one cost.
+	b := "$2b$" + cheap[4:]
+	u, err := ParseUsers(fmt.Appendf(nil, `{"users":[{"username":"a","password_hash":%q},{"username":"b","password_hash":%q}]}`, cheap, b))
+	if err != nil || u.DummyCost() != 4 {
+		t.Fatalf("one cost: %v", err)
+	}
+	// A hash that only starts like bcrypt would fail before the expensive
+	// part (a fast answer for a known user): refused.
+	for _, bad := range []string{cheap[:59], cheap[:40] + "!!" + cheap[42:], cheap + "x"} {
+		if _, err := ParseUsers(fmt.Appendf(nil, `{"users":[{"username":"a","password_hash":%q}]}`, bad)); err == nil {
+			t.Errorf("malformed hash %q accepted", bad)
+		}
 	}
 }

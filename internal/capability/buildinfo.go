@@ -5,13 +5,9 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-)
 
-// Module is a Go module as the binary's build info records it.
-type Module struct {
-	Path    string `json:"path"`
-	Version string `json:"version"`
-}
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+)
 
 // BuildFacts is what runtime/debug.ReadBuildInfo says about the binary.
 type BuildFacts struct {
@@ -47,7 +43,7 @@ func FactsFrom(bi *debug.BuildInfo) BuildFacts {
 }
 
 // ModulesOf lists the group's modules present in the build, with versions.
-func (f BuildFacts) ModulesOf(g GroupSpec) []Module {
+func (f BuildFacts) ModulesOf(g groupspec.Group) []Module {
 	var out []Module
 	for _, p := range g.Modules {
 		if v, ok := f.Modules[p]; ok {
@@ -62,7 +58,7 @@ func (f BuildFacts) ModulesOf(g GroupSpec) []Module {
 // modules; an unlinked group's exclusive modules must be absent.
 func CrossCheck(linked []string, f BuildFacts) []string {
 	var problems []string
-	for _, g := range groups {
+	for _, g := range groupspec.Groups() {
 		isLinked := slices.Contains(linked, g.Name)
 		for _, m := range g.Modules {
 			_, present := f.Modules[m]
@@ -71,7 +67,7 @@ func CrossCheck(linked []string, f BuildFacts) []string {
 			}
 		}
 		if !isLinked {
-			for _, m := range g.Exclusive {
+			for _, m := range g.Exclusive() {
 				if _, present := f.Modules[m]; present {
 					problems = append(problems, fmt.Sprintf("module %s is linked but its group %s did not register", m, g.Name))
 				}
@@ -90,11 +86,12 @@ func CrossCheck(linked []string, f BuildFacts) []string {
 // HeavyDependencies maps each heavy dependency key to whether the group
 // providing it is linked.
 func HeavyDependencies(linked []string) map[string]bool {
-	m := make(map[string]bool, len(heavyKeys))
-	for _, k := range heavyKeys {
+	keys := groupspec.HeavyKeys()
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
 		m[k] = false
 	}
-	for _, g := range groups {
+	for _, g := range groupspec.Groups() {
 		if slices.Contains(linked, g.Name) {
 			for _, k := range g.Heavy {
 				m[k] = true

@@ -2,6 +2,7 @@ package capability
 
 import (
 	"context"
+	"fmt"
 	"go/build/constraint"
 	"io/fs"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 type fakeFeature struct{ status Status }
@@ -23,79 +27,94 @@ func withCleanRegistry(t *testing.T) {
 	t.Helper()
 	regMu.Lock()
 	saved := registered
-	registered = map[string]Feature{}
+	registered = map[string]GroupInfo{}
 	regMu.Unlock()
 	t.Cleanup(func() { regMu.Lock(); registered = saved; regMu.Unlock() })
 }
 
+func fake(name string) GroupInfo {
+	return GroupInfo{Name: name, New: func() Feature { return &fakeFeature{} }}
+}
+
 func TestRegisterRefusesDuplicatesUnknownAndNil(t *testing.T) {
 	withCleanRegistry(t)
-	if err := register("ml", &fakeFeature{}); err != nil {
+	if err := register(fake("ml")); err != nil {
 		t.Fatal(err)
 	}
-	if err := register("ml", &fakeFeature{}); err == nil || !strings.Contains(err.Error(), "twice") {
+	if err := register(fake("ml")); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("duplicate: %v", err)
 	}
-	if err := register("tensorflow", &fakeFeature{}); err == nil || !strings.Contains(err.Error(), "unknown group") {
+	if err := register(fake("tensorflow")); err == nil || !strings.Contains(err.Error(), "unknown group") {
 		t.Fatalf("unknown: %v", err)
 	}
-	if err := register("llm", nil); err == nil {
-		t.Fatal("nil feature accepted")
+	if err := register(GroupInfo{Name: "llm"}); err == nil {
+		t.Fatal("no constructor accepted")
+	}
+	bad := fake("vector")
+	bad.Settings = []config.Setting{config.String("OPENAI_API_KEY", "", "not vector's")}
+	if err := register(bad); err == nil || !strings.Contains(err.Error(), "OPENAI_API_KEY") {
+		t.Fatalf("a setting outside the group's prefixes: %v", err)
 	}
 	defer func() {
 		if recover() == nil {
 			t.Fatal("Register did not panic on a duplicate")
 		}
 	}()
-	Register("ml", &fakeFeature{})
+	Register(fake("ml"))
 }
 
 func TestLinkedNamesInTableOrder(t *testing.T) {
 	withCleanRegistry(t)
 	for _, g := range []string{"optional", "ml", "vector"} {
-		Register(g, &fakeFeature{})
+		Register(fake(g))
 	}
 	if got := LinkedNames(); !slices.Equal(got, []string{"ml", "vector", "optional"}) {
 		t.Fatalf("%v", got)
 	}
-	if !IsLinked("vector") || IsLinked("llm") {
-		t.Fatal("IsLinked")
+}
+
+// TestInstancesAreFresh: each service gets its own instances, never one
+// shared value that Setup writes into.
+func TestInstancesAreFresh(t *testing.T) {
+	withCleanRegistry(t)
+	Register(fake("ml"))
+	a, b := Instantiate(Linked()), Instantiate(Linked())
+	if a["ml"] == nil || a["ml"] == b["ml"] {
+		t.Fatalf("instances shared: %p %p", a["ml"], b["ml"])
 	}
 }
 
-func TestVariantTable(t *testing.T) {
-	want := map[string][]string{"lean": nil, "hybrid": {"llm"}, "prodapi": {"vector", "optional"}, "full": {"ml", "llm", "vector", "optional"}}
-	for name, groups := range want {
-		tags, err := VariantTags(name)
-		if err != nil {
-			t.Fatal(err)
+// TestSlotIsSetOnce: a second Provide is a programming error caught at
+// start-up, not a silent replacement.
+func TestSlotIsSetOnce(t *testing.T) {
+	var s Services
+	s.Cache.Provide(nil)
+	defer func() {
+		if v := recover(); v == nil || !strings.Contains(fmt.Sprint(v), "provided twice") {
+			t.Fatalf("second Provide: %v", v)
 		}
-		if !slices.Equal(tags, append([]string{"nomsgpack", "grpcnotrace"}, groups...)) {
-			t.Errorf("%s: tags %v", name, tags)
-		}
-		if VariantFor(groups) != name {
-			t.Errorf("VariantFor(%v) = %s", groups, VariantFor(groups))
-		}
-		for _, g := range groups {
-			if _, ok := LookupGroup(g); !ok {
-				t.Errorf("variant %s names unknown group %s", name, g)
-			}
-		}
+	}()
+	s.Cache.Provide(nil)
+}
+
+// TestSettingsOptions: linked groups hand over their declarations, the
+// others their prefixes from the table and what would bring them.
+func TestSettingsOptions(t *testing.T) {
+	decl := []config.Setting{config.Int("ML_MAX_SERIES", 10, 4, 100, "x")}
+	linked, unlinked, variant := SettingsOptions(map[string]GroupInfo{"ml": {Name: "ml", New: fake("ml").New, Settings: decl}})
+	if variant != "custom" || len(linked) != 1 || linked[0].Group != "ml" || len(linked[0].Settings) != 1 {
+		t.Fatalf("linked %+v variant %s", linked, variant)
 	}
-	if len(Variants()) != len(want) {
-		t.Fatalf("variants: %v", VariantNames())
-	}
-	if VariantFor([]string{"ml"}) != "custom" {
-		t.Fatal("custom set")
-	}
-	if _, err := VariantTags("huge"); err == nil {
-		t.Fatal("unknown variant accepted")
+	if len(unlinked) != len(groupspec.Groups())-1 || unlinked[0].Name != "llm" ||
+		!slices.Contains(unlinked[0].Prefixes, "OPENAI_") || !strings.Contains(unlinked[0].HowToLink, "hybrid") {
+		t.Fatalf("unlinked %+v", unlinked)
 	}
 }
 
 func TestHeavyDependencies(t *testing.T) {
 	h := HeavyDependencies([]string{"llm", "optional"})
-	want := map[string]bool{"gonum": false, "openai": true, "anthropic": true, "qdrant": false, "redis": false, "yaml": true, "mimetype": true, "tensorflow": false}
+	want := map[string]bool{"gonum": false, "openai": true, "anthropic": true, "qdrant": false, "redis": false, "yaml": true, "mimetype": true,
+		"sklearn": false, "torch": false, "langchain": false, "tensorflow": false}
 	if len(h) != len(want) {
 		t.Fatalf("%v", h)
 	}
@@ -104,8 +123,12 @@ func TestHeavyDependencies(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, h[k], v)
 		}
 	}
-	for k, v := range HeavyDependencies(GroupNames()) {
-		if v != (k != "tensorflow") {
+	if ml := HeavyDependencies([]string{"ml"}); !ml["sklearn"] || !ml["gonum"] || ml["torch"] {
+		t.Errorf("ml: %v", ml)
+	}
+	noCounterpart := map[string]bool{"torch": true, "langchain": true, "tensorflow": true}
+	for k, v := range HeavyDependencies(groupspec.GroupNames()) {
+		if v != !noCounterpart[k] {
 			t.Errorf("full: %s = %v", k, v)
 		}
 	}
@@ -142,10 +165,10 @@ func TestCrossCheck(t *testing.T) {
 	}
 	// A consistent full build.
 	var all []string
-	for _, g := range Groups() {
+	for _, g := range groupspec.Groups() {
 		all = append(all, g.Modules...)
 	}
-	if p := CrossCheck(GroupNames(), facts("nomsgpack,ml,llm,vector,optional", append(core, all...)...)); len(p) != 0 {
+	if p := CrossCheck(groupspec.GroupNames(), facts("nomsgpack,ml,llm,vector,optional", append(core, all...)...)); len(p) != 0 {
 		t.Fatalf("full: %v", p)
 	}
 }
@@ -179,7 +202,7 @@ func TestRuntimeStates(t *testing.T) {
 	if llm.Linked || llm.Enabled || len(llm.Modules) != 0 || !strings.Contains(llm.Detail, "not linked") {
 		t.Fatalf("unlinked: %+v", llm)
 	}
-	if len(rt.States()) != len(Groups()) {
+	if len(rt.States()) != len(groupspec.Groups()) {
 		t.Fatal("States must list every declared group")
 	}
 
@@ -189,29 +212,11 @@ func TestRuntimeStates(t *testing.T) {
 	}
 }
 
-func TestGroupForPath(t *testing.T) {
-	for path, want := range map[string]string{
-		"/api/v2/llm/chat":                    "llm",
-		"/api/v2/llm":                         "llm",
-		"/api/v2/vector/collections/x/search": "vector",
-		"/api/v2/files/inspect":               "optional",
-		"/admin/registry/reload":              "optional",
-		"/api/v2/ml/detect":                   "ml",
-		"/api/v2/llmx":                        "",
-		"/health":                             "",
-	} {
-		g, ok := GroupForPath(path)
-		if (want == "") == ok || g.Name != want {
-			t.Errorf("%s: got %q %v, want %q", path, g.Name, ok, want)
-		}
-	}
-}
-
 // TestEveryBuildTagIsDeclared greps the tree for build constraints and fails
 // on any tag the table does not declare, so a stray or misspelt tag cannot
 // silently build a different binary.
 func TestEveryBuildTagIsDeclared(t *testing.T) {
-	known := KnownTags()
+	known := groupspec.KnownTags()
 	ignore := map[string]bool{"ignore": true, "race": true, "cgo": true, "unix": true, "gc": true, "gccgo": true}
 	for _, os := range strings.Fields("linux darwin windows freebsd netbsd openbsd plan9 solaris illumos aix android ios js wasip1 dragonfly hurd zos") {
 		ignore[os] = true
@@ -259,7 +264,7 @@ func TestEveryBuildTagIsDeclared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range GroupNames() {
+	for _, g := range groupspec.GroupNames() {
 		if !seen[g] {
 			t.Errorf("group %s has no link file carrying its tag", g)
 		}

@@ -11,11 +11,17 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
-// Host is what core hands a group in Setup: configuration, logging, the
+// Host is what core hands a group in Setup: its own settings, logging, the
 // phase log, a metrics registerer, where to mount routes, and the shared
-// services through which groups cooperate without importing each other.
+// services through which groups cooperate without importing each other. A
+// group gets no handle on the runtime that starts and stops groups.
 type Host struct {
-	Config  *config.Config
+	// Settings are the group's own settings, parsed by internal/config
+	// from what the group registered.
+	Settings config.Values
+	// Core are the core settings a group may follow (shared rate limits,
+	// cluster mode); nil in tests that need none.
+	Core    *CoreSettings
 	Logger  *slog.Logger
 	Phase   *phase.Log
 	Metrics prometheus.Registerer
@@ -28,6 +34,24 @@ type Host struct {
 	// BodyLimits lets a route take a body larger (or smaller) than
 	// MAX_BODY_BYTES: Set(method, full route path, limit).
 	BodyLimits *apierr.RouteLimits
-	// Services carries the interfaces core defines for cross-group work.
+	// Services carries the set-once meeting points for cross-group work.
 	Services *Services
+	// Switches lets a group switch other linked groups off and on (the
+	// registry file); nil when core offers none.
+	Switches GroupSwitches
+	// Enabled reports whether this group is enabled right now (it may be
+	// switched off at run time); nil means always.
+	Enabled func() bool
+}
+
+// CoreSettings are the parts of core's configuration a group may follow.
+type CoreSettings struct {
+	MaxBodyBytes int64
+	RateLimit    config.RateLimitConfig
+	Cluster      config.ClusterConfig
+}
+
+// CoreOf picks the group-visible core settings out of a Config.
+func CoreOf(c *config.Config) *CoreSettings {
+	return &CoreSettings{MaxBodyBytes: c.MaxBodyBytes, RateLimit: c.RateLimit, Cluster: c.Cluster}
 }

@@ -1,17 +1,28 @@
+// Package capability is the registry of optional dependency groups: group
+// packages register a constructor and their settings from init, the way
+// database/sql drivers and Caddy modules do; each service builds fresh
+// group instances from them (Runtime), hands each the narrow services it
+// uses (Host), and cross-checks what registered against
+// runtime/debug.ReadBuildInfo. The table of groups and variants itself is
+// internal/groupspec.
 package capability
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
+	"maps"
 	"sync"
+
+	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
-// Feature is what a group package registers. The lifecycle is split so that
-// start-up stays fast: Setup runs before the listener serves and must do no
-// network I/O; Start runs after /health already answers.
+// Feature is one instance of a group in one service. The lifecycle is split
+// so that start-up stays fast: Setup runs before the listener serves and
+// must do no network I/O; Start runs after /health already answers.
 type Feature interface {
-	// Setup reads the group's configuration and mounts its routes on h.
+	// Setup reads the group's settings and mounts its routes on h.
 	Setup(h *Host) error
 	// Start constructs clients and starts background probes. Goroutines it
 	// starts must end when Stop is called.
@@ -26,64 +37,109 @@ type Feature interface {
 type Status struct {
 	Ready  bool   `json:"ready"`
 	Detail string `json:"detail"`
+	// Info is the group's own facts for /ml-capabilities (a JSON value),
+	// such as what its store holds; nil when it has none.
+	Info any `json:"info,omitempty"`
+}
+
+// ErrFatal marks a group start error that the service cannot serve past
+// (a data directory that cannot be read, or that another process holds):
+// wrapped into Start's error, it stops the service, which exits with
+// status 2, instead of leaving the group reported not ready.
+var ErrFatal = errors.New("fatal start-up error")
+
+// GroupInfo is what a group package registers: a constructor, called once
+// per service, and the settings the group reads.
+type GroupInfo struct {
+	// Name is the group's row in internal/groupspec.
+	Name string
+	// New returns a fresh instance; it must not share mutable state with
+	// other instances.
+	New func() Feature
+	// Settings are the group's settings; each name carries one of the
+	// group's SettingPrefixes in the table.
+	Settings []config.Setting
 }
 
 var (
 	regMu      sync.Mutex
-	registered = map[string]Feature{}
+	registered = map[string]GroupInfo{}
 )
 
-// Register makes a group's feature available. It is called from the group
-// package's init function; like database/sql.Register it panics on misuse,
-// because a duplicate or unknown group is a programming error found at
-// process start, not a runtime condition.
-func Register(group string, f Feature) {
-	if err := register(group, f); err != nil {
+// Register makes a group available. It is called from the group package's
+// init function; like database/sql.Register it panics on misuse, because a
+// duplicate or unknown group is a programming error found at process
+// start, not a runtime condition.
+func Register(info GroupInfo) {
+	if err := register(info); err != nil {
 		panic(err)
 	}
 }
 
-func register(group string, f Feature) error {
+func register(info GroupInfo) error {
 	regMu.Lock()
 	defer regMu.Unlock()
-	if f == nil {
-		return fmt.Errorf("capability: Register %q: nil feature", group)
+	if info.New == nil {
+		return fmt.Errorf("capability: Register %q: no constructor", info.Name)
 	}
-	if _, ok := LookupGroup(group); !ok {
-		return fmt.Errorf("capability: Register %q: unknown group (declared: %v)", group, GroupNames())
+	g, ok := groupspec.LookupGroup(info.Name)
+	if !ok {
+		return fmt.Errorf("capability: Register %q: unknown group (declared: %v)", info.Name, groupspec.GroupNames())
 	}
-	if _, dup := registered[group]; dup {
-		return fmt.Errorf("capability: Register %q: registered twice", group)
+	if _, dup := registered[info.Name]; dup {
+		return fmt.Errorf("capability: Register %q: registered twice", info.Name)
 	}
-	registered[group] = f
+	for _, s := range info.Settings {
+		if !g.OwnsSetting(s.Name) {
+			return fmt.Errorf("capability: Register %q: setting %s lacks the group's prefixes %v (internal/groupspec)", info.Name, s.Name, g.SettingPrefixes)
+		}
+	}
+	registered[info.Name] = info
 	return nil
 }
 
-// Linked returns the registered features by group name.
-func Linked() map[string]Feature {
+// Linked returns the registered groups by name.
+func Linked() map[string]GroupInfo {
 	regMu.Lock()
 	defer regMu.Unlock()
-	m := make(map[string]Feature, len(registered))
-	for k, v := range registered {
-		m[k] = v
-	}
-	return m
+	return maps.Clone(registered)
 }
 
 // LinkedNames lists the registered groups in table order.
 func LinkedNames() []string {
-	regMu.Lock()
-	defer regMu.Unlock()
+	return linkedNames(Linked())
+}
+
+func linkedNames[V any](m map[string]V) []string {
 	var names []string
-	for _, g := range groups {
-		if _, ok := registered[g.Name]; ok {
+	for _, g := range groupspec.Groups() {
+		if _, ok := m[g.Name]; ok {
 			names = append(names, g.Name)
 		}
 	}
 	return names
 }
 
-// IsLinked reports whether the group registered.
-func IsLinked(group string) bool {
-	return slices.Contains(LinkedNames(), group)
+// SettingsOptions fills what internal/config needs to parse the settings
+// of the linked groups and recognise those of the others.
+func SettingsOptions(linked map[string]GroupInfo) (lk []config.GroupSettings, unlinked []config.UnlinkedGroup, variant string) {
+	names := linkedNames(linked)
+	for _, g := range groupspec.Groups() {
+		if info, ok := linked[g.Name]; ok {
+			lk = append(lk, config.GroupSettings{Group: g.Name, Settings: info.Settings})
+			continue
+		}
+		unlinked = append(unlinked, config.UnlinkedGroup{Name: g.Name, Prefixes: g.SettingPrefixes, HowToLink: groupspec.HowToLink(g.Name)})
+	}
+	return lk, unlinked, groupspec.VariantFor(names)
+}
+
+// Instantiate builds one fresh instance of each registered group, for one
+// service.
+func Instantiate(linked map[string]GroupInfo) map[string]Feature {
+	out := make(map[string]Feature, len(linked))
+	for name, info := range linked {
+		out[name] = info.New()
+	}
+	return out
 }

@@ -3,43 +3,26 @@ package capability
 import (
 	"runtime"
 
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
+
 	"github.com/advanced-backend/advanced-backend/internal/version"
 )
 
-// Report is the body of /ml-capabilities and of `advanced-backend
-// capabilities`. The first fields keep the names of the Python service's
-// report so existing probes keep working.
-type Report struct {
-	MinimalMode             bool                  `json:"minimal_mode"`
-	SafeMode                bool                  `json:"safe_mode"`
-	IncludeTensorflowFlag   bool                  `json:"include_tensorflow_flag"`
-	HeavyDependencies       map[string]bool       `json:"heavy_dependencies"`
-	TDigestFallback         bool                  `json:"tdigest_fallback"`
-	TDigestTrackedEndpoints int                   `json:"tdigest_tracked_endpoints"`
-	Estimator               any                   `json:"estimator"`
-	Variant                 string                `json:"variant"`
-	BuildTags               []string              `json:"build_tags"`
-	Version                 string                `json:"version"`
-	Commit                  string                `json:"commit"`
-	GoVersion               string                `json:"go_version"`
-	Platform                string                `json:"platform"`
-	Groups                  map[string]GroupState `json:"groups"`
-	Consistency             Consistency           `json:"consistency"`
-}
-
-// Consistency is the outcome of the registry/build-info cross-check.
-type Consistency struct {
-	OK       bool     `json:"ok"`
-	Problems []string `json:"problems"`
-}
+// The report's schema is internal/capreport; these names keep capability.X.
+type (
+	Report      = capreport.Report
+	Consistency = capreport.Consistency
+	GroupState  = capreport.GroupState
+	Module      = capreport.Module
+)
 
 // ReportInput carries what the registry does not know itself.
 type ReportInput struct {
 	SafeMode          bool
-	IncludeTensorflow bool
+	IncludeTensorflow *bool
 	Fallback          bool
-	TrackedEndpoints  int
-	Estimator         any
+	TrackedEndpoints  []string
+	Estimator         capreport.Estimator
 }
 
 // Report assembles the capability report.
@@ -53,13 +36,17 @@ func (r *Runtime) Report(in ReportInput) Report {
 	if tags == nil {
 		tags = []string{}
 	}
+	tracked := in.TrackedEndpoints
+	if tracked == nil {
+		tracked = []string{}
+	}
 	return Report{
 		MinimalMode:             r.minimal,
 		SafeMode:                in.SafeMode,
 		IncludeTensorflowFlag:   in.IncludeTensorflow,
 		HeavyDependencies:       HeavyDependencies(linked),
 		TDigestFallback:         in.Fallback,
-		TDigestTrackedEndpoints: in.TrackedEndpoints,
+		TDigestTrackedEndpoints: tracked,
 		Estimator:               in.Estimator,
 		Variant:                 r.variant,
 		BuildTags:               tags,

@@ -6,20 +6,9 @@ import (
 	"slices"
 	"sync"
 	"time"
-)
 
-// GroupState is one group's entry in /ml-capabilities.
-type GroupState struct {
-	Name          string   `json:"name"`
-	Tag           string   `json:"build_tag"`
-	Description   string   `json:"description"`
-	RoutePrefixes []string `json:"route_prefixes"`
-	Linked        bool     `json:"linked"`
-	Enabled       bool     `json:"enabled"`
-	Ready         bool     `json:"ready"`
-	Detail        string   `json:"detail"`
-	Modules       []Module `json:"modules"`
-}
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+)
 
 // Runtime is the run-time state of the groups of one process: which are
 // linked, enabled and started. It is safe for concurrent use.
@@ -33,23 +22,30 @@ type Runtime struct {
 	disabled map[string]string // group -> why it was switched off at run time
 	started  map[string]bool
 	startErr map[string]error
+	// abandoned holds, per group whose Start outlasted its bound, that
+	// Start's eventual result.
+	abandoned map[string]*startResult
+}
+
+// startResult is the outcome of one Start: err is set before done closes.
+type startResult struct {
+	done chan struct{}
+	err  error
 }
 
 // NewRuntime wraps the linked features. With minimal set (MINIMAL_MODE)
 // no group is enabled.
 func NewRuntime(features map[string]Feature, facts BuildFacts, minimal bool) *Runtime {
-	var names []string
-	for n := range features {
-		names = append(names, n)
-	}
 	return &Runtime{
 		features: features,
 		facts:    facts,
 		minimal:  minimal,
-		variant:  VariantFor(names),
+		variant:  groupspec.VariantFor(linkedNames(features)),
 		disabled: map[string]string{},
 		started:  map[string]bool{},
 		startErr: map[string]error{},
+
+		abandoned: map[string]*startResult{},
 	}
 }
 
@@ -59,18 +55,9 @@ func (r *Runtime) Variant() string { return r.variant }
 // Facts returns the build facts the runtime was made with.
 func (r *Runtime) Facts() BuildFacts { return r.facts }
 
-// Minimal reports MINIMAL_MODE.
-func (r *Runtime) Minimal() bool { return r.minimal }
-
 // LinkedNames lists the linked groups in table order.
 func (r *Runtime) LinkedNames() []string {
-	var out []string
-	for _, g := range groups {
-		if _, ok := r.features[g.Name]; ok {
-			out = append(out, g.Name)
-		}
-	}
-	return out
+	return linkedNames(r.features)
 }
 
 // Feature returns the linked feature of a group.
@@ -123,8 +110,9 @@ func (r *Runtime) SetDisabled(group string, off bool, reason string) error {
 }
 
 // StartAll starts every enabled group in table order, each bounded by
-// timeout, and reports each outcome to each. A failing group does not stop
-// the others.
+// timeout whatever the group does, and reports each outcome to each. A
+// failing group does not stop the others; when ctx ends, the groups not yet
+// started are skipped and StartAll returns at once.
 func (r *Runtime) StartAll(ctx context.Context, each func(group string, err error), timeout time.Duration) {
 	for _, name := range r.LinkedNames() {
 		if !r.Enabled(name) || ctx.Err() != nil {
@@ -136,9 +124,7 @@ func (r *Runtime) StartAll(ctx context.Context, each func(group string, err erro
 		if failed { // setup already failed
 			continue
 		}
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		err := r.features[name].Start(sctx)
-		cancel()
+		err := r.startOne(ctx, name, timeout)
 		r.mu.Lock()
 		r.started[name] = true
 		if err != nil {
@@ -149,6 +135,35 @@ func (r *Runtime) StartAll(ctx context.Context, each func(group string, err erro
 	}
 }
 
+// startOne runs one group's Start in its own goroutine and waits for it at
+// most until timeout (or ctx) ends. A Start that ignores its context (a
+// blocking open of a FIFO, a dial without a deadline) is abandoned there:
+// the group is failed with the reason and start-up goes on. Its goroutine
+// is left to return when it can (its context is cancelled); if it then
+// succeeds, StopAll still stops the group.
+func (r *Runtime) startOne(ctx context.Context, name string, timeout time.Duration) error {
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res := &startResult{done: make(chan struct{})}
+	f := r.features[name]
+	go func() {
+		res.err = f.Start(sctx)
+		close(res.done)
+	}()
+	select {
+	case <-res.done:
+		return res.err
+	case <-sctx.Done():
+	}
+	r.mu.Lock()
+	r.abandoned[name] = res
+	r.mu.Unlock()
+	if ctx.Err() != nil {
+		return fmt.Errorf("start abandoned: shutting down (%w)", ctx.Err())
+	}
+	return fmt.Errorf("start did not finish within %s (GROUP_START_TIMEOUT); abandoned, the group is not ready", timeout)
+}
+
 // MarkFailed records that a group could not be set up.
 func (r *Runtime) MarkFailed(group string, err error) {
 	r.mu.Lock()
@@ -157,24 +172,46 @@ func (r *Runtime) MarkFailed(group string, err error) {
 	r.mu.Unlock()
 }
 
-// StopAll stops the started groups in reverse order.
+// StopAll stops the started groups in reverse order, each bounded by ctx
+// whatever it does. A group whose start was abandoned is stopped only if
+// that start has since returned successfully.
 func (r *Runtime) StopAll(ctx context.Context, each func(group string, err error)) {
 	names := r.LinkedNames()
 	slices.Reverse(names)
 	for _, name := range names {
 		r.mu.RLock()
-		started, failed := r.started[name], r.startErr[name] != nil
+		started, failed, late := r.started[name], r.startErr[name] != nil, r.abandoned[name]
 		r.mu.RUnlock()
+		if late != nil {
+			select {
+			case <-late.done:
+				failed = late.err != nil
+			default: // still inside Start: nothing to stop that it finished acquiring
+			}
+		}
 		if !started || failed {
 			continue
 		}
-		each(name, r.features[name].Stop(ctx))
+		each(name, r.stopOne(ctx, name))
+	}
+}
+
+// stopOne runs one group's Stop and waits for it at most until ctx ends.
+func (r *Runtime) stopOne(ctx context.Context, name string) error {
+	done := make(chan error, 1)
+	f := r.features[name]
+	go func() { done <- f.Stop(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("stop abandoned at the shutdown deadline (SHUTDOWN_TIMEOUT): %w", ctx.Err())
 	}
 }
 
 // State returns the snapshot of one group.
 func (r *Runtime) State(group string) GroupState {
-	spec, _ := LookupGroup(group)
+	spec, _ := groupspec.LookupGroup(group)
 	st := GroupState{
 		Name:          spec.Name,
 		Tag:           spec.Name,
@@ -206,28 +243,17 @@ func (r *Runtime) State(group string) GroupState {
 		st.Detail = "starting"
 	default:
 		s := r.features[group].Status()
-		st.Ready, st.Detail = s.Ready, s.Detail
+		st.Ready, st.Detail, st.Info = s.Ready, s.Detail, s.Info
 	}
 	return st
 }
 
 // States returns every declared group's snapshot, linked or not.
 func (r *Runtime) States() map[string]GroupState {
-	m := make(map[string]GroupState, len(groups))
-	for _, g := range groups {
+	gs := groupspec.Groups()
+	m := make(map[string]GroupState, len(gs))
+	for _, g := range gs {
 		m[g.Name] = r.State(g.Name)
 	}
 	return m
-}
-
-// GroupForPath returns the group whose route prefix holds path.
-func GroupForPath(path string) (GroupSpec, bool) {
-	for _, g := range groups {
-		for _, p := range g.RoutePrefixes {
-			if path == p || (len(path) > len(p) && path[:len(p)] == p && path[len(p)] == '/') {
-				return g, true
-			}
-		}
-	}
-	return GroupSpec{}, false
 }

@@ -1,27 +1,31 @@
 package capability
 
 import (
-	"context"
+	"fmt"
 	"sync"
-	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
-// Slot holds one implementation of a core-defined interface that a group
-// provides and others consume. Groups never import each other; they meet
-// here (for example llm provides an Embedder that vector uses).
+// Slot holds one implementation of a core-defined interface that one party
+// provides and others consume. It is set once: a second Provide is a
+// programming error and panics during start-up, where Setup runs, so two
+// providers cannot silently replace each other.
 type Slot[T any] struct {
 	mu  sync.RWMutex
 	v   T
 	set bool
 }
 
-// Provide installs the implementation.
+// Provide installs the implementation; it panics when one is installed already.
 func (s *Slot[T]) Provide(v T) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set {
+		panic(fmt.Sprintf("capability: %T provided twice", s))
+	}
 	s.v, s.set = v, true
-	s.mu.Unlock()
 }
 
 // Get returns the implementation and whether one was provided.
@@ -31,10 +35,17 @@ func (s *Slot[T]) Get() (T, bool) {
 	return s.v, s.set
 }
 
-// Services are the cross-group meeting points. Core creates one value per
-// process and hands it to every group through Host.
+// Provider is the providing side of a slot.
+type Provider[T any] interface{ Provide(T) }
+
+// Source is the consuming side of a slot.
+type Source[T any] interface{ Get() (T, bool) }
+
+// Services are the meeting points of one service (one process, or one test):
+// core creates them with the service and each group sees only the sides it
+// uses, through its Host.
 type Services struct {
-	// Latency is the latency engine's read view (provided by core, read by ml).
+	// Latency is the latency engine's read view (provided by core, read by ml and optional).
 	Latency Slot[LatencySource]
 	// Embedder turns text into vectors (provided by llm, used by vector).
 	Embedder Slot[Embedder]
@@ -47,9 +58,6 @@ type Services struct {
 	// RateLimitOverrides applies per-route limits from a registry file
 	// (provided by core rate limiting, used by optional).
 	RateLimitOverrides Slot[RateLimitOverrides]
-	// Groups switches linked groups off and on at run time (set by core;
-	// used by optional's registry file).
-	Groups *Runtime
 	// ClusterMember is this replica's side of cluster mode: its identity,
 	// its exported latency window and its local reset (provided by core,
 	// used by vector's publisher).
@@ -59,92 +67,18 @@ type Services struct {
 	Cluster Slot[ClusterLatency]
 }
 
-// ClusterMember is what a replica contributes to the cluster.
-type ClusterMember interface {
-	ReplicaID() string
-	// ExportLatency returns the replica's latency window as an opaque
-	// payload of at most maxBytes.
-	ExportLatency(maxBytes int) ([]byte, error)
-	// ResetLatency clears the replica's latency state (a cluster-wide reset
-	// arriving through the shared store).
-	ResetLatency()
-}
-
-// ReplicaPayload is one live replica's last published payload.
-type ReplicaPayload struct {
-	ID   string
-	Age  time.Duration // since it was published
-	Data []byte
-}
-
-// ClusterLatency is the shared store of the replicas' latency payloads.
-// Calls fail fast (an error naming the cause) while the store is down.
-type ClusterLatency interface {
-	// Replicas returns the payloads of the live replicas (those whose last
-	// publication has not expired), bounded in number.
-	Replicas(ctx context.Context) ([]ReplicaPayload, error)
-	// ResetAll tells every replica to clear its latency state and returns
-	// the live replicas told; each applies it within one publish interval.
-	ResetAll(ctx context.Context) ([]string, error)
-	// Describe names the store and its timing for reports.
-	Describe() ClusterDescription
-}
-
-// ClusterDescription is the shared store's configuration.
-type ClusterDescription struct {
-	Store           string  `json:"store"`
-	PublishInterval float64 `json:"publish_interval_seconds"`
-	TTL             float64 `json:"ttl_seconds"`
-	MaxBytes        int     `json:"max_publish_bytes"`
-}
-
-// Embedder is the remote-embeddings meeting point of llm and vector.
-type Embedder interface {
-	// Embed returns one vector per input; model "" means the default.
-	Embed(ctx context.Context, inputs []string, model string) ([][]float32, error)
-	// Ready reports whether an embedding provider is configured.
-	Ready() bool
-}
-
-// ResponseCache stores opaque values by key with a lifetime. An unavailable
-// cache answers errors quickly; callers then go without it.
-type ResponseCache interface {
-	// Get returns the value and true on a hit, false on a miss.
-	Get(ctx context.Context, key string) ([]byte, bool, error)
-	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-}
-
-// RouteLatency is one route's view for analytics.
-type RouteLatency struct {
-	Route string // "METHOD /template"
-	Count uint64 // requests in the current window
-	P50   float64
-	P95   float64
-	P99   float64
-	// Samples is a bounded sample (ms) of the current window, for
-	// distribution tests such as Kolmogorov-Smirnov.
-	Samples []float64
-	// P95History holds the window p95 at each past rotation, oldest first
-	// (bounded).
-	P95History []float64
-}
-
-// LatencySource is the read-only view of the latency engine, plus the SLO
-// targets a registry file may set.
-type LatencySource interface {
-	Snapshot() []RouteLatency
-	// SetSLOTargets sets per-route p95 targets in ms (nil clears).
-	SetSLOTargets(targets map[string]float64)
-}
-
-// RateOverride is a per-route limit.
-type RateOverride struct {
-	RPS   float64 `json:"rps" yaml:"rps"`
-	Burst int     `json:"burst" yaml:"burst"`
-}
-
-// RateLimitOverrides is set by a registry file: keys are route templates
-// ("GET /api/v2/llm/chat"); nil clears.
-type RateLimitOverrides interface {
-	SetOverrides(overrides map[string]RateOverride)
-}
+// The interfaces live in internal/groupapi; these names keep the groups'
+// code reading capability.X.
+type (
+	ClusterMember      = groupapi.ClusterMember
+	ReplicaPayload     = groupapi.ReplicaPayload
+	ClusterLatency     = groupapi.ClusterLatency
+	ClusterDescription = groupapi.ClusterDescription
+	Embedder           = groupapi.Embedder
+	ResponseCache      = groupapi.ResponseCache
+	RouteLatency       = groupapi.RouteLatency
+	LatencySource      = groupapi.LatencySource
+	RateOverride       = groupapi.RateOverride
+	RateLimitOverrides = groupapi.RateLimitOverrides
+	GroupSwitches      = groupapi.GroupSwitches
+)

@@ -13,6 +13,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,7 +27,7 @@ type Config struct {
 	SafeMode          bool
 	MinimalMode       bool
 	StructuredLog     bool
-	IncludeTensorflow bool
+	IncludeTensorflow *bool // nil when INCLUDE_TENSORFLOW is unset (the seed reports null)
 	LogLevel          string
 	ShutdownTimeout   time.Duration
 	GroupStartTimeout time.Duration
@@ -35,13 +37,34 @@ type Config struct {
 	Latency   LatencyConfig
 	Auth      AuthConfig
 	RateLimit RateLimitConfig
-	LLM       LLMConfig
-	Vector    VectorConfig
-	Optional  OptionalConfig
 	Cluster   ClusterConfig
-	ML        MLConfig
 
 	Observability ObservabilityConfig
+	HTTP          HTTPConfig
+
+	// StrictSettings refuses settings of groups that are not linked.
+	StrictSettings bool
+	// Groups are the linked groups' settings, by group name.
+	Groups map[string]Values
+	// Ignored are the settings given for groups this binary does not link.
+	Ignored []IgnoredSetting
+}
+
+// IgnoredSetting is a setting given for a group that is not linked.
+type IgnoredSetting struct {
+	Name    string `json:"name"`
+	Group   string `json:"group"`
+	Variant string `json:"variant"`
+	// HowToLink says which variants or build tag bring the group.
+	HowToLink string `json:"how_to_link"`
+}
+
+// Group returns a linked group's settings (empty Values if it has none).
+func (c *Config) Group(name string) Values {
+	if v, ok := c.Groups[name]; ok {
+		return v
+	}
+	return newValues(name)
 }
 
 // Var declares one setting.
@@ -68,19 +91,16 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Vars returns every declared setting, sorted by environment name.
+// Vars returns every core setting, sorted by environment name.
 func Vars() []Var {
 	var all []Var
 	all = append(all, coreVars()...)
 	all = append(all, latencyVars()...)
 	all = append(all, authVars()...)
 	all = append(all, rateLimitVars()...)
-	all = append(all, llmVars()...)
-	all = append(all, vectorVars()...)
-	all = append(all, optionalVars()...)
 	all = append(all, clusterVars()...)
-	all = append(all, mlVars()...)
 	all = append(all, observabilityVars()...)
+	all = append(all, httpVars()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Env < all[j].Env })
 	return all
 }
@@ -98,9 +118,9 @@ func coreVars() []Var {
 		{Env: "STRUCTURED_LOG", Flag: "structured-log", Default: "false", Bool: true,
 			Help: "log JSON lines (log/slog) instead of text",
 			set:  func(c *Config, v string) error { return setBool(&c.StructuredLog, v) }},
-		{Env: "INCLUDE_TENSORFLOW", Flag: "include-tensorflow", Default: "false", Bool: true,
-			Help: "reported as include_tensorflow_flag for compatibility; no Go build links TensorFlow",
-			set:  func(c *Config, v string) error { return setBool(&c.IncludeTensorflow, v) }},
+		{Env: "INCLUDE_TENSORFLOW", Flag: "include-tensorflow", Bool: true,
+			Help: "reported as include_tensorflow_flag (null when unset) for compatibility; no Go build links TensorFlow",
+			set:  setOptionalBool(func(c *Config) **bool { return &c.IncludeTensorflow })},
 		{Env: "LOG_LEVEL", Flag: "log-level", Default: "info", Help: "debug, info, warn or error",
 			set: func(c *Config, v string) error {
 				return setEnum(&c.LogLevel, strings.ToLower(v), "debug", "info", "warn", "error")
@@ -121,6 +141,9 @@ func coreVars() []Var {
 				c.MaxBodyBytes = int64(n)
 				return err
 			}},
+		{Env: "STRICT_SETTINGS", Flag: "strict-settings", Default: "false", Bool: true,
+			Help: "refuse to start (exit 2) when a setting of a group this binary does not link is given",
+			set:  func(c *Config, v string) error { return setBool(&c.StrictSettings, v) }},
 		{Env: "GROUP_START_TIMEOUT", Flag: "group-start-timeout", Default: "10s",
 			Help: "bound on each group's start-up step",
 			set: func(c *Config, v string) error {
@@ -129,10 +152,60 @@ func coreVars() []Var {
 	}
 }
 
-// Load builds a Config from defaults, then the environment (looked up with
-// lookupEnv, normally os.LookupEnv), then the flags in args.
+// Load builds a Config of core settings only from defaults, then the
+// environment (looked up with lookupEnv), then the flags in args.
 func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error) {
-	c := &Config{}
+	return LoadWith(Options{Args: args, LookupEnv: lookupEnv})
+}
+
+// GroupSettings are the settings one linked group declared.
+type GroupSettings struct {
+	Group    string
+	Settings []Setting
+}
+
+// Options are the inputs of LoadWith.
+type Options struct {
+	Args      []string
+	LookupEnv func(string) (string, bool)
+	// Environ lists the environment ("NAME=value"), scanned for settings of
+	// groups that are not linked; nil scans nothing.
+	Environ []string
+	// Linked are the linked groups' declarations, in table order.
+	Linked []GroupSettings
+	// Unlinked are the groups this binary does not link, with the setting
+	// prefixes that tell their settings apart (from the group table).
+	Unlinked []UnlinkedGroup
+	// Variant names this binary's variant, for messages.
+	Variant string
+}
+
+// UnlinkedGroup is a group that is not linked into this binary.
+type UnlinkedGroup struct {
+	Name      string
+	Prefixes  []string
+	HowToLink string // "variant hybrid or full, or build tag llm"
+}
+
+func (u UnlinkedGroup) owns(name string) bool {
+	for _, p := range u.Prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadWith builds a Config from defaults, then the environment, then the
+// flags: core settings and those of the linked groups. Settings of groups
+// that are not linked are recorded in Ignored, and refused with
+// STRICT_SETTINGS (an *Error naming the setting and its group).
+func LoadWith(o Options) (*Config, error) {
+	lookupEnv := o.LookupEnv
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	c := &Config{Groups: map[string]Values{}}
 	vars := Vars()
 	for _, v := range vars {
 		if err := v.set(c, v.Default); err != nil {
@@ -148,12 +221,53 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error)
 			return nil, v.fail(val, err)
 		}
 	}
+	for _, g := range o.Linked {
+		vals := newValues(g.Group)
+		for _, s := range g.Settings {
+			if err := vals.setDefault(s); err != nil {
+				return nil, fmt.Errorf("group %s: %w", g.Group, err)
+			}
+			if val, ok := lookupEnv(s.Name); ok {
+				if err := vals.set(s, val); err != nil {
+					return nil, err
+				}
+			}
+		}
+		c.Groups[g.Group] = vals
+	}
+	ignore := func(name string) bool {
+		for _, u := range o.Unlinked {
+			if u.owns(name) {
+				if !slices.ContainsFunc(c.Ignored, func(i IgnoredSetting) bool { return i.Name == name }) {
+					c.Ignored = append(c.Ignored, IgnoredSetting{Name: name, Group: u.Name, Variant: o.Variant, HowToLink: u.HowToLink})
+				}
+				return true
+			}
+		}
+		return false
+	}
+	for _, kv := range o.Environ {
+		name, _, _ := strings.Cut(kv, "=")
+		ignore(name)
+	}
+
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	for _, v := range vars {
-		fs.Var(&flagValue{c: c, v: v}, v.Flag, v.Help+" (env "+v.Env+")")
+		fs.Var(&flagValue{set: func(s string) error {
+			if err := v.set(c, s); err != nil {
+				return v.fail(s, err)
+			}
+			return nil
+		}, isBool: v.Bool}, v.Flag, v.Help+" (env "+v.Env+")")
 	}
-	if err := fs.Parse(args); err != nil {
+	for _, g := range o.Linked {
+		vals := c.Groups[g.Group]
+		for _, s := range g.Settings {
+			fs.Var(&flagValue{set: func(val string) error { return vals.set(s, val) }, isBool: s.Bool}, s.Flag, s.Help+" (env "+s.Name+")")
+		}
+	}
+	if err := fs.Parse(dropUnlinkedFlags(o.Args, fs, ignore)); err != nil {
 		var ce *Error
 		if errors.As(err, &ce) {
 			return nil, ce
@@ -163,10 +277,42 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error)
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if c.StrictSettings && len(c.Ignored) > 0 {
+		i := c.Ignored[0]
+		return nil, &Error{Var: i.Name, Value: "<not shown>", Err: fmt.Errorf(
+			"STRICT_SETTINGS: %s belongs to the %s group, which is not linked into the %s variant (it comes with %s)",
+			i.Name, i.Group, i.Variant, i.HowToLink)}
+	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// dropUnlinkedFlags removes the flags of groups that are not linked (a
+// flag --qdrant-url is the setting QDRANT_URL), after ignore has recorded
+// them, so they are treated like the same names in the environment.
+func dropUnlinkedFlags(args []string, fs *flag.FlagSet, ignore func(string) bool) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if !strings.HasPrefix(a, "-") {
+			out = append(out, a)
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if fs.Lookup(name) != nil || !ignore(strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) {
+			out = append(out, a)
+			continue
+		}
+		if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++ // its value
+		}
+	}
+	return out
 }
 
 // validate checks rules that span several settings.
@@ -181,11 +327,39 @@ func (c *Config) validate() error {
 	return c.validateAuth()
 }
 
-// FlagUsage writes the flag help, for `advanced-backend serve -h`.
-func FlagUsage(w io.Writer) {
+// Usage writes the settings for --help: core first, then each linked
+// group's, then one line per group that is not linked naming what brings it.
+func Usage(w io.Writer, linked []GroupSettings, unlinked []UnlinkedGroup) {
+	fmt.Fprintln(w, "core:")
 	for _, v := range Vars() {
-		fmt.Fprintf(w, "  --%-24s %s (env %s, default %q)\n", v.Flag, v.Help, v.Env, v.Default)
+		extra := ""
+		if v.Secret {
+			extra = "secret: never shown"
+		}
+		usageLine(w, v.Flag, v.Env, v.Help, v.Default, extra)
 	}
+	for _, g := range linked {
+		fmt.Fprintf(w, "group %s:\n", g.Group)
+		for _, s := range g.Settings {
+			extra := s.Bounds
+			if s.Secret {
+				extra = "secret: never shown"
+			}
+			usageLine(w, s.Flag, s.Name, s.Help, s.Default, extra)
+		}
+	}
+	for _, u := range unlinked {
+		fmt.Fprintf(w, "group %s: not linked into this binary; its settings (%s*) come with %s\n",
+			u.Name, strings.Join(u.Prefixes, "*, "), u.HowToLink)
+	}
+}
+
+func usageLine(w io.Writer, flagName, env, help, def, bounds string) {
+	extra := fmt.Sprintf("env %s, default %q", env, def)
+	if bounds != "" {
+		extra += ", " + bounds
+	}
+	fmt.Fprintf(w, "  --%-30s %s (%s)\n", flagName, help, extra)
 }
 
 func (v Var) fail(val string, err error) *Error {
@@ -195,22 +369,19 @@ func (v Var) fail(val string, err error) *Error {
 	return &Error{Var: v.Env, Value: val, Err: err}
 }
 
-// flagValue adapts a Var to flag.Value; switches take no argument.
+// flagValue adapts a setting to flag.Value; switches take no argument.
 type flagValue struct {
-	c   *Config
-	v   Var
-	val string
+	set    func(string) error
+	isBool bool
+	val    string
 }
 
 func (f *flagValue) String() string { return f.val }
 func (f *flagValue) Set(s string) error {
 	f.val = s
-	if err := f.v.set(f.c, s); err != nil {
-		return f.v.fail(s, err)
-	}
-	return nil
+	return f.set(s)
 }
-func (f *flagValue) IsBoolFlag() bool { return f.v.Bool }
+func (f *flagValue) IsBoolFlag() bool { return f.isBool }
 
 // ParseBool accepts 1/true/on and 0/false/off (and empty) in any case.
 func ParseBool(s string) (bool, error) {
@@ -230,6 +401,23 @@ func setBool(dst *bool, v string) error {
 	}
 	*dst = b
 	return nil
+}
+
+// setOptionalBool leaves the setting nil for an empty value (the default:
+// unset), else parses it.
+func setOptionalBool(dst func(*Config) **bool) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		if strings.TrimSpace(v) == "" {
+			*dst(c) = nil
+			return nil
+		}
+		var b bool
+		if err := setBool(&b, v); err != nil {
+			return err
+		}
+		*dst(c) = &b
+		return nil
+	}
 }
 
 func setString(dst *string, v string) error {
@@ -285,11 +473,11 @@ func setFloat(dst *float64, v string, lo, hi float64) error {
 
 func setAddr(dst *string, v string) error {
 	v = strings.TrimSpace(v)
-	i := strings.LastIndex(v, ":")
-	if i < 0 {
+	_, p, err := net.SplitHostPort(v)
+	if err != nil {
 		return errors.New("want host:port")
 	}
-	port, err := strconv.Atoi(v[i+1:])
+	port, err := strconv.Atoi(p)
 	if err != nil || port < 0 || port > 65535 {
 		return errors.New("want host:port with a port between 0 and 65535")
 	}

@@ -16,7 +16,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8000" || c.SafeMode || c.MinimalMode || c.StructuredLog || c.IncludeTensorflow {
+	if c.Addr != "127.0.0.1:8000" || c.SafeMode || c.MinimalMode || c.StructuredLog || c.IncludeTensorflow != nil {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	if c.ShutdownTimeout != 10*time.Second || c.LogLevel != "info" {
@@ -47,8 +47,12 @@ func TestSwitches(t *testing.T) {
 				t.Errorf("%s=%q: %v", name, tc.val, err)
 				continue
 			}
+			tf := c.IncludeTensorflow != nil && *c.IncludeTensorflow
+			if name == "INCLUDE_TENSORFLOW" && (c.IncludeTensorflow == nil) != (tc.val == "") {
+				t.Errorf("%s=%q: set %v; want nil exactly for the empty value (unset, reported null)", name, tc.val, c.IncludeTensorflow)
+			}
 			got := map[string]bool{"SAFE_MODE": c.SafeMode, "MINIMAL_MODE": c.MinimalMode,
-				"STRUCTURED_LOG": c.StructuredLog, "INCLUDE_TENSORFLOW": c.IncludeTensorflow}[name]
+				"STRUCTURED_LOG": c.StructuredLog, "INCLUDE_TENSORFLOW": tf}[name]
 			if got != tc.want {
 				t.Errorf("%s=%q: got %v want %v", name, tc.val, got, tc.want)
 			}
@@ -58,12 +62,10 @@ func TestSwitches(t *testing.T) {
 
 func TestBadValuesNameTheVariable(t *testing.T) {
 	for name, val := range map[string]string{
-		"ADDR":                     "nohost",
-		"SHUTDOWN_TIMEOUT":         "soon",
-		"LOG_LEVEL":                "chatty",
-		"OPENAI_BASE_URL":          "not a url",
-		"VECTOR_MEMORY_MAX_POINTS": "-3",
-		"GROUP_START_TIMEOUT":      "0s",
+		"ADDR":                "nohost",
+		"SHUTDOWN_TIMEOUT":    "soon",
+		"LOG_LEVEL":           "chatty",
+		"GROUP_START_TIMEOUT": "0s",
 	} {
 		_, err := Load(nil, env(map[string]string{name: val}))
 		if err == nil || !strings.Contains(err.Error(), name) {
@@ -73,8 +75,16 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 }
 
 func TestSecretsAreNotEchoed(t *testing.T) {
-	_, err := Load(nil, env(map[string]string{"REDIS_URL": "::secret-password::"}))
-	if err == nil || strings.Contains(err.Error(), "secret-password") {
+	_, err := Load(nil, env(map[string]string{"ADMIN_RESET_TOKEN": "x", "ADDR": "::secret-password::"}))
+	if err == nil || !strings.Contains(err.Error(), "ADDR") {
+		t.Fatalf("want an error naming ADDR, got %v", err)
+	}
+	o := demoOptions(map[string]string{"DEMO_URL": "::secret-password::"})
+	if _, err := LoadWith(o); err == nil || strings.Contains(err.Error(), "secret-password") || !strings.Contains(err.Error(), "DEMO_URL") {
+		t.Fatalf("want redacted error naming DEMO_URL, got %v", err)
+	}
+	o = demoOptions(map[string]string{"DEMO_URL": "http://user:hunter2@/nohost?token=abc"})
+	if _, err := LoadWith(o); err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "abc") {
 		t.Fatalf("want redacted error, got %v", err)
 	}
 }

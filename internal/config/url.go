@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -22,4 +23,41 @@ func setOptionalURL(dst *string, v string) error {
 		return nil
 	}
 	return setURL(dst, v)
+}
+
+// RedactURL returns a URL fit to show: without userinfo (user:password@)
+// and without query or fragment (tokens travel there). What does not parse
+// as a URL is not shown at all.
+func RedactURL(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return v
+	}
+	if !strings.Contains(v, "://") {
+		if _, _, err := net.SplitHostPort(v); err == nil && !strings.ContainsAny(v, "@?#") {
+			return v // host:port
+		}
+		return "<redacted>"
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return "<redacted>"
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "REDACTED"
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
+}
+
+// setAddrOrURL accepts "" (unset), host:port, or an absolute URL.
+func setAddrOrURL(dst *string, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.Contains(v, "://") {
+		return setOptionalURL(dst, v)
+	}
+	return setAddr(dst, v)
 }

@@ -13,7 +13,28 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 )
+
+// Config parses core settings and the group's own from env the way a
+// process that links the group does.
+func Config(t testing.TB, group string, settings []config.Setting, env map[string]string) *config.Config {
+	t.Helper()
+	cfg, err := config.LoadWith(config.Options{
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Linked:    []config.GroupSettings{{Group: group, Settings: settings}},
+	})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// Host returns the Host core would give the group under cfg, with fresh
+// services; the test fills in the rest (Router and BodyLimits come from Mount).
+func Host(cfg *config.Config, group string) *capability.Host {
+	return &capability.Host{Settings: cfg.Group(group), Core: capability.CoreOf(cfg), Services: &capability.Services{}}
+}
 
 // Mount sets h.Router (with mw in front of the group's routes) and
 // h.BodyLimits, runs Setup, and serves the engine until the test ends. It
@@ -21,8 +42,17 @@ import (
 func Mount(t testing.TB, f capability.Feature, h *capability.Host, mw ...gin.HandlerFunc) string {
 	t.Helper()
 	e := gin.New()
+	// as core does without TRUSTED_PROXIES: no X-Forwarded-For is believed
+	// (gin trusts every peer by default)
+	if err := e.SetTrustedProxies(nil); err != nil {
+		t.Fatalf("trusted proxies: %v", err)
+	}
 	limits := &apierr.RouteLimits{}
-	e.Use(apierr.LimitBodyRoutes(h.Config.MaxBodyBytes, limits))
+	maxBody := int64(1 << 20)
+	if h.Core != nil {
+		maxBody = h.Core.MaxBodyBytes
+	}
+	e.Use(apierr.LimitBodyRoutes(maxBody, limits))
 	h.Router, h.BodyLimits = e.Group("", mw...), limits
 	if err := f.Setup(h); err != nil {
 		t.Fatalf("setup: %v", err)

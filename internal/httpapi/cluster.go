@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 )
@@ -72,10 +73,10 @@ func (s *Server) clusterAbsence() string {
 		return fmt.Sprintf("scope=cluster needs Redis through the vector group, which is not linked into the %s variant", rt.Variant())
 	case !rt.Enabled("vector"):
 		return "scope=cluster needs Redis through the vector group, which is not enabled: " + rt.DisabledReason("vector")
-	case s.deps.Config.Vector.RedisURL == "":
-		return "scope=cluster needs Redis: REDIS_URL is not set on this replica"
 	}
-	return "scope=cluster: the vector group has not provided the shared store (set-up failed?)"
+	// The vector group provides the store when its Redis setting is given;
+	// its own status says what it has.
+	return "scope=cluster: the vector group has not provided the shared store: " + rt.State("vector").Detail
 }
 
 // clusterParts reads the live replicas' payloads; false when it answered 503.
@@ -104,7 +105,7 @@ func (s *Server) clusterQuantiles(c *gin.Context, extra []float64, route string)
 		return
 	}
 	rep := latency.ClusterQuantiles(parts, extra, route)
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"scope": rep.Scope, "unit": rep.Unit, "estimator": rep.Estimator,
 		"overall": rep.Overall, "routes": rep.Routes,
 		"replicas": rep.Replicas, "skipped": rep.Skipped,
@@ -122,7 +123,7 @@ func (s *Server) clusterDistribution(c *gin.Context, route string) {
 		return
 	}
 	rep := latency.ClusterDistribution(parts, route)
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"scope": rep.Scope, "unit": rep.Unit, "bucket_edges_ms": rep.BucketEdgesMS, "ema_rule": rep.EMARule,
 		"overall": rep.Overall, "routes": rep.Routes,
 		"replicas": rep.Replicas, "skipped": rep.Skipped,
@@ -152,8 +153,8 @@ func (s *Server) clusterReset(c *gin.Context) {
 	}
 	res := s.lat.Reset()
 	s.deps.Phase.Info("latency", fmt.Sprintf("LATENCY: cluster-wide reset by %s on replica %s, %d replicas told",
-		c.ClientIP(), s.deps.Config.Cluster.ReplicaID, len(told)))
-	c.JSON(http.StatusOK, gin.H{
+		auth.ClientAddr(c), s.deps.Config.Cluster.ReplicaID, len(told)))
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"scope":           "cluster",
 		"replicas_told":   len(told),
 		"replicas":        told,

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/web"
 )
@@ -39,7 +41,7 @@ func (s *Server) mountCore() {
 func (s *Server) health(c *gin.Context) {
 	cfg := s.deps.Config
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"status":           "ok",
 		"phase":            s.deps.Phase.Phase(),
 		"minimal":          cfg.MinimalMode,
@@ -50,6 +52,8 @@ func (s *Server) health(c *gin.Context) {
 		"variant":          s.deps.Groups.Variant(),
 		"replica_id":       cfg.Cluster.ReplicaID,
 		"uptime_seconds":   s.deps.Phase.Uptime().Seconds(),
+		// pid tells a probe that the process answering is the one it started.
+		"pid": os.Getpid(),
 	})
 }
 
@@ -84,7 +88,7 @@ func (s *Server) ready(c *gin.Context) {
 	body := gin.H{"phase": s.deps.Phase.Phase(), "groups": enabled}
 	if len(waiting) == 0 {
 		body["status"] = "ready"
-		c.JSON(http.StatusOK, body)
+		apierr.JSON(c, http.StatusOK, body)
 		return
 	}
 	body["status"] = "not_ready"
@@ -97,7 +101,7 @@ func (s *Server) phaseInfo(c *gin.Context) {
 	cfg := s.deps.Config
 	rt := s.deps.Groups
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"phase":              s.deps.Phase.Phase(),
 		"auth":               authMode,
 		"admin_guard":        s.adminGuard(),
@@ -109,6 +113,8 @@ func (s *Server) phaseInfo(c *gin.Context) {
 		"variant":            rt.Variant(),
 		"build_tags":         nonNil(rt.Facts().Tags),
 		"linked_groups":      nonNil(rt.LinkedNames()),
+		"ignored_settings":   ignoredSettings(cfg.Ignored),
+		"strict_settings":    cfg.StrictSettings,
 		"estimator":          s.estimator,
 		"tracked_endpoints":  s.lat.ActiveRoutes(),
 		"trackable_routes":   s.lat.TrackedRoutes(),
@@ -125,12 +131,12 @@ func (s *Server) Report() capability.Report {
 		SafeMode:          cfg.SafeMode,
 		IncludeTensorflow: cfg.IncludeTensorflow,
 		Fallback:          s.estimator.Fallback,
-		TrackedEndpoints:  s.lat.ActiveRoutes(),
+		TrackedEndpoints:  s.lat.ActiveRouteKeys(),
 		Estimator:         s.estimator,
 	})
 }
 
-func (s *Server) capabilities(c *gin.Context) { c.JSON(http.StatusOK, s.Report()) }
+func (s *Server) capabilities(c *gin.Context) { apierr.JSON(c, http.StatusOK, s.Report()) }
 
 func (s *Server) heartbeat(c *gin.Context) {
 	n := heartbeatDefault
@@ -145,11 +151,17 @@ func (s *Server) heartbeat(c *gin.Context) {
 	}
 	cfg := s.deps.Config
 	authMode, rateMode := s.securityInfo()
-	c.JSON(http.StatusOK, gin.H{
+	events := s.deps.Phase.Last(n)
+	// count, minimal_mode and safe_mode are the seed's fields; modes keeps
+	// them with auth and rate_limit for the dashboard.
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"phase":          s.deps.Phase.Phase(),
 		"uptime_seconds": s.deps.Phase.Uptime().Seconds(),
 		"events_total":   s.deps.Phase.Total(),
-		"events":         s.deps.Phase.Last(n),
+		"events":         events,
+		"count":          len(events),
+		"minimal_mode":   cfg.MinimalMode,
+		"safe_mode":      cfg.SafeMode,
 		"modes": gin.H{
 			"minimal_mode": cfg.MinimalMode,
 			"safe_mode":    cfg.SafeMode,
@@ -157,6 +169,15 @@ func (s *Server) heartbeat(c *gin.Context) {
 			"rate_limit":   rateMode,
 		},
 	})
+}
+
+// ignoredSettings lists the settings given for groups that are not linked:
+// names and groups only, never values.
+func ignoredSettings(in []config.IgnoredSetting) []config.IgnoredSetting {
+	if in == nil {
+		return []config.IgnoredSetting{}
+	}
+	return in
 }
 
 func nonNil(s []string) []string {

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 )
 
@@ -135,7 +136,7 @@ func (s *Server) latencyQuantiles(c *gin.Context) {
 		latencyLookupError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, rep)
+	apierr.JSON(c, http.StatusOK, rep)
 }
 
 // latencyDistribution serves GET /api/v2/latency/distribution[?route=].
@@ -157,7 +158,7 @@ func (s *Server) latencyDistribution(c *gin.Context) {
 		latencyLookupError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, rep)
+	apierr.JSON(c, http.StatusOK, rep)
 }
 
 // latencyReset serves POST /admin/adaptive/reset (behind the admin guard).
@@ -172,8 +173,8 @@ func (s *Server) latencyReset(c *gin.Context) {
 	}
 	res := s.lat.Reset()
 	s.deps.Phase.Info("latency", fmt.Sprintf("LATENCY: reset by %s, %d routes and %d samples cleared",
-		c.ClientIP(), res.ClearedRoutes, res.ClearedSamples))
-	c.JSON(http.StatusOK, gin.H{
+		auth.ClientAddr(c), res.ClearedRoutes, res.ClearedSamples))
+	apierr.JSON(c, http.StatusOK, gin.H{
 		"cleared_routes":  res.ClearedRoutes,
 		"cleared_samples": res.ClearedSamples,
 		"estimator":       s.estimator,

@@ -155,6 +155,7 @@ func TestProbeRequestsLogAtDebug(t *testing.T) {
 	d := s.deps
 	d.Logger = slog.New(slog.NewJSONHandler(dbg, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d.Metrics = prometheus.NewRegistry()
+	d.Services = &capability.Services{} // a second server gets its own: the slots are set once
 	s2, err := New(d)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 )
 
@@ -113,7 +114,7 @@ func (s *Server) requestLog() gin.HandlerFunc {
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.Int("bytes", max(c.Writer.Size(), 0)),
-			slog.String("client", c.ClientIP()),
+			slog.String("client", auth.ClientAddr(c)),
 			slog.String("request_id", id),
 		)
 	}

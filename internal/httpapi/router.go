@@ -15,6 +15,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
@@ -57,6 +58,7 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	apierr.SetOpenAIPrefixes(groupspec.OpenAIPrefixes()...)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
@@ -66,7 +68,9 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
+	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(),
+		connDeadlines(d.Config.HTTP.ReadTimeout, d.Config.HTTP.WriteTimeout),
+		apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
 	s.engine = e
 
 	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
@@ -108,7 +112,8 @@ func (s *Server) mountGroups() {
 		}
 		f, _ := rt.Feature(name)
 		h := &capability.Host{
-			Config:       s.deps.Config,
+			Settings:     s.deps.Config.Group(name),
+			Core:         capability.CoreOf(s.deps.Config),
 			Logger:       s.deps.Logger.With("group", name),
 			Phase:        s.deps.Phase,
 			Metrics:      s.deps.Metrics,
@@ -116,6 +121,8 @@ func (s *Server) mountGroups() {
 			RequireAdmin: s.admin,
 			BodyLimits:   &s.limits,
 			Services:     s.deps.Services,
+			Switches:     rt,
+			Enabled:      func() bool { return rt.Enabled(name) },
 		}
 		if err := f.Setup(h); err != nil {
 			rt.MarkFailed(name, fmt.Errorf("setup: %w", err))
@@ -139,7 +146,7 @@ func (s *Server) gate(group string) gin.HandlerFunc {
 // is off (503) and a plain unknown path (404).
 func (s *Server) noRoute(c *gin.Context) {
 	path := c.Request.URL.Path
-	if g, ok := capability.GroupForPath(path); ok {
+	if g, ok := groupspec.GroupForPath(path); ok {
 		rt := s.deps.Groups
 		switch {
 		case !rt.Linked(g.Name):
@@ -171,5 +178,27 @@ func (s *Server) recovery() gin.HandlerFunc {
 			}
 		}()
 		c.Next()
+	}
+}
+
+// renderGuard logs every answer that failed to render and makes sure none
+// ends as a 2xx with an empty body: apierr.JSON has already answered 500;
+// for a handler that rendered through gin directly (which records the
+// error and writes nothing, leaving a 200 with 0 bytes) it answers the 500
+// here.
+func (s *Server) renderGuard() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if len(c.Errors) == 0 {
+			return
+		}
+		unwritten := !c.Writer.Written() // gin recorded a render error and wrote nothing
+		if !unwritten && len(c.Errors.ByType(gin.ErrorTypeRender)) == 0 {
+			return // other recorded errors were answered by their handler
+		}
+		s.deps.Logger.Error("answer not rendered", "method", c.Request.Method, "route", RouteKey(c), "err", c.Errors.String())
+		if unwritten {
+			apierr.Abort(c, http.StatusInternalServerError, "render_failed", "the answer could not be encoded as JSON")
+		}
 	}
 }

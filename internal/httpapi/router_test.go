@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,55 @@ func TestReadyNamesGroupsNotReady(t *testing.T) {
 	m, _ := newTestServer(t, map[string]string{"MINIMAL_MODE": "1"})
 	if code, body := do(t, m, "GET", "/ready"); code != 200 {
 		t.Fatalf("ready in MINIMAL_MODE: %d %v", code, body)
+	}
+}
+
+// TestSeedFieldsKeepTheirShape: clients of the Python service parse the
+// heartbeat and /ml-capabilities as the seed documents them: same names,
+// same JSON types, same meaning (issue 12 item 13).
+func TestSeedFieldsKeepTheirShape(t *testing.T) {
+	s, _ := newTestServer(t, map[string]string{"SAFE_MODE": "1"})
+	for i := 0; i < 3; i++ {
+		do(t, s, "GET", "/health")
+	}
+	_, hb := do(t, s, "GET", "/startup/heartbeat?n=2")
+	if hb["count"] != 2.0 || hb["minimal_mode"] != false || hb["safe_mode"] != true || len(hb["events"].([]any)) != 2 {
+		t.Fatalf("heartbeat: %v", hb)
+	}
+	ev := hb["events"].([]any)[0].(map[string]any)
+	if _, ok := ev["t_ms"].(float64); !ok {
+		t.Fatalf("event: %v", ev)
+	}
+	if _, ok := ev["msg"].(string); !ok {
+		t.Fatalf("event: %v", ev)
+	}
+	if _, ok := hb["uptime_seconds"].(float64); !ok {
+		t.Fatalf("heartbeat: %v", hb)
+	}
+
+	_, caps := do(t, s, "GET", "/ml-capabilities")
+	if v, ok := caps["include_tensorflow_flag"]; !ok || v != nil {
+		t.Fatalf("include_tensorflow_flag unset: %#v (want null)", v)
+	}
+	tracked, ok := caps["tdigest_tracked_endpoints"].([]any)
+	if !ok || !slices.Contains(tracked, any("GET /health")) {
+		t.Fatalf("tdigest_tracked_endpoints: %#v (want the list of route keys)", caps["tdigest_tracked_endpoints"])
+	}
+	heavy := caps["heavy_dependencies"].(map[string]any)
+	// This server links ml only: sklearn's counterpart is there, the rest not.
+	for k, want := range map[string]bool{"torch": false, "sklearn": true, "langchain": false, "openai": false, "anthropic": false, "tensorflow": false} {
+		if heavy[k] != want {
+			t.Errorf("heavy_dependencies.%s = %v, want %v", k, heavy[k], want)
+		}
+	}
+	for _, k := range []string{"minimal_mode", "safe_mode", "tdigest_fallback"} {
+		if _, ok := caps[k].(bool); !ok {
+			t.Errorf("%s: %#v", k, caps[k])
+		}
+	}
+
+	on, _ := newTestServer(t, map[string]string{"INCLUDE_TENSORFLOW": "1"})
+	if _, caps := do(t, on, "GET", "/ml-capabilities"); caps["include_tensorflow_flag"] != true {
+		t.Fatalf("include_tensorflow_flag with INCLUDE_TENSORFLOW=1: %#v", caps["include_tensorflow_flag"])
 	}
 }

@@ -66,13 +66,13 @@ func (s *Server) providedLimiter() (ratelimit.Limiter, bool) {
 	return s.deps.Services.Limiter.Get()
 }
 
-// clientKey is the subject of a verified token, else the client IP (gin's
-// ClientIP: X-Forwarded-For only from TRUSTED_PROXIES).
+// clientKey is the subject of a verified token, else the resolved client
+// address (auth.ClientAddr: X-Forwarded-For only from TRUSTED_PROXIES).
 func clientKey(c *gin.Context) string {
 	if sub, ok := auth.Subject(c); ok {
 		return "sub:" + sub
 	}
-	return "ip:" + c.ClientIP()
+	return "ip:" + auth.ClientAddr(c)
 }
 
 func (s *Server) rateLimitOn() bool {
@@ -125,7 +125,10 @@ func (s *Server) authModeEvents() {
 		}
 	}
 	if !s.auth.Enabled() && cfg.AdminResetToken == "" {
-		pl.Warn("auth", "ADMIN_RESET_TOKEN not set - admin endpoints accept loopback clients only")
+		pl.Warn("auth", "ADMIN_RESET_TOKEN not set - admin endpoints accept loopback clients only (judged on the resolved client address)")
+	}
+	if s.auth.Enabled() && cfg.AdminResetToken != "" {
+		pl.Warn("auth", "INIT: ADMIN_RESET_TOKEN is set but ignored: JWT auth is on, admin routes need a token with the admin role")
 	}
 	if cfg.SafeMode {
 		return

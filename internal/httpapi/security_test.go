@@ -61,7 +61,7 @@ func newSecServer(t *testing.T, env map[string]string) secEnv {
 	}
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
 	rt := capability.NewRuntime(map[string]capability.Feature{"ml": secGroup{}}, capability.FactsFrom(bi), cfg.MinimalMode)
-	svcs := &capability.Services{Groups: rt}
+	svcs := &capability.Services{}
 	reg := prometheus.NewRegistry()
 	s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil),
 		Groups: rt, Metrics: reg, Services: svcs})

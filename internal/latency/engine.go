@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -417,6 +418,22 @@ func (e *Engine) ActiveRoutes() int {
 		}
 	}
 	return n
+}
+
+// ActiveRouteKeys lists, sorted, the route keys holding samples since the
+// last reset: the seed's tdigest_tracked_endpoints.
+func (e *Engine) ActiveRouteKeys() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.flushLocked()
+	keys := []string{}
+	for _, s := range e.routes {
+		if s.lifeCounts.n > 0 {
+			keys = append(keys, s.key)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Done is closed when the ingestion goroutine has stopped (after Close).

@@ -12,14 +12,13 @@ package latency
 import (
 	"errors"
 	"math"
+
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 )
 
-// EstimatorInfo says which estimator runs and why.
-type EstimatorInfo struct {
-	Name     string `json:"name"`     // "tdigest" or "reservoir"
-	Fallback bool   `json:"fallback"` // true when the reservoir replaces the t-digest
-	Reason   string `json:"reason"`
-}
+// EstimatorInfo says which estimator runs and why; it is the estimator
+// entry of the capability report.
+type EstimatorInfo = capreport.Estimator
 
 // ErrNotFinite rejects NaN and infinite samples.
 var ErrNotFinite = errors.New("latency sample is NaN or infinite")

@@ -2,11 +2,12 @@ package latency
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // DefaultQuantiles are reported for every series.
@@ -259,22 +260,22 @@ func (e *Engine) Reset() ResetResult {
 	return res
 }
 
-// Snapshot implements capability.LatencySource: per route with samples
+// Snapshot implements groupapi.LatencySource: per route with samples
 // since the last reset, the window's count and p50/p95/p99 (0 when the
 // window holds no sample: never NaN), up to
 // SampleCap recent samples inside the window, and the p95 history.
-func (e *Engine) Snapshot() []capability.RouteLatency {
+func (e *Engine) Snapshot() []groupapi.RouteLatency {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.flushLocked()
 	since := e.now().Add(-e.opts.Window)
-	var out []capability.RouteLatency
+	var out []groupapi.RouteLatency
 	for _, s := range e.routes {
 		if s.lifeCounts.n == 0 {
 			continue
 		}
 		est, c := s.window()
-		rl := capability.RouteLatency{Route: s.key, Count: c.n,
+		rl := groupapi.RouteLatency{Route: s.key, Count: c.n,
 			Samples: s.samplesSince(since), P95History: s.p95History()}
 		if est != nil && c.n > 0 {
 			rl.P50, rl.P95, rl.P99 = est.Quantile(0.5), est.Quantile(0.95), est.Quantile(0.99)
@@ -303,10 +304,8 @@ func (e *Engine) SLOTargets() map[string]float64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make(map[string]float64, len(e.slo))
-	for k, v := range e.slo {
-		out[k] = v
-	}
+	maps.Copy(out, e.slo)
 	return out
 }
 
-var _ capability.LatencySource = (*Engine)(nil)
+var _ groupapi.LatencySource = (*Engine)(nil)

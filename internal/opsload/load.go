@@ -5,6 +5,7 @@
 package opsload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +31,16 @@ type Options struct {
 	Timeout     time.Duration // per request
 	AllowRemote bool          // permit non-loopback targets
 	Progress    io.Writer     // a line per second; nil for none
+	// Rate, when set, paces the steady phase at exactly this many
+	// requests per second over all workers on a fixed schedule (request k
+	// is due at start + k/Rate; late ones go out at once to catch up),
+	// instead of RPS's ticker, which drops ticks when the machine is busy.
+	Rate int
+	// Method, Body and Header shape every request (default GET, no body):
+	// a POST API such as /v1/chat/completions can be driven too.
+	Method string
+	Body   []byte
+	Header http.Header
 }
 
 // Limits every option must stay within.
@@ -36,6 +48,7 @@ const (
 	MaxDuration    = 10 * time.Minute
 	MaxConcurrency = 256
 	MaxRequests    = 1_000_000
+	MaxBodyBytes   = 1 << 20
 )
 
 // Validate checks the options and that every target is on loopback unless
@@ -53,6 +66,9 @@ func (o *Options) Validate() error {
 	if o.Concurrency < 1 || o.Concurrency > MaxConcurrency {
 		return fmt.Errorf("concurrency %d out of range [1, %d]", o.Concurrency, MaxConcurrency)
 	}
+	if o.Rate < 0 || o.Rate > 1_000_000 {
+		return fmt.Errorf("rate %d out of range [0, 1000000]", o.Rate)
+	}
 	if o.RPS < 1 {
 		return fmt.Errorf("rps %d must be at least 1", o.RPS)
 	}
@@ -61,6 +77,12 @@ func (o *Options) Validate() error {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
+	}
+	if o.Method == "" {
+		o.Method = http.MethodGet
+	}
+	if len(o.Body) > MaxBodyBytes {
+		return fmt.Errorf("body of %d bytes over the bound of %d", len(o.Body), MaxBodyBytes)
 	}
 	for _, u := range o.URLs {
 		if err := CheckTarget(u, o.AllowRemote); err != nil {
@@ -113,6 +135,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	defer client.CloseIdleConnections()
 	r := newRecorder(o.URLs, o.MaxRequests)
+	r.method, r.body, r.header = o.Method, o.Body, o.Header
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
@@ -125,12 +148,47 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		phases = append(phases, r.phase(ctx, "burst", o.Burst, o.Concurrency, nil, client))
 	}
 	if rest := o.Duration - o.Burst; rest > 0 && ctx.Err() == nil {
-		interval := time.Second / time.Duration(o.RPS)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		phases = append(phases, r.phase(ctx, "steady", rest, o.Concurrency, tick.C, client))
+		var pace <-chan time.Time
+		if o.Rate > 0 {
+			pace = fixedRate(ctx, o.Rate)
+		} else {
+			tick := time.NewTicker(time.Second / time.Duration(o.RPS))
+			defer tick.Stop()
+			pace = tick.C
+		}
+		phases = append(phases, r.phase(ctx, "steady", rest, o.Concurrency, pace, client))
 	}
 	return r.summary(o, start, phases), nil
+}
+
+// fixedRate hands out request slots on a fixed schedule until ctx ends:
+// slot k is due at start + k/rate; a late slot goes out at once, so the
+// achieved rate holds while the workers keep up.
+func fixedRate(ctx context.Context, rate int) <-chan time.Time {
+	ch := make(chan time.Time)
+	interval := time.Second / time.Duration(rate)
+	go func() {
+		start := time.Now()
+		t := time.NewTimer(0)
+		defer t.Stop()
+		for k := 0; ; k++ {
+			due := start.Add(time.Duration(k) * interval)
+			if d := time.Until(due); d > 0 {
+				t.Reset(d)
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case ch <- due:
+			}
+		}
+	}()
+	return ch
 }
 
 // phase runs workers until d passes, ctx ends or the request budget is
@@ -172,25 +230,30 @@ func (r *recorder) phase(ctx context.Context, name string, d time.Duration, work
 
 // recorder hands out request slots and records outcomes per URL.
 type recorder struct {
-	urls  []string
-	max   int64
-	sent  atomic.Int64
-	ok    atomic.Int64
-	fail  atomic.Int64
-	mu    sync.Mutex
-	stats []*urlStats
+	method string
+	body   []byte
+	header http.Header
+	urls   []string
+	max    int64
+	sent   atomic.Int64
+	ok     atomic.Int64
+	fail   atomic.Int64
+	mu     sync.Mutex
+	stats  []*urlStats
 }
 
 type urlStats struct {
-	latencies []time.Duration
+	latencies map[string][]time.Duration // by status class: a 429's latency never mixes with a 200's
 	classes   map[string]int
+	codes     map[string]int
 	errors    map[string]int
 }
 
 func newRecorder(urls []string, max int) *recorder {
 	r := &recorder{urls: urls, max: int64(max)}
 	for range urls {
-		r.stats = append(r.stats, &urlStats{classes: map[string]int{}, errors: map[string]int{}})
+		r.stats = append(r.stats, &urlStats{latencies: map[string][]time.Duration{}, classes: map[string]int{},
+			codes: map[string]int{}, errors: map[string]int{}})
 	}
 	return r
 }
@@ -208,15 +271,27 @@ func (r *recorder) take() (int, bool) {
 
 func (r *recorder) do(ctx context.Context, client *http.Client, i int) {
 	start := time.Now()
-	class, errText := "", ""
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.urls[i], nil)
+	class, code, errText := "", "", ""
+	var body io.Reader
+	if len(r.body) > 0 {
+		body = bytes.NewReader(r.body)
+	}
+	method := r.method
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.urls[i], body)
 	if err == nil {
+		for k, v := range r.header {
+			req.Header[k] = v
+		}
 		var resp *http.Response
 		resp, err = client.Do(req)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 16<<20))
 			resp.Body.Close()
 			class = fmt.Sprintf("%dxx", resp.StatusCode/100)
+			code = strconv.Itoa(resp.StatusCode)
 		}
 	}
 	el := time.Since(start)
@@ -226,7 +301,7 @@ func (r *recorder) do(ctx context.Context, client *http.Client, i int) {
 			r.sent.Add(-1)
 			return
 		}
-		class, errText = "error", shortErr(err)
+		class, code, errText = "error", "error", shortErr(err)
 	}
 	if class == "2xx" || class == "3xx" {
 		r.ok.Add(1)
@@ -237,10 +312,11 @@ func (r *recorder) do(ctx context.Context, client *http.Client, i int) {
 	defer r.mu.Unlock()
 	s := r.stats[i]
 	s.classes[class]++
+	s.codes[code]++
 	if errText != "" {
 		s.errors[errText]++
 	} else {
-		s.latencies = append(s.latencies, el)
+		s.latencies[class] = append(s.latencies[class], el)
 	}
 }
 
@@ -289,6 +365,7 @@ type Summary struct {
 	Seconds     float64     `json:"seconds"`
 	Concurrency int         `json:"concurrency"`
 	RPSCap      int         `json:"rps_cap"`
+	Rate        int         `json:"rate,omitempty"` // fixed rate of the steady phase, when set
 	MaxRequests int         `json:"max_requests"`
 	Phases      []Phase     `json:"phases"`
 	Total       Counts      `json:"total"`
@@ -309,6 +386,7 @@ type Counts struct {
 	Succeeded    int            `json:"succeeded"`
 	SuccessRate  float64        `json:"success_rate"`
 	StatusClass  map[string]int `json:"status_classes"`
+	StatusCodes  map[string]int `json:"status_codes"` // "200", "429", ..., "error" (no answer)
 	ErrorSamples map[string]int `json:"errors,omitempty"`
 }
 
@@ -316,7 +394,11 @@ type Counts struct {
 type URLReport struct {
 	URL string `json:"url"`
 	Counts
+	// LatencyMS covers the successful answers (2xx, 3xx) only: a refusal
+	// such as a 429 is fast and would flatter the percentiles.
 	LatencyMS Quantiles `json:"latency_ms"`
+	// LatencyByClass has the percentiles of each status class apart.
+	LatencyByClass map[string]Quantiles `json:"latency_ms_by_class"`
 }
 
 // Quantiles of the latency of answered requests, in milliseconds.
@@ -334,11 +416,14 @@ func (r *recorder) summary(o Options, start time.Time, phases []Phase) *Summary 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := &Summary{StartedAt: start.UTC(), Seconds: time.Since(start).Seconds(), Concurrency: o.Concurrency,
-		RPSCap: o.RPS, MaxRequests: o.MaxRequests, Phases: phases,
-		Total: Counts{StatusClass: map[string]int{}}}
+		RPSCap: o.RPS, Rate: o.Rate, MaxRequests: o.MaxRequests, Phases: phases,
+		Total: Counts{StatusClass: map[string]int{}, StatusCodes: map[string]int{}}}
 	for i, u := range r.urls {
 		st := r.stats[i]
-		c := Counts{StatusClass: st.classes}
+		c := Counts{StatusClass: st.classes, StatusCodes: st.codes}
+		for code, n := range st.codes {
+			s.Total.StatusCodes[code] += n
+		}
 		if len(st.errors) > 0 {
 			c.ErrorSamples = st.errors
 		}
@@ -352,7 +437,12 @@ func (r *recorder) summary(o Options, start time.Time, phases []Phase) *Summary 
 		c.SuccessRate = rate(c.Succeeded, c.Requests)
 		s.Total.Requests += c.Requests
 		s.Total.Succeeded += c.Succeeded
-		s.URLs = append(s.URLs, URLReport{URL: u, Counts: c, LatencyMS: QuantilesOf(st.latencies)})
+		byClass := map[string]Quantiles{}
+		for class, d := range st.latencies {
+			byClass[class] = QuantilesOf(d)
+		}
+		ok := append(append([]time.Duration{}, st.latencies["2xx"]...), st.latencies["3xx"]...)
+		s.URLs = append(s.URLs, URLReport{URL: u, Counts: c, LatencyMS: QuantilesOf(ok), LatencyByClass: byClass})
 	}
 	s.Total.SuccessRate = rate(s.Total.Succeeded, s.Total.Requests)
 	return s

@@ -159,3 +159,58 @@ func TestRunAgainstLoopbackServer(t *testing.T) {
 		t.Errorf("counted more requests than the server saw")
 	}
 }
+
+// Method, body and headers reach the server on every request (POST APIs
+// such as /v1/chat/completions), and an oversized body is refused.
+func TestRunWithMethodBodyHeader(t *testing.T) {
+	var good, bad atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 64)
+		n, _ := r.Body.Read(b)
+		if r.Method == "POST" && string(b[:n]) == `{"x":1}` && r.Header.Get("Authorization") == "Bearer k" {
+			good.Add(1)
+			return
+		}
+		bad.Add(1)
+		w.WriteHeader(400)
+	}))
+	defer srv.Close()
+	o := Options{URLs: []string{srv.URL}, Duration: 5 * time.Second, Burst: 5 * time.Second, Concurrency: 2, RPS: 1, MaxRequests: 6,
+		Method: "POST", Body: []byte(`{"x":1}`), Header: http.Header{"Authorization": {"Bearer k"}}}
+	sum, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Total.Requests != 6 || good.Load() != 6 || bad.Load() != 0 {
+		t.Fatalf("requests %d, good %d, bad %d", sum.Total.Requests, good.Load(), bad.Load())
+	}
+	o.Body = make([]byte, MaxBodyBytes+1)
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "bound") {
+		t.Fatalf("oversized body: %v", err)
+	}
+}
+
+// fixedRate keeps its schedule: slots fall due every 1/rate, and slots that
+// fell due while nobody took them are handed out at once (catch-up), which
+// a ticker would have dropped.
+func TestFixedRateCatchesUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := fixedRate(ctx, 1000)
+	first := <-ch
+	// wait until at least 50 more slots are due, without taking any
+	for time.Since(first) < 60*time.Millisecond {
+		time.Sleep(5 * time.Millisecond)
+	}
+	prev := first
+	for i := 1; i <= 50; i++ {
+		due := <-ch
+		if got := due.Sub(prev); got != time.Millisecond {
+			t.Fatalf("slot %d: %v after the previous one, want 1ms", i, got)
+		}
+		if due.After(time.Now()) {
+			t.Fatalf("slot %d handed out before it was due", i)
+		}
+		prev = due
+	}
+}

@@ -12,47 +12,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // ErrMismatch reports that the capabilities differ from what was expected
 // or from the binary's build info.
 var ErrMismatch = errors.New("capabilities differ")
 
-// Report is the part of /ml-capabilities the probe compares.
-type Report struct {
-	Variant     string               `json:"variant"`
-	BuildTags   []string             `json:"build_tags"`
-	Version     string               `json:"version"`
-	Groups      map[string]GroupInfo `json:"groups"`
-	Consistency struct {
-		OK       bool     `json:"ok"`
-		Problems []string `json:"problems"`
-	} `json:"consistency"`
-	HeavyDependencies map[string]bool `json:"heavy_dependencies"`
-}
+// Report is /ml-capabilities as the service encodes it.
+type Report = capreport.Report
 
 // GroupInfo is one entry of groups in /ml-capabilities.
-type GroupInfo struct {
-	Linked  bool   `json:"linked"`
-	Enabled bool   `json:"enabled"`
-	Ready   bool   `json:"ready"`
-	Detail  string `json:"detail"`
-	Modules []struct {
-		Path string `json:"path"`
-	} `json:"modules"`
-}
-
-// Linked lists the linked groups in table order.
-func (r Report) Linked() []string {
-	var out []string
-	for _, g := range capability.GroupNames() {
-		if r.Groups[g].Linked {
-			out = append(out, g)
-		}
-	}
-	return out
-}
+type GroupInfo = capreport.GroupState
 
 // Options configure one probe.
 type Options struct {
@@ -149,10 +121,10 @@ func Compare(r Report, expectVariant string, expectGroups []string) []string {
 	}
 	linked := r.Linked()
 	if expectVariant != "" {
-		v, ok := capability.LookupVariant(expectVariant)
+		v, ok := groupspec.LookupVariant(expectVariant)
 		switch {
 		case !ok:
-			out = append(out, fmt.Sprintf("expected variant %q is not declared (known: %s)", expectVariant, strings.Join(capability.VariantNames(), ", ")))
+			out = append(out, fmt.Sprintf("expected variant %q is not declared (known: %s)", expectVariant, strings.Join(groupspec.VariantNames(), ", ")))
 		case r.Variant != expectVariant:
 			out = append(out, fmt.Sprintf("variant is %q, expected %q", r.Variant, expectVariant))
 		case !sameSet(linked, v.Groups):
@@ -197,7 +169,7 @@ func CompareBuild(r Report, b Build) []string {
 		out = append(out, fmt.Sprintf("build_tags %v, the binary was built with %v", r.BuildTags, b.Tags))
 	}
 	var fromTags []string
-	for _, g := range capability.Groups() {
+	for _, g := range groupspec.Groups() {
 		if slices.Contains(b.Tags, g.Name) {
 			fromTags = append(fromTags, g.Name)
 		}
@@ -207,7 +179,7 @@ func CompareBuild(r Report, b Build) []string {
 				out = append(out, fmt.Sprintf("group %s is reported linked but module %s is not in the binary", g.Name, m))
 			}
 		}
-		for _, m := range g.Exclusive {
+		for _, m := range g.Exclusive() {
 			if !linked && b.Modules[m] {
 				out = append(out, fmt.Sprintf("group %s is reported absent but its module %s is in the binary", g.Name, m))
 			}

@@ -3,12 +3,14 @@ package opsprobe
 import (
 	"strings"
 	"testing"
+
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 func report(variant string, tags []string, linked ...string) Report {
 	r := Report{Variant: variant, BuildTags: tags, Groups: map[string]GroupInfo{}}
 	r.Consistency.OK = true
-	for _, g := range []string{"ml", "llm", "vector", "optional"} {
+	for _, g := range groupspec.GroupNames() {
 		r.Groups[g] = GroupInfo{}
 	}
 	for _, g := range linked {

@@ -6,9 +6,11 @@ package opsprobe
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -22,6 +24,14 @@ var ErrExited = errors.New("process exited before /health answered")
 
 // ErrNotReady reports that /health did not answer 200 within the timeout.
 var ErrNotReady = errors.New("/health never answered 200")
+
+// ErrPortInUse reports that the port was taken before the binary started:
+// whatever answered there would not be the binary under test.
+var ErrPortInUse = errors.New("port already in use")
+
+// ErrNotOurs reports that /health answered from another process than the
+// one started (its pid differs), such as one that took the port meanwhile.
+var ErrNotOurs = errors.New("the service answering is not the process started")
 
 // Process is a running service binary started by Start.
 type Process struct {
@@ -44,6 +54,9 @@ func Start(exe, addr string, extraEnv []string) (*Process, error) {
 // qemu-aarch64-static, to run a linux/arm64 release binary on amd64): it runs
 // `emulator exe serve --addr addr`. An empty emulator runs exe directly.
 func StartEmulated(emulator, exe, addr string, extraEnv []string) (*Process, error) {
+	if err := CheckPortFree(addr); err != nil {
+		return nil, err
+	}
 	p := &Process{base: "http://" + addr, logs: &tail{max: 64 << 10}, done: make(chan struct{})}
 	if emulator != "" {
 		p.cmd = exec.Command(emulator, exe, "serve", "--addr", addr)
@@ -100,8 +113,12 @@ func (p *Process) WaitHealthyEvery(ctx context.Context, timeout, every time.Dura
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		if code, _, err := get(ctx, client, p.base+"/health"); err == nil && code == http.StatusOK {
-			return time.Since(p.started), nil
+		if code, body, err := get(ctx, client, p.base+"/health"); err == nil && code == http.StatusOK {
+			d := time.Since(p.started)
+			if err := p.isOurs(body); err != nil {
+				return 0, err
+			}
+			return d, nil
 		}
 		select {
 		case <-p.done:
@@ -116,6 +133,30 @@ func (p *Process) WaitHealthyEvery(ctx context.Context, timeout, every time.Dura
 		case <-tick.C:
 		}
 	}
+}
+
+// isOurs checks that a /health body comes from this process: the service
+// reports its pid there.
+func (p *Process) isOurs(health []byte) error {
+	var h struct {
+		PID *int `json:"pid"`
+	}
+	if err := json.Unmarshal(health, &h); err != nil || h.PID == nil {
+		return fmt.Errorf("%w: %s/health has no pid, so it cannot be told apart from another service (started pid %d)", ErrNotOurs, p.base, p.PID())
+	}
+	if *h.PID != p.PID() {
+		return fmt.Errorf("%w: %s/health reports pid %d, the started binary is pid %d", ErrNotOurs, p.base, *h.PID, p.PID())
+	}
+	return nil
+}
+
+// CheckPortFree fails with ErrPortInUse when addr cannot be listened on.
+func CheckPortFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrPortInUse, addr, err)
+	}
+	return ln.Close()
 }
 
 // Stop asks the process to end (SIGTERM; a kill where signals do not exist)

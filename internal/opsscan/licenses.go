@@ -15,6 +15,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/google/licensecheck"
 )
 
 // Module is one linked module and its license.
@@ -90,36 +92,15 @@ func classifyDir(dir string) (string, []string, error) {
 	return license, files, nil
 }
 
-// Classify names the license of a license text by its distinctive phrases.
+// Classify names the license of a license text (an SPDX id, or
+// "unknown") with github.com/google/licensecheck: the first license found
+// in the text, which by convention covers the main body of the work.
 func Classify(text string) string {
-	t := strings.Join(strings.Fields(strings.ToLower(text)), " ")
-	has := func(s ...string) bool {
-		for _, x := range s {
-			if !strings.Contains(t, x) {
-				return false
-			}
+	cov := licensecheck.Scan([]byte(text))
+	for _, m := range cov.Match {
+		if !m.IsURL {
+			return m.ID
 		}
-		return true
-	}
-	switch {
-	case has("apache license", "version 2.0"):
-		return "Apache-2.0"
-	case has("mozilla public license", "2.0"):
-		return "MPL-2.0"
-	case has("gnu lesser general public license"):
-		return "LGPL"
-	case has("gnu general public license"):
-		return "GPL"
-	case has("permission is hereby granted, free of charge", "the above copyright notice and this permission notice shall be included"):
-		return "MIT"
-	case has("redistribution and use in source and binary forms", "neither the name"):
-		return "BSD-3-Clause"
-	case has("redistribution and use in source and binary forms"):
-		return "BSD-2-Clause"
-	case has("permission to use, copy, modify, and/or distribute this software for any purpose"):
-		return "ISC"
-	case has("this is free and unencumbered software released into the public domain"):
-		return "Unlicense"
 	}
 	return "unknown"
 }

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // Config is one build to measure.
@@ -37,16 +37,16 @@ func Configs() []Config {
 		}
 		out = append(out, c)
 	}
-	for _, v := range capability.Variants() {
-		tags, _ := capability.VariantTags(v.Name)
+	for _, v := range groupspec.Variants() {
+		tags, _ := groupspec.VariantTags(v.Name)
 		add(Config{Name: v.Name, Kind: "variant", Tags: tags})
 	}
-	lean, _ := capability.VariantTags("lean")
-	full, _ := capability.VariantTags("full")
-	for _, g := range capability.GroupNames() {
+	lean, _ := groupspec.VariantTags("lean")
+	full, _ := groupspec.VariantTags("full")
+	for _, g := range groupspec.GroupNames() {
 		add(Config{Name: "lean+" + g, Kind: "lean+group", Group: g, Tags: append(slices.Clone(lean), g)})
 	}
-	for _, g := range capability.GroupNames() {
+	for _, g := range groupspec.GroupNames() {
 		add(Config{Name: "full-" + g, Kind: "full-group", Group: g,
 			Tags: slices.DeleteFunc(slices.Clone(full), func(t string) bool { return t == g })})
 	}

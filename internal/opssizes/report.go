@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -75,7 +77,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		IdleMS: o.Idle.Milliseconds(), Flags: "CGO_ENABLED=0 -trimpath -ldflags '" + ldflags(true) + "'"}
 	byName := map[string]*Row{}
 	for _, c := range Configs() {
-		if len(o.Only) > 0 && !contains(o.Only, c.Name) {
+		if len(o.Only) > 0 && !slices.Contains(o.Only, c.Name) {
 			continue
 		}
 		if c.SameAs != "" {
@@ -173,15 +175,6 @@ func measure(ctx context.Context, b *Builder, c Config, o Options) (Row, error) 
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // LoadReport reads a report written with --json.
 func LoadReport(path string) (*Report, error) {
 	data, err := os.ReadFile(path)
@@ -240,18 +233,27 @@ func (b Budget) Check(rows []Row) []string {
 
 // WriteTable prints the report for a terminal.
 func WriteTable(w io.Writer, r *Report) {
-	fmt.Fprintf(w, "%-16s %12s %12s %8s %10s %10s\n", "build", "bytes", "vs lean", "modules", "start ms", "rss KiB")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "build\tbytes\tvs lean\tmodules\tstart ms\trss KiB\t")
 	for _, row := range r.Rows {
-		fmt.Fprintf(w, "%-16s %12d %+12d %8d %10.1f %10s\n", row.Name, row.Bytes, row.DeltaVsLean, row.Modules, row.StartupMS, rssText(row.IdleRSSKiB))
+		fmt.Fprintf(tw, "%s\t%d\t%+d\t%d\t%.1f\t%s\t\n", row.Name, row.Bytes, row.DeltaVsLean, row.Modules, row.StartupMS, rssText(row.IdleRSSKiB))
 	}
+	tw.Flush()
 	if len(r.Groups) > 0 {
-		fmt.Fprintf(w, "\n%-10s %16s %16s %14s\n", "group", "bytes over lean", "bytes in full", "rss over lean")
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "group\tbytes over lean\tbytes in full\trss over lean\t")
 		for _, g := range r.Groups {
-			fmt.Fprintf(w, "%-10s %16d %16d %14d\n", g.Group, g.OverLean, g.InFull, g.RSSOverLn)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", g.Group, g.OverLean, g.InFull, g.RSSOverLn)
 		}
+		tw.Flush()
 	}
-	for _, s := range r.NMTop {
-		fmt.Fprintf(w, "nm %-60s %10d\n", s.Package, s.Bytes)
+	if len(r.NMTop) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, s := range r.NMTop {
+			fmt.Fprintf(tw, "nm\t%s\t%d\n", s.Package, s.Bytes)
+		}
+		tw.Flush()
 	}
 }
 

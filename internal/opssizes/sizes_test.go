@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 func TestConfigs(t *testing.T) {
@@ -15,13 +17,16 @@ func TestConfigs(t *testing.T) {
 	for _, c := range cs {
 		byName[c.Name] = c
 	}
-	for _, n := range []string{"lean", "hybrid", "prodapi", "full", "lean+ml", "lean+llm", "lean+vector", "lean+optional",
-		"full-ml", "full-llm", "full-vector", "full-optional"} {
+	want := groupspec.VariantNames()
+	for _, g := range groupspec.GroupNames() {
+		want = append(want, "lean+"+g, "full-"+g)
+	}
+	for _, n := range want {
 		if _, ok := byName[n]; !ok {
 			t.Errorf("no config %s", n)
 		}
 	}
-	if len(cs) != 12 {
+	if len(cs) != len(want) {
 		t.Errorf("%d configs", len(cs))
 	}
 	// lean+llm has hybrid's tags: measured once.

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // Case is one request and what its answer must look like.
@@ -45,8 +47,8 @@ func CoreCases() []Case {
 		}},
 		{Name: "phase", Method: "GET", Path: "/__phase", Status: 200, JSON: true, Check: hasKeys("phase", "variant", "build_tags")},
 		{Name: "capabilities", Method: "GET", Path: "/ml-capabilities", Status: 200, JSON: true,
-			Check: hasKeys("heavy_dependencies", "variant", "groups", "consistency")},
-		{Name: "heartbeat", Method: "GET", Path: "/startup/heartbeat?n=5", Status: 200, JSON: true},
+			Check: all(hasKeys("heavy_dependencies", "variant", "groups", "consistency"), seedShape(seedCapabilities))},
+		{Name: "heartbeat", Method: "GET", Path: "/startup/heartbeat?n=5", Status: 200, JSON: true, Check: seedShape(seedHeartbeat)},
 		{Name: "heartbeat bad n", Method: "GET", Path: "/startup/heartbeat?n=abc", Status: 400, JSON: true},
 		{Name: "metrics", Method: "GET", Path: "/metrics", Status: 200, Contains: "advanced_backend_build_info"},
 		{Name: "dashboard", Method: "GET", Path: "/executive_dashboard.html", Status: 200, Contains: "<html"},
@@ -63,7 +65,7 @@ func CoreCases() []Case {
 // GroupCases are the requests of one group given its state in
 // /ml-capabilities. A linked and enabled group's prefixes must not answer
 // 501/503 or a 5xx; group owners add their endpoints to groupEndpoints.
-func GroupCases(g capability.GroupSpec, linked, enabled bool) []Case {
+func GroupCases(g groupspec.Group, linked, enabled bool) []Case {
 	var out []Case
 	for _, p := range g.RoutePrefixes {
 		path := strings.TrimSuffix(p, "/") + "/smoke-probe"
@@ -100,6 +102,9 @@ var groupEndpoints = map[string][]Case{
 		{Name: "llm providers", Method: "GET", Path: "/api/v2/llm/providers", Status: 200, JSON: true},
 		{Name: "llm chat bad JSON", Method: "POST", Path: "/api/v2/llm/chat", Status: 400, ContentType: "application/json",
 			Body: `{"messages":`, JSON: true},
+		{Name: "llm /v1 models", Method: "GET", Path: "/v1/models", Status: 200, JSON: true, Check: hasKeys("object", "data")},
+		{Name: "llm /v1 chat bad JSON", Method: "POST", Path: "/v1/chat/completions", Status: 400, ContentType: "application/json",
+			Body: `{"messages":`, ErrorCode: "invalid_json"},
 	},
 	"vector": {
 		{Name: "vector unknown collection", Method: "GET", Path: "/api/v2/vector/collections/backendctl-smoke-absent",
@@ -159,52 +164,68 @@ type Result struct {
 	Failures []Failure `json:"failures"`
 }
 
-// Run fetches /ml-capabilities from base, builds the case list and runs
-// every case once, sequentially, without credentials.
-func Run(ctx context.Context, base string, timeout time.Duration) (*Result, error) {
-	return RunWithToken(ctx, base, timeout, "")
-}
-
-// RunWithToken is Run with a bearer token sent on every request (group
-// routes need a user token when JWT auth is on).
+// RunWithToken fetches /ml-capabilities from base, builds the case list
+// and runs every case once, sequentially, with the bearer token (if any)
+// on every request (group routes need a user token when JWT auth is on).
 func RunWithToken(ctx context.Context, base string, timeout time.Duration, token string) (*Result, error) {
 	client := &http.Client{Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base = strings.TrimSuffix(base, "/")
-	var caps struct {
-		Variant string `json:"variant"`
-		Groups  map[string]struct {
-			Linked  bool `json:"linked"`
-			Enabled bool `json:"enabled"`
-		} `json:"groups"`
-	}
-	code, body, err := do(ctx, client, Case{Method: "GET", Path: "/ml-capabilities"}, base, token)
-	if err != nil {
-		return nil, err
-	}
-	if code != 200 {
-		return nil, fmt.Errorf("/ml-capabilities answered %d", code)
-	}
-	if err := json.Unmarshal(body, &caps); err != nil {
-		return nil, fmt.Errorf("decode /ml-capabilities: %w", err)
-	}
+	var caps capreport.Report
+	res := NewResult(base)
 	cases := CoreCases()
-	for _, g := range capability.Groups() {
-		st, ok := caps.Groups[g.Name]
-		if !ok {
-			return nil, fmt.Errorf("/ml-capabilities does not report group %s", g.Name)
+	if err := readCapabilities(ctx, client, base, token, &caps); err != nil {
+		// Without the report the group cases cannot be chosen; the core
+		// cases still run, so the file says what the target does answer.
+		res.Checked++
+		res.Fail(Failure{Name: "group cases", Method: "GET", Path: "/ml-capabilities", Want: 200,
+			Detail: "cannot tell which groups are linked, group cases skipped: " + err.Error()})
+	} else {
+		res.Variant = caps.Variant
+		for _, g := range groupspec.Groups() {
+			st, ok := caps.Groups[g.Name]
+			if !ok {
+				res.Checked++
+				res.Fail(Failure{Name: g.Name + " cases", Method: "GET", Path: "/ml-capabilities", Want: 200,
+					Detail: "/ml-capabilities does not report group " + g.Name})
+				continue
+			}
+			cases = append(cases, GroupCases(g, st.Linked, st.Enabled)...)
 		}
-		cases = append(cases, GroupCases(g, st.Linked, st.Enabled)...)
 	}
-	res := &Result{Target: base, Variant: caps.Variant, Failures: []Failure{}}
 	for _, c := range cases {
 		res.Checked++
 		if f := runCase(ctx, client, base, token, c); f != nil {
-			res.Failures = append(res.Failures, *f)
+			res.Fail(*f)
 		}
 	}
-	res.Failed = len(res.Failures)
 	return res, nil
+}
+
+// readCapabilities fetches and decodes /ml-capabilities into v.
+func readCapabilities(ctx context.Context, client *http.Client, base, token string, v any) error {
+	code, body, err := do(ctx, client, Case{Method: "GET", Path: "/ml-capabilities"}, base, token)
+	if err != nil {
+		return err
+	}
+	if code != 200 {
+		return fmt.Errorf("/ml-capabilities answered %d: %s", code, clip(body))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("decode /ml-capabilities: %w", err)
+	}
+	return nil
+}
+
+// NewResult is an empty result for target.
+func NewResult(target string) *Result {
+	return &Result{Target: target, Variant: "unknown", Failures: []Failure{}}
+}
+
+// Fail records a failure.
+func (r *Result) Fail(f Failure) {
+	r.Failures = append(r.Failures, f)
+	r.Failed = len(r.Failures)
 }
 
 func runCase(ctx context.Context, client *http.Client, base, token string, c Case) *Failure {
@@ -240,6 +261,69 @@ func runCase(ctx context.Context, client *http.Client, base, token string, c Cas
 		}
 	}
 	return nil
+}
+
+// The seed's documented fields and their JSON types ("null|bool": null
+// while unset); clients of the Python service parse these.
+var (
+	seedCapabilities = map[string]string{"minimal_mode": "bool", "safe_mode": "bool", "include_tensorflow_flag": "null|bool",
+		"heavy_dependencies": "object", "tdigest_fallback": "bool", "tdigest_tracked_endpoints": "array"}
+	seedHeartbeat = map[string]string{"events": "array", "count": "number", "uptime_seconds": "number", "minimal_mode": "bool", "safe_mode": "bool"}
+	seedHeavyKeys = []string{"torch", "sklearn", "langchain", "openai", "anthropic", "tensorflow"}
+)
+
+// seedShape checks that each field is present with its seed JSON type, and
+// that heavy_dependencies (when checked) holds the seed's keys as booleans.
+func seedShape(fields map[string]string) func(map[string]any) error {
+	return func(m map[string]any) error {
+		for k, want := range fields {
+			v, ok := m[k]
+			if !ok {
+				return fmt.Errorf("seed field %q missing", k)
+			}
+			if got := jsonType(v); !slices.Contains(strings.Split(want, "|"), got) {
+				return fmt.Errorf("seed field %q is %s, want %s", k, got, want)
+			}
+		}
+		if _, ok := fields["heavy_dependencies"]; ok {
+			heavy := m["heavy_dependencies"].(map[string]any)
+			for _, k := range seedHeavyKeys {
+				if _, ok := heavy[k].(bool); !ok {
+					return fmt.Errorf("heavy_dependencies.%s is %s, want bool", k, jsonType(heavy[k]))
+				}
+			}
+		}
+		return nil
+	}
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "bool"
+	case float64:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func all(checks ...func(map[string]any) error) func(map[string]any) error {
+	return func(m map[string]any) error {
+		for _, c := range checks {
+			if err := c(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 func hasKeys(keys ...string) func(map[string]any) error {

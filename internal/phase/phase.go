@@ -6,6 +6,7 @@ package phase
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 )
@@ -134,9 +135,7 @@ func (l *Log) Counts() map[string]uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	m := make(map[string]uint64, len(l.counts))
-	for k, v := range l.counts {
-		m[k] = v
-	}
+	maps.Copy(m, l.counts)
 	return m
 }
 

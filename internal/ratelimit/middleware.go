@@ -78,7 +78,7 @@ func New(o Options) *Middleware {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Key == nil {
-		o.Key = func(c *gin.Context) string { return "ip:" + c.ClientIP() }
+		o.Key = func(c *gin.Context) string { return "ip:" + c.ClientIP() } // the resolved client, as auth.ClientAddr
 	}
 	m := &Middleware{
 		o:      o,
@@ -190,10 +190,12 @@ func (m *Middleware) Handler() gin.HandlerFunc {
 			c.Next()
 			return
 		}
+		// canonical keys assigned directly: Header.Set would allocate a
+		// canonical copy of each mixed-case name on every request
 		h := c.Writer.Header()
-		h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
-		h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
-		h.Set("X-RateLimit-Reset", strconv.Itoa(ceilSeconds(d.ResetAfter)))
+		h["X-Ratelimit-Limit"] = []string{strconv.Itoa(d.Limit)}
+		h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
+		h["X-Ratelimit-Reset"] = []string{strconv.Itoa(ceilSeconds(d.ResetAfter))}
 		if !d.Allowed {
 			m.requests.WithLabelValues("limited").Inc()
 			h.Set("Retry-After", strconv.Itoa(max(ceilSeconds(d.RetryAfter), 1)))

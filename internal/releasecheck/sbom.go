@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // SBOM is the part of a CycloneDX JSON document the checks read.
@@ -80,7 +80,7 @@ func (s SBOM) MainVersion() string { return s.Metadata.Component.Version }
 // comparison), every module of the variant's groups, and no module that
 // only an absent group brings.
 func CheckSBOM(s SBOM, variant string, linked []string) error {
-	v, ok := capability.LookupVariant(variant)
+	v, ok := groupspec.LookupVariant(variant)
 	if !ok {
 		return fmt.Errorf("variant %q is not in the registry", variant)
 	}

@@ -34,7 +34,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // Project is the archive name prefix (goreleaser's project_name).
@@ -106,7 +106,7 @@ func Verify(ctx context.Context, opts Options) ([]string, error) {
 	for _, a := range archives {
 		found[a.Variant+"/"+a.OS+"/"+a.Arch] = true
 	}
-	for _, v := range capability.VariantNames() {
+	for _, v := range groupspec.VariantNames() {
 		for _, goos := range opts.GOOS {
 			for _, goarch := range opts.GOARCH {
 				if !found[v+"/"+goos+"/"+goarch] {
@@ -294,7 +294,7 @@ func findArchives(dir, version string) ([]Archive, error) {
 		if m[1] != version {
 			return nil, fmt.Errorf("archive %s has version %s, expected %s", n, m[1], version)
 		}
-		if _, ok := capability.LookupVariant(m[2]); !ok {
+		if _, ok := groupspec.LookupVariant(m[2]); !ok {
 			return nil, fmt.Errorf("archive %s: variant %q is not in the registry", n, m[2])
 		}
 		wantExt := "tar.gz"
@@ -445,11 +445,11 @@ func CheckBuildInfo(bin, variant, goos, goarch, version string) ([]string, error
 	if err != nil {
 		return nil, fmt.Errorf("build info: %w", err)
 	}
-	v, ok := capability.LookupVariant(variant)
+	v, ok := groupspec.LookupVariant(variant)
 	if !ok {
 		return nil, fmt.Errorf("variant %q is not in the registry", variant)
 	}
-	tags, _ := capability.VariantTags(variant)
+	tags, _ := groupspec.VariantTags(variant)
 	settings := map[string]string{}
 	for _, s := range bi.Settings {
 		settings[s.Key] = s.Value
@@ -481,16 +481,16 @@ func CheckBuildInfo(bin, variant, goos, goarch, version string) ([]string, error
 
 // groupModuleProblems lists the group modules that are missing from (or
 // wrongly in) a set of modules for variant v.
-func groupModuleProblems(v capability.VariantSpec, have map[string]bool, what string) []string {
+func groupModuleProblems(v groupspec.Variant, have map[string]bool, what string) []string {
 	var out []string
-	for _, g := range capability.Groups() {
+	for _, g := range groupspec.Groups() {
 		linked := slices.Contains(v.Groups, g.Name)
 		for _, m := range g.Modules {
 			if linked && !have[m] {
 				out = append(out, fmt.Sprintf("%s lacks %s of group %s", what, m, g.Name))
 			}
 		}
-		for _, m := range g.Exclusive {
+		for _, m := range g.Exclusive() {
 			if !linked && have[m] {
 				out = append(out, fmt.Sprintf("%s has %s, which only group %s brings, but %s does not link it", what, m, g.Name, v.Name))
 			}

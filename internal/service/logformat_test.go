@@ -12,6 +12,8 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 type syncBuffer struct {
@@ -73,7 +75,7 @@ func TestStructuredLogIsJSONLines(t *testing.T) {
 		t.Fatalf("only %d lines:\n%s", len(lines), logs)
 	}
 	var requests []map[string]any
-	sawPhase := false
+	sawPhase, sawHeavy := false, false
 	for _, l := range lines {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
@@ -92,12 +94,22 @@ func TestStructuredLogIsJSONLines(t *testing.T) {
 		if m["phase_kind"] != nil {
 			sawPhase = true
 		}
+		if m["msg"] == phase.HeavyMarker {
+			heavy, ok := m["heavy_dependencies"].(map[string]any)
+			if !ok || heavy["gonum"] != true || heavy["tensorflow"] != false || m["replica"] == nil {
+				t.Errorf("%s line: heavy_dependencies is %T, want a JSON object: %q", phase.HeavyMarker, m["heavy_dependencies"], l)
+			}
+			sawHeavy = true
+		}
 		if m["msg"] == "request" {
 			requests = append(requests, m)
 		}
 	}
 	if !sawPhase {
 		t.Error("no phase event carried its fields (phase_kind)")
+	}
+	if !sawHeavy {
+		t.Errorf("no %s line", phase.HeavyMarker)
 	}
 	if len(requests) != 2 {
 		t.Fatalf("%d request lines:\n%s", len(requests), logs)
@@ -118,12 +130,29 @@ func TestStructuredLogIsJSONLines(t *testing.T) {
 	}
 }
 
-var textLine = regexp.MustCompile(`^time=\S+ level=(DEBUG|INFO|WARN|ERROR) msg=`)
+var (
+	textLine = regexp.MustCompile(`^time=\S+ level=(DEBUG|INFO|WARN|ERROR) msg=`)
+	// The marker line puts the message and its JSON last (see phase.NewTextHandler).
+	heavyLine = regexp.MustCompile(`^time=\S+ level=INFO replica=\S+ msg=HEAVY_DEPENDENCIES_STATUS \{`)
+)
 
 func TestTextLogIsReadable(t *testing.T) {
 	logs := runLogged(t, nil)
 	var request string
+	sawHeavy := false
 	for _, l := range strings.Split(strings.TrimRight(logs, "\n"), "\n") {
+		if i := strings.Index(l, phase.HeavyMarker+" "); i >= 0 {
+			// What operators do: take the JSON after the marker as it is.
+			var heavy map[string]bool
+			if err := json.Unmarshal([]byte(l[i+len(phase.HeavyMarker)+1:]), &heavy); err != nil || !heavyLine.MatchString(l) {
+				t.Fatalf("%s line: %v: %q", phase.HeavyMarker, err, l)
+			}
+			if !heavy["gonum"] || heavy["tensorflow"] || len(heavy) != len(groupspec.HeavyKeys()) {
+				t.Fatalf("%s: %v", phase.HeavyMarker, heavy)
+			}
+			sawHeavy = true
+			continue
+		}
 		if !textLine.MatchString(l) {
 			t.Fatalf("not a text log line: %q", l)
 		}
@@ -136,6 +165,9 @@ func TestTextLogIsReadable(t *testing.T) {
 	}
 	if request == "" {
 		t.Fatalf("no request line with the request id:\n%s", logs)
+	}
+	if !sawHeavy {
+		t.Fatalf("no %s line:\n%s", phase.HeavyMarker, logs)
 	}
 	for _, want := range []string{`method=GET`, `route="GET /ml-capabilities"`, `status=200`, `duration_ms=`, `client=127.0.0.1`} {
 		if !strings.Contains(request, want) {

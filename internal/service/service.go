@@ -5,7 +5,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -31,6 +29,8 @@ type Service struct {
 	phase  *phase.Log
 	rt     *capability.Runtime
 	server *httpapi.Server
+	// fatal carries a group start error marked capability.ErrFatal.
+	fatal chan error
 }
 
 // NewLogger returns the process logger: JSON lines with STRUCTURED_LOG,
@@ -39,32 +39,27 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
 	opts := &slog.HandlerOptions{Level: lv}
-	var h slog.Handler = slog.NewTextHandler(w, opts)
+	var h slog.Handler = phase.NewTextHandler(w, opts) // slog's, with HEAVY_DEPENDENCIES_STATUS's JSON unescaped
 	if cfg.StructuredLog {
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(h).With("replica", cfg.Cluster.ReplicaID)
 }
 
-// New assembles the service from the linked features. It does no network
+// New assembles the service from fresh instances of the linked groups
+// (capability.Instantiate). It does no network
 // I/O, so it is as fast as start-up needs to be.
 func New(cfg *config.Config, logger *slog.Logger, features map[string]capability.Feature, facts capability.BuildFacts) (*Service, error) {
 	pl := phase.New(logger)
 	pl.Info("init", "INIT: process start")
 	rt := capability.NewRuntime(features, facts, cfg.MinimalMode)
-	if err := checkGroupSettings(cfg, rt); err != nil {
-		return nil, err
-	}
 	if cfg.MinimalMode {
 		pl.Warn("mode", "INIT: MINIMAL_MODE active - linked groups are not started")
-		for _, msg := range minimalModeIgnored(cfg, rt) {
-			pl.Warn("mode", "INIT: "+msg)
-		}
 	}
+	reportSettings(cfg, rt, pl)
 
 	linked := rt.LinkedNames()
-	heavy, _ := json.Marshal(capability.HeavyDependencies(linked))
-	logger.Info("HEAVY_DEPENDENCIES_STATUS " + string(heavy))
+	phase.LogHeavyDependencies(logger, capability.HeavyDependencies(linked))
 	pl.Info("init", fmt.Sprintf("INIT: variant %s, groups [%s]", rt.Variant(), strings.Join(linked, " ")))
 	for _, p := range capability.CrossCheck(linked, facts) {
 		pl.Error("capability", "CAPABILITY MISMATCH: "+p)
@@ -83,12 +78,12 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 		Phase:    pl,
 		Groups:   rt,
 		Metrics:  reg,
-		Services: &capability.Services{Groups: rt},
+		Services: &capability.Services{},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}
-	return &Service{cfg: cfg, logger: logger, phase: pl, rt: rt, server: srv}, nil
+	return &Service{cfg: cfg, logger: logger, phase: pl, rt: rt, server: srv, fatal: make(chan error, 1)}, nil
 }
 
 // Server returns the HTTP server (for tests and the capabilities subcommand).
@@ -103,13 +98,17 @@ func (s *Service) Close() { s.server.Close() }
 func (s *Service) Phase() *phase.Log { return s.phase }
 
 // Run serves on ln, starts the groups, and blocks until ctx is done; then it
-// stops accepting, lets in-flight requests finish (bounded by
-// SHUTDOWN_TIMEOUT) and stops the groups.
+// stops accepting, lets in-flight requests finish and stops the groups, all
+// within SHUTDOWN_TIMEOUT: a group still inside Start or Stop is abandoned
+// at its bound, so Run returns in every phase.
 func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.server.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: s.cfg.HTTP.ReadHeaderTimeout,
+		// Body and write deadlines are set per request (httpapi's
+		// connDeadlines): server-wide ones would cut streamed answers.
+		IdleTimeout: s.cfg.HTTP.IdleTimeout,
+		ErrorLog:    slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
@@ -127,6 +126,7 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-serveErr:
 		err = fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case err = <-s.fatal:
 	}
 	cancelGroups()
 	<-startDone
@@ -135,7 +135,8 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if serr := hs.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		s.logger.Warn("shutdown did not drain in time", "err", serr)
+		s.logger.Warn("shutdown did not drain in time; closing the remaining connections", "err", serr)
+		_ = hs.Close() // Shutdown leaves active connections open when its context ends
 	}
 	s.rt.StopAll(shutCtx, func(group string, err error) {
 		if err != nil {
@@ -147,12 +148,19 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// startGroups starts each enabled group with its own deadline, then moves
-// the service to the runtime phase.
+// startGroups starts each enabled group with its own deadline
+// (GROUP_START_TIMEOUT, enforced whatever the group does), then moves the
+// service to the runtime phase; it returns at once when ctx ends.
 func (s *Service) startGroups(ctx context.Context) {
 	s.rt.StartAll(ctx, func(group string, err error) {
 		if err != nil {
 			s.phase.Error("group", fmt.Sprintf("GROUP %s: start failed: %v", group, err))
+			if errors.Is(err, capability.ErrFatal) {
+				select {
+				case s.fatal <- fmt.Errorf("group %s: %w", group, err):
+				default:
+				}
+			}
 			return
 		}
 		st := s.rt.State(group)

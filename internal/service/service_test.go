@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,20 +17,28 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // slowGroup blocks in Start until released, standing in for a group whose
-// start-up is slow, and serves one slow route to test draining.
+// start-up is slow, and serves one slow route to test draining: the route
+// says when it is in flight (entered) and answers when told (finish).
 type slowGroup struct {
 	release chan struct{}
 	stopped chan struct{}
+	entered chan struct{}
+	finish  chan struct{}
 	fail    error
 }
 
 func (g *slowGroup) Setup(h *capability.Host) error {
 	h.Router.GET("/api/v2/ml/slow", func(c *gin.Context) {
-		time.Sleep(300 * time.Millisecond)
-		c.JSON(200, gin.H{"done": true})
+		close(g.entered)
+		select {
+		case <-g.finish:
+			c.JSON(200, gin.H{"done": true})
+		case <-c.Request.Context().Done():
+		}
 	})
 	return nil
 }
@@ -103,7 +113,7 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{})}
+	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), entered: make(chan struct{}), finish: make(chan struct{})}
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
 		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
@@ -121,13 +131,7 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 		t.Fatalf("ml while starting: %v", ml)
 	}
 	close(g.release)
-	deadline := time.Now().Add(5 * time.Second)
-	for getJSON(t, base+"/health")["phase"] != "runtime" {
-		if time.Now().After(deadline) {
-			t.Fatal("never reached runtime phase")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "the runtime phase", func() bool { return getJSON(t, base+"/health")["phase"] == "runtime" })
 
 	// An in-flight request finishes although shutdown begins meanwhile.
 	inflight := make(chan int, 1)
@@ -140,10 +144,26 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 		resp.Body.Close()
 		inflight <- resp.StatusCode
 	}()
-	time.Sleep(100 * time.Millisecond)
-	err = r.stop(t)
+	<-g.entered // the request is in flight
+	r.stopped = true
+	r.cancel()
+	// Shutdown has begun when the listener refuses new connections; only
+	// then may the in-flight request finish.
+	waitfor.True(t, 5*time.Second, "the listener to close", func() bool {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	close(g.finish)
 	if code := <-inflight; code != 200 {
 		t.Fatalf("in-flight request got %d", code)
+	}
+	select {
+	case err = <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("service did not stop within 10 s")
 	}
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -168,15 +188,117 @@ func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := runOnLoopback(t, svc).base
-	deadline := time.Now().Add(5 * time.Second)
-	for getJSON(t, base+"/health")["phase"] != "runtime" {
-		if time.Now().After(deadline) {
-			t.Fatal("never reached runtime phase")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "the runtime phase", func() bool { return getJSON(t, base+"/health")["phase"] == "runtime" })
 	ml := getJSON(t, base+"/ml-capabilities")["groups"].(map[string]any)["ml"].(map[string]any)
 	if ml["ready"] != false || ml["detail"] != "start failed: no backend" {
 		t.Fatalf("%v", ml)
+	}
+}
+
+// deafGroup ignores its context in Start (like a blocking open of a FIFO)
+// and serves a route that ignores its request's context too.
+type deafGroup struct{ block, entered chan struct{} }
+
+func (g *deafGroup) Setup(h *capability.Host) error {
+	h.Router.GET("/api/v2/ml/hang", func(c *gin.Context) { close(g.entered); <-g.block })
+	return nil
+}
+func (g *deafGroup) Start(context.Context) error { <-g.block; return nil }
+func (g *deafGroup) Stop(context.Context) error  { <-g.block; return nil }
+func (g *deafGroup) Status() capability.Status   { return capability.Status{Ready: true} }
+
+// TestRunIsBoundedWhateverAGroupDoes: a start that ignores its context is
+// abandoned at GROUP_START_TIMEOUT (reported, phase runtime), and Run
+// returns within SHUTDOWN_TIMEOUT although a request handler and the
+// group's start both hang, in the early phase and at run time.
+func TestRunIsBoundedWhateverAGroupDoes(t *testing.T) {
+	for _, tc := range []struct {
+		name, startTimeout string
+		waitRuntime        bool
+	}{{"runtime", "100ms", true}, {"early", "1h", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"GROUP_START_TIMEOUT": tc.startTimeout, "SHUTDOWN_TIMEOUT": "300ms"}
+			cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := &deafGroup{block: make(chan struct{}), entered: make(chan struct{})}
+			t.Cleanup(func() { close(g.block) })
+			svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+				map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := runOnLoopback(t, svc)
+			if tc.waitRuntime {
+				waitfor.True(t, 10*time.Second, "the runtime phase after the start timeout", func() bool {
+					return getJSON(t, r.base+"/health")["phase"] == "runtime"
+				})
+				resp, err := http.Get(r.base + "/ready")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ready map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&ready)
+				resp.Body.Close()
+				msg, _ := ready["error"].(map[string]any)["message"].(string)
+				if resp.StatusCode != 503 || !strings.Contains(msg, "did not finish within 100ms (GROUP_START_TIMEOUT)") {
+					t.Fatalf("ready: %d %v", resp.StatusCode, ready)
+				}
+			} else if h := getJSON(t, r.base+"/health"); h["phase"] != "early" {
+				t.Fatalf("health: %v", h)
+			}
+			// A request that never ends is in flight when shutdown begins.
+			hung := make(chan error, 1)
+			go func() {
+				resp, err := http.Get(r.base + "/api/v2/ml/hang")
+				if err == nil {
+					resp.Body.Close()
+				}
+				hung <- err
+			}()
+			select {
+			case <-g.entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the hanging handler never ran")
+			}
+			r.cancel()
+			select {
+			case err := <-r.done:
+				r.stopped = true
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return within 10 s of cancel (SHUTDOWN_TIMEOUT 300ms)")
+			}
+			if err := <-hung; err == nil {
+				t.Fatal("the hung request got an answer; want its connection closed at the deadline")
+			}
+		})
+	}
+}
+
+// A start error marked capability.ErrFatal (a group whose data cannot be
+// served) ends Run with that error, which main turns into exit status 2.
+func TestFatalGroupStartEndsRun(t *testing.T) {
+	cfg, _ := config.Load(nil, func(string) (string, bool) { return "", false })
+	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}),
+		fail: fmt.Errorf("%w: data directory in use", capability.ErrFatal)}
+	close(g.release)
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runOnLoopback(t, svc)
+	select {
+	case err := <-r.done:
+		r.stopped = true
+		if !errors.Is(err, capability.ErrFatal) || !strings.Contains(err.Error(), "group ml: fatal start-up error: data directory in use") {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end after a fatal group start")
 	}
 }

@@ -7,9 +7,22 @@
 // run here; this one answers deterministically, checks credentials, and can
 // be scripted to fail (status codes, malformed JSON, hanging) per endpoint.
 //
-// Limits: one choice per completion, text content only (no tools, images
-// or thinking blocks), token counts are word counts, embeddings are a
-// character histogram (see Vector), not semantic.
+// Tool use: a request that declares tools (and whose last message is not a
+// tool result) is answered with a call of the first tool, arguments
+// {"q": <last user text>}, in each API's shape (OpenAI tool_calls with
+// finish_reason tool_calls; Anthropic tool_use blocks, input_json_delta
+// events and stop_reason tool_use). max_tokens below the reply's word count
+// cuts it (finish_reason length / stop_reason max_tokens); an Anthropic
+// stop_sequences entry found in the reply cuts it there (stop_sequence).
+//
+// Scripting by model name, for clients that cannot reach Script (a Node
+// test driving a built binary): a chat whose model is "status-NNN" answers
+// status NNN with a standard error body and Retry-After: 1; "stream-error"
+// streams one chunk and then an error event.
+//
+// Limits: one choice per completion, no images or thinking blocks, token
+// counts are word counts, embeddings are a character histogram (see
+// Vector), not semantic.
 package testllm
 
 import (
@@ -19,6 +32,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +55,9 @@ type Step struct {
 	// BreakStreamAfter ends a streamed answer after this many text chunks
 	// without the closing events (a cut connection).
 	BreakStreamAfter int
+	// StreamError sends an error event (Anthropic: event: error; OpenAI:
+	// data: {"error":...}) after the first text chunk, ending the stream.
+	StreamError string
 }
 
 // Request is what the server recorded of one call.
@@ -62,6 +79,10 @@ type Server struct {
 	ChunkDelay time.Duration
 	// Dim is the embedding size.
 	Dim int
+	// Hold, when set, is received from before every streamed text chunk
+	// after the first: a test releases chunks one by one, which proves
+	// that each reached it before the next was even sent.
+	Hold chan struct{}
 
 	srv      *httptest.Server
 	mu       sync.Mutex
@@ -130,6 +151,15 @@ func (s *Server) next(endpoint string, r *http.Request) (Step, map[string]any) {
 	if q := s.plan[endpoint]; len(q) > 0 {
 		st, s.plan[endpoint] = q[0], q[1:]
 	}
+	model, _ := body["model"].(string)
+	if code, ok := strings.CutPrefix(model, "status-"); ok {
+		if n, err := strconv.Atoi(code); err == nil {
+			st = Step{Status: n, RetryAfter: "1"}
+		}
+	}
+	if model == "stream-error" {
+		st = Step{StreamError: "scripted stream error"}
+	}
 	return st, body
 }
 
@@ -175,6 +205,95 @@ func (s *Server) words() []string {
 	return f
 }
 
+// reply returns the words to answer and the stop reason in the request's
+// API (Anthropic's stop_reason when anthropic, else OpenAI's
+// finish_reason): cut by a stop sequence (Anthropic) or by max_tokens.
+func (s *Server) reply(body map[string]any, anthropic bool) ([]string, string) {
+	words := s.words()
+	if list, ok := body["stop_sequences"].([]any); ok && anthropic {
+		text := strings.Join(words, "")
+		for _, x := range list {
+			if sq, _ := x.(string); sq != "" {
+				if i := strings.Index(text, sq); i >= 0 {
+					return strings.SplitAfter(text[:i], " "), "stop_sequence"
+				}
+			}
+		}
+	}
+	mt, ok := body["max_tokens"].(float64)
+	if mct, has := body["max_completion_tokens"].(float64); has && !anthropic {
+		mt, ok = mct, true
+	}
+	if ok && int(mt) < len(words) {
+		if anthropic {
+			return words[:int(mt)], "max_tokens"
+		}
+		return words[:int(mt)], "length"
+	}
+	if anthropic {
+		return words, "end_turn"
+	}
+	return words, "stop"
+}
+
+// toolCall returns the tool to call and its arguments (a JSON text) when
+// the request declares tools and its last message is not a tool result.
+func toolCall(body map[string]any) (string, string) {
+	tools, _ := body["tools"].([]any)
+	if len(tools) == 0 {
+		return "", ""
+	}
+	msgs, _ := body["messages"].([]any)
+	var last string
+	for _, m := range msgs {
+		mm, _ := m.(map[string]any)
+		if mm["role"] == "tool" {
+			last = ""
+			continue
+		}
+		switch c := mm["content"].(type) {
+		case string:
+			last = c
+		case []any:
+			last = ""
+			for _, blk := range c {
+				b, _ := blk.(map[string]any)
+				if b["type"] == "tool_result" {
+					return "", ""
+				}
+				t, _ := b["text"].(string)
+				last += t
+			}
+		}
+	}
+	if len(msgs) > 0 {
+		if mm, _ := msgs[len(msgs)-1].(map[string]any); mm["role"] == "tool" {
+			return "", ""
+		}
+	}
+	t, _ := tools[0].(map[string]any)
+	name, _ := t["name"].(string) // Anthropic
+	if fn, ok := t["function"].(map[string]any); ok {
+		name, _ = fn["name"].(string) // OpenAI
+	}
+	args, _ := json.Marshal(map[string]string{"q": last})
+	return name, string(args)
+}
+
+// hold waits for the test to release the next chunk (when Hold is set).
+func (s *Server) hold(r *http.Request, endpoint string) bool {
+	if s.Hold == nil {
+		return true
+	}
+	select {
+	case <-s.Hold:
+		return true
+	case <-r.Context().Done():
+		s.noteCancel(endpoint)
+		return false
+	}
+}
+
 func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) {
 	st, body := s.next(OpenAIChat, r)
 	if r.Header.Get("Authorization") != "Bearer "+s.OpenAIKey {
@@ -185,7 +304,11 @@ func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model, _ := body["model"].(string)
-	words := s.words()
+	words, finish := s.reply(body, false)
+	tool, args := toolCall(body)
+	if tool != "" {
+		finish = "tool_calls"
+	}
 	if stream, _ := body["stream"].(bool); stream {
 		w.Header().Set("Content-Type", "text/event-stream")
 		fl := w.(http.Flusher)
@@ -202,24 +325,46 @@ func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) {
 				"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
 		}
 		send(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
+		if tool != "" {
+			words = nil
+			half := len(args) / 2
+			send(chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "id": "call_fake", "type": "function",
+				"function": map[string]any{"name": tool, "arguments": ""}}}}, nil))
+			for _, piece := range []string{args[:half], args[half:]} {
+				send(chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "function": map[string]any{"arguments": piece}}}}, nil))
+			}
+		}
 		for i, wd := range words {
 			if st.BreakStreamAfter > 0 && i == st.BreakStreamAfter {
+				return
+			}
+			if i > 0 && !s.hold(r, OpenAIChat) {
 				return
 			}
 			if !send(chunk(map[string]any{"content": wd}, nil)) || !s.pause(r, OpenAIChat) {
 				return
 			}
+			if st.StreamError != "" {
+				send(map[string]any{"error": map[string]any{"message": st.StreamError, "type": "server_error", "param": nil, "code": nil}})
+				return
+			}
 		}
-		send(chunk(map[string]any{}, "stop"))
+		send(chunk(map[string]any{}, finish))
 		send(map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model, "choices": []any{},
 			"usage": map[string]any{"prompt_tokens": promptTokens(body), "completion_tokens": len(words), "total_tokens": promptTokens(body) + len(words)}})
 		_, _ = io.WriteString(w, "data: [DONE]\n\n")
 		fl.Flush()
 		return
 	}
+	msg := map[string]any{"role": "assistant", "content": strings.Join(words, "")}
+	if tool != "" {
+		words = nil
+		msg = map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{"id": "call_fake", "type": "function",
+			"function": map[string]any{"name": tool, "arguments": args}}}}
+	}
 	writeJSON(w, 200, map[string]any{
 		"id": "chatcmpl-fake", "object": "chat.completion", "created": time.Now().Unix(), "model": model,
-		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": s.Reply}, "finish_reason": "stop"}},
+		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}},
 		"usage":   map[string]any{"prompt_tokens": promptTokens(body), "completion_tokens": len(words), "total_tokens": promptTokens(body) + len(words)},
 	})
 }
@@ -324,7 +469,11 @@ func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model, _ := body["model"].(string)
-	words := s.words()
+	words, stop := s.reply(body, true)
+	tool, args := toolCall(body)
+	if tool != "" {
+		stop = "tool_use"
+	}
 	in := promptTokens(body)
 	if stream, _ := body["stream"].(bool); stream {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -340,27 +489,53 @@ func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
 		send("message_start", map[string]any{"type": "message_start", "message": map[string]any{
 			"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": []any{},
 			"stop_reason": nil, "usage": map[string]any{"input_tokens": in, "output_tokens": 1}}})
+		if tool != "" {
+			half := len(args) / 2
+			send("content_block_start", map[string]any{"type": "content_block_start", "index": 0,
+				"content_block": map[string]any{"type": "tool_use", "id": "toolu_fake", "name": tool, "input": map[string]any{}}})
+			for _, piece := range []string{args[:half], args[half:]} {
+				send("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "input_json_delta", "partial_json": piece}})
+			}
+			send("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0})
+			send("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": stop, "stop_sequence": nil},
+				"usage": map[string]any{"output_tokens": 3}})
+			send("message_stop", map[string]any{"type": "message_stop"})
+			return
+		}
 		send("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "text", "text": ""}})
 		send("ping", map[string]any{"type": "ping"})
 		for i, wd := range words {
 			if st.BreakStreamAfter > 0 && i == st.BreakStreamAfter {
 				return
 			}
+			if i > 0 && !s.hold(r, AnthropicMessages) {
+				return
+			}
 			if !send("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "text_delta", "text": wd}}) ||
 				!s.pause(r, AnthropicMessages) {
 				return
 			}
+			if st.StreamError != "" {
+				send("error", map[string]any{"type": "error", "error": map[string]any{"type": "overloaded_error", "message": st.StreamError}})
+				return
+			}
 		}
 		send("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0})
-		send("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn", "stop_sequence": nil},
+		send("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": stop, "stop_sequence": nil},
 			"usage": map[string]any{"output_tokens": len(words)}})
 		send("message_stop", map[string]any{"type": "message_stop"})
 		return
 	}
+	content := []any{map[string]any{"type": "text", "text": strings.Join(words, "")}}
+	if tool != "" {
+		var input map[string]any
+		_ = json.Unmarshal([]byte(args), &input)
+		content = []any{map[string]any{"type": "tool_use", "id": "toolu_fake", "name": tool, "input": input}}
+	}
 	writeJSON(w, 200, map[string]any{
 		"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
-		"content":     []any{map[string]any{"type": "text", "text": s.Reply}},
-		"stop_reason": "end_turn", "stop_sequence": nil,
+		"content":     content,
+		"stop_reason": stop, "stop_sequence": nil,
 		"usage": map[string]any{"input_tokens": in, "output_tokens": len(words)},
 	})
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // startTimeout bounds the wait for a fresh server to answer PING.
@@ -68,21 +70,16 @@ func (s *Server) start(bin string) {
 	s.mu.Lock()
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if err := s.Ping(); err == nil {
-			return
-		}
+	if _, err := waitfor.Poll(startTimeout, func() (struct{}, bool) {
 		select {
 		case <-done:
 			s.t.Fatalf("redis-server on port %d exited at start", s.port)
 		default:
 		}
-		if time.Now().After(deadline) {
-			s.Kill()
-			s.t.Fatalf("redis-server on port %d did not answer PING within %s", s.port, startTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return struct{}{}, s.Ping() == nil
+	}); err != nil {
+		s.Kill()
+		s.t.Fatalf("redis-server on port %d did not answer PING: %v", s.port, err)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 	"github.com/anthropics/anthropic-sdk-go/v2/packages/ssestream"
 
+	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 )
 
@@ -24,7 +25,8 @@ const Name = "anthropic"
 
 // Client talks to one Anthropic base URL.
 type Client struct {
-	c anthropic.Client
+	c   anthropic.Client
+	red *provider.Redactor
 }
 
 // New builds a client; it does no I/O.
@@ -35,7 +37,7 @@ func New(baseURL, apiKey string, httpClient *http.Client) *Client {
 		option.WithBaseURL(baseURL),
 		option.WithHTTPClient(httpClient),
 		option.WithMaxRetries(0),
-	)}
+	), red: provider.NewRedactor(baseURL, apiKey)}
 }
 
 func params(req provider.Request) (anthropic.MessageNewParams, []option.RequestOption) {
@@ -64,7 +66,7 @@ func (c *Client) Chat(ctx context.Context, req provider.Request) (provider.Respo
 	p, opts := params(req)
 	msg, err := c.c.Messages.New(ctx, p, opts...)
 	if err != nil {
-		return provider.Response{}, convert(ctx, err)
+		return provider.Response{}, c.convert(ctx, err)
 	}
 	if msg.ID == "" || msg.Type != "message" {
 		return provider.Response{}, &provider.Error{Provider: Name, Kind: provider.KindMalformed, Message: "answer is not a message object"}
@@ -84,20 +86,9 @@ func (c *Client) Chat(ctx context.Context, req provider.Request) (provider.Respo
 	}, nil
 }
 
-// finishReason maps Anthropic stop reasons onto the OpenAI vocabulary.
-func finishReason(s string) string {
-	switch s {
-	case "end_turn", "stop_sequence":
-		return "stop"
-	case "max_tokens":
-		return "length"
-	case "tool_use":
-		return "tool_calls"
-	case "refusal":
-		return "content_filter"
-	}
-	return s
-}
+// finishReason maps Anthropic stop reasons onto the OpenAI vocabulary, the
+// same mapping the /v1 gateway uses.
+func finishReason(s string) string { return openaicompat.FinishReason(s) }
 
 // Stream opens a streamed Messages call. The SDK reports the opening
 // request's failure at the first event, so Stream reads ahead until the
@@ -105,14 +96,14 @@ func finishReason(s string) string {
 // retriable) rather than of the first Next.
 func (c *Client) Stream(ctx context.Context, req provider.Request) (provider.Stream, error) {
 	p, opts := params(req)
-	s := &stream{ctx: ctx, s: c.c.Messages.NewStreaming(ctx, p, opts...)}
+	s := &stream{ctx: ctx, c: c, s: c.c.Messages.NewStreaming(ctx, p, opts...)}
 	if !s.s.Next() {
 		err := s.s.Err()
 		s.s.Close()
 		if err == nil {
 			return nil, &provider.Error{Provider: Name, Kind: provider.KindMalformed, Message: "stream ended before its first event"}
 		}
-		return nil, convert(ctx, err)
+		return nil, c.convert(ctx, err)
 	}
 	s.pending = true
 	return s, nil
@@ -120,6 +111,7 @@ func (c *Client) Stream(ctx context.Context, req provider.Request) (provider.Str
 
 type stream struct {
 	ctx     context.Context
+	c       *Client
 	s       *ssestream.Stream[anthropic.MessageStreamEventUnion]
 	pending bool // s.Current() holds an event not handled yet
 	started bool
@@ -139,7 +131,7 @@ func (s *stream) Next() (provider.Chunk, error) {
 		if !s.pending {
 			if !s.s.Next() {
 				if err := s.s.Err(); err != nil {
-					return provider.Chunk{}, convert(s.ctx, err)
+					return provider.Chunk{}, s.c.convert(s.ctx, err)
 				}
 				return provider.Chunk{}, &provider.Error{Provider: Name, Kind: provider.KindMalformed, Message: "stream ended without message_stop"}
 			}
@@ -176,8 +168,13 @@ func (s *stream) Next() (provider.Chunk, error) {
 
 func (s *stream) Close() error { return s.s.Close() }
 
-// convert maps the SDK's errors onto provider errors.
-func convert(ctx context.Context, err error) error {
+// convert maps the SDK's errors onto provider errors, without the
+// credentials an upstream or the transport may quote.
+func (c *Client) convert(ctx context.Context, err error) error {
+	return c.red.Error(convertErr(ctx, err))
+}
+
+func convertErr(ctx context.Context, err error) error {
 	var api *anthropic.Error
 	if errors.As(err, &api) && api.StatusCode > 0 {
 		e := &provider.Error{Provider: Name, Kind: provider.KindStatus, Status: api.StatusCode, Message: api.Message, Err: err}

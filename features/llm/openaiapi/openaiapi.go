@@ -25,7 +25,8 @@ const maxErrorBody = 300
 
 // Client talks to one OpenAI-compatible base URL.
 type Client struct {
-	c *openai.Client
+	c   *openai.Client
+	red *provider.Redactor
 }
 
 // New builds a client; it does no I/O. httpClient carries the transport
@@ -34,7 +35,7 @@ func New(baseURL, apiKey string, httpClient *http.Client) *Client {
 	cfg := openai.DefaultConfig(apiKey)
 	cfg.BaseURL = strings.TrimRight(baseURL, "/")
 	cfg.HTTPClient = httpClient
-	return &Client{c: openai.NewClientWithConfig(cfg)}
+	return &Client{c: openai.NewClientWithConfig(cfg), red: provider.NewRedactor(baseURL, apiKey)}
 }
 
 func messages(req provider.Request) []openai.ChatCompletionMessage {
@@ -70,7 +71,7 @@ func chatRequest(req provider.Request, stream bool) openai.ChatCompletionRequest
 func (c *Client) Chat(ctx context.Context, req provider.Request) (provider.Response, error) {
 	resp, err := c.c.CreateChatCompletion(ctx, chatRequest(req, false))
 	if err != nil {
-		return provider.Response{}, convert(ctx, err)
+		return provider.Response{}, c.convert(ctx, err)
 	}
 	if len(resp.Choices) == 0 {
 		return provider.Response{}, &provider.Error{Provider: Name, Kind: provider.KindMalformed, Message: "answer has no choices"}
@@ -93,13 +94,14 @@ func (c *Client) Chat(ctx context.Context, req provider.Request) (provider.Respo
 func (c *Client) Stream(ctx context.Context, req provider.Request) (provider.Stream, error) {
 	s, err := c.c.CreateChatCompletionStream(ctx, chatRequest(req, true))
 	if err != nil {
-		return nil, convert(ctx, err)
+		return nil, c.convert(ctx, err)
 	}
-	return &stream{ctx: ctx, s: s}, nil
+	return &stream{ctx: ctx, s: s, c: c}, nil
 }
 
 type stream struct {
 	ctx    context.Context
+	c      *Client
 	s      *openai.ChatCompletionStream
 	finish string
 	usage  *provider.Usage
@@ -122,7 +124,7 @@ func (s *stream) Next() (provider.Chunk, error) {
 			return provider.Chunk{FinishReason: s.finish, Usage: s.usage}, nil
 		}
 		if err != nil {
-			return provider.Chunk{}, convert(s.ctx, err)
+			return provider.Chunk{}, s.c.convert(s.ctx, err)
 		}
 		if resp.Usage != nil {
 			s.usage = &provider.Usage{
@@ -151,7 +153,7 @@ func (s *stream) Close() error { return s.s.Close() }
 func (c *Client) Embed(ctx context.Context, inputs []string, model string) ([][]float32, provider.Usage, error) {
 	resp, err := c.c.CreateEmbeddings(ctx, openai.EmbeddingRequestStrings{Input: inputs, Model: openai.EmbeddingModel(model)})
 	if err != nil {
-		return nil, provider.Usage{}, convert(ctx, err)
+		return nil, provider.Usage{}, c.convert(ctx, err)
 	}
 	if len(resp.Data) != len(inputs) {
 		return nil, provider.Usage{}, &provider.Error{Provider: Name, Kind: provider.KindMalformed,
@@ -168,8 +170,13 @@ func (c *Client) Embed(ctx context.Context, inputs []string, model string) ([][]
 	return out, provider.Usage{PromptTokens: resp.Usage.PromptTokens, TotalTokens: resp.Usage.TotalTokens}, nil
 }
 
-// convert maps go-openai's errors onto provider errors.
-func convert(ctx context.Context, err error) error {
+// convert maps go-openai's errors onto provider errors, without the
+// credentials an upstream or the transport may quote.
+func (c *Client) convert(ctx context.Context, err error) error {
+	return c.red.Error(convertErr(ctx, err))
+}
+
+func convertErr(ctx context.Context, err error) error {
 	var api *openai.APIError
 	var re *openai.RequestError
 	switch {

@@ -190,8 +190,11 @@ func (r Retry) Do(ctx context.Context, attempt func(ctx context.Context) error) 
 	wait := r.Backoff
 	for n := 1; ; n++ {
 		err := attempt(ctx)
+		if err == nil {
+			return n, nil
+		}
 		var pe *Error
-		if err == nil || n > r.MaxRetries || !errors.As(err, &pe) || !pe.Retriable() {
+		if n > r.MaxRetries || !errors.As(err, &pe) || !pe.Retriable() {
 			return n, err
 		}
 		d := wait + time.Duration(rand.Int64N(int64(wait)/2+1))

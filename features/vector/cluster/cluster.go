@@ -1,7 +1,7 @@
 // Package cluster is the vector group's side of cluster mode: every replica
 // publishes its latency window (an opaque payload core exports) to Redis on
 // a fixed period with a TTL, any replica reads the live replicas' payloads
-// back (capability.ClusterLatency), and a cluster-wide reset is a token in
+// back (groupapi.ClusterLatency), and a cluster-wide reset is a token in
 // Redis that every replica's publisher watches.
 //
 // Redis layout (all keys under "advanced-backend:cluster:"):
@@ -30,7 +30,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // Key names.
@@ -47,7 +47,7 @@ const MaxReplicas = 256
 // Options configure the publisher and the reader.
 type Options struct {
 	Guard    *redisstate.Guard
-	Member   capability.ClusterMember
+	Member   groupapi.ClusterMember
 	Interval time.Duration
 	TTL      time.Duration
 	MaxBytes int
@@ -103,9 +103,9 @@ func New(o Options) (*Cluster, error) {
 	return c, nil
 }
 
-// Describe implements capability.ClusterLatency.
-func (c *Cluster) Describe() capability.ClusterDescription {
-	return capability.ClusterDescription{Store: "redis " + c.o.Guard.Addr(),
+// Describe implements groupapi.ClusterLatency.
+func (c *Cluster) Describe() groupapi.ClusterDescription {
+	return groupapi.ClusterDescription{Store: "redis " + c.o.Guard.Addr(),
 		PublishInterval: c.o.Interval.Seconds(), TTL: c.o.TTL.Seconds(), MaxBytes: c.o.MaxBytes}
 }
 
@@ -198,12 +198,12 @@ func (c *Cluster) observeToken(cur string) {
 	}
 }
 
-// Replicas implements capability.ClusterLatency: the payloads of the live
+// Replicas implements groupapi.ClusterLatency: the payloads of the live
 // replicas with their age (the TTL minus what is left of it, by Redis's
 // clock, so replicas' clocks need not agree). Members whose payload has
 // expired are removed from the set.
-func (c *Cluster) Replicas(ctx context.Context) ([]capability.ReplicaPayload, error) {
-	var out []capability.ReplicaPayload
+func (c *Cluster) Replicas(ctx context.Context) ([]groupapi.ReplicaPayload, error) {
+	var out []groupapi.ReplicaPayload
 	err := c.o.Guard.Do(ctx, "cluster_read", func(ctx context.Context) error {
 		out = nil
 		cl := c.o.Guard.Client()
@@ -238,7 +238,7 @@ func (c *Cluster) Replicas(ctx context.Context) ([]capability.ReplicaPayload, er
 			}
 			left, _ := ttls[i].Result()
 			age := max(c.o.TTL-max(left, 0), 0)
-			out = append(out, capability.ReplicaPayload{ID: id, Age: age, Data: b})
+			out = append(out, groupapi.ReplicaPayload{ID: id, Age: age, Data: b})
 		}
 		if len(gone) > 0 {
 			return cl.ZRem(ctx, membersKey, gone...).Err()
@@ -251,7 +251,7 @@ func (c *Cluster) Replicas(ctx context.Context) ([]capability.ReplicaPayload, er
 	return out, nil
 }
 
-// ResetAll implements capability.ClusterLatency: it sets a new reset token
+// ResetAll implements groupapi.ClusterLatency: it sets a new reset token
 // (every replica's publisher applies it at its next publication) and
 // returns the live replicas, which are the ones told. This replica takes
 // the token as seen: the caller resets it at once.
@@ -288,4 +288,4 @@ func (c *Cluster) ResetAll(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-var _ capability.ClusterLatency = (*Cluster)(nil)
+var _ groupapi.ClusterLatency = (*Cluster)(nil)

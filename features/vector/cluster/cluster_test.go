@@ -14,9 +14,10 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 var ctx = context.Background()
@@ -56,7 +57,7 @@ func newMember(t *testing.T, id string, samples ...float64) *member {
 	return &member{id: id, eng: eng}
 }
 
-func newCluster(t *testing.T, url string, m capability.ClusterMember, ttl time.Duration) (*Cluster, *redisstate.Guard) {
+func newCluster(t *testing.T, url string, m groupapi.ClusterMember, ttl time.Duration) (*Cluster, *redisstate.Guard) {
 	t.Helper()
 	g, err := redisstate.New(redisstate.Options{URL: url, Timeout: 500 * time.Millisecond, RetryInterval: 50 * time.Millisecond})
 	if err != nil {
@@ -70,7 +71,7 @@ func newCluster(t *testing.T, url string, m capability.ClusterMember, ttl time.D
 	return c, g
 }
 
-func ids(reps []capability.ReplicaPayload) []string {
+func ids(reps []groupapi.ReplicaPayload) []string {
 	var out []string
 	for _, r := range reps {
 		out = append(out, r.ID)
@@ -79,16 +80,10 @@ func ids(reps []capability.ReplicaPayload) []string {
 	return out
 }
 
-// eventually polls cond every 20 ms until it holds or the deadline passes.
+// eventually is waitfor.True (kept short for this file's many waits).
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, within, what, cond)
 }
 
 func TestPublishReadAndExpire(t *testing.T) {

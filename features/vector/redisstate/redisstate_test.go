@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 var ctx = context.Background()
@@ -68,16 +69,10 @@ func TestCacheHitsAndTTL(t *testing.T) {
 	if err != nil || ttl <= 0 || ttl > 300*time.Millisecond {
 		t.Fatalf("ttl in redis %v %v", ttl, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, hit, _ := c.Get(ctx, "k"); !hit {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("entry outlived its TTL")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "the entry to expire with its TTL", func() bool {
+		_, hit, _ := c.Get(ctx, "k")
+		return !hit
+	})
 	if err := c.Set(ctx, "big", make([]byte, MaxValueBytes+1), time.Minute); err == nil {
 		t.Fatal("oversized value cached")
 	}

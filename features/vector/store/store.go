@@ -33,6 +33,8 @@ var (
 	ErrUnavailable = errors.New("vector store unavailable")
 	// ErrInvalid: the backend rejected the input.
 	ErrInvalid = errors.New("invalid input")
+	// ErrPayloadTooLarge: one point's payload passes the per-point byte bound.
+	ErrPayloadTooLarge = errors.New("payload too large")
 )
 
 // Distance is a collection's metric.
@@ -206,6 +208,46 @@ func CheckVector(v []float32, size int, d Distance) error {
 	return nil
 }
 
+// PayloadDepth returns how deeply a decoded JSON value nests: 0 for a
+// scalar, 1 for an object or array of scalars, and so on.
+func PayloadDepth(v any) int {
+	d := 0
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			d = max(d, PayloadDepth(e))
+		}
+		return d + 1
+	case []any:
+		for _, e := range x {
+			d = max(d, PayloadDepth(e))
+		}
+		return d + 1
+	}
+	return 0
+}
+
+// EncodePayload checks a payload against the per-point bounds (its JSON
+// encoding at most maxBytes, its nesting at most maxDepth with the payload
+// object itself at depth 1) and returns that encoding, nil for an empty
+// payload. Keys come out sorted, so equal payloads encode equally.
+func EncodePayload(p map[string]any, maxBytes, maxDepth int) ([]byte, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	if d := PayloadDepth(p); d > maxDepth {
+		return nil, fmt.Errorf("%w: payload nests %d levels deep, the bound is %d (VECTOR_MAX_PAYLOAD_DEPTH)", ErrInvalid, d, maxDepth)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrInvalid, err)
+	}
+	if len(b) > maxBytes {
+		return nil, fmt.Errorf("%w: payload is %d bytes as JSON, the bound is %d per point (VECTOR_MAX_PAYLOAD_BYTES)", ErrPayloadTooLarge, len(b), maxBytes)
+	}
+	return b, nil
+}
+
 // Store is a vector store backend. Methods return the errors above
 // (wrapped) so the HTTP layer can choose statuses.
 type Store interface {
@@ -221,6 +263,9 @@ type Store interface {
 	// Search returns up to limit nearest points (exact search).
 	Search(ctx context.Context, name string, vector []float32, limit int, f Filter) ([]Hit, error)
 	Get(ctx context.Context, name string, id ID) (Point, error)
+	// DeletePoints removes the points with these ids (absent ids are no
+	// error) and reports how many were there (-1 when the backend cannot tell).
+	DeletePoints(ctx context.Context, name string, ids []ID) (int, error)
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 	Close() error

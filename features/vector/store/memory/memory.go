@@ -1,87 +1,203 @@
 // Package memory is the embedded vector index: collections of points held
-// in memory, exact (brute-force) search by cosine similarity, dot product or
-// Euclidean distance, bounded in points and collections. It is the vector
-// group's store when QDRANT_URL is not set; nothing is persisted.
+// in memory in contiguous storage (one []float32 per collection, norms
+// precomputed), exact search by cosine similarity, dot product or Euclidean
+// distance, bounded in points, collections and bytes. When a Journal is set
+// (store/durable keeps one on disk) every change is written to it before it
+// is applied; without one nothing is persisted.
 package memory
 
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
+	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 )
 
+// Limits bound what the index holds.
+type Limits struct {
+	MaxPoints      int
+	MaxCollections int
+	// MaxBytes bounds the bytes held: vectors, payloads and the per-point
+	// overhead (PointOverhead).
+	MaxBytes int64
+	// MaxPayloadBytes bounds one point's payload (its JSON encoding).
+	MaxPayloadBytes int
+	// MaxPayloadDepth bounds how deeply one payload nests.
+	MaxPayloadDepth int
+}
+
+// PointOverhead is what the index holds per point besides its vector and
+// payload bytes: the id, the norm, the position map entry and the slice
+// headers. BenchmarkMemoryPerPoint measures the real figure.
+const PointOverhead = 96
+
+// Kind is the kind of a change.
+type Kind uint8
+
+// The changes the index knows.
+const (
+	OpCreate Kind = iota + 1 // Collection, Size, Distance
+	OpDrop                   // Collection
+	OpUpsert                 // Collection, Points
+	OpDelete                 // Collection, IDs
+)
+
+// Op is one change, as the journal records it and replay applies it.
+type Op struct {
+	Kind       Kind
+	Collection string
+	Size       int
+	Distance   store.Distance
+	Points     []Record
+	IDs        []store.ID
+}
+
+// Record is one point as the index keeps it: the payload as canonical JSON
+// (nil when empty).
+type Record struct {
+	ID      store.ID
+	Vector  []float32
+	Payload []byte
+}
+
+// Journal keeps the changes. Write runs under the index's write lock, so
+// records come in apply order; an error rejects the change and leaves the
+// index as it was. The commit it returns makes the change durable; it runs
+// after the lock is released and before the write is acknowledged.
+type Journal interface {
+	Write(op *Op) (commit func() error, err error)
+}
+
 // Index is safe for concurrent use.
 type Index struct {
-	maxPoints      int
-	maxCollections int
+	lim Limits
 
-	mu    sync.RWMutex
-	total int
-	cols  map[string]*collection
+	mu      sync.RWMutex
+	journal Journal
+	cols    map[string]*collection
+	points  int
+	bytes   int64
+	// stats mirrors len(cols), points and bytes for Stats, which must not
+	// wait behind a snapshot holding the lock (readiness asks it)
+	stats atomic.Pointer[Stats]
 }
 
 type collection struct {
-	size   int
-	dist   store.Distance
-	points map[store.ID]*entry
+	size int
+	dist store.Distance
+	// point i: vecs[i*size:(i+1)*size], norms[i], ids[i], ...
+	vecs     []float32
+	norms    []float64
+	ids      []store.ID
+	payloads [][]byte
+	scalars  [][]kv // the payload's top-level strings, numbers and booleans, for filters
+	cost     []int64
+	pos      map[store.ID]int
 }
 
-type entry struct {
-	vec     []float32
-	norm    float64
-	payload map[string]any
+type kv struct {
+	k string
+	v any
 }
 
-// New returns an empty index holding at most maxPoints points (over all
-// collections) in at most maxCollections collections.
-func New(maxPoints, maxCollections int) *Index {
-	return &Index{maxPoints: maxPoints, maxCollections: maxCollections, cols: map[string]*collection{}}
+// New returns an empty index.
+func New(lim Limits) *Index {
+	x := &Index{lim: lim, cols: map[string]*collection{}}
+	x.stats.Store(&Stats{})
+	return x
 }
+
+// SetJournal makes every later change go through j first.
+func (x *Index) SetJournal(j Journal) {
+	x.mu.Lock()
+	x.journal = j
+	x.mu.Unlock()
+}
+
+// Limits returns the bounds.
+func (x *Index) Limits() Limits { return x.lim }
 
 // Backend names the backend.
 func (x *Index) Backend() string {
-	return fmt.Sprintf("embedded in-memory index (max %d points, %d collections)", x.maxPoints, x.maxCollections)
+	return fmt.Sprintf("embedded in-memory index (max %d points, %d collections, %d bytes)", x.lim.MaxPoints, x.lim.MaxCollections, x.lim.MaxBytes)
 }
 
+// Stats is what the index holds.
+type Stats struct {
+	Collections int   `json:"collections"`
+	Points      int   `json:"points"`
+	Bytes       int64 `json:"bytes"`
+}
+
+// Stats returns what the index holds, without waiting for its lock.
+func (x *Index) Stats() Stats { return *x.stats.Load() }
+
 // Len returns the number of points held.
-func (x *Index) Len() int {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return x.total
+func (x *Index) Len() int { return x.Stats().Points }
+
+// write journals op (when there is a journal) and applies it; the caller
+// holds the write lock and calls the returned commit after releasing it.
+func (x *Index) write(op *Op, prepared []prepared) (func() error, error) {
+	commit := func() error { return nil }
+	if x.journal != nil {
+		c, err := x.journal.Write(op)
+		if err != nil {
+			return nil, err
+		}
+		commit = c
+	}
+	if err := x.apply(op, prepared); err != nil {
+		// validated above: an error here is a bug, and the journal already holds op
+		panic(fmt.Sprintf("vector index: apply after validation: %v", err))
+	}
+	return commit, nil
 }
 
 func (x *Index) Create(_ context.Context, name string, size int, d store.Distance) (bool, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if c, ok := x.cols[name]; ok {
-		if c.size != size || c.dist != d {
-			return false, fmt.Errorf("%w: %s has size %d, distance %s", store.ErrCollectionConflict, name, c.size, c.dist)
+	commit, created, err := func() (func() error, bool, error) {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		if c, ok := x.cols[name]; ok {
+			if c.size != size || c.dist != d {
+				return nil, false, fmt.Errorf("%w: %s has size %d, distance %s", store.ErrCollectionConflict, name, c.size, c.dist)
+			}
+			return nil, false, nil
 		}
-		return false, nil
+		if size < 1 || size > store.MaxDimension {
+			return nil, false, fmt.Errorf("%w: size %d: want 1 to %d", store.ErrInvalid, size, store.MaxDimension)
+		}
+		if len(x.cols) >= x.lim.MaxCollections {
+			return nil, false, fmt.Errorf("%w: %d collections (VECTOR_MEMORY_MAX_COLLECTIONS)", store.ErrFull, x.lim.MaxCollections)
+		}
+		commit, err := x.write(&Op{Kind: OpCreate, Collection: name, Size: size, Distance: d}, nil)
+		return commit, err == nil, err
+	}()
+	if err != nil || commit == nil {
+		return false, err
 	}
-	if len(x.cols) >= x.maxCollections {
-		return false, fmt.Errorf("%w: %d collections (VECTOR_MEMORY_MAX_COLLECTIONS)", store.ErrFull, x.maxCollections)
-	}
-	x.cols[name] = &collection{size: size, dist: d, points: map[store.ID]*entry{}}
-	return true, nil
+	return created, commit()
 }
 
 func (x *Index) Delete(_ context.Context, name string) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	c, ok := x.cols[name]
-	if !ok {
-		return fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+	commit, err := func() (func() error, error) {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		if _, ok := x.cols[name]; !ok {
+			return nil, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+		}
+		return x.write(&Op{Kind: OpDrop, Collection: name}, nil)
+	}()
+	if err != nil {
+		return err
 	}
-	x.total -= len(c.points)
-	delete(x.cols, name)
-	return nil
+	return commit()
 }
 
 func (x *Index) Info(_ context.Context, name string) (store.Info, error) {
@@ -91,37 +207,270 @@ func (x *Index) Info(_ context.Context, name string) (store.Info, error) {
 	if !ok {
 		return store.Info{}, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
 	}
-	return store.Info{Name: name, Size: c.size, Distance: c.dist, Points: uint64(len(c.points))}, nil
+	return store.Info{Name: name, Size: c.size, Distance: c.dist, Points: uint64(len(c.ids))}, nil
 }
 
-// Upsert is all or nothing: a point of the wrong size or a batch that would
-// pass the bound changes nothing.
+// prepared is a record with what the index derives from it.
+type prepared struct {
+	scalars []kv
+	cost    int64
+}
+
+// prepare decodes what filters need from a record's payload and counts
+// the bytes it will hold.
+func prepare(r Record) (prepared, error) {
+	cost := int64(4*len(r.Vector)+len(r.Payload)) + PointOverhead
+	if r.Payload == nil {
+		return prepared{cost: cost}, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Payload, &m); err != nil {
+		return prepared{}, fmt.Errorf("payload of point %s: %w", r.ID, err)
+	}
+	var sc []kv
+	for k, v := range m {
+		switch v.(type) {
+		case string, float64, bool:
+			sc = append(sc, kv{k, v})
+			cost += int64(32 + len(k))
+			if s, ok := v.(string); ok {
+				cost += int64(len(s))
+			}
+		}
+	}
+	sort.Slice(sc, func(i, j int) bool { return sc[i].k < sc[j].k })
+	return prepared{scalars: sc, cost: cost}, nil
+}
+
+// Upsert is all or nothing: a bad point, a payload past its bound or a
+// batch that would pass a bound of the index changes nothing.
 func (x *Index) Upsert(_ context.Context, name string, points []store.Point) error {
+	recs := make([]Record, len(points))
+	preps := make([]prepared, len(points))
+	for i, p := range points {
+		payload, err := store.EncodePayload(p.Payload, x.lim.MaxPayloadBytes, x.lim.MaxPayloadDepth)
+		if err != nil {
+			return fmt.Errorf("point %d (id %s): %w", i, p.ID, err)
+		}
+		recs[i] = Record{ID: p.ID, Vector: slices.Clone(p.Vector), Payload: payload}
+		if preps[i], err = prepare(recs[i]); err != nil {
+			return fmt.Errorf("%w: %v", store.ErrInvalid, err)
+		}
+	}
+	commit, err := func() (func() error, error) {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		c, ok := x.cols[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+		}
+		// the last write of an id in a batch wins: count each id once
+		last := make(map[store.ID]int, len(recs))
+		for i, r := range recs {
+			if err := store.CheckVector(r.Vector, c.size, c.dist); err != nil {
+				return nil, fmt.Errorf("%w: point %d (id %s): %v", store.ErrInvalid, i, r.ID, err)
+			}
+			last[r.ID] = i
+		}
+		added, delta := 0, int64(0)
+		for id, i := range last {
+			delta += preps[i].cost
+			if at, exists := c.pos[id]; exists {
+				delta -= c.cost[at]
+			} else {
+				added++
+			}
+		}
+		if x.points+added > x.lim.MaxPoints {
+			return nil, fmt.Errorf("%w: %d points held, %d new would pass the bound of %d (VECTOR_MEMORY_MAX_POINTS)",
+				store.ErrFull, x.points, added, x.lim.MaxPoints)
+		}
+		if delta > 0 && x.bytes+delta > x.lim.MaxBytes {
+			return nil, fmt.Errorf("%w: %d bytes held, this batch adds %d and would pass the bound of %d (VECTOR_MEMORY_MAX_BYTES)",
+				store.ErrFull, x.bytes, delta, x.lim.MaxBytes)
+		}
+		return x.write(&Op{Kind: OpUpsert, Collection: name, Points: recs}, preps)
+	}()
+	if err != nil {
+		return err
+	}
+	return commit()
+}
+
+// DeletePoints removes the points with these ids; absent ids are skipped.
+func (x *Index) DeletePoints(_ context.Context, name string, ids []store.ID) (int, error) {
+	n := 0
+	commit, err := func() (func() error, error) {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		c, ok := x.cols[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+		}
+		var present []store.ID
+		seen := map[store.ID]bool{}
+		for _, id := range ids {
+			if _, ok := c.pos[id]; ok && !seen[id] {
+				present = append(present, id)
+				seen[id] = true
+			}
+		}
+		n = len(present)
+		if n == 0 {
+			return func() error { return nil }, nil
+		}
+		return x.write(&Op{Kind: OpDelete, Collection: name, IDs: present}, nil)
+	}()
+	if err != nil {
+		return 0, err
+	}
+	return n, commit()
+}
+
+// Apply applies a change read back from a journal, without the bounds (a
+// bound lowered since the change was acknowledged must not lose it).
+func (x *Index) Apply(op *Op) error {
+	var preps []prepared
+	if op.Kind == OpUpsert {
+		preps = make([]prepared, len(op.Points))
+		for i, r := range op.Points {
+			p, err := prepare(r)
+			if err != nil {
+				return err
+			}
+			preps[i] = p
+		}
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	c, ok := x.cols[name]
+	return x.apply(op, preps)
+}
+
+func (x *Index) apply(op *Op, preps []prepared) error {
+	defer func() { x.stats.Store(&Stats{Collections: len(x.cols), Points: x.points, Bytes: x.bytes}) }()
+	switch op.Kind {
+	case OpCreate:
+		if _, ok := x.cols[op.Collection]; ok {
+			return fmt.Errorf("create %s: exists", op.Collection)
+		}
+		if op.Size < 1 || op.Size > store.MaxDimension {
+			return fmt.Errorf("create %s: size %d", op.Collection, op.Size)
+		}
+		x.cols[op.Collection] = &collection{size: op.Size, dist: op.Distance, pos: map[store.ID]int{}}
+	case OpDrop:
+		c, ok := x.cols[op.Collection]
+		if !ok {
+			return fmt.Errorf("drop %s: %w", op.Collection, store.ErrCollectionNotFound)
+		}
+		x.points -= len(c.ids)
+		for _, b := range c.cost {
+			x.bytes -= b
+		}
+		delete(x.cols, op.Collection)
+	case OpUpsert:
+		c, ok := x.cols[op.Collection]
+		if !ok {
+			return fmt.Errorf("upsert into %s: %w", op.Collection, store.ErrCollectionNotFound)
+		}
+		for _, r := range op.Points {
+			if len(r.Vector) != c.size {
+				return fmt.Errorf("upsert into %s: point %s has %d dimensions, want %d", op.Collection, r.ID, len(r.Vector), c.size)
+			}
+		}
+		for i, r := range op.Points {
+			c.put(r, preps[i], x)
+		}
+	case OpDelete:
+		c, ok := x.cols[op.Collection]
+		if !ok {
+			return fmt.Errorf("delete from %s: %w", op.Collection, store.ErrCollectionNotFound)
+		}
+		for _, id := range op.IDs {
+			c.remove(id, x)
+		}
+	default:
+		return fmt.Errorf("unknown change kind %d", op.Kind)
+	}
+	return nil
+}
+
+func (c *collection) put(r Record, p prepared, x *Index) {
+	if i, ok := c.pos[r.ID]; ok {
+		copy(c.vecs[i*c.size:(i+1)*c.size], r.Vector)
+		c.norms[i] = norm(r.Vector)
+		c.payloads[i], c.scalars[i] = r.Payload, p.scalars
+		x.bytes += p.cost - c.cost[i]
+		c.cost[i] = p.cost
+		return
+	}
+	c.pos[r.ID] = len(c.ids)
+	c.vecs = append(c.vecs, r.Vector...)
+	c.norms = append(c.norms, norm(r.Vector))
+	c.ids = append(c.ids, r.ID)
+	c.payloads = append(c.payloads, r.Payload)
+	c.scalars = append(c.scalars, p.scalars)
+	c.cost = append(c.cost, p.cost)
+	x.points++
+	x.bytes += p.cost
+}
+
+// remove moves the last point into the hole, so storage stays contiguous.
+func (c *collection) remove(id store.ID, x *Index) {
+	i, ok := c.pos[id]
 	if !ok {
-		return fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+		return
 	}
-	added := 0
-	seen := map[store.ID]bool{}
-	for i, p := range points {
-		if err := store.CheckVector(p.Vector, c.size, c.dist); err != nil {
-			return fmt.Errorf("%w: point %d (id %s): %v", store.ErrInvalid, i, p.ID, err)
+	last := len(c.ids) - 1
+	x.points--
+	x.bytes -= c.cost[i]
+	if i != last {
+		copy(c.vecs[i*c.size:(i+1)*c.size], c.vecs[last*c.size:])
+		c.norms[i], c.ids[i], c.payloads[i], c.scalars[i], c.cost[i] =
+			c.norms[last], c.ids[last], c.payloads[last], c.scalars[last], c.cost[last]
+		c.pos[c.ids[i]] = i
+	}
+	delete(c.pos, id)
+	c.vecs = c.vecs[:last*c.size]
+	c.norms, c.ids, c.payloads, c.scalars, c.cost =
+		c.norms[:last], c.ids[:last], c.payloads[:last], c.scalars[:last], c.cost[:last]
+	clear(c.payloads[last:cap(c.payloads)][:1])
+	clear(c.scalars[last:cap(c.scalars)][:1])
+	// give memory back once most of it is unused
+	if cap(c.ids) > 1024 && len(c.ids) < cap(c.ids)/4 {
+		c.vecs, c.norms, c.ids = slices.Clip(slices.Clone(c.vecs)), slices.Clone(c.norms), slices.Clone(c.ids)
+		c.payloads, c.scalars, c.cost = slices.Clone(c.payloads), slices.Clone(c.scalars), slices.Clone(c.cost)
+	}
+}
+
+// Dump emits the index as changes that rebuild it: each collection's
+// create, then its points in upserts of at most batch points. begin runs
+// first, under the same read lock, so a caller can note the state that the
+// dump is of. The records point into the index: emit must not keep them.
+func (x *Index) Dump(batch int, begin func(Stats), emit func(*Op) error) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	begin(Stats{Collections: len(x.cols), Points: x.points, Bytes: x.bytes})
+	names := make([]string, 0, len(x.cols))
+	for n := range x.cols {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		c := x.cols[n]
+		if err := emit(&Op{Kind: OpCreate, Collection: n, Size: c.size, Distance: c.dist}); err != nil {
+			return err
 		}
-		if _, exists := c.points[p.ID]; !exists && !seen[p.ID] {
-			added++
+		recs := make([]Record, 0, min(batch, len(c.ids)))
+		for i := 0; i < len(c.ids); i += batch {
+			recs = recs[:0]
+			for j := i; j < min(i+batch, len(c.ids)); j++ {
+				recs = append(recs, Record{ID: c.ids[j], Vector: c.vecs[j*c.size : (j+1)*c.size : (j+1)*c.size], Payload: c.payloads[j]})
+			}
+			if err := emit(&Op{Kind: OpUpsert, Collection: n, Points: recs}); err != nil {
+				return err
+			}
 		}
-		seen[p.ID] = true
 	}
-	if x.total+added > x.maxPoints {
-		return fmt.Errorf("%w: %d points held, %d new would pass the bound of %d (VECTOR_MEMORY_MAX_POINTS)",
-			store.ErrFull, x.total, added, x.maxPoints)
-	}
-	for _, p := range points {
-		c.points[p.ID] = &entry{vec: slices.Clone(p.Vector), norm: norm(p.Vector), payload: maps.Clone(p.Payload)}
-	}
-	x.total += added
 	return nil
 }
 
@@ -133,25 +482,95 @@ func norm(v []float32) float64 {
 	return math.Sqrt(s)
 }
 
-func dot(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		s += float64(a[i]) * float64(b[i])
+// dot sums in float64 like the reference does, in eight independent
+// accumulators so that the additions do not wait on each other.
+func dot(q []float64, v []float32) float64 {
+	v = v[:len(q)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float64
+	i := 0
+	for ; i+8 <= len(q); i += 8 {
+		a, b := q[i:i+8:i+8], v[i:i+8:i+8]
+		s0 += a[0] * float64(b[0])
+		s1 += a[1] * float64(b[1])
+		s2 += a[2] * float64(b[2])
+		s3 += a[3] * float64(b[3])
+		s4 += a[4] * float64(b[4])
+		s5 += a[5] * float64(b[5])
+		s6 += a[6] * float64(b[6])
+		s7 += a[7] * float64(b[7])
 	}
-	return s
+	for ; i < len(q); i++ {
+		s0 += q[i] * float64(v[i])
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
-func euclid(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		s += d * d
+// dot32 is dot in float32: about twice as fast, and within screenSlack of
+// the exact value, which is enough to pass over most points without the
+// float64 sum (see Search).
+func dot32(q, v []float32) float32 {
+	v = v[:len(q)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= len(q); i += 8 {
+		a, b := q[i:i+8:i+8], v[i:i+8:i+8]
+		s0 += a[0] * b[0]
+		s1 += a[1] * b[1]
+		s2 += a[2] * b[2]
+		s3 += a[3] * b[3]
+		s4 += a[4] * b[4]
+		s5 += a[5] * b[5]
+		s6 += a[6] * b[6]
+		s7 += a[7] * b[7]
 	}
-	return math.Sqrt(s)
+	for ; i < len(q); i++ {
+		s0 += q[i] * v[i]
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
-// Search scores every point that passes the filter and returns the best
-// limit, nearest first; ties go to the smaller id.
+// screenSlack bounds |dot32(q, v) - dot(q, v)| for vectors of n
+// dimensions, as a multiple of |q|*|v|: each of the 8 lanes adds about n/8
+// products, each addition and product rounding by at most 2^-24 of the
+// running sum of |q_i*v_i| (which Cauchy-Schwarz bounds by |q|*|v|); the
+// factor 2 and the constant are margin. Subnormal results add an absolute
+// error, covered by screenAbs.
+func screenSlack(n int) float64 { return 2*(float64(n)/8+4)*0x1p-24 + 1e-12 }
+
+func screenAbs(n int) float64 { return float64(n) * 0x1p-120 }
+
+func euclid(q []float64, v []float32) float64 {
+	v = v[:len(q)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(q); i += 4 {
+		a, b := q[i:i+4:i+4], v[i:i+4:i+4]
+		d0, d1, d2, d3 := a[0]-float64(b[0]), a[1]-float64(b[1]), a[2]-float64(b[2]), a[3]-float64(b[3])
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(q); i++ {
+		d := q[i] - float64(v[i])
+		s0 += d * d
+	}
+	return math.Sqrt((s0 + s1) + (s2 + s3))
+}
+
+func match(f store.Filter, sc []kv) bool {
+	for k, want := range f {
+		i := sort.Search(len(sc), func(i int) bool { return sc[i].k >= k })
+		if i == len(sc) || sc[i].k != k || sc[i].v != want {
+			return false
+		}
+	}
+	return true
+}
+
+// Search scores every point that passes the filter, scanning the
+// collection's contiguous vectors, and returns the best limit, nearest
+// first; ties go to the smaller id.
 func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f store.Filter) ([]store.Hit, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -162,32 +581,54 @@ func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f
 	if err := store.CheckVector(q, c.size, c.dist); err != nil {
 		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
+	qd := make([]float64, len(q))
+	for i, v := range q {
+		qd[i] = float64(v)
+	}
 	qn := norm(q)
 	lowerIsBetter := c.dist == store.Euclid
-	// better reports whether a ranks before b: nearer, then smaller id.
 	better := func(a, b scored) bool {
 		if a.score != b.score {
 			return (a.score < b.score) == lowerIsBetter
 		}
-		return cmpID(a.id, b.id) < 0
+		return cmpID(c.ids[a.i], c.ids[b.i]) < 0
 	}
 	// top keeps the best limit hits in a heap whose root is the worst of
 	// them, so a search costs O(n log limit), not a sort of every point.
-	top := make([]scored, 0, min(limit, len(c.points)))
-	for id, e := range c.points {
-		if !f.Match(e.payload) {
+	top := make([]scored, 0, min(limit, len(c.ids)))
+	d := c.size
+	// Once top is full, a point is scored exactly only if its float32
+	// score, widened by its error bound, could beat the worst kept hit; the
+	// hits and their scores are those of the float64 scan.
+	screen := c.dist != store.Euclid
+	slack, abs := screenSlack(d), screenAbs(d)
+	for i := range c.ids {
+		if len(f) > 0 && !match(f, c.scalars[i]) {
 			continue
+		}
+		v := c.vecs[i*d : (i+1)*d : (i+1)*d]
+		if screen && len(top) == limit {
+			a := float64(dot32(q, v))
+			if !math.IsInf(a, 0) && !math.IsNaN(a) {
+				bound := a + slack*qn*c.norms[i] + abs
+				if c.dist == store.Cosine {
+					bound /= qn * c.norms[i]
+				}
+				if bound < top[0].score {
+					continue
+				}
+			}
 		}
 		var s float64
 		switch c.dist {
 		case store.Cosine:
-			s = dot(q, e.vec) / (qn * e.norm)
+			s = dot(qd, v) / (qn * c.norms[i])
 		case store.Dot:
-			s = dot(q, e.vec)
+			s = dot(qd, v)
 		case store.Euclid:
-			s = euclid(q, e.vec)
+			s = euclid(qd, v)
 		}
-		h := scored{id, s, e}
+		h := scored{i, s}
 		if len(top) < limit {
 			top = append(top, h)
 			siftUp(top, len(top)-1, better)
@@ -204,15 +645,29 @@ func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f
 	})
 	out := make([]store.Hit, len(top))
 	for i, h := range top {
-		out[i] = store.Hit{ID: h.id, Score: float32(h.score), Payload: maps.Clone(h.e.payload)}
+		p, err := decodePayload(c.payloads[h.i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = store.Hit{ID: c.ids[h.i], Score: float32(h.score), Payload: p}
 	}
 	return out, nil
 }
 
+func decodePayload(b []byte) (map[string]any, error) {
+	if b == nil {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decode stored payload: %w", err)
+	}
+	return m, nil
+}
+
 type scored struct {
-	id    store.ID
+	i     int
 	score float64
-	e     *entry
 }
 
 // The heap keeps the worst hit at index 0: a parent is never better than
@@ -259,11 +714,15 @@ func (x *Index) Get(_ context.Context, name string, id store.ID) (store.Point, e
 	if !ok {
 		return store.Point{}, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
 	}
-	e, ok := c.points[id]
+	i, ok := c.pos[id]
 	if !ok {
 		return store.Point{}, fmt.Errorf("%w: %s in %s", store.ErrPointNotFound, id, name)
 	}
-	return store.Point{ID: id, Vector: slices.Clone(e.vec), Payload: maps.Clone(e.payload)}, nil
+	p, err := decodePayload(c.payloads[i])
+	if err != nil {
+		return store.Point{}, err
+	}
+	return store.Point{ID: id, Vector: slices.Clone(c.vecs[i*c.size : (i+1)*c.size]), Payload: p}, nil
 }
 
 // Ping always succeeds: the index is in the process.

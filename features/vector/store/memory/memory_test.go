@@ -12,6 +12,11 @@ import (
 
 var ctx = context.Background()
 
+// lim bounds points and collections, with generous byte bounds.
+func lim(points, cols int) Limits {
+	return Limits{MaxPoints: points, MaxCollections: cols, MaxBytes: 1 << 30, MaxPayloadBytes: 1 << 20, MaxPayloadDepth: 32}
+}
+
 func pt(id uint64, v ...float32) store.Point {
 	return store.Point{ID: store.ID{Num: id}, Vector: v, Payload: map[string]any{"n": float64(id)}}
 }
@@ -27,7 +32,7 @@ func ids(hits []store.Hit) string {
 func near(a float32, b float64) bool { return math.Abs(float64(a)-b) < 1e-5 }
 
 func TestDistances(t *testing.T) {
-	x := New(100, 10)
+	x := New(lim(100, 10))
 	for _, d := range []store.Distance{store.Cosine, store.Dot, store.Euclid} {
 		if _, err := x.Create(ctx, string(d), 2, d); err != nil {
 			t.Fatal(err)
@@ -67,7 +72,7 @@ func TestDistances(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
-	x := New(100, 10)
+	x := New(lim(100, 10))
 	x.Create(ctx, "c", 2, store.Dot)
 	x.Upsert(ctx, "c", []store.Point{
 		{ID: store.ID{Num: 1}, Vector: []float32{1, 0}, Payload: map[string]any{"lang": "go", "n": float64(1)}},
@@ -94,7 +99,7 @@ func TestFilter(t *testing.T) {
 }
 
 func TestBoundsAndAtomicity(t *testing.T) {
-	x := New(3, 2)
+	x := New(lim(3, 2))
 	if c, err := x.Create(ctx, "a", 2, store.Cosine); !c || err != nil {
 		t.Fatal(c, err)
 	}
@@ -145,7 +150,7 @@ func TestBoundsAndAtomicity(t *testing.T) {
 }
 
 func TestUnknownCollectionAndPoint(t *testing.T) {
-	x := New(10, 10)
+	x := New(lim(10, 10))
 	for name, err := range map[string]error{
 		"search": func() error { _, err := x.Search(ctx, "nope", []float32{1}, 1, nil); return err }(),
 		"upsert": x.Upsert(ctx, "nope", []store.Point{pt(1, 1)}),
@@ -164,7 +169,7 @@ func TestUnknownCollectionAndPoint(t *testing.T) {
 }
 
 func TestVectorChecks(t *testing.T) {
-	x := New(10, 10)
+	x := New(lim(10, 10))
 	x.Create(ctx, "cos", 3, store.Cosine)
 	x.Create(ctx, "dot", 3, store.Dot)
 	if _, err := x.Search(ctx, "cos", []float32{1, 0}, 1, nil); !errors.Is(err, store.ErrInvalid) {
@@ -223,7 +228,7 @@ func TestIDs(t *testing.T) {
 }
 
 func BenchmarkSearch10kx128(b *testing.B) {
-	x := New(20000, 1)
+	x := New(lim(20000, 1))
 	x.Create(ctx, "c", 128, store.Cosine)
 	pts := make([]store.Point, 10000)
 	for i := range pts {
@@ -249,7 +254,7 @@ func BenchmarkSearch10kx128(b *testing.B) {
 // score, for each distance and several limits, on pseudo-random points
 // (with duplicates, so ties are exercised).
 func TestTopKMatchesFullSort(t *testing.T) {
-	x := New(1000, 3)
+	x := New(lim(1000, 3))
 	seed := uint64(7)
 	rnd := func() float32 { seed = seed*6364136223846793005 + 1442695040888963407; return float32(seed>>59) - 8 }
 	pts := make([]store.Point, 300)

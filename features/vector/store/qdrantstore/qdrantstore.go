@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 )
 
 // Options configure the connection.
@@ -48,7 +49,7 @@ func Config(o Options) (*qdrant.Config, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Hostname() == "" {
-		return nil, fmt.Errorf("parse QDRANT_URL %q: want host:port or a URL", o.URL)
+		return nil, fmt.Errorf("parse QDRANT_URL %q: want host:port or a URL", config.RedactURL(o.URL))
 	}
 	port := 6334
 	if p := u.Port(); p != "" {
@@ -90,9 +91,9 @@ func New(o Options) (*Store, error) {
 	}
 	c, err := qdrant.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("qdrant client for %s: %w", o.URL, err)
+		return nil, fmt.Errorf("qdrant client for %s: %w", config.RedactURL(o.URL), err)
 	}
-	return &Store{c: c, url: o.URL, timeout: o.Timeout}, nil
+	return &Store{c: c, url: config.RedactURL(o.URL), timeout: o.Timeout}, nil // url is shown, never its credentials
 }
 
 func (s *Store) Backend() string { return "qdrant " + s.url }
@@ -349,6 +350,23 @@ func (s *Store) Get(ctx context.Context, name string, id store.ID) (store.Point,
 		data = vec.GetData()
 	}
 	return store.Point{ID: fromPointID(p.GetId()), Vector: data, Payload: payloadOut(p.GetPayload())}, nil
+}
+
+// DeletePoints removes points by id; Qdrant does not say how many were
+// there, so the count is -1.
+func (s *Store) DeletePoints(ctx context.Context, name string, ids []store.ID) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	pids := make([]*qdrant.PointId, len(ids))
+	for i, id := range ids {
+		pids[i] = pointID(id)
+	}
+	wait := true
+	_, err := s.c.Delete(ctx, &qdrant.DeletePoints{CollectionName: name, Wait: &wait, Points: qdrant.NewPointsSelector(pids...)})
+	if err != nil {
+		return 0, wrap("delete points", err)
+	}
+	return -1, nil
 }
 
 // Ping runs Qdrant's health check.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,5 +203,16 @@ func TestConfig(t *testing.T) {
 	}
 	if _, err := Config(Options{URL: "http://q:notaport"}); err == nil {
 		t.Fatal("bad port accepted")
+	}
+}
+
+func TestBackendShowsURLWithoutCredentials(t *testing.T) {
+	s, err := New(Options{URL: "http://user:hunter2@127.0.0.1:6334", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if b := s.Backend(); strings.Contains(b, "hunter2") || !strings.Contains(b, "127.0.0.1:6334") {
+		t.Fatalf("backend %q", b)
 	}
 }

@@ -199,6 +199,19 @@ func (p *points) Upsert(_ context.Context, r *qdrant.UpsertPoints) (*qdrant.Poin
 	return &qdrant.PointsOperationResponse{Result: &qdrant.UpdateResult{Status: qdrant.UpdateStatus_Completed}}, nil
 }
 
+func (p *points) Delete(_ context.Context, r *qdrant.DeletePoints) (*qdrant.PointsOperationResponse, error) {
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	col, err := p.s.col(r.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range r.GetPoints().GetPoints().GetIds() {
+		delete(col.points, key(id))
+	}
+	return &qdrant.PointsOperationResponse{Result: &qdrant.UpdateResult{Status: qdrant.UpdateStatus_Completed}}, nil
+}
+
 func (p *points) Get(_ context.Context, r *qdrant.GetPoints) (*qdrant.GetResponse, error) {
 	p.s.mu.Lock()
 	defer p.s.mu.Unlock()

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/advanced-backend/advanced-backend/internal/config"
+)
+
+// TestHelpPrintsUsageAndExitsZero: -h and --help, alone or after a
+// subcommand, print the usage with every setting and its default on stdout
+// and exit 0 (they exited 2 with "flag: help requested").
+func TestHelpPrintsUsageAndExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"serve", "-h"}, {"serve", "--help"},
+		{"capabilities", "-h"}, {"healthcheck", "--help"}} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != exitOK || errOut.Len() != 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut.String())
+			continue
+		}
+		for _, v := range config.Vars() {
+			if !strings.Contains(out.String(), "--"+v.Flag+" ") || !strings.Contains(out.String(), "env "+v.Env+", default ") {
+				t.Errorf("%v: usage lacks --%s / %s with its default", args, v.Flag, v.Env)
+				break
+			}
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := hashPassword([]string{"-h"}, strings.NewReader(""), &out, &errOut); code != exitOK || !strings.Contains(out.String(), "-cost") {
+		t.Errorf("hash-password -h: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	if code := run([]string{"serve", "--no-such-flag"}, &out, &errOut); code != exitUsage {
+		t.Errorf("unknown flag: exit %d", code)
+	}
+}

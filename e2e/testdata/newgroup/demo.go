@@ -1,0 +1,43 @@
+// Package demo is a throwaway group for e2e/newgroup_test.go: it is laid
+// over the tree at features/demo with `go build -overlay`, together with
+// one table row and one link file, to prove that adding a group needs
+// nothing else.
+package demo
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
+)
+
+func init() {
+	capability.Register(capability.GroupInfo{Name: "demo", New: func() capability.Feature { return &feature{} }, Settings: []config.Setting{
+		config.String("DEMO_GREETING", "hello", "demo: what GET /api/v2/demo/hello answers"),
+		config.Int("DEMO_REPEAT", 1, 1, 5, "demo: how often the greeting is repeated"),
+	}})
+}
+
+type feature struct {
+	greeting string
+	repeat   int
+	started  atomic.Bool
+}
+
+func (f *feature) Setup(h *capability.Host) error {
+	f.greeting, f.repeat = h.Settings.String("DEMO_GREETING"), h.Settings.Int("DEMO_REPEAT")
+	h.Router.GET("/api/v2/demo/hello", func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"greeting": f.greeting, "repeat": f.repeat})
+	})
+	return nil
+}
+
+func (f *feature) Start(context.Context) error { f.started.Store(true); return nil }
+func (f *feature) Stop(context.Context) error  { return nil }
+func (f *feature) Status() capability.Status {
+	return capability.Status{Ready: f.started.Load(), Detail: "demo says " + f.greeting}
+}

@@ -1,0 +1,81 @@
+package vector
+
+import (
+	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/config"
+)
+
+// Config is the vector group's configuration, read from its settings.
+type Config struct {
+	QdrantURL       string
+	QdrantAPIKey    string
+	RedisURL        string
+	MemoryMaxPoints int
+	// MemoryMaxCollections bounds the collections of the embedded index.
+	MemoryMaxCollections int
+	// QdrantTLS forces TLS (https:// and grpcs:// URLs imply it).
+	QdrantTLS bool
+	// QdrantCAFile is a PEM bundle of CAs to trust for Qdrant (empty: system roots).
+	QdrantCAFile string
+	// QdrantTimeout bounds one Qdrant call.
+	QdrantTimeout time.Duration
+	// RedisTimeout bounds dialling, each read/write and each Redis call.
+	RedisTimeout time.Duration
+	// RedisRetryInterval is how often an unreachable Redis is probed again.
+	RedisRetryInterval time.Duration
+	// DataDir is where the embedded index keeps its log and snapshot;
+	// MemoryOnly keeps nothing.
+	DataDir string
+	// MemoryMaxBytes bounds the bytes the embedded index holds: vectors,
+	// payloads and per-point overhead.
+	MemoryMaxBytes int64
+	// MaxPayloadBytes bounds one point's payload (JSON bytes), MaxPayloadDepth
+	// its nesting; both hold for every backend.
+	MaxPayloadBytes int
+	MaxPayloadDepth int
+}
+
+// MemoryOnly as VECTOR_DATA_DIR keeps the embedded index in memory only
+// (tests, throwaway runs).
+const MemoryOnly = ":memory:"
+
+// Settings are the vector group's settings (prefixes QDRANT_, REDIS_,
+// VECTOR_ in internal/groupspec).
+func Settings() []config.Setting {
+	return []config.Setting{
+		config.AddrOrURL("QDRANT_URL", "Qdrant gRPC address (host:port or URL); empty uses the embedded index in VECTOR_DATA_DIR"),
+		config.String("QDRANT_API_KEY", "", "Qdrant API key").AsSecret(),
+		config.URL("REDIS_URL", "", "Redis URL (redis://host:port/db) for the cache and shared limits"),
+		config.Int("VECTOR_MEMORY_MAX_POINTS", 100_000, 1, 100_000_000, "bound on points held by the embedded index"),
+		config.Int("VECTOR_MEMORY_MAX_COLLECTIONS", 100, 1, 100_000, "bound on collections held by the embedded index"),
+		config.String("VECTOR_DATA_DIR", "data/vector", "directory of the embedded vector index (log, snapshot, backups; relative to the working directory); "+MemoryOnly+" keeps it in memory only, lost at exit"),
+		config.Int64("VECTOR_MEMORY_MAX_BYTES", 1<<30, 1<<10, 1<<40, "bound on the bytes held by the embedded index: vectors, payloads and per-point overhead (507 beyond)"),
+		config.Int("VECTOR_MAX_PAYLOAD_BYTES", 64<<10, 2, 64<<20, "bound on one point's payload as JSON bytes, every backend (413 beyond)"),
+		config.Int("VECTOR_MAX_PAYLOAD_DEPTH", 16, 1, 1000, "bound on how deeply one point's payload nests (the payload object is depth 1), every backend (400 beyond)"),
+		config.Bool("QDRANT_TLS", false, "use TLS to Qdrant (https:// and grpcs:// URLs imply it)"),
+		config.String("QDRANT_CA_FILE", "", "PEM file of CAs to trust for Qdrant TLS; empty uses the system roots"),
+		config.Duration("QDRANT_TIMEOUT", 5*time.Second, time.Millisecond, 10*time.Minute, "bound on one Qdrant call"),
+		config.Duration("REDIS_TIMEOUT", 50*time.Millisecond, time.Millisecond, 10*time.Second, "bound on dialling Redis and on each Redis call"),
+		config.Duration("REDIS_RETRY_INTERVAL", time.Second, 10*time.Millisecond, 5*time.Minute, "how often an unreachable Redis is probed again (calls bypass it meanwhile)"),
+	}
+}
+
+func configFrom(v config.Values) Config {
+	return Config{
+		QdrantURL:            v.String("QDRANT_URL"),
+		QdrantAPIKey:         v.String("QDRANT_API_KEY"),
+		RedisURL:             v.String("REDIS_URL"),
+		MemoryMaxPoints:      v.Int("VECTOR_MEMORY_MAX_POINTS"),
+		MemoryMaxCollections: v.Int("VECTOR_MEMORY_MAX_COLLECTIONS"),
+		QdrantTLS:            v.Bool("QDRANT_TLS"),
+		QdrantCAFile:         v.String("QDRANT_CA_FILE"),
+		QdrantTimeout:        v.Duration("QDRANT_TIMEOUT"),
+		RedisTimeout:         v.Duration("REDIS_TIMEOUT"),
+		RedisRetryInterval:   v.Duration("REDIS_RETRY_INTERVAL"),
+		DataDir:              v.String("VECTOR_DATA_DIR"),
+		MemoryMaxBytes:       v.Int64("VECTOR_MEMORY_MAX_BYTES"),
+		MaxPayloadBytes:      v.Int("VECTOR_MAX_PAYLOAD_BYTES"),
+		MaxPayloadDepth:      v.Int("VECTOR_MAX_PAYLOAD_DEPTH"),
+	}
+}

@@ -1,0 +1,267 @@
+package durable
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+
+	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
+)
+
+// File layout. A log file and a snapshot file both start with an 8-byte
+// magic and hold framed records:
+//
+//	u32 body length | u32 CRC-32C of the body | body
+//	body: u64 lsn | u8 kind | fields of the kind (little endian)
+//
+// A snapshot's records have lsn 0 and it ends with an end record whose lsn
+// is the last log record the snapshot includes.
+const (
+	logMagic  = "AVLOG\x00\x01\n"
+	snapMagic = "AVSNP\x00\x01\n"
+	frameLen  = 8
+	// maxBody bounds one record: a batch of 1000 points of 65536
+	// dimensions (256 MiB) with room for payloads.
+	maxBody = 1 << 30
+	kindEnd = 0xFF
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+func appendString(b []byte, s string) []byte {
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
+func appendID(b []byte, id store.ID) []byte {
+	if id.UUID != "" {
+		b = append(b, 1)
+		return appendString(b, id.UUID)
+	}
+	b = append(b, 0)
+	return binary.LittleEndian.AppendUint64(b, id.Num)
+}
+
+// appendRecord appends the framed record of op (kindEnd when op is nil).
+func appendRecord(b []byte, lsn uint64, op *memory.Op) []byte {
+	start := len(b)
+	b = append(b, make([]byte, frameLen)...)
+	b = binary.LittleEndian.AppendUint64(b, lsn)
+	if op == nil {
+		b = append(b, kindEnd)
+	} else {
+		b = append(b, byte(op.Kind))
+		b = appendString(b, op.Collection)
+		switch op.Kind {
+		case memory.OpCreate:
+			b = binary.LittleEndian.AppendUint32(b, uint32(op.Size))
+			b = appendString(b, string(op.Distance))
+		case memory.OpUpsert:
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(op.Points)))
+			for _, p := range op.Points {
+				b = appendID(b, p.ID)
+				b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Vector)))
+				for _, x := range p.Vector {
+					b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+				}
+				b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Payload)))
+				b = append(b, p.Payload...)
+			}
+		case memory.OpDelete:
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(op.IDs)))
+			for _, id := range op.IDs {
+				b = appendID(b, id)
+			}
+		}
+	}
+	body := b[start+frameLen:]
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(body, crcTable))
+	return b
+}
+
+// decoder reads the fields of one body; the first short read sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) take(n int) []byte {
+	if d.err != nil || n > len(d.b) {
+		d.err = errors.New("record body ends early")
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) u8() byte {
+	if v := d.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (d *decoder) u32() uint32 {
+	if v := d.take(4); v != nil {
+		return binary.LittleEndian.Uint32(v)
+	}
+	return 0
+}
+
+func (d *decoder) u64() uint64 {
+	if v := d.take(8); v != nil {
+		return binary.LittleEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (d *decoder) str() string {
+	n := 0
+	if v := d.take(2); v != nil {
+		n = int(binary.LittleEndian.Uint16(v))
+	}
+	return string(d.take(n))
+}
+
+func (d *decoder) id() store.ID {
+	if d.u8() == 1 {
+		return store.ID{UUID: d.str()}
+	}
+	return store.ID{Num: d.u64()}
+}
+
+// decodeBody returns the record's lsn and its change (nil for kindEnd).
+func decodeBody(body []byte) (uint64, *memory.Op, error) {
+	d := &decoder{b: body}
+	lsn := d.u64()
+	kind := d.u8()
+	if d.err != nil {
+		return 0, nil, d.err
+	}
+	if kind == kindEnd {
+		return lsn, nil, nil
+	}
+	op := &memory.Op{Kind: memory.Kind(kind), Collection: d.str()}
+	switch op.Kind {
+	case memory.OpCreate:
+		op.Size = int(d.u32())
+		op.Distance = store.Distance(d.str())
+	case memory.OpDrop:
+	case memory.OpUpsert:
+		n := int(d.u32())
+		if n > len(d.b) {
+			return 0, nil, fmt.Errorf("upsert of %d points in %d bytes", n, len(d.b))
+		}
+		op.Points = make([]memory.Record, n)
+		for i := range op.Points {
+			p := &op.Points[i]
+			p.ID = d.id()
+			dim := int(d.u32())
+			raw := d.take(4 * dim)
+			if d.err != nil {
+				break
+			}
+			p.Vector = make([]float32, dim)
+			for j := range p.Vector {
+				p.Vector[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
+			}
+			if pl := d.take(int(d.u32())); len(pl) > 0 {
+				p.Payload = append([]byte(nil), pl...)
+			}
+		}
+	case memory.OpDelete:
+		n := int(d.u32())
+		if n > len(d.b) {
+			return 0, nil, fmt.Errorf("delete of %d ids in %d bytes", n, len(d.b))
+		}
+		op.IDs = make([]store.ID, n)
+		for i := range op.IDs {
+			op.IDs[i] = d.id()
+		}
+	default:
+		return 0, nil, fmt.Errorf("unknown record kind %d", kind)
+	}
+	if d.err != nil {
+		return 0, nil, d.err
+	}
+	if len(d.b) != 0 {
+		return 0, nil, fmt.Errorf("%d bytes left over after a record", len(d.b))
+	}
+	return lsn, op, nil
+}
+
+// tailError is a record that cannot be read: torn (the file ends inside
+// it) or corrupt (its checksum or contents are wrong). Everything from
+// offset on is the damaged tail.
+type tailError struct {
+	offset int64
+	reason string
+}
+
+func (e *tailError) Error() string {
+	return fmt.Sprintf("unreadable record at offset %d: %s", e.offset, e.reason)
+}
+
+// readRecords checks the magic and calls fn for each record in order. It
+// returns the end offset of the last good record; a damaged record ends the
+// reading with a *tailError, an error from fn ends it with that error.
+func readRecords(r io.Reader, magic string, fn func(lsn uint64, op *memory.Op) error) (int64, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	head := make([]byte, len(magic))
+	if n, err := io.ReadFull(br, head); err != nil {
+		if n == 0 && err == io.EOF {
+			return 0, &tailError{0, "empty file"}
+		}
+		return 0, &tailError{0, "file ends inside its header"}
+	}
+	if string(head) != magic {
+		return 0, fmt.Errorf("not a vector store file (bad magic %q)", head)
+	}
+	off := int64(len(magic))
+	var frame [frameLen]byte
+	var body []byte
+	for {
+		n, err := io.ReadFull(br, frame[:])
+		if err == io.EOF {
+			return off, nil
+		}
+		if err != nil {
+			if err == io.ErrUnexpectedEOF {
+				return off, &tailError{off, fmt.Sprintf("torn: the file ends %d bytes into a record header", n)}
+			}
+			return off, err
+		}
+		size := binary.LittleEndian.Uint32(frame[:4])
+		if size > maxBody || size < 9 {
+			return off, &tailError{off, fmt.Sprintf("corrupt: record length %d", size)}
+		}
+		if cap(body) < int(size) {
+			body = make([]byte, size)
+		}
+		body = body[:size]
+		if n, err := io.ReadFull(br, body); err != nil {
+			if err == io.ErrUnexpectedEOF || err == io.EOF {
+				return off, &tailError{off, fmt.Sprintf("torn: the file ends %d of %d bytes into a record", n, size)}
+			}
+			return off, err
+		}
+		if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(frame[4:]) {
+			return off, &tailError{off, "corrupt: checksum mismatch"}
+		}
+		lsn, op, err := decodeBody(body)
+		if err != nil {
+			return off, &tailError{off, "corrupt: " + err.Error()}
+		}
+		if err := fn(lsn, op); err != nil {
+			return off, err
+		}
+		off += frameLen + int64(size)
+	}
+}

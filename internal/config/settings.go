@@ -1,0 +1,221 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Setting declares one setting of a group. The group declares its settings
+// beside its code and hands them over when it registers; this package
+// parses them for the linked groups, so it stays the only reader of the
+// environment and the flags. Build one with String, Bool, Int, Int64,
+// Duration, URL or AddrOrURL; Secret marks it as never shown.
+type Setting struct {
+	Name    string // environment variable, such as QDRANT_URL
+	Flag    string // command-line flag without dashes; derived from Name
+	Default string
+	Help    string
+	Bounds  string // the accepted range, for --help ("1..100000")
+	Bool    bool   // a switch: 1/true/on or 0/false/off
+	Secret  bool   // never shown: errors and logs say <redacted>
+	URL     bool   // shown without its userinfo and query
+	parse   func(string) (any, error)
+}
+
+// AsSecret returns s marked as a secret (API keys, passwords).
+func (s Setting) AsSecret() Setting { s.Secret = true; return s }
+
+func newSetting(name, def, help string, parse func(string) (any, error)) Setting {
+	return Setting{Name: name, Flag: flagName(name), Default: def, Help: help, parse: parse}
+}
+
+// flagName derives the flag of an environment name: QDRANT_URL -> qdrant-url.
+func flagName(env string) string { return strings.ReplaceAll(strings.ToLower(env), "_", "-") }
+
+// String declares a free-form string setting (trimmed).
+func String(name, def, help string) Setting {
+	return newSetting(name, def, help, func(v string) (any, error) { return strings.TrimSpace(v), nil })
+}
+
+// Checked declares a string setting (trimmed) that check accepts, for
+// lists and enumerations a group parses itself; the error names the value.
+func Checked(name, def, help string, check func(string) error) Setting {
+	return newSetting(name, def, help, func(v string) (any, error) {
+		v = strings.TrimSpace(v)
+		return v, check(v)
+	})
+}
+
+// Bool declares a switch.
+func Bool(name string, def bool, help string) Setting {
+	s := newSetting(name, strconv.FormatBool(def), help, func(v string) (any, error) { return ParseBool(v) })
+	s.Bool = true
+	return s
+}
+
+// Int declares an integer setting within [lo, hi].
+func Int(name string, def, lo, hi int, help string) Setting {
+	s := newSetting(name, strconv.Itoa(def), help, func(v string) (any, error) {
+		var n int
+		err := setInt(&n, v, lo, hi)
+		return n, err
+	})
+	s.Bounds = fmt.Sprintf("%d..%d", lo, hi)
+	return s
+}
+
+// Int64 declares a 64-bit integer setting (sizes in bytes) within [lo, hi].
+func Int64(name string, def, lo, hi int64, help string) Setting {
+	s := newSetting(name, strconv.FormatInt(def, 10), help, func(v string) (any, error) {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return int64(0), fmt.Errorf("want an integer")
+		}
+		if n < lo || n > hi {
+			return int64(0), fmt.Errorf("want an integer between %d and %d", lo, hi)
+		}
+		return n, nil
+	})
+	s.Bounds = fmt.Sprintf("%d..%d", lo, hi)
+	return s
+}
+
+// Duration declares a Go duration setting within [lo, hi].
+func Duration(name string, def, lo, hi time.Duration, help string) Setting {
+	s := newSetting(name, def.String(), help, func(v string) (any, error) {
+		var d time.Duration
+		err := setDuration(&d, v, lo, hi)
+		return d, err
+	})
+	s.Bounds = fmt.Sprintf("%s..%s", lo, hi)
+	return s
+}
+
+// URL declares an absolute URL setting; "" (unset) is accepted when def is "".
+func URL(name, def, help string) Setting {
+	s := newSetting(name, def, help, func(v string) (any, error) {
+		var u string
+		var err error
+		if def == "" {
+			err = setOptionalURL(&u, v)
+		} else {
+			err = setURL(&u, v)
+		}
+		return u, err
+	})
+	s.URL = true
+	return s
+}
+
+// AddrOrURL declares a setting that is "" (unset), host:port or an absolute URL.
+func AddrOrURL(name, help string) Setting {
+	s := newSetting(name, "", help, func(v string) (any, error) {
+		var u string
+		err := setAddrOrURL(&u, v)
+		return u, err
+	})
+	s.URL = true
+	return s
+}
+
+// Show returns a value of the setting as it may appear in an answer, an
+// error or a log line: secrets redacted, URLs without credentials.
+func (s Setting) Show(v string) string {
+	switch {
+	case s.Secret:
+		return "<redacted>"
+	case s.URL:
+		return RedactURL(v)
+	}
+	return v
+}
+
+func (s Setting) fail(val string, err error) *Error {
+	return &Error{Var: s.Name, Value: s.Show(val), Err: err}
+}
+
+// Values are one group's parsed settings. Reading a name the group did not
+// declare, or as another type, panics: that is a programming error that the
+// group's own tests find.
+type Values struct {
+	group string
+	m     map[string]any
+	given map[string]bool
+}
+
+func (v Values) get(name string) any {
+	x, ok := v.m[name]
+	if !ok {
+		panic(fmt.Sprintf("config: group %q read undeclared setting %s", v.group, name))
+	}
+	return x
+}
+
+// String returns a string, URL or AddrOrURL setting.
+func (v Values) String(name string) string { return v.get(name).(string) }
+
+// Bool returns a switch.
+func (v Values) Bool(name string) bool { return v.get(name).(bool) }
+
+// Int returns an Int setting.
+func (v Values) Int(name string) int { return v.get(name).(int) }
+
+// Int64 returns an Int64 setting.
+func (v Values) Int64(name string) int64 { return v.get(name).(int64) }
+
+// Duration returns a Duration setting.
+func (v Values) Duration(name string) time.Duration { return v.get(name).(time.Duration) }
+
+// Given reports whether the setting was given (environment or flag) rather
+// than left at its default.
+func (v Values) Given(name string) bool { return v.given[name] }
+
+// GivenNames lists the settings that were given, sorted.
+func (v Values) GivenNames() []string {
+	return slices.Sorted(maps.Keys(v.given))
+}
+
+// ParseSettings parses one group's settings from the environment alone,
+// for the group's own tests (a process parses them through Load).
+func ParseSettings(group string, decl []Setting, lookupEnv func(string) (string, bool)) (Values, error) {
+	v := newValues(group)
+	for _, s := range decl {
+		if err := v.setDefault(s); err != nil {
+			return Values{}, err
+		}
+	}
+	for _, s := range decl {
+		if val, ok := lookupEnv(s.Name); ok {
+			if err := v.set(s, val); err != nil {
+				return Values{}, err
+			}
+		}
+	}
+	return v, nil
+}
+
+func newValues(group string) Values {
+	return Values{group: group, m: map[string]any{}, given: map[string]bool{}}
+}
+
+func (v Values) setDefault(s Setting) error {
+	x, err := s.parse(s.Default)
+	if err != nil {
+		return fmt.Errorf("default of %s: %w", s.Name, err) // a bug in the declaration
+	}
+	v.m[s.Name] = x
+	return nil
+}
+
+func (v Values) set(s Setting, val string) error {
+	x, err := s.parse(val)
+	if err != nil {
+		return s.fail(val, err)
+	}
+	v.m[s.Name], v.given[s.Name] = x, true
+	return nil
+}

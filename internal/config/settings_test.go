@@ -1,0 +1,114 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// demoSettings are a group's declarations as a group package writes them.
+func demoSettings() []Setting {
+	return []Setting{
+		String("DEMO_NAME", "world", "who to greet"),
+		Int("DEMO_COUNT", 3, 1, 10, "how often"),
+		Int64("DEMO_BYTES", 1<<20, 1, 1<<30, "bound in bytes"),
+		Duration("DEMO_WAIT", time.Second, time.Millisecond, time.Minute, "how long"),
+		Bool("DEMO_LOUD", false, "shout"),
+		URL("DEMO_URL", "", "where"),
+		String("DEMO_KEY", "", "API key").AsSecret(),
+	}
+}
+
+func demoOptions(e map[string]string, args ...string) Options {
+	var environ []string
+	for k, v := range e {
+		environ = append(environ, k+"="+v)
+	}
+	return Options{Args: args, LookupEnv: env(e), Environ: environ, Variant: "lean",
+		Linked:   []GroupSettings{{Group: "demo", Settings: demoSettings()}},
+		Unlinked: []UnlinkedGroup{{Name: "vector", Prefixes: []string{"QDRANT_", "REDIS_"}, HowToLink: "variant prodapi or full, or build tag vector"}}}
+}
+
+func TestGroupSettingsParsed(t *testing.T) {
+	c, err := LoadWith(demoOptions(map[string]string{"DEMO_NAME": " you ", "DEMO_COUNT": "7", "DEMO_LOUD": "on"}, "--demo-wait", "2s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.Group("demo")
+	if v.String("DEMO_NAME") != "you" || v.Int("DEMO_COUNT") != 7 || !v.Bool("DEMO_LOUD") || v.Duration("DEMO_WAIT") != 2*time.Second ||
+		v.Int64("DEMO_BYTES") != 1<<20 || v.String("DEMO_URL") != "" {
+		t.Fatalf("%+v", v)
+	}
+	if got := v.GivenNames(); strings.Join(got, ",") != "DEMO_COUNT,DEMO_LOUD,DEMO_NAME,DEMO_WAIT" {
+		t.Fatalf("given %v", got)
+	}
+	for name, val := range map[string]string{"DEMO_COUNT": "11", "DEMO_WAIT": "2h", "DEMO_BYTES": "0", "DEMO_LOUD": "maybe", "DEMO_URL": "not a url"} {
+		_, err := LoadWith(demoOptions(map[string]string{name: val}))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != name {
+			t.Errorf("%s=%q: want an error naming it, got %v", name, val, err)
+		}
+	}
+	if _, err := LoadWith(demoOptions(nil, "--demo-count=0")); err == nil || !strings.Contains(err.Error(), "DEMO_COUNT") {
+		t.Fatalf("flag out of bounds: %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("reading an undeclared setting did not panic")
+		}
+	}()
+	v.String("DEMO_NOPE")
+}
+
+// TestUnlinkedGroupSettings: a setting of a group that is not linked is
+// recorded (environment and flags alike), and refused under STRICT_SETTINGS.
+func TestUnlinkedGroupSettings(t *testing.T) {
+	e := map[string]string{"QDRANT_URL": "http://u:secret@[::1]:6334", "ADDR": "127.0.0.1:1"}
+	c, err := LoadWith(demoOptions(e, "--redis-url", "redis://[::1]:1", "--addr", "127.0.0.1:2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Ignored) != 2 || c.Ignored[0] != (IgnoredSetting{Name: "QDRANT_URL", Group: "vector", Variant: "lean", HowToLink: "variant prodapi or full, or build tag vector"}) ||
+		c.Ignored[1].Name != "REDIS_URL" || c.Addr != "127.0.0.1:2" {
+		t.Fatalf("ignored %+v addr %s", c.Ignored, c.Addr)
+	}
+	e["STRICT_SETTINGS"] = "1"
+	_, err = LoadWith(demoOptions(e))
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != "QDRANT_URL" || !strings.Contains(err.Error(), "vector") || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("strict: %v", err)
+	}
+	// Without unlinked groups nothing is ignored; a flag nobody declares is still an error.
+	if _, err := LoadWith(demoOptions(nil, "--no-such-flag")); err == nil {
+		t.Fatal("unknown flag accepted")
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                    "",
+		"localhost:6334":                      "localhost:6334",
+		"redis://user:pw@127.0.0.1:6379/0":    "redis://REDACTED@127.0.0.1:6379/0",
+		"https://api.example/v1?key=abc#frag": "https://api.example/v1?REDACTED",
+		"::secret::":                          "<redacted>",
+		"user:pw@host:1":                      "<redacted>",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestUsageGrouped(t *testing.T) {
+	var b bytes.Buffer
+	o := demoOptions(nil)
+	Usage(&b, o.Linked, o.Unlinked)
+	out := b.String()
+	core, demo, vec := strings.Index(out, "core:"), strings.Index(out, "group demo:"), strings.Index(out, "group vector: not linked")
+	if core != 0 || demo < core || vec < demo || !strings.Contains(out, "--demo-count") || !strings.Contains(out, "1..10") ||
+		!strings.Contains(out, "--addr") || !strings.Contains(out, "(env DEMO_KEY, default \"\", secret: never shown)") || !strings.Contains(out, "build tag vector") {
+		t.Fatalf("usage:\n%s", out)
+	}
+}
