@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/advanced-backend/advanced-backend/internal/config"
@@ -107,6 +108,7 @@ func register(info GroupInfo) error {
 	if err := info.Uses.check(registered); err != nil {
 		return fmt.Errorf("capability: Register %q: %w", info.Name, err)
 	}
+	info.Uses = Uses{Reads: slices.Clone(info.Uses.Reads), Provides: slices.Clone(info.Uses.Provides)}
 	registered[info.Name] = info
 	return nil
 }

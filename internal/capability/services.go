@@ -127,8 +127,10 @@ func sameKey(k AnyKey) func(AnyKey) bool {
 // check refuses providing a core service, and a service other declarations
 // already provide.
 func (u Uses) check(others map[string]GroupInfo) error {
-	if slices.Contains(u.Reads, nil) || slices.Contains(u.Provides, nil) {
-		return fmt.Errorf("declares a nil service key")
+	for _, k := range slices.Concat(u.Reads, u.Provides) {
+		if k == nil || k.Name() == "" {
+			return fmt.Errorf("declares %v, which is not one of the service keys", k)
+		}
 	}
 	for _, k := range u.Provides {
 		if k.providedByCore() {

@@ -140,8 +140,12 @@ func TestRegisterRefusesSecondProvider(t *testing.T) {
 	}
 	opt := fake("optional")
 	opt.Uses = Uses{Reads: []AnyKey{nil}}
-	if err := register(opt); err == nil || !strings.Contains(err.Error(), "nil service key") {
+	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
 		t.Fatalf("nil key: %v", err)
+	}
+	opt.Uses = Uses{Reads: []AnyKey{Key[Embedder]{}}}
+	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
+		t.Fatalf("zero key: %v", err)
 	}
 	// Refused registrations left nothing behind; readers of one service
 	// may be many.
