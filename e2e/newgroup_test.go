@@ -19,7 +19,8 @@ import (
 // (e2e/testdata/newgroup) is laid over the tree with `go build -overlay` as
 // exactly one table row in internal/groupspec, its package under features/
 // and one link file, and nothing else. Built with its tag it registers,
-// reports, serves and has its settings parsed; built without it, its
+// reports, serves, has its settings parsed and reads the core service it
+// declares (the latency engine); built without it, its
 // routes answer 501 and its settings are reported as ignored.
 func TestAddingAGroup(t *testing.T) {
 	dir := t.TempDir()
@@ -93,7 +94,7 @@ func TestAddingAGroup(t *testing.T) {
 		t.Fatalf("linked demo: %+v variant %s consistency %+v", d, caps.Variant, caps.Consistency)
 	}
 	var hello map[string]any
-	if code := p.get(t, "GET", "/api/v2/demo/hello", &hello); code != 200 || hello["greeting"] != "hi" || hello["repeat"] != 1.0 {
+	if code := p.get(t, "GET", "/api/v2/demo/hello", &hello); code != 200 || hello["greeting"] != "hi" || hello["repeat"] != 1.0 || hello["reads_latency"] != true {
 		t.Fatalf("hello: %d %v", code, hello)
 	}
 	help, err := exec.Command(linked, "--help").Output()

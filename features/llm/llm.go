@@ -26,13 +26,14 @@ import (
 const maxRetryWait = 10 * time.Second
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "llm", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+	capability.Register(capability.GroupInfo{Name: "llm", New: func() capability.Feature { return &feature{} }, Settings: Settings(),
+		Uses: capability.Uses{Reads: []capability.AnyKey{capability.CacheKey}, Provides: []capability.AnyKey{capability.EmbedderKey}}})
 }
 
 type feature struct {
 	cfg      Config
-	services *capability.Services
-	enabled  func() bool // whether the group is switched on (nil: always)
+	cacheSrc capability.Source[capability.ResponseCache] // nil before Setup
+	enabled  func() bool                                 // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
 
@@ -48,7 +49,15 @@ type feature struct {
 // Setup mounts the routes and offers the embedder; clients come in Start.
 func (f *feature) Setup(h *capability.Host) error {
 	f.cfg = configFrom(h.Settings)
-	f.services = h.Services
+	cache, err := capability.SourceOf(h.Services, capability.CacheKey)
+	if err != nil {
+		return err
+	}
+	emb, err := capability.ProviderOf(h.Services, capability.EmbedderKey)
+	if err != nil {
+		return err
+	}
+	f.cacheSrc = cache
 	f.enabled = h.Enabled
 	f.retry = provider.Retry{MaxRetries: f.cfg.MaxRetries, Backoff: f.cfg.RetryBackoff, MaxWait: maxRetryWait}
 	m, err := newMetrics(h.Metrics)
@@ -61,9 +70,7 @@ func (f *feature) Setup(h *capability.Host) error {
 	g.POST("/embeddings", f.embeddings)
 	g.GET("/providers", f.providers)
 	f.mountV1(h.Router)
-	if h.Services != nil {
-		h.Services.Embedder.Provide(embedder{f})
-	}
+	emb.Provide(embedder{f})
 	return nil
 }
 
@@ -214,8 +221,8 @@ func (f *feature) embedClient() (*openaiapi.Client, string) {
 }
 
 func (f *feature) cache() (capability.ResponseCache, bool) {
-	if f.services == nil || f.cfg.CacheTTL <= 0 {
+	if f.cacheSrc == nil || f.cfg.CacheTTL <= 0 {
 		return nil, false
 	}
-	return f.services.Cache.Get()
+	return f.cacheSrc.Get()
 }

@@ -62,9 +62,9 @@ func newRig(t *testing.T, extra map[string]string) *rig {
 		env[k] = v
 	}
 	cfg := loadConfig(t, env)
-	h := grouptest.Host(cfg, "llm")
+	h, all := grouptest.Host(cfg, "llm")
 	h.Metrics = prometheus.NewRegistry()
-	r := &rig{fake: fake, reg: h.Metrics.(*prometheus.Registry), svc: h.Services, f: &feature{}}
+	r := &rig{fake: fake, reg: h.Metrics.(*prometheus.Registry), svc: all, f: &feature{}}
 	r.base = grouptest.Mount(t, r.f, h)
 	grouptest.Start(t, r.f)
 	return r
@@ -725,7 +725,7 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 	fake := testllm.Start(b)
 	cfg := grouptest.Config(b, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": fake.OpenAIBase(), "OPENAI_API_KEY": fake.OpenAIKey})
 	f := &feature{}
-	h := grouptest.Host(cfg, "llm")
+	h, _ := grouptest.Host(cfg, "llm")
 	h.Metrics = prometheus.NewRegistry()
 	base := grouptest.Mount(b, f, h)
 	grouptest.Start(b, f)
@@ -751,7 +751,7 @@ func TestStatusShowsBaseURLWithoutCredentials(t *testing.T) {
 	base := strings.Replace(fake.OpenAIBase(), "://", "://user:hunter2@", 1) + "?key=hunter2"
 	cfg := grouptest.Config(t, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": base, "OPENAI_API_KEY": "sk-hunter2"})
 	f := &feature{}
-	h := grouptest.Host(cfg, "llm")
+	h, _ := grouptest.Host(cfg, "llm")
 	h.Metrics = prometheus.NewRegistry()
 	grouptest.Mount(t, f, h)
 	grouptest.Start(t, f)

@@ -189,7 +189,7 @@ func evaluate(r capability.RouteLatency, trained *routeBaseline, p scoreParams) 
 
 // latency returns the latency source or answers 503.
 func (f *feature) latency(c *gin.Context) (capability.LatencySource, bool) {
-	src, ok := f.services.Latency.Get()
+	src, ok := f.latencySrc.Get()
 	if !ok || src == nil {
 		apierr.Abort(c, http.StatusServiceUnavailable, "latency_unavailable",
 			"no latency source: the latency engine has not been provided to the ml group")

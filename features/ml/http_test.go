@@ -44,9 +44,9 @@ func (f *fakeLatency) set(r ...capability.RouteLatency) {
 // loopback, with the admin token guard core uses when JWT auth is off.
 func server(t *testing.T, env map[string]string, src capability.LatencySource) string {
 	t.Helper()
-	h := grouptest.Host(grouptest.Config(t, "ml", Settings(), env), "ml")
+	h, all := grouptest.Host(grouptest.Config(t, "ml", Settings(), env), "ml")
 	if src != nil {
-		h.Services.Latency.Provide(src)
+		all.Latency.Provide(src)
 	}
 	h.Logger, h.RequireAdmin = slog.New(slog.NewTextHandler(io.Discard, nil)), auth.TokenGuard("s3cret")
 	return grouptest.Mount(t, &feature{}, h)

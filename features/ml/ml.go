@@ -1,6 +1,7 @@
 // Package ml is the local analytics group (build tag ml): robust statistics
 // over the service's own latency data, computed with gonum. It reads latency
-// only through capability.Services.Latency, never the engine's package.
+// only through the capability.LatencyKey service it declares, never the
+// engine's package.
 //
 //	GET  /api/v2/ml/anomalies        per route: robust score of the window p95, KS test, anomalous, why
 //	POST /api/v2/ml/baseline/train   snapshot the current distributions as the baseline (admin)
@@ -16,7 +17,8 @@ import (
 )
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "ml", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+	capability.Register(capability.GroupInfo{Name: "ml", New: func() capability.Feature { return &feature{} }, Settings: Settings(),
+		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
 }
 
 // Settings are the ml group's settings.
@@ -28,7 +30,7 @@ func Settings() []config.Setting {
 }
 
 type feature struct {
-	services   *capability.Services
+	latencySrc capability.Source[capability.LatencySource] // nil before Setup
 	maxSeries  int
 	minHistory int
 	baseline   baselineStore
@@ -36,10 +38,11 @@ type feature struct {
 
 // Setup mounts the routes; it does no I/O.
 func (f *feature) Setup(h *capability.Host) error {
-	f.services = h.Services
-	if f.services == nil {
-		f.services = &capability.Services{}
+	src, err := capability.SourceOf(h.Services, capability.LatencyKey)
+	if err != nil {
+		return err
 	}
+	f.latencySrc = src
 	f.maxSeries, f.minHistory = h.Settings.Int("ML_MAX_SERIES"), h.Settings.Int("ML_MIN_HISTORY")
 	g := h.Router.Group("/api/v2/ml")
 	g.GET("/anomalies", f.anomalies)
@@ -53,8 +56,8 @@ func (f *feature) Stop(ctx context.Context) error  { return nil }
 
 func (f *feature) Status() capability.Status {
 	src := "no latency source yet: /anomalies and /baseline/train answer 503"
-	if f.services != nil {
-		if _, ok := f.services.Latency.Get(); ok {
+	if f.latencySrc != nil {
+		if _, ok := f.latencySrc.Get(); ok {
 			src = "reading the latency engine"
 		}
 	}

@@ -16,12 +16,18 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
+// targets are the shared services a registry file is applied to.
+type targets struct {
+	latency   capability.Source[capability.LatencySource]
+	overrides capability.Source[capability.RateLimitOverrides]
+}
+
 // manager owns the active registry: it loads the file, applies it to the
 // shared services, and keeps the previous configuration in force when a
 // new file is rejected.
 type manager struct {
 	path     string
-	services *capability.Services
+	services targets
 	switches capability.GroupSwitches // nil: group switches are not applied
 	logger   *slog.Logger
 	phase    *phase.Log
@@ -55,7 +61,7 @@ type loadFailure struct {
 	Message string    `json:"message"`
 }
 
-func newManager(path string, svc *capability.Services, sw capability.GroupSwitches, logger *slog.Logger, pl *phase.Log) *manager {
+func newManager(path string, svc targets, sw capability.GroupSwitches, logger *slog.Logger, pl *phase.Log) *manager {
 	return &manager{path: path, services: svc, switches: sw, logger: logger, phase: pl, offByReg: map[string]bool{}}
 }
 
@@ -124,7 +130,7 @@ func (m *manager) reject(trigger string, err error) {
 func (m *manager) apply(reg *Registry, meta loadMeta) {
 	applied := map[string]string{}
 
-	if src, ok := m.services.Latency.Get(); ok && src != nil {
+	if src, ok := m.services.latency.Get(); ok && src != nil {
 		targets := make(map[string]float64, len(reg.SLO))
 		for route, t := range reg.SLO {
 			targets[route] = t.P95Ms
@@ -138,7 +144,7 @@ func (m *manager) apply(reg *Registry, meta loadMeta) {
 		applied["slo"] = "not applied: no latency source in this process"
 	}
 
-	if rl, ok := m.services.RateLimitOverrides.Get(); ok && rl != nil {
+	if rl, ok := m.services.overrides.Get(); ok && rl != nil {
 		ov := make(map[string]capability.RateOverride, len(reg.RateLimits))
 		for route, o := range reg.RateLimits {
 			ov[route] = o

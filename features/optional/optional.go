@@ -32,7 +32,8 @@ import (
 const sniffLimit = 64 << 10
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "optional", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+	capability.Register(capability.GroupInfo{Name: "optional", New: func() capability.Feature { return &feature{} }, Settings: Settings(),
+		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey}}})
 }
 
 // Settings are the optional group's settings (prefixes REGISTRY_, FILES_ in
@@ -67,11 +68,15 @@ type feature struct {
 func (f *feature) Setup(h *capability.Host) error {
 	mimetype.SetLimit(sniffLimit)
 	cfg := h.Settings
-	svc := h.Services
-	if svc == nil {
-		svc = &capability.Services{}
+	lat, err := capability.SourceOf(h.Services, capability.LatencyKey)
+	if err != nil {
+		return err
 	}
-	f.reg = newManager(cfg.String("REGISTRY_FILE"), svc, h.Switches, h.Logger, h.Phase)
+	ov, err := capability.SourceOf(h.Services, capability.RateLimitOverridesKey)
+	if err != nil {
+		return err
+	}
+	f.reg = newManager(cfg.String("REGISTRY_FILE"), targets{lat, ov}, h.Switches, h.Logger, h.Phase)
 	f.files = fileLimits{maxFile: cfg.Int64("FILES_MAX_FILE_BYTES"), maxFiles: cfg.Int("FILES_MAX_FILES")}
 	if f.notify == nil {
 		f.notify = func(c chan<- os.Signal) { signal.Notify(c, syscall.SIGHUP) }

@@ -33,8 +33,7 @@ func (m *member) ResetLatency() {}
 func TestClusterPublisherLifecycle(t *testing.T) {
 	rs := testredis.Start(t)
 	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s", "VECTOR_DATA_DIR": t.TempDir()}
-	h := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
-	svc := h.Services
+	h, svc := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
 	m := &member{}
 	svc.ClusterMember.Provide(m)
 	f := &feature{}

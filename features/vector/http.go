@@ -259,7 +259,7 @@ func (f *feature) embed(c *gin.Context, texts []string) ([][]float32, bool) {
 			"text needs remote embeddings, and "+state+"; send a vector instead")
 		return nil, false
 	}
-	e, _ := f.services.Embedder.Get()
+	e, _ := f.shared.embedder.Get()
 	vecs, err := e.Embed(c.Request.Context(), texts, "")
 	if err != nil {
 		if c.Request.Context().Err() != nil {

@@ -10,6 +10,7 @@ package vector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -24,22 +25,56 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
 // probeInterval is how often a remote store is probed.
 const probeInterval = 5 * time.Second
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "vector", New: func() capability.Feature { return &feature{} }, Settings: Settings()})
+	capability.Register(capability.GroupInfo{Name: "vector", New: func() capability.Feature { return &feature{} }, Settings: Settings(), Uses: uses})
+}
+
+// uses are the shared services vector reads (llm's embedder, core's cluster
+// member) and provides (with REDIS_URL: the response cache, the shared
+// limiter, the cluster latency store).
+var uses = capability.Uses{
+	Reads:    []capability.AnyKey{capability.EmbedderKey, capability.ClusterMemberKey},
+	Provides: []capability.AnyKey{capability.CacheKey, capability.LimiterKey, capability.ClusterKey},
+}
+
+// shared are vector's sides of those services.
+type shared struct {
+	embedder capability.Source[capability.Embedder]
+	member   capability.Source[capability.ClusterMember]
+	cache    capability.Provider[capability.ResponseCache]
+	limiter  capability.Provider[ratelimit.Limiter]
+	cluster  capability.Provider[capability.ClusterLatency]
+}
+
+// sharedFrom takes every side in Setup, whatever the configuration, so a
+// declaration that does not match the code fails Setup in every build.
+func sharedFrom(gs *capability.GroupServices) (*shared, error) {
+	var s shared
+	var errs [5]error
+	s.embedder, errs[0] = capability.SourceOf(gs, capability.EmbedderKey)
+	s.member, errs[1] = capability.SourceOf(gs, capability.ClusterMemberKey)
+	s.cache, errs[2] = capability.ProviderOf(gs, capability.CacheKey)
+	s.limiter, errs[3] = capability.ProviderOf(gs, capability.LimiterKey)
+	s.cluster, errs[4] = capability.ProviderOf(gs, capability.ClusterKey)
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 type feature struct {
-	cfg      Config
-	services *capability.Services
-	phase    *phase.Log
-	logger   *slog.Logger
-	redis    *redisstate.Guard // nil without REDIS_URL
-	cluster  *cluster.Cluster  // nil without REDIS_URL
+	cfg     Config
+	shared  *shared // nil before Setup
+	phase   *phase.Log
+	logger  *slog.Logger
+	redis   *redisstate.Guard // nil without REDIS_URL
+	cluster *cluster.Cluster  // nil without REDIS_URL
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -54,7 +89,11 @@ type feature struct {
 // limiter. Building the Redis client does no I/O; it dials on first use.
 func (f *feature) Setup(h *capability.Host) error {
 	f.cfg = configFrom(h.Settings)
-	f.services = h.Services
+	sh, err := sharedFrom(h.Services)
+	if err != nil {
+		return err
+	}
+	f.shared = sh
 	f.phase = h.Phase
 	f.logger = h.Logger
 	if f.logger == nil {
@@ -73,15 +112,13 @@ func (f *feature) Setup(h *capability.Host) error {
 			return err
 		}
 		f.redis = g
-		if h.Services != nil {
-			h.Services.Cache.Provide(redisstate.NewCache(g))
-			if h.Core != nil && h.Core.RateLimit.RPS > 0 {
-				rl := h.Core.RateLimit
-				h.Services.Limiter.Provide(redisstate.NewLimiter(g, rl.RPS, rl.Burst))
-			}
-			if err := f.setupCluster(h, g); err != nil {
-				return err
-			}
+		sh.cache.Provide(redisstate.NewCache(g))
+		if h.Core != nil && h.Core.RateLimit.RPS > 0 {
+			rl := h.Core.RateLimit
+			sh.limiter.Provide(redisstate.NewLimiter(g, rl.RPS, rl.Burst))
+		}
+		if err := f.setupCluster(h, g); err != nil {
+			return err
 		}
 	}
 	f.mount(h)
@@ -91,7 +128,7 @@ func (f *feature) Setup(h *capability.Host) error {
 // setupCluster offers the shared latency store (cluster mode) when core
 // provided this replica's member view; the publisher starts in Start.
 func (f *feature) setupCluster(h *capability.Host, g *redisstate.Guard) error {
-	m, ok := h.Services.ClusterMember.Get()
+	m, ok := f.shared.member.Get()
 	if !ok || h.Core == nil {
 		return nil
 	}
@@ -102,7 +139,7 @@ func (f *feature) setupCluster(h *capability.Host, g *redisstate.Guard) error {
 		return err
 	}
 	f.cluster = cl
-	h.Services.Cluster.Provide(cl)
+	f.shared.cluster.Provide(cl)
 	if f.phase != nil {
 		f.phase.Info("cluster", fmt.Sprintf("CLUSTER: replica %s publishes its latency window to Redis every %s (ttl %s, at most %d bytes)",
 			m.ReplicaID(), cc.PublishInterval, cc.TTL, cc.MaxPublishBytes))
@@ -357,10 +394,10 @@ func (f *feature) storeInfo(st store.Store) map[string]any {
 
 // embedderState reports whether text can be embedded, and says why not.
 func (f *feature) embedderState() (bool, string) {
-	if f.services == nil {
+	if f.shared == nil {
 		return false, "no embedder"
 	}
-	e, ok := f.services.Embedder.Get()
+	e, ok := f.shared.embedder.Get()
 	if !ok {
 		return false, "no embedder is provided (the llm group is not linked)"
 	}

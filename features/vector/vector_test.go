@@ -51,8 +51,8 @@ func newRig(t *testing.T, env map[string]string) *rig {
 		}
 		env["VECTOR_DATA_DIR"] = t.TempDir()
 	}
-	h := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
-	r := &rig{f: &feature{}, svc: h.Services, phase: phase.New(nil)}
+	h, all := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
+	r := &rig{f: &feature{}, svc: all, phase: phase.New(nil)}
 	admin := func(c *gin.Context) {
 		if c.GetHeader("X-Test-Admin") != "yes" {
 			apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only")

@@ -12,8 +12,9 @@ import (
 )
 
 // Host is what core hands a group in Setup: its own settings, logging, the
-// phase log, a metrics registerer, where to mount routes, and the shared
-// services through which groups cooperate without importing each other. A
+// phase log, a metrics registerer, where to mount routes, and the sides of
+// the shared services it declared, through which groups cooperate without
+// importing each other. A
 // group gets no handle on the runtime that starts and stops groups.
 type Host struct {
 	// Settings are the group's own settings, parsed by internal/config
@@ -34,8 +35,10 @@ type Host struct {
 	// BodyLimits lets a route take a body larger (or smaller) than
 	// MAX_BODY_BYTES: Set(method, full route path, limit).
 	BodyLimits *apierr.RouteLimits
-	// Services carries the set-once meeting points for cross-group work.
-	Services *Services
+	// Services is the group's view of the set-once meeting points for
+	// cross-group work: only what it declared in GroupInfo.Uses (SourceOf,
+	// ProviderOf).
+	Services *GroupServices
 	// Switches lets a group switch other linked groups off and on (the
 	// registry file); nil when core offers none.
 	Switches GroupSwitches

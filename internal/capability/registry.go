@@ -1,9 +1,16 @@
 // Package capability is the registry of optional dependency groups: group
-// packages register a constructor and their settings from init, the way
-// database/sql drivers and Caddy modules do; each service builds fresh
-// group instances from them (Runtime), hands each the narrow services it
-// uses (Host), and cross-checks what registered against
-// runtime/debug.ReadBuildInfo. The table of groups and variants itself is
+// packages register a constructor, their settings and the shared services
+// they read and provide (GroupInfo.Uses) from init, the way database/sql
+// drivers and Caddy modules do; each service builds fresh group instances
+// from them (Runtime), and cross-checks what registered against
+// runtime/debug.ReadBuildInfo.
+//
+// Core and groups cooperate through Services, a set of typed slots, each
+// set once. Core keeps the whole set; a group's Host carries only its
+// GroupServices view, from which SourceOf and ProviderOf hand out the sides
+// the group declared and refuse the others with an error from Setup. The
+// registry refuses, at init, a group that would provide a service core or
+// another group provides. The table of groups and variants itself is
 // internal/groupspec.
 package capability
 
@@ -12,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/advanced-backend/advanced-backend/internal/config"
@@ -59,6 +67,9 @@ type GroupInfo struct {
 	// Settings are the group's settings; each name carries one of the
 	// group's SettingPrefixes in the table.
 	Settings []config.Setting
+	// Uses are the shared services the group reads and provides; its Host
+	// hands out no others.
+	Uses Uses
 }
 
 var (
@@ -94,8 +105,20 @@ func register(info GroupInfo) error {
 			return fmt.Errorf("capability: Register %q: setting %s lacks the group's prefixes %v (internal/groupspec)", info.Name, s.Name, g.SettingPrefixes)
 		}
 	}
+	if err := info.Uses.check(registered); err != nil {
+		return fmt.Errorf("capability: Register %q: %w", info.Name, err)
+	}
+	info.Uses = Uses{Reads: slices.Clone(info.Uses.Reads), Provides: slices.Clone(info.Uses.Provides)}
 	registered[info.Name] = info
 	return nil
+}
+
+// UsesOf returns the services a registered group declared; none for a
+// name that did not register (a test's stand-in group).
+func UsesOf(group string) Uses {
+	regMu.Lock()
+	defer regMu.Unlock()
+	return registered[group].Uses
 }
 
 // Linked returns the registered groups by name.

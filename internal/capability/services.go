@@ -2,6 +2,7 @@ package capability
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
@@ -20,12 +21,20 @@ type Slot[T any] struct {
 
 // Provide installs the implementation; it panics when one is installed already.
 func (s *Slot[T]) Provide(v T) {
+	if !s.provide(v) {
+		panic(fmt.Sprintf("capability: %T provided twice", s))
+	}
+}
+
+// provide installs v unless an implementation is installed already.
+func (s *Slot[T]) provide(v T) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.set {
-		panic(fmt.Sprintf("capability: %T provided twice", s))
+		return false
 	}
 	s.v, s.set = v, true
+	return true
 }
 
 // Get returns the implementation and whether one was provided.
@@ -41,9 +50,9 @@ type Provider[T any] interface{ Provide(T) }
 // Source is the consuming side of a slot.
 type Source[T any] interface{ Get() (T, bool) }
 
-// Services are the meeting points of one service (one process, or one test):
-// core creates them with the service and each group sees only the sides it
-// uses, through its Host.
+// Services are the meeting points of one service (one process, or one test).
+// Core creates them with the service and keeps them whole; each group sees
+// only the sides it declares in GroupInfo.Uses, through its GroupServices.
 type Services struct {
 	// Latency is the latency engine's read view (provided by core, read by ml and optional).
 	Latency Slot[LatencySource]
@@ -65,6 +74,138 @@ type Services struct {
 	// Cluster is the replicas' shared latency store (provided by vector when
 	// REDIS_URL is set; core answers scope=cluster through it).
 	Cluster Slot[ClusterLatency]
+}
+
+// Key names one of the Services and the interface it carries, so that a
+// group declares what it uses (GroupInfo.Uses) and then asks for exactly
+// that side, typed (SourceOf, ProviderOf).
+type Key[T any] struct {
+	name string
+	core bool // core provides it; no group may
+	slot func(*Services) *Slot[T]
+}
+
+// AnyKey is a Key of any type, for declarations. Only this package's keys
+// implement it.
+type AnyKey interface {
+	Name() string
+	providedByCore() bool
+}
+
+// Name is the service's name in declarations and errors.
+func (k Key[T]) Name() string         { return k.name }
+func (k Key[T]) providedByCore() bool { return k.core }
+
+// The keys of the Services, one per slot.
+var (
+	LatencyKey            = Key[LatencySource]{"latency", true, func(s *Services) *Slot[LatencySource] { return &s.Latency }}
+	EmbedderKey           = Key[Embedder]{"embedder", false, func(s *Services) *Slot[Embedder] { return &s.Embedder }}
+	LimiterKey            = Key[ratelimit.Limiter]{"limiter", false, func(s *Services) *Slot[ratelimit.Limiter] { return &s.Limiter }}
+	CacheKey              = Key[ResponseCache]{"cache", false, func(s *Services) *Slot[ResponseCache] { return &s.Cache }}
+	RateLimitOverridesKey = Key[RateLimitOverrides]{"rate_limit_overrides", true, func(s *Services) *Slot[RateLimitOverrides] { return &s.RateLimitOverrides }}
+	ClusterMemberKey      = Key[ClusterMember]{"cluster_member", true, func(s *Services) *Slot[ClusterMember] { return &s.ClusterMember }}
+	ClusterKey            = Key[ClusterLatency]{"cluster", false, func(s *Services) *Slot[ClusterLatency] { return &s.Cluster }}
+)
+
+// Uses declares which services a group reads and which it provides. The
+// registry refuses a group that provides what core provides or what another
+// registered group already declares to provide, so each service has at
+// most one provider in every build.
+type Uses struct {
+	Reads    []AnyKey
+	Provides []AnyKey
+}
+
+func (u Uses) reads(k AnyKey) bool    { return slices.ContainsFunc(u.Reads, sameKey(k)) }
+func (u Uses) provides(k AnyKey) bool { return slices.ContainsFunc(u.Provides, sameKey(k)) }
+
+// sameKey compares by name: keys hold funcs, which Go cannot compare.
+func sameKey(k AnyKey) func(AnyKey) bool {
+	return func(o AnyKey) bool { return o != nil && o.Name() == k.Name() }
+}
+
+// check refuses providing a core service, and a service other declarations
+// already provide.
+func (u Uses) check(others map[string]GroupInfo) error {
+	for _, k := range slices.Concat(u.Reads, u.Provides) {
+		if k == nil || k.Name() == "" {
+			return fmt.Errorf("declares %v, which is not one of the service keys", k)
+		}
+	}
+	for _, k := range u.Provides {
+		if k.providedByCore() {
+			return fmt.Errorf("provides %s, which core provides", k.Name())
+		}
+		for name, o := range others {
+			if o.Uses.provides(k) {
+				return fmt.Errorf("provides %s, which group %s provides already", k.Name(), name)
+			}
+		}
+	}
+	return nil
+}
+
+// GroupServices is one group's view of the Services: it hands out only the
+// sides the group declared. Asking for another is an error from Setup, so
+// a wrong declaration shows at start-up (the group is reported failed, and
+// the group's own tests fail), never as a nil at request time.
+type GroupServices struct {
+	group string
+	uses  Uses
+	all   *Services
+}
+
+// For returns the view of group, which declared u. On a nil s (a test that
+// wires no services) the group gets services of its own: what it declared
+// works, and nothing is provided to it.
+func (s *Services) For(group string, u Uses) *GroupServices {
+	if s == nil {
+		s = &Services{}
+	}
+	return &GroupServices{group: group, uses: u, all: s}
+}
+
+// SourceOf returns the reading side of a service the group declared in
+// Uses.Reads. It reports (zero, false) until the service is provided.
+func SourceOf[T any](gs *GroupServices, k Key[T]) (Source[T], error) {
+	if gs == nil || !gs.uses.reads(k) {
+		return nil, gs.undeclared("reads", "Reads", k)
+	}
+	return source[T]{k.slot(gs.all)}, nil
+}
+
+// ProviderOf returns the providing side of a service the group declared in
+// Uses.Provides. Providing twice panics, as Slot.Provide does.
+func ProviderOf[T any](gs *GroupServices, k Key[T]) (Provider[T], error) {
+	if gs == nil || !gs.uses.provides(k) {
+		return nil, gs.undeclared("provides", "Provides", k)
+	}
+	return provider[T]{gs.group, k.name, k.slot(gs.all)}, nil
+}
+
+func (gs *GroupServices) undeclared(verb, field string, k AnyKey) error {
+	group := "(no services)"
+	if gs != nil {
+		group = gs.group
+	}
+	return fmt.Errorf("capability: group %s %s service %s without declaring it in GroupInfo.Uses.%s", group, verb, k.Name(), field)
+}
+
+// source and provider wrap a slot so that neither side can be asserted
+// back to the other.
+type source[T any] struct{ s *Slot[T] }
+
+func (s source[T]) Get() (T, bool) { return s.s.Get() }
+
+type provider[T any] struct {
+	group, name string
+	s           *Slot[T]
+}
+
+func (p provider[T]) Provide(v T) {
+	if !p.s.provide(v) {
+		panic(fmt.Sprintf("capability: group %s provides %s, which is provided already", p.group, p.name))
+	}
 }
 
 // The interfaces live in internal/groupapi; these names keep the groups'

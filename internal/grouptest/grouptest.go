@@ -30,10 +30,14 @@ func Config(t testing.TB, group string, settings []config.Setting, env map[strin
 	return cfg
 }
 
-// Host returns the Host core would give the group under cfg, with fresh
-// services; the test fills in the rest (Router and BodyLimits come from Mount).
-func Host(cfg *config.Config, group string) *capability.Host {
-	return &capability.Host{Settings: cfg.Group(group), Core: capability.CoreOf(cfg), Services: &capability.Services{}}
+// Host returns the Host core would give the group under cfg: fresh
+// services, of which the group sees what its registration declares (the
+// group's package is linked into its own tests). It also returns the whole
+// services, core's side, for the test to provide and inspect. The test
+// fills in the rest (Router and BodyLimits come from Mount).
+func Host(cfg *config.Config, group string) (*capability.Host, *capability.Services) {
+	all := &capability.Services{}
+	return &capability.Host{Settings: cfg.Group(group), Core: capability.CoreOf(cfg), Services: all.For(group, capability.UsesOf(group))}, all
 }
 
 // Mount sets h.Router (with mw in front of the group's routes) and

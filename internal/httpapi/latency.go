@@ -16,7 +16,7 @@ import (
 
 // newLatency builds the latency engine from the configuration, records in
 // the phase log which estimator runs and why, and offers the engine to the
-// groups (ml reads it through capability.Services.Latency).
+// groups (ml and optional read it through capability.LatencyKey).
 func (s *Server) newLatency() error {
 	cfg := s.deps.Config.Latency
 	choice := latency.Select(cfg.Compression, cfg.ReservoirSize)

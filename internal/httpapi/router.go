@@ -120,7 +120,7 @@ func (s *Server) mountGroups() {
 			Router:       s.engine.Group("", s.gate(name), s.user),
 			RequireAdmin: s.admin,
 			BodyLimits:   &s.limits,
-			Services:     s.deps.Services,
+			Services:     s.deps.Services.For(name, capability.UsesOf(name)),
 			Switches:     rt,
 			Enabled:      func() bool { return rt.Enabled(name) },
 		}

@@ -266,3 +266,47 @@ func TestSeedFieldsKeepTheirShape(t *testing.T) {
 		t.Fatalf("include_tensorflow_flag with INCLUDE_TENSORFLOW=1: %#v", caps["include_tensorflow_flag"])
 	}
 }
+
+// greedy is a test group that asks for a service it never declared (it
+// registered nothing, so it declared nothing).
+type greedy struct{ panicky }
+
+func (greedy) Setup(h *capability.Host) error {
+	if _, err := capability.SourceOf(h.Services, capability.LatencyKey); err != nil {
+		return err
+	}
+	h.Router.GET("/api/v2/ml/ok", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
+	return nil
+}
+
+// TestUndeclaredServiceFailsSetupAtStart: a group reaching for a service
+// outside its declaration is caught while the router is built, reported
+// by the phase log and /ready with the reason, and never mounts a route
+// that could meet a nil service at request time.
+func TestUndeclaredServiceFailsSetupAtStart(t *testing.T) {
+	cfg, err := config.Load(nil, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := capability.NewRuntime(map[string]capability.Feature{"ml": greedy{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
+	pl := phase.New(nil)
+	s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: pl, Groups: rt,
+		Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	const why = "capability: group ml reads service latency without declaring it in GroupInfo.Uses.Reads"
+	if !slices.ContainsFunc(pl.Last(200), func(e phase.Event) bool {
+		return e.Level == "error" && strings.Contains(e.Msg, "GROUP ml: setup failed: "+why)
+	}) {
+		t.Fatalf("phase log: %+v", pl.Last(200))
+	}
+	code, body := do(t, s, "GET", "/ready")
+	if code != 503 || !strings.Contains(body["error"].(map[string]any)["message"].(string), why) {
+		t.Fatalf("/ready: %d %v", code, body)
+	}
+	if code, _ := do(t, s, "GET", "/api/v2/ml/ok"); code == 200 {
+		t.Fatal("the group's route was mounted")
+	}
+}

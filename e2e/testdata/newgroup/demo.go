@@ -19,19 +19,26 @@ func init() {
 	capability.Register(capability.GroupInfo{Name: "demo", New: func() capability.Feature { return &feature{} }, Settings: []config.Setting{
 		config.String("DEMO_GREETING", "hello", "demo: what GET /api/v2/demo/hello answers"),
 		config.Int("DEMO_REPEAT", 1, 1, 5, "demo: how often the greeting is repeated"),
-	}})
+	}, Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
 }
 
 type feature struct {
 	greeting string
 	repeat   int
+	latency  capability.Source[capability.LatencySource]
 	started  atomic.Bool
 }
 
 func (f *feature) Setup(h *capability.Host) error {
 	f.greeting, f.repeat = h.Settings.String("DEMO_GREETING"), h.Settings.Int("DEMO_REPEAT")
+	lat, err := capability.SourceOf(h.Services, capability.LatencyKey)
+	if err != nil {
+		return err
+	}
+	f.latency = lat
 	h.Router.GET("/api/v2/demo/hello", func(c *gin.Context) {
-		c.JSON(http.StatusOK, gin.H{"greeting": f.greeting, "repeat": f.repeat})
+		_, reads := f.latency.Get()
+		c.JSON(http.StatusOK, gin.H{"greeting": f.greeting, "repeat": f.repeat, "reads_latency": reads})
 	})
 	return nil
 }

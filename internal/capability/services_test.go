@@ -1,0 +1,156 @@
+package capability
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
+)
+
+type stubLatency struct{ LatencySource }
+type stubEmbedder struct{ Embedder }
+
+// TestGroupServicesHandOutOnlyDeclaredSides: a group's view gives the
+// sides it declared, wired to core's services, and refuses every other one
+// with an error naming the group, the service and the declaration.
+func TestGroupServicesHandOutOnlyDeclaredSides(t *testing.T) {
+	all := &Services{}
+	gs := all.For("ml", Uses{Reads: []AnyKey{LatencyKey}, Provides: []AnyKey{EmbedderKey}})
+
+	lat, err := SourceOf(gs, LatencyKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := lat.Get(); ok || v != nil {
+		t.Fatalf("declared but never provided: got (%v, %v), want (nil, false)", v, ok)
+	}
+	want := stubLatency{}
+	all.Latency.Provide(want)
+	if v, ok := lat.Get(); !ok || v != want {
+		t.Fatalf("after core provides: (%v, %v)", v, ok)
+	}
+	if _, isProvider := lat.(Provider[LatencySource]); isProvider {
+		t.Fatal("a source can be asserted to its provider")
+	}
+
+	emb, err := ProviderOf(gs, EmbedderKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := stubEmbedder{}
+	emb.Provide(e)
+	if v, ok := all.Embedder.Get(); !ok || v != e {
+		t.Fatalf("core does not see what the group provided: (%v, %v)", v, ok)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		err     error
+		service string
+		field   string
+	}{
+		{"read of an undeclared service", second(SourceOf(gs, CacheKey)), "cache", "Uses.Reads"},
+		{"read of a service declared only as provided", second(SourceOf(gs, EmbedderKey)), "embedder", "Uses.Reads"},
+		{"provide of an undeclared service", second(ProviderOf(gs, LimiterKey)), "limiter", "Uses.Provides"},
+		{"provide of a service declared only as read", second(ProviderOf(gs, LatencyKey)), "latency", "Uses.Provides"},
+		{"read of core's cluster member", second(SourceOf(gs, ClusterMemberKey)), "cluster_member", "Uses.Reads"},
+	} {
+		if tc.err == nil || !strings.Contains(tc.err.Error(), "group ml") ||
+			!strings.Contains(tc.err.Error(), tc.service) || !strings.Contains(tc.err.Error(), tc.field) {
+			t.Errorf("%s: %v", tc.name, tc.err)
+		}
+	}
+	if src, err := SourceOf(gs, CacheKey); src != nil || err == nil {
+		t.Fatalf("undeclared source handed out: %v %v", src, err)
+	}
+	if p, err := ProviderOf(gs, LimiterKey); p != nil || err == nil {
+		t.Fatalf("undeclared provider handed out: %v %v", p, err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// TestGroupProvideIsSetOnce: through a group's view, as through core's
+// slots, a second provide is a programming error caught where it happens
+// (Setup, at start-up), naming the group and the service.
+func TestGroupProvideIsSetOnce(t *testing.T) {
+	all := &Services{}
+	all.Limiter.Provide(ratelimit.Limiter(nil))
+	p, err := ProviderOf(all.For("vector", Uses{Provides: []AnyKey{LimiterKey}}), LimiterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		v := recover()
+		if s := fmt.Sprint(v); v == nil || !strings.Contains(s, "group vector provides limiter") || !strings.Contains(s, "provided already") {
+			t.Fatalf("second provide: %v", v)
+		}
+	}()
+	p.Provide(nil)
+}
+
+// TestGroupServicesWithoutCore: a view with no services behind it (a test
+// that wires none) still works for what was declared, and a nil view
+// refuses everything rather than handing out nil.
+func TestGroupServicesWithoutCore(t *testing.T) {
+	var none *Services
+	gs := none.For("optional", Uses{Reads: []AnyKey{RateLimitOverridesKey}})
+	src, err := SourceOf(gs, RateLimitOverridesKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := src.Get(); ok {
+		t.Fatal("provided from nowhere")
+	}
+	if _, err := SourceOf(nil, LatencyKey); err == nil || !strings.Contains(err.Error(), "latency") {
+		t.Fatalf("nil view: %v", err)
+	}
+	if _, err := ProviderOf(nil, CacheKey); err == nil {
+		t.Fatal("nil view handed out a provider")
+	}
+}
+
+// TestRegisterRefusesSecondProvider: each service has at most one provider
+// in any build, checked from the declarations when groups register (init),
+// not only when the second Provide happens to run.
+func TestRegisterRefusesSecondProvider(t *testing.T) {
+	withCleanRegistry(t)
+	llm := fake("llm")
+	llm.Uses = Uses{Reads: []AnyKey{CacheKey}, Provides: []AnyKey{EmbedderKey}}
+	if err := register(llm); err != nil {
+		t.Fatal(err)
+	}
+	if got := UsesOf("llm"); len(got.Reads) != 1 || got.Reads[0].Name() != "cache" || got.Provides[0].Name() != "embedder" {
+		t.Fatalf("UsesOf(llm) = %+v", got)
+	}
+	if got := UsesOf("vector"); got.Reads != nil || got.Provides != nil {
+		t.Fatalf("an unregistered group declares %+v", got)
+	}
+
+	vector := fake("vector")
+	vector.Uses = Uses{Reads: []AnyKey{EmbedderKey}, Provides: []AnyKey{CacheKey, EmbedderKey}}
+	if err := register(vector); err == nil || !strings.Contains(err.Error(), "provides embedder, which group llm provides already") {
+		t.Fatalf("second provider of embedder: %v", err)
+	}
+	ml := fake("ml")
+	ml.Uses = Uses{Provides: []AnyKey{LatencyKey}}
+	if err := register(ml); err == nil || !strings.Contains(err.Error(), "provides latency, which core provides") {
+		t.Fatalf("group providing core's service: %v", err)
+	}
+	opt := fake("optional")
+	opt.Uses = Uses{Reads: []AnyKey{nil}}
+	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
+		t.Fatalf("nil key: %v", err)
+	}
+	opt.Uses = Uses{Reads: []AnyKey{Key[Embedder]{}}}
+	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
+		t.Fatalf("zero key: %v", err)
+	}
+	// Refused registrations left nothing behind; readers of one service
+	// may be many.
+	vector.Uses.Provides = []AnyKey{CacheKey}
+	if err := register(vector); err != nil {
+		t.Fatal(err)
+	}
+}
