@@ -83,9 +83,15 @@ type Error struct {
 	Var   string
 	Value string
 	Err   error
+	// Refused: the value may be fine, the setting is not accepted here
+	// (STRICT_SETTINGS); the message then shows no value.
+	Refused bool
 }
 
 func (e *Error) Error() string {
+	if e.Refused {
+		return fmt.Sprintf("%s refused: %v", e.Var, e.Err)
+	}
 	return fmt.Sprintf("invalid %s=%q: %v", e.Var, e.Value, e.Err)
 }
 
@@ -279,8 +285,8 @@ func LoadWith(o Options) (*Config, error) {
 	}
 	if c.StrictSettings && len(c.Ignored) > 0 {
 		i := c.Ignored[0]
-		return nil, &Error{Var: i.Name, Value: "<not shown>", Err: fmt.Errorf(
-			"STRICT_SETTINGS: %s belongs to the %s group, which is not linked into the %s variant (it comes with %s)",
+		return nil, &Error{Var: i.Name, Refused: true, Err: fmt.Errorf(
+			"STRICT_SETTINGS=1 and %s belongs to the %s group, which is not linked into the %s variant (it comes with %s)",
 			i.Name, i.Group, i.Variant, i.HowToLink)}
 	}
 	if err := c.validate(); err != nil {
