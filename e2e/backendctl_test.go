@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -52,20 +51,7 @@ func runCtl(t *testing.T, dir string, env []string, args ...string) (int, string
 	cmd := exec.Command(backendctl(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 5 * time.Second
-	timer := time.AfterFunc(3*time.Minute, func() { _ = cmd.Process.Kill() })
-	defer timer.Stop()
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &ee):
-		return ee.ExitCode(), string(out)
-	default:
-		t.Fatalf("backendctl %v: %v\n%s", args, err, out)
-		return -1, ""
-	}
+	return runExit(t, cmd, 3*time.Minute)
 }
 
 func readJSON(t *testing.T, path string, v any) {

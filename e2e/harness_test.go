@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -195,4 +196,23 @@ func (p *proc) get(t testing.TB, method, path string, v any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// runExit runs cmd, killed after bound, and returns its exit code and
+// combined output; a command that cannot run at all fails the test.
+func runExit(t *testing.T, cmd *exec.Cmd, bound time.Duration) (int, string) {
+	t.Helper()
+	cmd.WaitDelay = 5 * time.Second
+	timer := time.AfterFunc(bound, func() { _ = cmd.Process.Kill() })
+	defer timer.Stop()
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	}
+	t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+	return -1, ""
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -18,19 +17,7 @@ func healthcheck(t *testing.T, bin string, env ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(bin, "healthcheck")
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	cmd.WaitDelay = 5 * time.Second
-	timer := time.AfterFunc(30*time.Second, func() { _ = cmd.Process.Kill() })
-	defer timer.Stop()
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &ee):
-		return ee.ExitCode(), string(out)
-	}
-	t.Fatalf("healthcheck: %v\n%s", err, out)
-	return -1, ""
+	return runExit(t, cmd, 30*time.Second)
 }
 
 func hostPort(t *testing.T, base string) (string, string) {
