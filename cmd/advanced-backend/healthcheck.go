@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,27 +33,46 @@ func healthcheck(args []string, stdout, stderr io.Writer) int {
 	url := "http://" + addr + "/ready"
 	ctx, cancel := context.WithTimeout(context.Background(), healthcheckTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		fmt.Fprintf(stderr, "advanced-backend healthcheck: %v\n", err)
-		return exitFailed
-	}
-	// No proxy from the environment: the target is this container's own
-	// loopback, never something HTTP_PROXY should see.
-	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	resp, err := client.Do(req)
+	status, body, err := getReady(ctx, addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "advanced-backend healthcheck: %s: %v\n", url, err)
 		return exitFailed
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "advanced-backend healthcheck: %s: %d %s\n", url, resp.StatusCode, readyMessage(body))
+	if status != http.StatusOK {
+		fmt.Fprintf(stderr, "advanced-backend healthcheck: %s: %d %s\n", url, status, readyMessage(body))
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "ready: %s\n", url)
 	return exitOK
+}
+
+// getReady sends one GET /ready over a plain connection and reads the
+// answer with http.ReadResponse. Not http.Client: its Transport (HTTP/2,
+// proxies, connection pools) is code lean links for nothing else, about
+// 0.5 MiB of binary and of idle RSS in every variant; the probe needs one
+// HTTP/1.1 request to this machine's own loopback, never through a proxy.
+func getReady(ctx context.Context, addr string) (int, []byte, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		if err := conn.SetDeadline(deadline); err != nil {
+			return 0, nil, err
+		}
+	}
+	if _, err := fmt.Fprintf(conn, "GET /ready HTTP/1.1\r\nHost: %s\r\nUser-Agent: advanced-backend-healthcheck\r\nConnection: close\r\n\r\n", addr); err != nil {
+		return 0, nil, fmt.Errorf("send: %w", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read answer: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, body, nil
 }
 
 // probeAddr turns a listen address into one to dial: a wildcard or empty
