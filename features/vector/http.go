@@ -344,14 +344,24 @@ func (f *feature) search(c *gin.Context) {
 	apierr.FiniteJSON(c, http.StatusOK, hits)
 }
 
-func (f *feature) getPoint(c *gin.Context) {
+// readyPoint is ready plus the point id of the route; it has answered when
+// ok is false.
+func (f *feature) readyPoint(c *gin.Context) (store.Store, string, store.ID, bool) {
 	st, name, ok := f.ready(c)
 	if !ok {
-		return
+		return nil, "", store.ID{}, false
 	}
 	id, err := store.ParseID(c.Param("id"))
 	if err != nil {
 		apierr.Abort(c, http.StatusBadRequest, "bad_id", err.Error())
+		return nil, "", store.ID{}, false
+	}
+	return st, name, id, true
+}
+
+func (f *feature) getPoint(c *gin.Context) {
+	st, name, id, ok := f.readyPoint(c)
+	if !ok {
 		return
 	}
 	p, err := st.Get(c.Request.Context(), name, id)
@@ -366,13 +376,8 @@ func (f *feature) getPoint(c *gin.Context) {
 }
 
 func (f *feature) deletePoint(c *gin.Context) {
-	st, name, ok := f.ready(c)
+	st, name, id, ok := f.readyPoint(c)
 	if !ok {
-		return
-	}
-	id, err := store.ParseID(c.Param("id"))
-	if err != nil {
-		apierr.Abort(c, http.StatusBadRequest, "bad_id", err.Error())
 		return
 	}
 	n, err := st.DeletePoints(c.Request.Context(), name, []store.ID{id})
