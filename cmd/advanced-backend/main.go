@@ -125,6 +125,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	logger := service.NewLogger(cfg, stderr)
 	svc, err := service.New(cfg, logger, capability.Instantiate(capability.Linked()), capability.ReadBuildFacts())
+	var cerr *config.Error
+	if errors.As(err, &cerr) { // a setting this binary cannot honour (READY_REQUIRE of a group not linked)
+		fmt.Fprintf(stderr, "advanced-backend: configuration: %v\n", err)
+		return exitUsage
+	}
 	if err != nil {
 		logger.Error("start-up failed", "err", err)
 		return exitFailed

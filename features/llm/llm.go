@@ -183,7 +183,9 @@ func (f *feature) Status() capability.Status {
 	} else {
 		notes = append(notes, "embeddings: not ready (needs the openai provider)")
 	}
-	return capability.Status{Ready: len(f.chats) > 0, Detail: strings.Join(notes, "; ")}
+	// Without a provider the group still serves (its routes answer 503
+	// naming the missing key): degraded, not a reason to leave service.
+	return capability.Status{Ready: len(f.chats) > 0, Degraded: len(f.chats) == 0, Detail: strings.Join(notes, "; ")}
 }
 
 // lookup returns the provider to use for name ("" picks the first

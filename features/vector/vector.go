@@ -328,7 +328,8 @@ func (f *feature) Stop(ctx context.Context) error {
 }
 
 // Status is ready when the store answers (the embedded index always does)
-// and, when REDIS_URL is set, Redis answers PING.
+// and, when REDIS_URL is set, Redis answers PING; degraded when Redis or
+// Qdrant does not answer (local limits, vector routes 503 meanwhile).
 func (f *feature) Status() capability.Status {
 	f.mu.RLock()
 	st, ok, detail := f.store, f.storeOK, f.storeDetail
@@ -352,20 +353,25 @@ func (f *feature) Status() capability.Status {
 		notes = append(notes, "store: "+st.Backend()+": "+detail)
 	}
 	ready := ok
+	// Qdrant unreachable degrades (its routes answer 503 until the probe
+	// finds it again); a damaged embedded log does not: an operator must act.
+	degraded := !ok && f.cfg.QdrantURL != ""
 	if f.redis == nil {
 		notes = append(notes, "redis: REDIS_URL not set (cache off, local rate limits)")
 	} else {
 		rok, rdetail := f.redis.Status()
-		ready = ready && rok
 		if rok {
 			notes = append(notes, "redis "+f.redis.Addr()+": ok (shared cache and rate limits)")
 		} else {
 			notes = append(notes, "redis "+f.redis.Addr()+": "+rdetail+" (cache bypassed, local rate limits)")
+			// Redis down is a graceful fallback, not a broken store.
+			degraded = degraded || ready
+			ready = false
 		}
 	}
 	_, emb := f.embedderState()
 	notes = append(notes, "text embeddings: "+emb)
-	return capability.Status{Ready: ready, Detail: strings.Join(notes, "; "), Info: map[string]any{"store": info}}
+	return capability.Status{Ready: ready, Degraded: degraded, Detail: strings.Join(notes, "; "), Info: map[string]any{"store": info}}
 }
 
 // storeInfo is the store's part of /ml-capabilities: backend, directory,

@@ -41,10 +41,17 @@ type Feature interface {
 	Status() Status
 }
 
-// Status is a group's own view of its readiness.
+// Status is a group's own view of its readiness. Ready means the group
+// serves everything it offers. Degraded (with Ready false) means it serves
+// without a dependency that it falls back from gracefully (Redis down:
+// local limits; no LLM provider key; Qdrant unreachable: its routes answer
+// 503 until it returns), so /ready stays 200 unless the operator marked the
+// group required (READY_REQUIRE). Neither means it cannot serve (its start
+// failed, its data is damaged).
 type Status struct {
-	Ready  bool   `json:"ready"`
-	Detail string `json:"detail"`
+	Ready    bool   `json:"ready"`
+	Degraded bool   `json:"degraded,omitempty"`
+	Detail   string `json:"detail"`
 	// Info is the group's own facts for /ml-capabilities (a JSON value),
 	// such as what its store holds; nil when it has none.
 	Info any `json:"info,omitempty"`

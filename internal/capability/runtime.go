@@ -243,7 +243,7 @@ func (r *Runtime) State(group string) GroupState {
 		st.Detail = "starting"
 	default:
 		s := r.features[group].Status()
-		st.Ready, st.Detail, st.Info = s.Ready, s.Detail, s.Info
+		st.Ready, st.Degraded, st.Detail, st.Info = s.Ready, s.Degraded && !s.Ready, s.Detail, s.Info
 	}
 	return st
 }

@@ -43,7 +43,10 @@ type GroupState struct {
 	Linked        bool     `json:"linked"`
 	Enabled       bool     `json:"enabled"`
 	Ready         bool     `json:"ready"`
-	Detail        string   `json:"detail"`
+	// Degraded: not ready, but serving with a graceful fallback
+	// (capability.Status); absent when false.
+	Degraded bool   `json:"degraded,omitempty"`
+	Detail   string `json:"detail"`
 	// Info is the group's own facts (Status.Info), such as what its store
 	// holds; absent when it has none.
 	Info    any      `json:"info,omitempty"`

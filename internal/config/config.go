@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // Config is the whole configuration of one process.
@@ -30,9 +32,14 @@ type Config struct {
 	IncludeTensorflow *bool // nil when INCLUDE_TENSORFLOW is unset (the seed reports null)
 	LogLevel          string
 	ShutdownTimeout   time.Duration
+	// ShutdownDrain is how long the service, after SIGINT/SIGTERM, reports
+	// not ready while it keeps serving, before it stops accepting.
+	ShutdownDrain     time.Duration
 	GroupStartTimeout time.Duration
-	AdminResetToken   string
-	MaxBodyBytes      int64
+	// ReadyRequire are the groups without which /ready is 503.
+	ReadyRequire    []string
+	AdminResetToken string
+	MaxBodyBytes    int64
 
 	Latency   LatencyConfig
 	Auth      AuthConfig
@@ -136,6 +143,14 @@ func coreVars() []Var {
 			set: func(c *Config, v string) error {
 				return setDuration(&c.ShutdownTimeout, v, time.Millisecond, time.Hour)
 			}},
+		{Env: "SHUTDOWN_DRAIN", Flag: "shutdown-drain", Default: "0s",
+			Help: "after SIGINT/SIGTERM, how long /ready answers 503 while every request is still served (so a load balancer stops sending) before the listener closes; within SHUTDOWN_TIMEOUT",
+			set: func(c *Config, v string) error {
+				return setDuration(&c.ShutdownDrain, v, 0, time.Hour)
+			}},
+		{Env: "READY_REQUIRE", Flag: "ready-require", Default: "",
+			Help: "comma-separated groups without which /ready is 503 (a degraded group counts as not ready); others only report degraded",
+			set:  func(c *Config, v string) error { return setGroupList(&c.ReadyRequire, v) }},
 		{Env: "ADMIN_RESET_TOKEN", Flag: "admin-reset-token", Secret: true,
 			Help: "admin token for admin routes when JWT auth is off; unset: loopback clients only",
 			set:  func(c *Config, v string) error { return setString(&c.AdminResetToken, v) }},
@@ -324,6 +339,10 @@ func dropUnlinkedFlags(args []string, fs *flag.FlagSet, ignore func(string) bool
 // validate checks rules that span several settings.
 func (c *Config) validate() error {
 	// cross-setting rules are added by the areas that need them
+	if c.ShutdownDrain >= c.ShutdownTimeout {
+		return &Error{Var: "SHUTDOWN_DRAIN", Value: c.ShutdownDrain.String(), Err: fmt.Errorf(
+			"must be shorter than SHUTDOWN_TIMEOUT (%s), which bounds the whole shutdown, drain included", c.ShutdownTimeout)}
+	}
 	if err := c.validateLatency(); err != nil {
 		return err
 	}
@@ -428,6 +447,26 @@ func setOptionalBool(dst func(*Config) **bool) func(c *Config, v string) error {
 
 func setString(dst *string, v string) error {
 	*dst = strings.TrimSpace(v)
+	return nil
+}
+
+// setGroupList parses a comma-separated list of group names from the
+// group table; an unknown name is an error naming the known ones.
+func setGroupList(dst *[]string, v string) error {
+	var out []string
+	for _, name := range strings.Split(v, ",") {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name == "" {
+			continue
+		}
+		if _, ok := groupspec.LookupGroup(name); !ok {
+			return fmt.Errorf("unknown group %q (groups: %s)", name, strings.Join(groupspec.GroupNames(), ", "))
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	*dst = out
 	return nil
 }
 

@@ -167,3 +167,30 @@ func TestAuthSettings(t *testing.T) {
 		t.Fatalf("secret echoed: %v", err)
 	}
 }
+
+// TestReadyRequireAndDrain (issue 22): READY_REQUIRE takes known group
+// names (case and spaces aside, duplicates once); an unknown name is an
+// error naming the setting and the known groups. SHUTDOWN_DRAIN must fit
+// inside SHUTDOWN_TIMEOUT, which bounds the whole shutdown.
+func TestReadyRequireAndDrain(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil || c.ReadyRequire != nil || c.ShutdownDrain != 0 {
+		t.Fatalf("defaults: %v %v %v", err, c.ReadyRequire, c.ShutdownDrain)
+	}
+	c, err = Load(nil, env(map[string]string{"READY_REQUIRE": " Vector, llm,vector,", "SHUTDOWN_DRAIN": "5s", "SHUTDOWN_TIMEOUT": "30s"}))
+	if err != nil || strings.Join(c.ReadyRequire, ",") != "vector,llm" || c.ShutdownDrain != 5*time.Second {
+		t.Fatalf("READY_REQUIRE/SHUTDOWN_DRAIN: %v %v %v", err, c.ReadyRequire, c.ShutdownDrain)
+	}
+	_, err = Load(nil, env(map[string]string{"READY_REQUIRE": "vector,vektor"}))
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != "READY_REQUIRE" || !strings.Contains(err.Error(), `unknown group "vektor"`) ||
+		!strings.Contains(err.Error(), "optional") {
+		t.Fatalf("unknown group: %v", err)
+	}
+	for _, drain := range []string{"10s", "11s"} {
+		_, err = Load(nil, env(map[string]string{"SHUTDOWN_DRAIN": drain}))
+		if !errors.As(err, &ce) || ce.Var != "SHUTDOWN_DRAIN" || !strings.Contains(err.Error(), "SHUTDOWN_TIMEOUT") {
+			t.Fatalf("SHUTDOWN_DRAIN=%s with SHUTDOWN_TIMEOUT 10s: %v", drain, err)
+		}
+	}
+}

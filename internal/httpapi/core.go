@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,40 +61,68 @@ func (s *Server) health(c *gin.Context) {
 // readyPath is the readiness probe; its 503 is an answer, not an error.
 const readyPath = "/ready"
 
-// notReady is one enabled group that is not ready, in the 503 of /ready.
-type notReady struct {
+// groupNote is one enabled group that is not ready, with its own detail.
+type groupNote struct {
 	Group  string `json:"group"`
 	Detail string `json:"detail"`
 }
 
-// ready is readiness: 200 when every enabled group is ready, else 503
-// naming those that are not. Groups that are not linked or are switched
-// off (MINIMAL_MODE, run time) do not count: the service answers their
-// routes with 501/503 on purpose.
+// ready is readiness, the signal a load balancer or orchestrator takes a
+// replica out of service by. It is 503 only while the process starts
+// (phase early), while it drains after SIGTERM (SHUTDOWN_DRAIN), or when a
+// group named in READY_REQUIRE is not ready (a degraded one included).
+// Any other group that is not ready is reported in the 200: under
+// "degraded" when it serves with a graceful fallback (Redis down: local
+// limits; no LLM key; Qdrant unreachable), under "not_ready" when it
+// cannot serve (its start failed). A shared dependency that blinks must not
+// take every replica of a fleet out of service at once. Groups that are not
+// linked or are switched off do not count unless required: the service
+// answers their routes with 501/503 on purpose.
 func (s *Server) ready(c *gin.Context) {
 	rt := s.deps.Groups
-	var waiting []notReady
-	var names []string
 	enabled := []string{}
+	degraded, notReady := []groupNote{}, []groupNote{}
+	var blockers []string
+	required := s.deps.Config.ReadyRequire
 	for _, name := range rt.LinkedNames() {
+		req := slices.Contains(required, name)
 		if !rt.Enabled(name) {
+			if req {
+				blockers = append(blockers, "required group "+name+" is off ("+rt.DisabledReason(name)+")")
+			}
 			continue
 		}
 		enabled = append(enabled, name)
-		if st := rt.State(name); !st.Ready {
-			waiting = append(waiting, notReady{Group: name, Detail: st.Detail})
-			names = append(names, name+" ("+st.Detail+")")
+		st := rt.State(name)
+		switch {
+		case st.Ready:
+			continue
+		case st.Degraded:
+			degraded = append(degraded, groupNote{Group: name, Detail: st.Detail})
+		default:
+			notReady = append(notReady, groupNote{Group: name, Detail: st.Detail})
+		}
+		if req {
+			blockers = append(blockers, "required group "+name+" is not ready ("+st.Detail+")")
 		}
 	}
-	body := gin.H{"phase": s.deps.Phase.Phase(), "groups": enabled}
-	if len(waiting) == 0 {
+	ph := s.deps.Phase.Phase()
+	if ph != phase.Runtime {
+		blockers = append([]string{"starting: the groups have not all started"}, blockers...)
+	}
+	draining := s.draining.Load()
+	if draining {
+		blockers = append([]string{"draining: shutting down (SHUTDOWN_DRAIN)"}, blockers...)
+	}
+	body := gin.H{"phase": ph, "groups": enabled, "required": nonNil(required),
+		"degraded": degraded, "not_ready": notReady, "draining": draining}
+	if len(blockers) == 0 {
 		body["status"] = "ready"
 		apierr.JSON(c, http.StatusOK, body)
 		return
 	}
 	body["status"] = "not_ready"
-	body["not_ready"] = waiting
-	body["error"] = apierr.Detail{Code: "not_ready", Message: "groups not ready: " + strings.Join(names, "; ")}
+	body["error"] = apierr.Detail{Code: "not_ready", Message: strings.Join(blockers, "; ")}
 	c.AbortWithStatusJSON(http.StatusServiceUnavailable, body)
 }
 

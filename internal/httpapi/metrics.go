@@ -17,12 +17,15 @@ type groupCollector struct {
 	linked  *prometheus.Desc
 	enabled *prometheus.Desc
 	ready   *prometheus.Desc
+	// degraded: serving with a graceful fallback (capability.Status).
+	degraded *prometheus.Desc
 }
 
 func (g *groupCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- g.linked
 	ch <- g.enabled
 	ch <- g.ready
+	ch <- g.degraded
 }
 
 func (g *groupCollector) Collect(ch chan<- prometheus.Metric) {
@@ -30,6 +33,7 @@ func (g *groupCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(g.linked, prometheus.GaugeValue, b2f(st.Linked), name)
 		ch <- prometheus.MustNewConstMetric(g.enabled, prometheus.GaugeValue, b2f(st.Enabled), name)
 		ch <- prometheus.MustNewConstMetric(g.ready, prometheus.GaugeValue, b2f(st.Ready), name)
+		ch <- prometheus.MustNewConstMetric(g.degraded, prometheus.GaugeValue, b2f(st.Degraded), name)
 	}
 }
 
@@ -58,6 +62,9 @@ func registerCoreMetrics(reg prometheus.Registerer, rt *capability.Runtime, cfg 
 		linked:  prometheus.NewDesc("advanced_backend_group_linked", "Whether the group is linked into this binary (1) or not (0).", []string{"group"}, nil),
 		enabled: prometheus.NewDesc("advanced_backend_group_enabled", "Whether the linked group is enabled (not MINIMAL_MODE, not switched off).", []string{"group"}, nil),
 		ready:   prometheus.NewDesc("advanced_backend_group_ready", "Whether the group reports itself ready.", []string{"group"}, nil),
+		degraded: prometheus.NewDesc("advanced_backend_group_degraded",
+			"Whether the group serves without a dependency it falls back from (Redis down, no LLM key, Qdrant unreachable); /ready stays 200 unless READY_REQUIRE names it.",
+			[]string{"group"}, nil),
 	}
 	for _, c := range []prometheus.Collector{info, gc} {
 		if err := reg.Register(c); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,8 @@ type Server struct {
 	limits    apierr.RouteLimits // per-route body limits set by groups
 	auth      *auth.Stack
 	limiter   *ratelimit.Middleware
+	// draining is set once shutdown begins (StartDrain).
+	draining atomic.Bool
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -97,8 +100,26 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the http.Handler to serve.
-func (s *Server) Handler() http.Handler { return s.engine }
+// Handler returns the http.Handler to serve. While draining, every answer
+// carries "Connection: close": a load balancer's keep-alive connection is
+// then closed by the answer it carries, never found idle and cut by the
+// listener's close, which would race a request the balancer is sending on it.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		s.engine.ServeHTTP(w, r)
+	})
+}
+
+// StartDrain begins a graceful shutdown's first step: /ready answers 503
+// (so load balancers and orchestrators stop sending) while every route,
+// /ready included, keeps being served. It cannot be undone.
+func (s *Server) StartDrain() { s.draining.Store(true) }
+
+// Draining reports whether StartDrain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Engine exposes the gin engine for tests.
 func (s *Server) Engine() *gin.Engine { return s.engine }

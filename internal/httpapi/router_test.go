@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,21 +190,25 @@ func TestMinimalModeAnswers503(t *testing.T) {
 	}
 }
 
-// TestReadyNamesGroupsNotReady: /ready is 503 naming each enabled group
-// that is not ready, 200 once all are; MINIMAL_MODE enables none, so it is
-// ready at once. HEAD answers on /health and /ready.
+// TestReadyNamesGroupsNotReady: /ready is 503 while the service starts
+// (phase early, the group not started), 200 once it runs; MINIMAL_MODE
+// enables no group. HEAD answers on /health and /ready.
 func TestReadyNamesGroupsNotReady(t *testing.T) {
 	s, rt := newTestServer(t, nil)
 	code, body := do(t, s, "GET", "/ready")
 	nr, _ := body["not_ready"].([]any)
 	if code != 503 || errCode(body) != "not_ready" || len(nr) != 1 || nr[0].(map[string]any)["group"] != "ml" ||
-		!strings.Contains(body["error"].(map[string]any)["message"].(string), "ml (starting)") {
+		!strings.Contains(body["error"].(map[string]any)["message"].(string), "starting") {
 		t.Fatalf("ready before start: %d %v", code, body)
 	}
 	if code, _ := do(t, s, "HEAD", "/ready"); code != 503 {
 		t.Fatalf("HEAD /ready before start: %d", code)
 	}
 	rt.StartAll(context.Background(), func(string, error) {}, time.Second)
+	if code, body := do(t, s, "GET", "/ready"); code != 503 {
+		t.Fatalf("ready with the groups started but the phase still early: %d %v", code, body)
+	}
+	s.deps.Phase.SetPhase(phase.Runtime)
 	if code, body := do(t, s, "GET", "/ready"); code != 200 || body["status"] != "ready" {
 		t.Fatalf("ready after start: %d %v", code, body)
 	}
@@ -212,8 +218,113 @@ func TestReadyNamesGroupsNotReady(t *testing.T) {
 		}
 	}
 	m, _ := newTestServer(t, map[string]string{"MINIMAL_MODE": "1"})
+	m.deps.Phase.SetPhase(phase.Runtime)
 	if code, body := do(t, m, "GET", "/ready"); code != 200 {
 		t.Fatalf("ready in MINIMAL_MODE: %d %v", code, body)
+	}
+	// A required group that MINIMAL_MODE keeps off can never be ready.
+	mr, _ := newTestServer(t, map[string]string{"MINIMAL_MODE": "1", "READY_REQUIRE": "ml"})
+	mr.deps.Phase.SetPhase(phase.Runtime)
+	if code, body := do(t, mr, "GET", "/ready"); code != 503 || !strings.Contains(fmt.Sprint(body["error"]), "required group ml is off") {
+		t.Fatalf("ready in MINIMAL_MODE with ml required: %d %v", code, body)
+	}
+}
+
+// switchable is a test group whose status the test sets.
+type switchable struct {
+	panicky
+	st *atomic.Pointer[capability.Status]
+}
+
+func (f switchable) Status() capability.Status { return *f.st.Load() }
+
+func newSwitchable(t *testing.T, env map[string]string) (*Server, *atomic.Pointer[capability.Status]) {
+	t.Helper()
+	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &atomic.Pointer[capability.Status]{}
+	st.Store(&capability.Status{Ready: true, Detail: "fine"})
+	rt := capability.NewRuntime(map[string]capability.Feature{"ml": switchable{st: st}}, capability.FactsFrom(&debug.BuildInfo{}), false)
+	s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil), Groups: rt,
+		Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	rt.StartAll(context.Background(), func(string, error) {}, time.Second)
+	s.deps.Phase.SetPhase(phase.Runtime)
+	return s, st
+}
+
+// TestReadyDegradedIsStillReady (issue 22): a group that degrades
+// gracefully, or even one that cannot serve, leaves /ready at 200 with the
+// group listed (and the degraded gauge at 1); only READY_REQUIRE turns it
+// into a 503, degraded or not.
+func TestReadyDegradedIsStillReady(t *testing.T) {
+	for _, required := range []bool{false, true} {
+		env := map[string]string{}
+		if required {
+			env["READY_REQUIRE"] = "ml"
+		}
+		s, st := newSwitchable(t, env)
+		if code, body := do(t, s, "GET", "/ready"); code != 200 || len(body["degraded"].([]any)) != 0 || len(body["not_ready"].([]any)) != 0 {
+			t.Fatalf("required=%t, ready group: %d %v", required, code, body)
+		}
+		for _, c := range []struct {
+			st   capability.Status
+			list string
+		}{
+			{capability.Status{Degraded: true, Detail: "redis down (local rate limits)"}, "degraded"},
+			{capability.Status{Detail: "start failed: boom"}, "not_ready"},
+		} {
+			st.Store(&c.st)
+			code, body := do(t, s, "GET", "/ready")
+			l, _ := body[c.list].([]any)
+			if len(l) != 1 || l[0].(map[string]any)["group"] != "ml" || l[0].(map[string]any)["detail"] != c.st.Detail {
+				t.Fatalf("required=%t, %+v: %s lists %v", required, c.st, c.list, body[c.list])
+			}
+			want := 200
+			if required {
+				want = 503
+				if !strings.Contains(fmt.Sprint(body["error"]), "required group ml is not ready ("+c.st.Detail+")") {
+					t.Errorf("required=%t: 503 does not say why: %v", required, body["error"])
+				}
+			}
+			if code != want {
+				t.Fatalf("required=%t, %+v: /ready %d, want %d: %v", required, c.st, code, want, body)
+			}
+			w := httptest.NewRecorder()
+			s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+			g := `advanced_backend_group_degraded{group="ml"} ` + map[bool]string{true: "1", false: "0"}[c.st.Degraded]
+			if !strings.Contains(w.Body.String(), g) {
+				t.Errorf("metrics lack %s", g)
+			}
+		}
+	}
+}
+
+// TestDrainingIsNotReady: once draining, /ready is 503 saying so while
+// every route still answers, and every answer closes its connection.
+func TestDrainingIsNotReady(t *testing.T) {
+	s, _ := newSwitchable(t, nil)
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/health", nil))
+	if w.Code != 200 || w.Header().Get("Connection") != "" {
+		t.Fatalf("before the drain: %d, Connection %q", w.Code, w.Header().Get("Connection"))
+	}
+	s.StartDrain()
+	code, body := do(t, s, "GET", "/ready")
+	if code != 503 || body["draining"] != true || !strings.Contains(fmt.Sprint(body["error"]), "draining") {
+		t.Fatalf("/ready while draining: %d %v", code, body)
+	}
+	for _, p := range []string{"/health", "/api/v2/ml/ok", "/ready"} {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, httptest.NewRequest("GET", p, nil))
+		if (w.Code != 200 && p != "/ready") || w.Header().Get("Connection") != "close" {
+			t.Errorf("%s while draining: %d, Connection %q", p, w.Code, w.Header().Get("Connection"))
+		}
 	}
 }
 
@@ -302,9 +413,10 @@ func TestUndeclaredServiceFailsSetupAtStart(t *testing.T) {
 	}) {
 		t.Fatalf("phase log: %+v", pl.Last(200))
 	}
+	pl.SetPhase(phase.Runtime)
 	code, body := do(t, s, "GET", "/ready")
-	if code != 503 || !strings.Contains(body["error"].(map[string]any)["message"].(string), why) {
-		t.Fatalf("/ready: %d %v", code, body)
+	if code != 200 || !strings.Contains(fmt.Sprint(body["not_ready"]), why) {
+		t.Fatalf("/ready: %d %v (a group that is not required is reported, not a 503)", code, body)
 	}
 	if code, _ := do(t, s, "GET", "/api/v2/ml/ok"); code == 200 {
 		t.Fatal("the group's route was mounted")

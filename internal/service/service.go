@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -57,6 +58,13 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 		pl.Warn("mode", "INIT: MINIMAL_MODE active - linked groups are not started")
 	}
 	reportSettings(cfg, rt, pl)
+	for _, g := range cfg.ReadyRequire {
+		if !rt.Linked(g) {
+			// /ready could never be 200: refuse to start instead of failing every probe.
+			return nil, &config.Error{Var: "READY_REQUIRE", Value: strings.Join(cfg.ReadyRequire, ","), Err: fmt.Errorf(
+				"group %s is not linked into the %s variant (linked: [%s])", g, rt.Variant(), strings.Join(rt.LinkedNames(), " "))}
+		}
+	}
 
 	linked := rt.LinkedNames()
 	phase.LogHeavyDependencies(logger, capability.HeavyDependencies(linked))
@@ -128,12 +136,16 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 		err = fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case err = <-s.fatal:
 	}
+	// SHUTDOWN_TIMEOUT bounds everything from here on, the drain included.
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
 	cancelGroups()
 	<-startDone
 
-	s.phase.Info("server", "SHUTDOWN: draining in-flight requests")
-	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
+	if err == nil && s.cfg.ShutdownDrain > 0 {
+		s.drain(shutCtx, serveErr)
+	}
+	s.phase.Info("server", "SHUTDOWN: closing the listener, finishing in-flight requests")
 	if serr := hs.Shutdown(shutCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		s.logger.Warn("shutdown did not drain in time; closing the remaining connections", "err", serr)
 		_ = hs.Close() // Shutdown leaves active connections open when its context ends
@@ -146,6 +158,24 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	s.Close()
 	s.phase.Info("server", "SHUTDOWN: done")
 	return err
+}
+
+// drain is the first step of a graceful shutdown: /ready answers 503 and
+// every answer closes its connection, while the listener keeps accepting and
+// every route keeps serving for SHUTDOWN_DRAIN, the time a load balancer
+// needs to stop sending (and to let its idle keep-alive connections expire).
+// It ends early only if the server itself fails.
+func (s *Service) drain(ctx context.Context, serveErr <-chan error) {
+	s.server.StartDrain()
+	s.phase.Info("server", fmt.Sprintf("SHUTDOWN: draining for %s (SHUTDOWN_DRAIN): /ready answers 503, requests are still served", s.cfg.ShutdownDrain))
+	t := time.NewTimer(s.cfg.ShutdownDrain)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case err := <-serveErr:
+		s.logger.Warn("server failed while draining", "err", err)
+	}
 }
 
 // startGroups starts each enabled group with its own deadline

@@ -241,8 +241,8 @@ func TestRunIsBoundedWhateverAGroupDoes(t *testing.T) {
 				var ready map[string]any
 				_ = json.NewDecoder(resp.Body).Decode(&ready)
 				resp.Body.Close()
-				msg, _ := ready["error"].(map[string]any)["message"].(string)
-				if resp.StatusCode != 503 || !strings.Contains(msg, "did not finish within 100ms (GROUP_START_TIMEOUT)") {
+				// Not required (READY_REQUIRE): reported in the 200, not a 503.
+				if resp.StatusCode != 200 || !strings.Contains(fmt.Sprint(ready["not_ready"]), "did not finish within 100ms (GROUP_START_TIMEOUT)") {
 					t.Fatalf("ready: %d %v", resp.StatusCode, ready)
 				}
 			} else if h := getJSON(t, r.base+"/health"); h["phase"] != "early" {
@@ -300,5 +300,91 @@ func TestFatalGroupStartEndsRun(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not end after a fatal group start")
+	}
+}
+
+// TestDrainKeepsServingThenCloses (issue 22): after the signal, with
+// SHUTDOWN_DRAIN, /ready turns 503 while the listener still accepts and
+// every route still answers (each answer closing its connection); then the
+// listener closes, the request in flight since before the signal finishes,
+// and Run returns nil.
+func TestDrainKeepsServingThenCloses(t *testing.T) {
+	env := map[string]string{"SHUTDOWN_DRAIN": "1500ms", "SHUTDOWN_TIMEOUT": "10s"}
+	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), entered: make(chan struct{}), finish: make(chan struct{})}
+	close(g.release)
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runOnLoopback(t, svc)
+	// status returns the code and whether the server asked to close the
+	// connection (the client takes "Connection: close" into resp.Close).
+	status := func(path string) (int, bool) {
+		resp, err := http.Get(r.base + path)
+		if err != nil {
+			return -1, false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Close
+	}
+	waitfor.True(t, 5*time.Second, "/ready 200", func() bool { c, _ := status("/ready"); return c == 200 })
+
+	inflight := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(r.base + "/api/v2/ml/slow")
+		if err != nil {
+			inflight <- -1
+			return
+		}
+		resp.Body.Close()
+		inflight <- resp.StatusCode
+	}()
+	<-g.entered
+	r.stopped = true
+	r.cancel()
+	waitfor.True(t, 5*time.Second, "/ready 503 while draining", func() bool { c, _ := status("/ready"); return c == 503 })
+	// Still serving new connections, each answer closing its connection.
+	if code, closing := status("/health"); code != 200 || !closing {
+		t.Fatalf("/health while draining: %d, connection close %t", code, closing)
+	}
+	waitfor.True(t, 10*time.Second, "the listener to close after the drain", func() bool {
+		c, err := net.Dial("tcp", strings.TrimPrefix(r.base, "http://"))
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	close(g.finish)
+	if code := <-inflight; code != 200 {
+		t.Fatalf("in-flight request got %d", code)
+	}
+	select {
+	case err = <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("service did not stop within 10 s")
+	}
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestReadyRequireOfAGroupNotLinked: a required group this binary does not
+// link could never be ready; New refuses it with a configuration error.
+func TestReadyRequireOfAGroupNotLinked(t *testing.T) {
+	cfg, err := config.Load(nil, func(k string) (string, bool) {
+		return map[string]string{"READY_REQUIRE": "vector"}[k], k == "READY_REQUIRE"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]capability.Feature{}, capability.BuildFacts{})
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Var != "READY_REQUIRE" || !strings.Contains(err.Error(), "vector is not linked") {
+		t.Fatalf("New with READY_REQUIRE=vector on a build without it: %v", err)
 	}
 }
