@@ -15,7 +15,7 @@ LDFLAGS  := $(STRIP) -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/int
 BUILD    := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 TAGS     ?=
 
-.PHONY: all variants $(VARIANTS) build run test deps clean fuzz
+.PHONY: all variants $(VARIANTS) build run test test-deploy deps clean fuzz
 
 all: variants
 
@@ -40,6 +40,13 @@ test:
 	./scripts/test-deps.sh
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) test-deploy
+
+# The deploy kit (deploy/): Kubernetes manifests decoded strictly into the
+# API types, the systemd unit verified, values checked against the settings.
+# A module of its own, so the Kubernetes modules stay out of the service's go.mod.
+test-deploy:
+	cd deploy/check && $(GO) test -count=1 ./...
 
 # Fuzz targets (package:Func), each run for FUZZTIME; seeds are committed
 # under the package's testdata/fuzz/<Func>. New failures land there too.
