@@ -30,8 +30,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
-const nginxBin = "/usr/sbin/nginx"
-
 var httpc = &http.Client{Timeout: 10 * time.Second}
 
 // call sends one request and returns the status and body.
@@ -92,20 +90,19 @@ type lb struct {
 	done chan error
 }
 
-// startNginx runs nginx in the foreground with a generated configuration:
-// a random loopback port, round-robin over the given bases, passive health
+// startNginx runs nginx in the foreground with the repository's own
+// configuration (deploy/nginx/advanced-backend.conf, see nginxConf): a
+// random loopback port, round-robin over the given bases, passive health
 // checks (a refused connection sends the request to the next replica), all
 // paths in a temp dir.
 func startNginx(t testing.TB, upstreams ...string) *lb {
 	t.Helper()
-	if _, err := os.Stat(nginxBin); err != nil {
-		t.Fatalf("nginx not found at %s (install it: scripts/test-deps.sh, or apt-get install nginx): %v", nginxBin, err)
-	}
+	nginxBin := fleetTool(t, "nginx")
 	dir := t.TempDir()
 	port := freePort(t)
-	var servers strings.Builder
-	for _, u := range upstreams {
-		fmt.Fprintf(&servers, "    server %s max_fails=1 fail_timeout=30s;\n", strings.TrimPrefix(u, "http://"))
+	site := filepath.Join(dir, "advanced-backend.conf")
+	if err := os.WriteFile(site, []byte(nginxConf(t, fmt.Sprintf("127.0.0.1:%d", port), upstreams...)), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	conf := fmt.Sprintf(`worker_processes 1;
 pid %[1]s/nginx.pid;
@@ -118,21 +115,9 @@ http {
   fastcgi_temp_path %[1]s/fastcgi;
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
-  upstream replicas {
-%[2]s    keepalive 64;
-  }
-  server {
-    listen 127.0.0.1:%[3]d;
-    location / {
-      proxy_pass http://replicas;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_next_upstream error timeout;
-      proxy_connect_timeout 2s;
-    }
-  }
+  include %[2]s;
 }
-`, dir, servers.String(), port)
+`, dir, site)
 	cfg := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
