@@ -341,6 +341,16 @@ func TestRollingRestartBehindNginx(t *testing.T) {
 				at := time.Now()
 				kills = append(kills, at)
 				_ = r.p.cmd.Process.Signal(sig)
+				if sig == syscall.SIGTERM {
+					// Draining: not ready, still serving (checked on the replica itself).
+					poll(t, 4*time.Second, r.id+" /ready 503 while draining", func() (bool, string) {
+						code, b := call(t, "GET", r.p.Base+"/ready", "")
+						return code == 503 && strings.Contains(string(b), `"draining":true`), fmt.Sprintf("%d %s", code, b)
+					})
+					if code, _ := call(t, "GET", r.p.Base+"/health", ""); code != 200 {
+						t.Errorf("%s /health while draining: %d", r.id, code)
+					}
+				}
 				var exitErr error
 				select {
 				case exitErr = <-r.p.done:
