@@ -424,7 +424,7 @@ func TestBadRequests(t *testing.T) {
 func TestProviderWithoutCredentials(t *testing.T) {
 	r := newRig(t, map[string]string{"ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": ""})
 	st := r.f.Status()
-	if st.Ready || !strings.Contains(st.Detail, "ANTHROPIC_API_KEY not set") || !strings.Contains(st.Detail, "OPENAI_API_KEY not set") {
+	if st.Ready || !st.Degraded || !strings.Contains(st.Detail, "ANTHROPIC_API_KEY not set") || !strings.Contains(st.Detail, "OPENAI_API_KEY not set") {
 		t.Fatalf("status %+v", st)
 	}
 	for path, body := range map[string]string{
