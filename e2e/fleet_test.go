@@ -448,6 +448,13 @@ func TestFleetExample(t *testing.T) {
 	}
 	nginx := fleetTool(t, "nginx")
 	fleetTool(t, "redis-server")
+	if sc, err := exec.LookPath("shellcheck"); err == nil {
+		if out, err := exec.Command(sc, filepath.Join(repoRoot, fleetExample)).CombinedOutput(); err != nil {
+			t.Errorf("shellcheck %s: %v\n%s", fleetExample, err, out)
+		}
+	} else {
+		t.Log("shellcheck not found: the script is not linted (scripts/test-deps.sh installs it)")
+	}
 	bin := buildVariant(t, "prodapi")
 	ports := []int{freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)}
 	dir := t.TempDir()

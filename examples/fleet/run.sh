@@ -30,7 +30,10 @@ command -v redis-server >/dev/null || { echo "redis-server not found: apt-get in
 [ -x "$NGINX" ] || { echo "nginx not found: apt-get install nginx" >&2; exit 1; }
 [ "${#PORTS[@]}" -eq 3 ] || { echo "REPLICA_PORTS needs three ports" >&2; exit 1; }
 
+export SHUTDOWN_DRAIN=${SHUTDOWN_DRAIN:-5s} # longer than the nginx file's keepalive_timeout
+
 pids=()
+# shellcheck disable=SC2317 # run by the traps
 stop_all() {
 	trap - EXIT INT TERM
 	echo "stopping: replicas drain for ${SHUTDOWN_DRAIN}, then nginx and redis-server"
@@ -57,7 +60,6 @@ echo "redis-server on 127.0.0.1:$REDIS_PORT"
 
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 export TRUSTED_PROXIES=${TRUSTED_PROXIES:-127.0.0.1} # nginx's address: clients are told apart by X-Forwarded-For
-export SHUTDOWN_DRAIN=${SHUTDOWN_DRAIN:-5s}          # longer than the nginx file's keepalive_timeout
 for i in 1 2 3; do
 	port=${PORTS[$((i - 1))]}
 	mkdir -p "$WORK_DIR/r$i"
