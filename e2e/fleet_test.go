@@ -545,6 +545,9 @@ func TestFleetExample(t *testing.T) {
 // routes, and the publication size it derives from it, come from the
 // router: prodapi's trackable_routes in /__phase.
 func TestDeployRouteCount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds the prodapi variant")
+	}
 	p := startBinary(t, buildVariant(t, "prodapi"))
 	var ph struct {
 		TrackableRoutes int `json:"trackable_routes"`
