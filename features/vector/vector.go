@@ -152,11 +152,15 @@ func (f *feature) redisChanged(up bool, detail string) {
 		return
 	}
 	if up {
-		f.phase.Info("redis", "REDIS: reachable again at "+f.redis.Addr()+" - shared limits and the response cache are back")
+		f.phase.Info("redis", "REDIS: reachable again at "+redisWhere(f.redis)+" - shared limits and the response cache are back")
 		return
 	}
-	f.phase.Warn("redis", "REDIS: unreachable at "+f.redis.Addr()+" ("+detail+") - rate limits fall back to local buckets, the response cache is bypassed, scope=cluster answers 503")
+	f.phase.Warn("redis", "REDIS: unreachable at "+redisWhere(f.redis)+" ("+detail+") - rate limits fall back to local buckets, the response cache is bypassed, scope=cluster answers 503")
 }
+
+// redisWhere is the address in phase messages: host:port, or "cluster
+// h1:p1,h2:p2,..." for a Redis Cluster.
+func redisWhere(g *redisstate.Guard) string { return strings.TrimPrefix(g.Describe(), "redis ") }
 
 // Start builds the store (the Qdrant client does not dial: its version
 // check, which can block for a minute, is skipped) and starts the
@@ -358,9 +362,9 @@ func (f *feature) Status() capability.Status {
 		rok, rdetail := f.redis.Status()
 		ready = ready && rok
 		if rok {
-			notes = append(notes, "redis "+f.redis.Addr()+": ok (shared cache and rate limits)")
+			notes = append(notes, f.redis.Describe()+": ok (shared cache and rate limits)")
 		} else {
-			notes = append(notes, "redis "+f.redis.Addr()+": "+rdetail+" (cache bypassed, local rate limits)")
+			notes = append(notes, f.redis.Describe()+": "+rdetail+" (cache bypassed, local rate limits)")
 		}
 	}
 	_, emb := f.embedderState()
