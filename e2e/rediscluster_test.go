@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,7 +145,8 @@ func redisUp(t *testing.T, reps []*proc) []float64 {
 func atLeast(vs []float64, least float64) bool { return slices.Min(vs) >= least }
 
 func TestRedisClusterFleet(t *testing.T) {
-	rc := testredis.StartCluster(t, 3, 1)
+	const password = "rc-pass-SECRET"
+	rc := testredis.StartClusterAuth(t, 3, 1, password)
 	bin := buildVariant(t, "prodapi")
 	reps := startReplicas(t, bin, rc.URL, 3,
 		fmt.Sprintf("RATE_LIMIT_RPS=%d", fleetRPS), fmt.Sprintf("RATE_LIMIT_BURST=%d", fleetBurstSize))
@@ -236,4 +238,26 @@ func TestRedisClusterFleet(t *testing.T) {
 		code := reps[1].get(t, "GET", "/api/v2/latency/quantiles?scope=cluster", &cr)
 		return code == 200 && slices.Equal(cr.ids(), []string{"r1", "r2", "r3"}), fmt.Sprintf("%d %v", code, cr.ids())
 	})
+
+	// The cluster is named (its nodes), its password nowhere: not in the
+	// answers, not in the logs of the failures above.
+	named := false
+	for _, p := range reps {
+		for _, path := range []string{"/ml-capabilities", "/__phase", "/health", "/ready", "/startup/heartbeat?n=200", "/metrics"} {
+			code, b := call(t, "GET", p.Base+path, "")
+			if code == 429 {
+				continue
+			}
+			if strings.Contains(string(b), password) {
+				t.Errorf("%s%s shows the cluster's password: %.300s", p.Base, path, b)
+			}
+			named = named || strings.Contains(string(b), "redis cluster 127.0.0.1:")
+		}
+		if logs := p.Logs(); strings.Contains(logs, password) {
+			t.Errorf("the logs show the cluster's password")
+		}
+	}
+	if !named {
+		t.Error("no answer names the Redis cluster (redis cluster host:port,...)")
+	}
 }

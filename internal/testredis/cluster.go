@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -46,6 +48,13 @@ type Cluster struct {
 // cluster_state:ok. Everything stops when the test ends.
 func StartCluster(t testing.TB, masters, replicas int) *Cluster {
 	t.Helper()
+	return StartClusterAuth(t, masters, replicas, "")
+}
+
+// StartClusterAuth is StartCluster with a password every node requires
+// (requirepass, and masterauth between nodes); URL carries it.
+func StartClusterAuth(t testing.TB, masters, replicas int, password string) *Cluster {
+	t.Helper()
 	if masters < 3 {
 		t.Fatalf("StartCluster: redis-cli needs at least 3 masters, got %d", masters)
 	}
@@ -53,7 +62,7 @@ func StartCluster(t testing.TB, masters, replicas int) *Cluster {
 	c := &Cluster{Masters: masters, t: t}
 	var addrs []string
 	for i := 0; i < masters*(1+replicas); i++ {
-		s := startServer(t,
+		s := startServer(t, password,
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf", // in --dir, kept across Restart
 			"--cluster-node-timeout", strconv.Itoa(int(NodeTimeout/time.Millisecond)),
@@ -66,12 +75,19 @@ func StartCluster(t testing.TB, masters, replicas int) *Cluster {
 		addrs = append(addrs, s.Addr)
 	}
 	c.URL = "redis://" + strings.Join(addrs[:masters], ",")
+	if password != "" {
+		c.URL = "redis://:" + url.PathEscape(password) + "@" + strings.Join(addrs[:masters], ",")
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
 	args := append([]string{"--cluster", "create"}, addrs...)
 	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
-	out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, cli, args...)
+	if password != "" {
+		cmd.Env = append(os.Environ(), "REDISCLI_AUTH="+password) // not -a: no warning, not in ps
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
@@ -266,15 +282,25 @@ func (s *Server) Do(args ...string) (string, error) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
+	r := bufio.NewReader(c)
+	if s.password != "" {
+		if _, err := command(c, r, "AUTH", s.password); err != nil {
+			return "", fmt.Errorf("AUTH: %w", err)
+		}
+	}
+	return command(c, r, args...)
+}
+
+// command writes one command and reads its reply.
+func command(w io.Writer, r *bufio.Reader, args ...string) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%d\r\n", len(args))
 	for _, a := range args {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
-	if _, err := io.WriteString(c, b.String()); err != nil {
+	if _, err := io.WriteString(w, b.String()); err != nil {
 		return "", err
 	}
-	r := bufio.NewReader(c)
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err

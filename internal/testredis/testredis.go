@@ -8,7 +8,6 @@
 package testredis
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os/exec"
@@ -32,16 +31,18 @@ type Server struct {
 	port  int
 	dir   string
 	extra []string // more redis-server arguments (cluster mode)
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	done  chan struct{}
+	// password is required of clients (Do and Ping send AUTH first)
+	password string
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	done     chan struct{}
 }
 
 // Start runs redis-server on a free loopback port and waits until it
 // answers PING.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	return startServer(t)
+	return startServer(t, "")
 }
 
 // Tool returns the path of an external program the tests need
@@ -56,8 +57,9 @@ func Tool(t testing.TB, name string) string {
 	return bin
 }
 
-// startServer runs one server with extra arguments (cluster mode).
-func startServer(t testing.TB, extra ...string) *Server {
+// startServer runs one server with extra arguments (cluster mode); a
+// password, when given, is required of clients and used between nodes.
+func startServer(t testing.TB, password string, extra ...string) *Server {
 	t.Helper()
 	bin := Tool(t, "redis-server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -66,7 +68,10 @@ func startServer(t testing.TB, extra ...string) *Server {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	s := &Server{t: t, port: port, dir: t.TempDir(), extra: extra,
+	if password != "" {
+		extra = append([]string{"--requirepass", password, "--masterauth", password}, extra...)
+	}
+	s := &Server{t: t, port: port, dir: t.TempDir(), extra: extra, password: password,
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	s.URL = "redis://" + s.Addr + "/0"
 	s.start(bin)
@@ -102,23 +107,14 @@ func (s *Server) start(bin string) {
 	}
 }
 
-// Ping sends PING over a raw connection and expects +PONG.
+// Ping sends PING over a raw connection and expects PONG.
 func (s *Server) Ping() error {
-	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	got, err := s.Do("PING")
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", line)
+	if got != "PONG" {
+		return fmt.Errorf("PING answered %q", got)
 	}
 	return nil
 }
