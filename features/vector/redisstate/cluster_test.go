@@ -195,22 +195,22 @@ func TestClusterMasterLost(t *testing.T) {
 			case <-time.After(60 * time.Second):
 				t.Fatalf("no recovery event (status %v)", fmt.Sprint(g.Status()))
 			}
-			// shared again, across instances (the other one has found the
-			// cluster whole through its own probe)
-			waitfor.True(t, 30*time.Second, "the second instance to find the cluster whole", func() bool {
-				ok, _ := og.Status()
-				return ok
+			// shared again, across instances (the other one finds the
+			// cluster whole through its own probe). A fresh key per try: a
+			// call that a loaded machine delays past the timeout opens that
+			// instance's breaker until its next probe.
+			tries := 0
+			waitfor.True(t, 30*time.Second, "both instances sharing one budget again", func() bool {
+				tries++
+				key := fmt.Sprintf("ip:after-%d", tries)
+				d1, err1 := l.Allow(ctx, key)
+				d2, err2 := other.Allow(ctx, key)
+				return err1 == nil && err2 == nil && d1.Remaining == 999 && d2.Remaining == 998
 			})
-			d1, err := l.Allow(ctx, "ip:after")
-			if err != nil {
-				t.Fatal(err)
-			}
-			d2, err := other.Allow(ctx, "ip:after")
-			if err != nil || d1.Remaining != 999 || d2.Remaining != 998 {
-				t.Fatalf("after recovery: %+v %+v %v", d1, d2, err)
-			}
-			if value(g.changes.WithLabelValues("down")) != 1 || value(g.changes.WithLabelValues("up")) != 1 || value(g.upGauge) != 1 {
-				t.Fatal("state change metrics")
+			t.Logf("shared again after %d tries", tries)
+			if value(g.changes.WithLabelValues("down")) < 1 || value(g.changes.WithLabelValues("up")) < 1 || value(g.upGauge) != 1 {
+				t.Fatalf("state change metrics: down %v, up %v, redis_up %v",
+					value(g.changes.WithLabelValues("down")), value(g.changes.WithLabelValues("up")), value(g.upGauge))
 			}
 		})
 	}
