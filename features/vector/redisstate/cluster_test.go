@@ -182,6 +182,23 @@ func TestClusterMasterLost(t *testing.T) {
 				if err := g.Probe(ctx); err == nil {
 					t.Fatal("probe says up with a master dead and no replica")
 				}
+				// What a failed cluster answers a key command is an outage
+				// to the breaker, unlike a command's own error.
+				var live *testredis.Server
+				for _, s := range rc.Nodes {
+					if s.Running() {
+						live = s
+						break
+					}
+				}
+				direct := redis.NewClient(&redis.Options{Addr: live.Addr})
+				defer direct.Close()
+				if err := direct.Get(ctx, "k").Err(); err == nil || !strings.HasPrefix(err.Error(), "CLUSTERDOWN") || !failure(ctx, err) {
+					t.Fatalf("a failed cluster's answer %v: not taken for an outage", err)
+				}
+				if err := direct.Do(ctx, "NO-SUCH-COMMAND").Err(); err == nil || failure(ctx, err) {
+					t.Fatalf("a command error %v taken for an outage", err)
+				}
 				if ok, detail := g.Status(); ok || detail == "" {
 					t.Fatalf("status %v %q with a master dead", ok, detail)
 				}
