@@ -2,7 +2,7 @@
 // under /api/v2/vector (Qdrant over gRPC when QDRANT_URL is set, else the
 // embedded index, kept durably in VECTOR_DATA_DIR by store/durable or in
 // memory only with VECTOR_DATA_DIR=:memory:), and Redis for shared state when REDIS_URL is
-// set: the response cache (capability.ResponseCache, used by llm) and a
+// set (one server, or a Redis Cluster when it names several nodes): the response cache (capability.ResponseCache, used by llm) and a
 // GCRA rate limiter shared by replicas (ratelimit.Limiter, used by core).
 // Text inputs are embedded through the capability.Embedder the llm group
 // provides, when it is linked and ready.

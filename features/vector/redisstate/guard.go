@@ -167,7 +167,7 @@ func failure(parent context.Context, err error) bool {
 }
 
 // clusterDown are the error replies of a cluster that cannot serve now.
-var clusterDown = []string{"CLUSTERDOWN", "MOVED", "ASK", "TRYAGAIN"}
+var clusterDown = []string{"CLUSTERDOWN ", "MOVED ", "ASK ", "TRYAGAIN "}
 
 // Do runs one Redis operation under the breaker, bounded by the timeout.
 // While Redis is down it returns ErrUnavailable without any I/O.
