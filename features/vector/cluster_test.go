@@ -29,10 +29,17 @@ func (m *member) ResetLatency() {}
 
 // With REDIS_URL and core's member provided, the group offers the cluster
 // store, its publisher (started by Start) puts the payload in a real Redis,
-// and Stop ends the publisher.
+// and Stop ends the publisher. The same with a real Redis Cluster named by
+// its nodes.
 func TestClusterPublisherLifecycle(t *testing.T) {
-	rs := testredis.Start(t)
-	env := map[string]string{"REDIS_URL": rs.URL, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s", "VECTOR_DATA_DIR": t.TempDir()}
+	t.Run("single", func(t *testing.T) { publisherLifecycle(t, testredis.Start(t).URL, "redis 127.0.0.1:") })
+	t.Run("cluster", func(t *testing.T) {
+		publisherLifecycle(t, testredis.StartCluster(t, 3, 0).URL, "redis cluster 127.0.0.1:")
+	})
+}
+
+func publisherLifecycle(t *testing.T, url, describe string) {
+	env := map[string]string{"REDIS_URL": url, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s", "VECTOR_DATA_DIR": t.TempDir()}
 	h, svc := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
 	m := &member{}
 	svc.ClusterMember.Provide(m)
@@ -45,12 +52,19 @@ func TestClusterPublisherLifecycle(t *testing.T) {
 	if !ok {
 		t.Fatal("no cluster store provided with REDIS_URL")
 	}
+	if d := cl.Describe().Store; !strings.HasPrefix(d, describe) {
+		t.Fatalf("store %q, want %q...", d, describe)
+	}
 	if err := f.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	waitfor.True(t, 10*time.Second, "the first publication", func() bool {
 		reps, err := cl.Replicas(context.Background())
 		return err == nil && len(reps) == 1 && reps[0].ID == "r-vec" && string(reps[0].Data) == `{"v":1}`
+	})
+	waitfor.True(t, 10*time.Second, "the group ready with Redis ok", func() bool {
+		st := f.Status()
+		return st.Ready && strings.Contains(st.Detail, describe) && strings.Contains(st.Detail, ": ok (shared cache and rate limits)")
 	})
 	if !publisherRunning() {
 		t.Fatal("no publisher goroutine while publishing (the check below would prove nothing)")

@@ -46,7 +46,7 @@ func Settings() []config.Setting {
 	return []config.Setting{
 		config.AddrOrURL("QDRANT_URL", "Qdrant gRPC address (host:port or URL); empty uses the embedded index in VECTOR_DATA_DIR"),
 		config.String("QDRANT_API_KEY", "", "Qdrant API key").AsSecret(),
-		config.URL("REDIS_URL", "", "Redis URL (redis://host:port/db) for the cache and shared limits"),
+		config.URL("REDIS_URL", "", "Redis for the cache, shared limits and cluster state: redis://[user:pass@]host:port/db for one Redis, or a Redis Cluster by several of its nodes separated by commas, redis://[user:pass@]host1:port1,host2:port2,host3:port3 (rediss:// for TLS)"),
 		config.Int("VECTOR_MEMORY_MAX_POINTS", 100_000, 1, 100_000_000, "bound on points held by the embedded index"),
 		config.Int("VECTOR_MEMORY_MAX_COLLECTIONS", 100, 1, 100_000, "bound on collections held by the embedded index"),
 		config.String("VECTOR_DATA_DIR", "data/vector", "directory of the embedded vector index (log, snapshot, backups; relative to the working directory); "+MemoryOnly+" keeps it in memory only, lost at exit"),

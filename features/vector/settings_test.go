@@ -35,4 +35,20 @@ func TestSettings(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "secret-password") {
 		t.Fatalf("redis url echoed: %v", err)
 	}
+	// a Redis Cluster by its nodes: one setting, shown without credentials
+	const clusterURL = "redis://user:secret-password@10.0.0.1:7000,10.0.0.2:7000,redis-3:7000"
+	c, err = load(map[string]string{"REDIS_URL": clusterURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := configFrom(c.Group("vector")).RedisURL; got != clusterURL {
+		t.Fatalf("REDIS_URL %q", got)
+	}
+	for _, s := range Settings() {
+		if s.Name == "REDIS_URL" {
+			if shown := s.Show(clusterURL); shown != "redis://REDACTED@10.0.0.1:7000,10.0.0.2:7000,redis-3:7000" {
+				t.Fatalf("cluster URL shown as %q", shown)
+			}
+		}
+	}
 }

@@ -2,7 +2,7 @@
 // under /api/v2/vector (Qdrant over gRPC when QDRANT_URL is set, else the
 // embedded index, kept durably in VECTOR_DATA_DIR by store/durable or in
 // memory only with VECTOR_DATA_DIR=:memory:), and Redis for shared state when REDIS_URL is
-// set: the response cache (capability.ResponseCache, used by llm) and a
+// set (one server, or a Redis Cluster when it names several nodes): the response cache (capability.ResponseCache, used by llm) and a
 // GCRA rate limiter shared by replicas (ratelimit.Limiter, used by core).
 // Text inputs are embedded through the capability.Embedder the llm group
 // provides, when it is linked and ready.
@@ -152,11 +152,15 @@ func (f *feature) redisChanged(up bool, detail string) {
 		return
 	}
 	if up {
-		f.phase.Info("redis", "REDIS: reachable again at "+f.redis.Addr()+" - shared limits and the response cache are back")
+		f.phase.Info("redis", "REDIS: reachable again at "+redisWhere(f.redis)+" - shared limits and the response cache are back")
 		return
 	}
-	f.phase.Warn("redis", "REDIS: unreachable at "+f.redis.Addr()+" ("+detail+") - rate limits fall back to local buckets, the response cache is bypassed, scope=cluster answers 503")
+	f.phase.Warn("redis", "REDIS: unreachable at "+redisWhere(f.redis)+" ("+detail+") - rate limits fall back to local buckets, the response cache is bypassed, scope=cluster answers 503")
 }
+
+// redisWhere is the address in phase messages: host:port, or "cluster
+// h1:p1,h2:p2,..." for a Redis Cluster.
+func redisWhere(g *redisstate.Guard) string { return strings.TrimPrefix(g.Describe(), "redis ") }
 
 // Start builds the store (the Qdrant client does not dial: its version
 // check, which can block for a minute, is skipped) and starts the
@@ -361,9 +365,9 @@ func (f *feature) Status() capability.Status {
 	} else {
 		rok, rdetail := f.redis.Status()
 		if rok {
-			notes = append(notes, "redis "+f.redis.Addr()+": ok (shared cache and rate limits)")
+			notes = append(notes, f.redis.Describe()+": ok (shared cache and rate limits)")
 		} else {
-			notes = append(notes, "redis "+f.redis.Addr()+": "+rdetail+" (cache bypassed, local rate limits)")
+			notes = append(notes, f.redis.Describe()+": "+rdetail+" (cache bypassed, local rate limits)")
 			// Redis down is a graceful fallback, not a broken store.
 			degraded = degraded || ready
 			ready = false

@@ -1,12 +1,13 @@
 // Package testredis runs a real redis-server for tests: on a random loopback
 // port, without persistence, in a temporary directory, stopped when the
 // test ends. Kill and Restart let tests take Redis away and bring it back on
-// the same address. redis-server must be installed (`make test` installs it
-// through scripts/test-deps.sh); without it the test fails and says so.
+// the same address. StartCluster (cluster.go) builds a Redis Cluster from
+// such servers. redis-server and redis-cli must be installed (`make test`
+// installs them through scripts/test-deps.sh); Tool finds them, and without
+// them the test fails and says so.
 package testredis
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os/exec"
@@ -26,29 +27,51 @@ type Server struct {
 	Addr string // 127.0.0.1:port
 	URL  string // redis://127.0.0.1:port/0
 
-	t    testing.TB
-	port int
-	dir  string
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	t     testing.TB
+	port  int
+	dir   string
+	extra []string // more redis-server arguments (cluster mode)
+	// password is required of clients (Do and Ping send AUTH first)
+	password string
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	done     chan struct{}
 }
 
 // Start runs redis-server on a free loopback port and waits until it
 // answers PING.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
+	return startServer(t, "")
+}
+
+// Tool returns the path of an external program the tests need
+// (redis-server, redis-cli), or ends the test naming the package to
+// install. It is the one place these tools are looked up.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("redis-server not found (install it: scripts/test-deps.sh, or apt-get install redis-server): %v", err)
+		t.Fatalf("%s not found (install it: scripts/test-deps.sh, or apt-get install redis-server redis-tools): %v", name, err)
 	}
+	return bin
+}
+
+// startServer runs one server with extra arguments (cluster mode); a
+// password, when given, is required of clients and used between nodes.
+func startServer(t testing.TB, password string, extra ...string) *Server {
+	t.Helper()
+	bin := Tool(t, "redis-server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	s := &Server{t: t, port: port, dir: t.TempDir(),
+	if password != "" {
+		extra = append([]string{"--requirepass", password, "--masterauth", password}, extra...)
+	}
+	s := &Server{t: t, port: port, dir: t.TempDir(), extra: extra, password: password,
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	s.URL = "redis://" + s.Addr + "/0"
 	s.start(bin)
@@ -58,10 +81,11 @@ func Start(t testing.TB) *Server {
 
 func (s *Server) start(bin string) {
 	s.t.Helper()
-	cmd := exec.Command(bin,
+	args := append([]string{
 		"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
-		"--protected-mode", "yes", "--loglevel", "warning")
+		"--protected-mode", "yes", "--loglevel", "warning"}, s.extra...)
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
 	}
@@ -83,23 +107,14 @@ func (s *Server) start(bin string) {
 	}
 }
 
-// Ping sends PING over a raw connection and expects +PONG.
+// Ping sends PING over a raw connection and expects PONG.
 func (s *Server) Ping() error {
-	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	got, err := s.Do("PING")
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", line)
+	if got != "PONG" {
+		return fmt.Errorf("PING answered %q", got)
 	}
 	return nil
 }
@@ -117,13 +132,11 @@ func (s *Server) Kill() {
 	<-done
 }
 
-// Restart starts a fresh (empty) server on the same address after Kill.
+// Restart starts a fresh (empty) server on the same address after Kill; a
+// cluster node keeps its cluster configuration (nodes.conf in its
+// directory), so it rejoins with its id and slots.
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Kill()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.start(bin)
+	s.start(Tool(s.t, "redis-server"))
 }

@@ -4,16 +4,25 @@
 // back (groupapi.ClusterLatency), and a cluster-wide reset is a token in
 // Redis that every replica's publisher watches.
 //
-// Redis layout (all keys under "advanced-backend:cluster:"):
+// Redis layout:
 //
-//	replicas        ZSET of replica ids (score: last publication, unix ms)
-//	latency:<id>    STRING, the replica's payload, expiring after the TTL
-//	reset           STRING, a random token set by each cluster-wide reset
+//	{advanced-backend:cluster}:replicas   ZSET of replica ids (score: last publication, unix ms)
+//	{advanced-backend:cluster}:reset      STRING, a random token set by each cluster-wide reset
+//	advanced-backend:cluster:latency:{<id>}  STRING, the replica's payload, expiring after the TTL
+//
+// The braces are Redis Cluster hash tags: the member set and the reset
+// token share one slot (one node answers both), and each replica's payload
+// has its own slot chosen by its id, so the payloads - the bulk of the
+// bytes - spread over the masters. Replicas are found through the member
+// set, never by SCAN/KEYS, so discovery is one command on a cluster too.
+// Nothing here runs a script or a multi-key command: a pipeline is split
+// by node by the cluster client.
 //
 // One publication is one pipelined round trip (SET with PX, ZADD, GET of
-// the reset token), so a replica sends at most MaxBytes plus ~200 bytes per
-// interval. Every call goes through the redisstate.Guard: bounded by
-// REDIS_TIMEOUT and refused at once while Redis is down.
+// the reset token; on a cluster, one per node involved, in parallel), so a
+// replica sends at most MaxBytes plus ~200 bytes per interval. Every call
+// goes through the redisstate.Guard: bounded by REDIS_TIMEOUT and refused
+// at once while Redis is down.
 package cluster
 
 import (
@@ -33,13 +42,16 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
-// Key names.
+// Key names (see the layout above).
 const (
-	prefix     = "advanced-backend:cluster:"
-	membersKey = prefix + "replicas"
-	resetKey   = prefix + "reset"
-	stateKey   = prefix + "latency:"
+	metaTag    = "{advanced-backend:cluster}:"
+	membersKey = metaTag + "replicas"
+	resetKey   = metaTag + "reset"
 )
+
+// StateKey is the key of a replica's payload; the id (A-Z a-z 0-9 . _ : -,
+// no braces) is its hash tag.
+func StateKey(id string) string { return "advanced-backend:cluster:latency:{" + id + "}" }
 
 // MaxReplicas bounds the replicas one read returns.
 const MaxReplicas = 256
@@ -105,7 +117,7 @@ func New(o Options) (*Cluster, error) {
 
 // Describe implements groupapi.ClusterLatency.
 func (c *Cluster) Describe() groupapi.ClusterDescription {
-	return groupapi.ClusterDescription{Store: "redis " + c.o.Guard.Addr(),
+	return groupapi.ClusterDescription{Store: c.o.Guard.Describe(),
 		PublishInterval: c.o.Interval.Seconds(), TTL: c.o.TTL.Seconds(), MaxBytes: c.o.MaxBytes}
 }
 
@@ -153,7 +165,7 @@ func (c *Cluster) PublishOnce(ctx context.Context) error {
 	err = c.o.Guard.Do(ctx, "cluster_publish", func(ctx context.Context) error {
 		cl := c.o.Guard.Client()
 		cmds, err := cl.Pipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, stateKey+id, data, c.o.TTL)
+			p.Set(ctx, StateKey(id), data, c.o.TTL)
 			p.ZAdd(ctx, membersKey, redis.Z{Score: float64(time.Now().UnixMilli()), Member: id})
 			token = p.Get(ctx, resetKey)
 			return nil
@@ -218,8 +230,8 @@ func (c *Cluster) Replicas(ctx context.Context) ([]groupapi.ReplicaPayload, erro
 		ttls := make([]*redis.DurationCmd, len(ids))
 		_, err = cl.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, id := range ids {
-				gets[i] = p.Get(ctx, stateKey+id)
-				ttls[i] = p.PTTL(ctx, stateKey+id)
+				gets[i] = p.Get(ctx, StateKey(id))
+				ttls[i] = p.PTTL(ctx, StateKey(id))
 			}
 			return nil
 		})

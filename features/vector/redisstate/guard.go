@@ -5,6 +5,13 @@
 // answers "unavailable" at once (no network wait) until a background probe
 // finds Redis again. Callers then bypass the cache and core falls back to its
 // local buckets; a dead Redis costs a request at most one bounded call.
+//
+// REDIS_URL names one Redis, or several nodes of a Redis Cluster
+// (redis://h1:p1,h2:p2,h3:p3). On a cluster every key is one slot's business:
+// the limiter's script touches one key whose hash tag is the client
+// (LimitKey), cache entries are single keys, and the breaker's probe asks
+// every master, so a master lost (and not yet replaced by its replica)
+// sends every replica to local limits until the cluster is whole again.
 package redisstate
 
 import (
@@ -12,12 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // ErrUnavailable is returned while Redis is considered down.
@@ -55,8 +62,9 @@ const (
 
 // Guard owns the Redis client and the breaker.
 type Guard struct {
-	client   *redis.Client
+	client   client
 	addr     string
+	cluster  bool
 	timeout  time.Duration
 	retry    time.Duration
 	onChange func(bool, string)
@@ -70,28 +78,20 @@ type Guard struct {
 	detail string
 }
 
-// New parses the URL and builds the client without dialling.
+// New parses the URL and builds the client without dialling. A URL that
+// names several nodes is a Redis Cluster (see newClient).
 func New(o Options) (*Guard, error) {
-	opt, err := redis.ParseURL(o.URL)
+	cl, addr, isCluster, err := newClient(o.URL, o.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
+		return nil, err
 	}
-	// go-redis defaults (5 s dial, 5 dial attempts 100 ms apart, 3
-	// retries) cost seconds per call against a dead Redis; bound them all.
-	opt.DialTimeout = o.Timeout
-	opt.ReadTimeout = o.Timeout
-	opt.WriteTimeout = o.Timeout
-	opt.PoolTimeout = o.Timeout
-	opt.DialerRetries = 1
-	opt.MaxRetries = -1
-	opt.ContextTimeoutEnabled = true
-	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	if o.Logger != nil {
 		redis.SetLogger(redisLog{o.Logger})
 	}
 	g := &Guard{
-		client:   redis.NewClient(opt),
-		addr:     opt.Addr,
+		client:   cl,
+		addr:     addr,
+		cluster:  isCluster,
 		timeout:  o.Timeout,
 		retry:    o.RetryInterval,
 		onChange: o.OnChange,
@@ -119,11 +119,25 @@ func New(o Options) (*Guard, error) {
 	return g, nil
 }
 
-// Addr is the Redis address (host:port).
+// Addr is the Redis address (host:port), or a cluster's seed nodes
+// (host:port,host:port,...); never credentials.
 func (g *Guard) Addr() string { return g.addr }
 
-// Client is the underlying client (for the limiter and the cache).
-func (g *Guard) Client() *redis.Client { return g.client }
+// Cluster reports whether REDIS_URL names a Redis Cluster.
+func (g *Guard) Cluster() bool { return g.cluster }
+
+// Describe names the store for logs and reports: "redis host:port" or
+// "redis cluster host:port,...".
+func (g *Guard) Describe() string {
+	if g.cluster {
+		return "redis cluster " + g.addr
+	}
+	return "redis " + g.addr
+}
+
+// Client is the underlying client (for the limiter and the cache): a
+// *redis.Client, or a *redis.ClusterClient for a cluster.
+func (g *Guard) Client() redis.UniversalClient { return g.client }
 
 // Status reports whether Redis answered the last call or probe, and why not.
 func (g *Guard) Status() (ok bool, detail string) {
@@ -133,14 +147,27 @@ func (g *Guard) Status() (ok bool, detail string) {
 }
 
 // failure reports whether err says Redis itself is unreachable or too slow
-// (as opposed to a miss, a command error, or the caller giving up).
+// (as opposed to a miss, a command error, or the caller giving up). A
+// cluster that answers it cannot serve the slot (CLUSTERDOWN, or a
+// redirection the client could not follow while slots move) is down too.
 func failure(parent context.Context, err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) || parent.Err() != nil {
 		return false
 	}
 	var reply redis.Error
-	return !errors.As(err, &reply) || errors.Is(err, redis.ErrClosed)
+	if !errors.As(err, &reply) || errors.Is(err, redis.ErrClosed) {
+		return true
+	}
+	for _, p := range clusterDown {
+		if strings.HasPrefix(reply.Error(), p) {
+			return true
+		}
+	}
+	return false
 }
+
+// clusterDown are the error replies of a cluster that cannot serve now.
+var clusterDown = []string{"CLUSTERDOWN ", "MOVED ", "ASK ", "TRYAGAIN "}
 
 // Do runs one Redis operation under the breaker, bounded by the timeout.
 // While Redis is down it returns ErrUnavailable without any I/O.
@@ -192,10 +219,14 @@ func (g *Guard) set(st int, detail string) {
 	}
 }
 
-// Probe PINGs Redis once (bounded) and updates the breaker.
+// Probe PINGs Redis once (bounded) and updates the breaker. On a cluster it
+// asks every master (from a fresh slot map, so a promoted replica counts)
+// for CLUSTER INFO: the cluster is up only when every master answers and
+// says cluster_state:ok. Up must mean every slot answers, or the breaker
+// would close and open again on each call to a dead master's slots.
 func (g *Guard) Probe(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, g.timeout)
-	err := g.client.Ping(pctx).Err()
+	err := g.ping(pctx)
 	cancel()
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -206,6 +237,23 @@ func (g *Guard) Probe(ctx context.Context) error {
 	}
 	g.set(up, "ok")
 	return nil
+}
+
+func (g *Guard) ping(ctx context.Context) error {
+	cc, ok := g.client.(*redis.ClusterClient)
+	if !ok {
+		return g.client.Ping(ctx).Err()
+	}
+	return cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+		info, err := n.ClusterInfo(ctx).Result()
+		if err != nil {
+			return fmt.Errorf("master %s: %w", n.Options().Addr, err)
+		}
+		if !strings.Contains(info, "cluster_state:ok") {
+			return fmt.Errorf("master %s: cluster_state is not ok", n.Options().Addr)
+		}
+		return nil
+	})
 }
 
 // Run probes every RetryInterval until ctx ends; its caller owns it.

@@ -14,6 +14,18 @@ import (
 // (redis_rate adds its own "rate:" in front).
 const limiterPrefix = "advanced-backend:"
 
+// LimitKey is the Redis key of a client's budget: rate:advanced-backend:{key}.
+// The client key is the hash tag, so on a Redis Cluster the one key that
+// redis_rate's script reads and writes has its slot chosen by the client
+// alone (the script touches nothing else), and different clients spread
+// over all slots and masters. Core's keys (ip:..., sub:..., "METHOD
+// /route ip:...") hold no braces; if one did, the tag would end at its
+// first "}" - still one key, one slot.
+func LimitKey(key string) string { return "rate:" + rateKey(key) }
+
+// rateKey is the key handed to redis_rate, which prepends "rate:".
+func rateKey(key string) string { return limiterPrefix + "{" + key + "}" }
+
 // Limiter is a ratelimit.Limiter shared by every replica that uses the same
 // Redis: GCRA (redis_rate) at rps sustained with bursts of burst. While
 // Redis is down Allow fails at once; core then uses its local buckets.
@@ -52,7 +64,7 @@ func (l *Limiter) allow(ctx context.Context, key string, limit redis_rate.Limit)
 	var res *redis_rate.Result
 	err := l.g.Do(ctx, "limiter", func(ctx context.Context) error {
 		var err error
-		res, err = l.rl.Allow(ctx, limiterPrefix+key, limit)
+		res, err = l.rl.Allow(ctx, rateKey(key), limit)
 		return err
 	})
 	if err != nil {
