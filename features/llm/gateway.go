@@ -37,8 +37,9 @@ const (
 	maxUpstreamBody = 16 << 20
 	// maxErrorBody bounds an upstream error body read for its message.
 	maxUpstreamErrorBody = 64 << 10
-	// maxErrorMessage bounds the upstream message relayed to the client.
-	maxErrorMessage = 1000
+	// maxErrorMessage bounds the upstream message relayed to the client
+	// (after its credentials are taken out).
+	maxErrorMessage = provider.MaxMessage
 )
 
 // mountV1 mounts the OpenAI-compatible routes on the group's router (so
@@ -422,31 +423,16 @@ func (f *feature) post(ctx context.Context, prov string, body []byte) (*http.Res
 	if msg == "" {
 		msg = http.StatusText(resp.StatusCode)
 	}
-	if len(msg) > maxErrorMessage {
-		msg = msg[:maxErrorMessage] + "..."
-	}
-	e.Message = f.redact(msg)
+	// credentials out first, then the cut: a cut made first could split
+	// an echoed key and relay its prefix
+	e.Message = f.red.Cut(msg, maxErrorMessage)
 	return nil, e
 }
 
-// redact removes the gateway's own credentials from text an upstream sent
-// (an upstream may echo the key it was given) before a client sees it.
-func (f *feature) redact(s string) string {
-	for _, secret := range []string{f.cfg.OpenAIAPIKey, f.cfg.AnthropicAPIKey} {
-		if len(secret) >= 4 {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	for _, base := range []string{f.cfg.OpenAIBaseURL, f.cfg.AnthropicBaseURL} {
-		if u, err := url.Parse(base); err == nil && u.User != nil {
-			s = strings.ReplaceAll(s, u.User.String()+"@", "")
-			if p, ok := u.User.Password(); ok && p != "" {
-				s = strings.ReplaceAll(s, p, "[redacted]")
-			}
-		}
-	}
-	return s
-}
+// redact removes the gateway's own credentials (both providers' keys, user
+// information and query credentials of their base URLs) from text an
+// upstream or the transport wrote, before a client sees it.
+func (f *feature) redact(s string) string { return f.red.String(s) }
 
 // v1Status maps an upstream failure to the status, code and Retry-After the
 // client gets. A request the upstream refused as invalid keeps its 4xx (the
