@@ -138,35 +138,12 @@ func (f *feature) routes(rt route) bool {
 	return false
 }
 
-// readBody reads the request body (bounded by the body-limit middleware):
-// one allocation of the declared length when there is one.
-func readBody(c *gin.Context) ([]byte, bool) {
-	var b []byte
-	var err error
-	if n := c.Request.ContentLength; n > 0 {
-		b = make([]byte, n)
-		_, err = io.ReadFull(c.Request.Body, b)
-		if err == nil {
-			// the declared length must be the whole body
-			var one [1]byte
-			if k, _ := c.Request.Body.Read(one[:]); k > 0 {
-				err = errors.New("body longer than its Content-Length")
-			}
-		}
-	} else {
-		b, err = io.ReadAll(c.Request.Body)
-	}
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			apierr.AbortOpenAI(c, http.StatusRequestEntityTooLarge, "body_too_large", "", fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
-			return nil, false
-		}
-		apierr.AbortOpenAI(c, http.StatusBadRequest, "bad_body", "", "could not read the request body: "+err.Error())
-		return nil, false
-	}
-	return b, true
-}
+// readBody reads the request body (bounded by the body-limit middleware)
+// through core's one body reader: its buffer grows with the bytes that
+// arrived, never with the declared Content-Length, and a body that is too
+// large, too slow or over the memory of all bodies in flight gets the same
+// 413/408/503 as on every route.
+func readBody(c *gin.Context) ([]byte, bool) { return apierr.ReadBody(c) }
 
 // decodeV1 decodes body into v; a failure is a 400 naming the field.
 func decodeV1(c *gin.Context, body []byte, v any) bool {

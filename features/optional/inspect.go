@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/bodymem"
 )
 
 // FileReport is one inspected file.
@@ -45,6 +46,9 @@ var errFileTooLarge = errors.New("file too large")
 // its first sniffLimit bytes are kept for type detection, everything
 // passes through SHA-256; nothing else is buffered or written to disk.
 func (f *feature) inspect(c *gin.Context) {
+	// files are hashed as they pass, not kept: the body holds only its
+	// last read in the memory bound of bodies in flight
+	bodymem.Stream(c.Request.Body)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		apierr.Abort(c, http.StatusBadRequest, "bad_multipart",
@@ -103,6 +107,7 @@ func abortRead(c *gin.Context, err error, file string) {
 	case errors.As(err, &tooBig):
 		apierr.Abort(c, http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body exceeds %d bytes (FILES_MAX_REQUEST_BYTES)", tooBig.Limit))
+	case apierr.AbortBodyRead(c, err): // too slow (408) or out of body memory (503), as on every route
 	case errors.Is(err, errFileTooLarge):
 		apierr.Abort(c, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("file %q: %v", file, err))
 	default:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
+	"github.com/advanced-backend/advanced-backend/internal/bodymem"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
@@ -42,6 +43,7 @@ type Server struct {
 	limits    apierr.RouteLimits // per-route body limits set by groups
 	auth      *auth.Stack
 	limiter   *ratelimit.Middleware
+	bodies    *bodymem.Budget // REQUEST_BODY_MEMORY_MAX_BYTES
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -50,7 +52,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // Group set-up failures are recorded in the runtime, not returned: the
 // service runs without that group.
 func New(d Deps) (*Server, error) {
-	s := &Server{deps: d}
+	s := &Server{deps: d, bodies: bodymem.New(bodyBudget(d.Config))}
 	if err := s.newLatency(); err != nil {
 		return nil, err
 	}
@@ -70,7 +72,7 @@ func New(d Deps) (*Server, error) {
 	}
 	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(),
 		connDeadlines(d.Config.HTTP.ReadTimeout, d.Config.HTTP.WriteTimeout),
-		apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
+		apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits), bodyMemory(s.bodies))
 	s.engine = e
 
 	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
@@ -81,6 +83,10 @@ func New(d Deps) (*Server, error) {
 	s.mountCore()
 	s.mountLatency()
 	if err := registerCoreMetrics(d.Metrics, d.Groups, d.Config); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := registerBodyMetrics(d.Metrics, s.bodies); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -96,6 +102,18 @@ func New(d Deps) (*Server, error) {
 	})
 	return s, nil
 }
+
+// bodyBudget is REQUEST_BODY_MEMORY_MAX_BYTES; a Config built by hand
+// (tests) without it gets the default.
+func bodyBudget(cfg *config.Config) int64 {
+	if cfg.HTTP.BodyMemoryMaxBytes > 0 {
+		return cfg.HTTP.BodyMemoryMaxBytes
+	}
+	return config.DefaultBodyMemoryMaxBytes
+}
+
+// BodyBudget is the memory bound of request bodies in flight (for tests).
+func (s *Server) BodyBudget() *bodymem.Budget { return s.bodies }
 
 // Handler returns the http.Handler to serve.
 func (s *Server) Handler() http.Handler { return s.engine }
