@@ -163,6 +163,17 @@ func decodeV1(c *gin.Context, body []byte, v any) bool {
 	return true
 }
 
+// checkKeys refuses a body whose keys could mean two things (duplicates,
+// case variants of a known field): the gateway forwards the bytes it
+// checked, so they must mean to the upstream what they meant to the check.
+func checkKeys(c *gin.Context, body []byte, known []string) bool {
+	if fe := openaicompat.CheckKeys(body, known); fe != nil {
+		badRequest(fe.Param, "%s", fe.Message).abort(c)
+		return false
+	}
+	return true
+}
+
 // checkChat validates what the gateway itself bounds.
 func (f *feature) checkChat(r *openaicompat.ChatProbe) *v1Error {
 	if len(r.Messages) == 0 {
@@ -202,7 +213,7 @@ func (f *feature) v1Chat(c *gin.Context) {
 		return
 	}
 	var r openaicompat.ChatProbe
-	if !decodeV1(c, body, &r) {
+	if !decodeV1(c, body, &r) || !checkKeys(c, body, openaicompat.ChatFields) {
 		return
 	}
 	if e := f.checkChat(&r); e != nil {
