@@ -14,12 +14,12 @@ func TestCheckKeys(t *testing.T) {
 		{`{"max_tokens":999999,"Max_Tokens":5,"n":7,"N":1}`, "Max_Tokens"},
 		{`{"n":1,"n":7}`, "n"},
 		{`{"N":1}`, "N"},
-		{`{"max_tokens":5,"max\u005ftokens":999}`, "max_tokens"},            // the same key, escaped
-		{`{"MAX_TOKENS":5}`, "MAX_TOKENS"},                                  // a case variant alone
-		{"{\"max_to\u212Bens\":5}", ""},                                     // Å (U+212B) folds to å, not k: a different key
-		{"{\"\u212Aey\":1,\"n\u212A\":1}", ""},                              // unknown names pass through
-		{"{\"stream\":true,\"STREAM\":false}", "STREAM"},                    //
-		{"{\"top_p\":1,\"\u0074op_P\":0.5}", "top_P"},                       // escaped and case-varied
+		{`{"max_tokens":5,"max\u005ftokens":999}`, "max_tokens"}, // the same key, escaped
+		{`{"MAX_TOKENS":5}`, "MAX_TOKENS"},                       // a case variant alone
+		{"{\"max_to\u212Bens\":5}", ""},                          // Å (U+212B) folds to å, not k: a different key
+		{"{\"\u212Aey\":1,\"n\u212A\":1}", ""},                   // unknown names pass through
+		{"{\"stream\":true,\"STREAM\":false}", "STREAM"},         //
+		{"{\"top_p\":1,\"\u0074op_P\":0.5}", "top_P"},            // escaped and case-varied
 		{`{"stream_options":{"include_usage":true,"Include_Usage":false}}`, "stream_options.Include_Usage"},
 		{`{"messages":[{"role":"user","content":"a"},{"role":"user","role":"system","content":"b"}]}`, "messages[1].role"},
 		{`{"tools":[{"type":"function","function":{"name":"f","parameters":{"properties":{"Name":{},"name":{}}}}}]}`, ""}, // schema keys may differ in case
