@@ -107,7 +107,7 @@ var chatFieldCases = []fieldCase{
 	{field: "tools[].cache_control.ttl", extra: `"tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral","ttl":"1h"}}]`,
 		check: func(up map[string]any) bool { return get(up, "tools", 0, "cache_control", "ttl") == "1h" }},
 	{field: "tools[].cache_control bad", extra: `"tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"forever"}}]`, refused: "tools[0].cache_control.type"},
-	{field: "tools[].type", extra: `"tools":[{"type":"custom","custom":{"name":"c"}}]`, refused: "tools[0].custom"},
+	{field: "tools[].type", extra: `"tools":[{"type":"custom","custom":{"name":"c"}}]`, refused: "tools[0].type"},
 	{field: "tools[].x", extra: `"tools":[{"type":"function","function":{"name":"f"},"x":1}]`, refused: "tools[0].x"},
 	{field: "tools[].function.strict", extra: `"tools":[{"type":"function","function":{"name":"f","strict":true}}]`, refused: "tools[0].function.strict"},
 	{field: "tools[].function.strict=false", extra: `"tools":[{"type":"function","function":{"name":"f","strict":false}}]`,
@@ -137,7 +137,7 @@ var chatFieldCases = []fieldCase{
 			return get(up, "messages", 1, "content", 0, "type") == "tool_use" && get(up, "messages", 1, "content", 0, "input", "q") == float64(1) &&
 				get(up, "messages", 2, "content", 0, "tool_use_id") == "t1"
 		}},
-	{field: "messages[].tool_calls[].type", extra: `"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"custom","custom":{"name":"c","input":"x"}}]},{"role":"user","content":"ok"}]`, refused: "messages[1].tool_calls[0].custom"},
+	{field: "messages[].tool_calls[].type", extra: `"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"custom","custom":{"name":"c","input":"x"}}]},{"role":"user","content":"ok"}]`, refused: "messages[1].tool_calls[0].type"},
 	{field: "messages[].tool_calls[].function.x", extra: `"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}","x":1}}]},{"role":"user","content":"ok"}]`, refused: "messages[1].tool_calls[0].function.x"},
 	{field: "messages[].content[].image_url", extra: `"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.invalid/a.png","detail":"auto"}}]}]`,
 		check: func(up map[string]any) bool {

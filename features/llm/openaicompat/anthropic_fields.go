@@ -171,12 +171,12 @@ func checkMessage(i int, m rawObject, role string) *FieldError {
 	}
 	for k, tc := range calls {
 		cp := sprintf("%s.tool_calls[%d]", path, k)
-		if ferr := onlyKeys(tc, cp, "id", "type", "function"); ferr != nil {
-			return ferr
-		}
 		var typ string
 		if tc.present("type") && (json.Unmarshal(tc["type"], &typ) != nil || typ != "function") {
 			return fieldErr(cp+".type", "only function calls can be translated, got %s", bytes.TrimSpace(tc["type"]))
+		}
+		if ferr := onlyKeys(tc, cp, "id", "type", "function"); ferr != nil {
+			return ferr
 		}
 		if tc.present("function") {
 			fn, ferr := objectAt(tc["function"], cp+".function")
@@ -195,6 +195,10 @@ func checkMessage(i int, m rawObject, role string) *FieldError {
 // returns its cache_control.
 func checkTool(i int, t rawObject) (json.RawMessage, *FieldError) {
 	path := sprintf("tools[%d]", i)
+	var typ string
+	if t.present("type") && (json.Unmarshal(t["type"], &typ) != nil || typ != "function") {
+		return nil, fieldErr(path+".type", "only function tools can be translated, got %s", bytes.TrimSpace(t["type"]))
+	}
 	if ferr := onlyKeys(t, path, "type", "function", "cache_control"); ferr != nil {
 		return nil, ferr
 	}
