@@ -1,10 +1,10 @@
 package openaicompat
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -41,40 +41,16 @@ var nestedKnown = map[string][]string{
 //     ignored (encoding/json matches case-insensitively; the upstream does
 //     not).
 //
-// body must be valid JSON (it has been decoded before).
+// body must be valid JSON (it has been decoded before). It runs on every
+// forwarded request, so the usual body costs no allocation: keys are spans
+// of body, and the frames of the first levels live on the stack.
 func CheckKeys(body []byte, known []string) *FieldError {
-	type frame struct {
-		array     bool
-		index     int
-		expectKey bool
-		lastKey   string
-		small     []string            // keys of this object, while few
-		set       map[string]struct{} // beyond smallKeys
-	}
-	const smallKeys = 16
-	var stack []frame
-	path := func(key string) string {
-		var sb strings.Builder
-		for d := 1; d < len(stack); d++ {
-			if p := stack[d-1]; p.array {
-				sb.WriteString("[" + strconv.Itoa(p.index) + "]")
-			} else {
-				if sb.Len() > 0 {
-					sb.WriteByte('.')
-				}
-				sb.WriteString(p.lastKey)
-			}
-		}
-		if sb.Len() > 0 {
-			sb.WriteByte('.')
-		}
-		sb.WriteString(key)
-		return sb.String()
-	}
+	var buf [8]keyFrame
+	stack := buf[:0]
 	for i := 0; i < len(body); i++ {
 		switch body[i] {
 		case '{', '[':
-			stack = append(stack, frame{array: body[i] == '[', expectKey: body[i] == '{'})
+			stack = append(stack, keyFrame{array: body[i] == '[', expectKey: body[i] == '{'})
 		case '}', ']':
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]
@@ -96,48 +72,30 @@ func CheckKeys(body []byte, known []string) *FieldError {
 			}
 			top := &stack[n-1]
 			top.expectKey = false
-			key := string(body[i+1 : j-1])
-			if strings.IndexByte(key, '\\') >= 0 {
+			key := body[i+1 : j-1]
+			if bytes.IndexByte(key, '\\') >= 0 {
 				var s string
 				if json.Unmarshal(body[i:j], &s) == nil {
-					key = s
+					key = []byte(s)
 				}
 			}
-			dup := false
-			if top.set != nil {
-				_, dup = top.set[key]
-				top.set[key] = struct{}{}
-			} else {
-				for _, k := range top.small {
-					if k == key {
-						dup = true
-						break
-					}
-				}
-				top.small = append(top.small, key)
-				if len(top.small) > smallKeys {
-					top.set = make(map[string]struct{}, 2*smallKeys)
-					for _, k := range top.small {
-						top.set[k] = struct{}{}
-					}
-					top.small = nil
-				}
-			}
-			if dup {
-				p := path(key)
-				return fieldErr(p, "given more than once; send each field once")
+			if top.seen(key) {
+				return fieldErr(keyPath(stack, key), "given more than once; send each field once")
 			}
 			var fields []string
 			switch {
 			case n == 1:
 				fields = known
 			case n == 2 && !stack[0].array:
-				fields = nestedKnown[stack[0].lastKey]
+				fields = nestedKnown[string(stack[0].lastKey)]
 			}
+			ascii := isASCII(key)
 			for _, f := range fields {
-				if key != f && equalFold(key, f) {
-					p := path(key)
-					return fieldErr(p, "is %s spelled in another case; send %s exactly as documented", f, f)
+				if ascii && len(key) != len(f) {
+					continue // ASCII folds only to ASCII of the same length
+				}
+				if string(key) != f && equalFold(key, f) {
+					return fieldErr(keyPath(stack, key), "is %s spelled in another case; send %s exactly as documented", f, f)
 				}
 			}
 			top.lastKey = key
@@ -147,9 +105,71 @@ func CheckKeys(body []byte, known []string) *FieldError {
 	return nil
 }
 
-// equalFold is strings.EqualFold with an ASCII fast path; it is the
-// matching encoding/json applies to field names.
-func equalFold(a, b string) bool {
+// smallKeys is how many keys of one object are compared one by one; an
+// object with more moves to a set.
+const smallKeys = 16
+
+// keyFrame is one open object or array of CheckKeys.
+type keyFrame struct {
+	array     bool
+	index     int
+	expectKey bool
+	lastKey   []byte
+	n         int
+	small     [smallKeys][]byte
+	set       map[string]struct{}
+}
+
+// seen records key in the object and reports whether it was there.
+func (f *keyFrame) seen(key []byte) bool {
+	if f.set != nil {
+		if _, dup := f.set[string(key)]; dup {
+			return true
+		}
+		f.set[string(key)] = struct{}{}
+		return false
+	}
+	for _, k := range f.small[:f.n] {
+		if bytes.Equal(k, key) {
+			return true
+		}
+	}
+	if f.n < smallKeys {
+		f.small[f.n] = key
+		f.n++
+		return false
+	}
+	f.set = make(map[string]struct{}, 2*smallKeys)
+	for _, k := range f.small {
+		f.set[string(k)] = struct{}{}
+	}
+	f.set[string(key)] = struct{}{}
+	return false
+}
+
+// keyPath names key inside the open frames: messages[1].role.
+func keyPath(stack []keyFrame, key []byte) string {
+	var sb strings.Builder
+	for d := 1; d < len(stack); d++ {
+		if p := stack[d-1]; p.array {
+			sb.WriteString("[" + strconv.Itoa(p.index) + "]")
+		} else {
+			if sb.Len() > 0 {
+				sb.WriteByte('.')
+			}
+			sb.Write(p.lastKey)
+		}
+	}
+	if sb.Len() > 0 {
+		sb.WriteByte('.')
+	}
+	sb.Write(key)
+	return sb.String()
+}
+
+// equalFold is strings.EqualFold for a key and a field name, with an ASCII
+// fast path; it is the matching encoding/json applies to field names.
+func equalFold(a []byte, b string) bool {
 	if len(a) == len(b) {
 		ascii := true
 		for k := 0; k < len(a); k++ {
@@ -158,13 +178,33 @@ func equalFold(a, b string) bool {
 				ascii = false
 				break
 			}
-			if unicode.ToLower(rune(ca)) != unicode.ToLower(rune(cb)) {
+			if ca|0x20 != cb|0x20 || (ca|0x20) < 'a' && ca != cb || (ca|0x20) > 'z' && ca != cb {
 				return false
 			}
 		}
 		if ascii {
 			return true
 		}
+	} else if isASCII(a) && isASCIIString(b) {
+		return false // ASCII folds only to ASCII of the same length
 	}
-	return strings.EqualFold(a, b)
+	return strings.EqualFold(string(a), b)
+}
+
+func isASCIIString(s string) bool {
+	for k := 0; k < len(s); k++ {
+		if s[k] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -59,3 +59,31 @@ func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
+
+func TestEqualFold(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"max_tokens", "max_tokens", true}, {"Max_Tokens", "max_tokens", true}, {"MAX_TOKENS", "max_tokens", true},
+		{"max-tokens", "max_tokens", false}, {"max_tokenz", "max_tokens", false}, {"n", "N", true},
+		{"@", "`", false}, {"_", "\x7f", false}, {"\x10", "0", false}, {"max_to\u212aens", "max_tokens", true},
+		{"n", "nn", false}, {"top_p", "top_P", true},
+	} {
+		if got := equalFold([]byte(tc.a), tc.b); got != tc.want || got != strings.EqualFold(tc.a, tc.b) {
+			t.Errorf("equalFold(%q, %q) = %v, want %v (strings.EqualFold %v)", tc.a, tc.b, got, tc.want, strings.EqualFold(tc.a, tc.b))
+		}
+	}
+}
+
+// BenchmarkCheckKeys: the check runs on every forwarded request; a usual
+// body costs no allocation.
+func BenchmarkCheckKeys(b *testing.B) {
+	body := []byte(`{"model":"openai/fake-gpt","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello there"}],"max_tokens":64,"temperature":0,"stream":false}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if fe := CheckKeys(body, ChatFields); fe != nil {
+			b.Fatal(fe)
+		}
+	}
+}
