@@ -39,7 +39,8 @@ var nestedKnown = map[string][]string{
 //   - a key of the top-level object, or of an object the gateway reads
 //     (stream_options), that matches one of known only when case is
 //     ignored (encoding/json matches case-insensitively; the upstream does
-//     not).
+//     not), or that is one of known written with escapes (the gateway
+//     rewrites model and stream_options by their bytes).
 //
 // body must be valid JSON (it has been decoded before). It runs on every
 // forwarded request, so the usual body costs no allocation: keys are spans
@@ -73,7 +74,8 @@ func CheckKeys(body []byte, known []string) *FieldError {
 			top := &stack[n-1]
 			top.expectKey = false
 			key := body[i+1 : j-1]
-			if bytes.IndexByte(key, '\\') >= 0 {
+			escaped := bytes.IndexByte(key, '\\') >= 0
+			if escaped {
 				var s string
 				if json.Unmarshal(body[i:j], &s) == nil {
 					key = []byte(s)
@@ -96,6 +98,12 @@ func CheckKeys(body []byte, known []string) *FieldError {
 				}
 				if string(key) != f && equalFold(key, f) {
 					return fieldErr(keyPath(stack, key), "is %s spelled in another case; send %s exactly as documented", f, f)
+				}
+				// the gateway edits known fields by their bytes (model,
+				// stream_options): one written with escapes would be
+				// missed and then sent twice
+				if escaped && string(key) == f {
+					return fieldErr(keyPath(stack, key), "is written with escapes; send %s as plain text", f)
 				}
 			}
 			top.lastKey = key

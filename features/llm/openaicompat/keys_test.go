@@ -14,6 +14,8 @@ func TestCheckKeys(t *testing.T) {
 		{`{"max_tokens":999999,"Max_Tokens":5,"n":7,"N":1}`, "Max_Tokens"},
 		{`{"n":1,"n":7}`, "n"},
 		{`{"N":1}`, "N"},
+		{`{"m\u006fdel":"openai/x"}`, "model"},                   // a known field written with escapes
+		{`{"messages":[{"r\u006fle":"user"}]}`, ""},              // deeper keys are not edited by the gateway
 		{`{"max_tokens":5,"max\u005ftokens":999}`, "max_tokens"}, // the same key, escaped
 		{`{"MAX_TOKENS":5}`, "MAX_TOKENS"},                       // a case variant alone
 		{"{\"max_to\u212Bens\":5}", ""},                          // Å (U+212B) folds to å, not k: a different key
