@@ -9,6 +9,7 @@ package bodymem
 import (
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 )
 
@@ -54,18 +55,19 @@ func (b *Budget) Reserve(n int64) bool {
 func (b *Budget) Release(n int64) { b.used.Add(-n) }
 
 // Body is a request body that reserves what it reads from its budget.
-// Reads happen on the handler's goroutine; Release may come from the
-// middleware that installed it, hence the atomics.
+// Reads happen on the handler's goroutine, Release in the middleware that
+// installed it; a read that comes after Release (a goroutine the handler
+// left behind) reserves nothing, so nothing leaks from the budget.
 type Body struct {
 	rc     io.ReadCloser
 	budget *Budget
-	held   atomic.Int64
-	// streamed: the reader consumes bytes without keeping them, so only
-	// the last read is held (set by the handler through Stream)
-	streamed atomic.Bool
+
+	mu       sync.Mutex
+	held     int64
+	streamed bool  // consumed without being kept: only the last read is held
 	last     int64 // bytes of the last read, held while streamed
 	failed   bool  // ErrExhausted is sticky
-	released atomic.Bool
+	released bool
 }
 
 // Wrap returns rc reserving from b.
@@ -75,24 +77,32 @@ func (b *Budget) Wrap(rc io.ReadCloser) *Body { return &Body{rc: rc, budget: b} 
 // fails the bytes are dropped and the read fails with ErrExhausted, as
 // every read after it does.
 func (r *Body) Read(p []byte) (int, error) {
-	if r.failed {
+	r.mu.Lock()
+	failed := r.failed
+	r.mu.Unlock()
+	if failed {
 		return 0, ErrExhausted
 	}
 	n, err := r.rc.Read(p)
-	if n <= 0 || r.released.Load() {
+	if n <= 0 {
 		return n, err
 	}
-	if r.streamed.Load() && r.last > 0 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.released {
+		return n, err // the handler is done; nothing is held for it any more
+	}
+	if r.streamed && r.last > 0 {
 		r.budget.Release(r.last)
-		r.held.Add(-r.last)
+		r.held -= r.last
 		r.last = 0
 	}
 	if !r.budget.Reserve(int64(n)) {
 		r.failed = true
 		return 0, ErrExhausted
 	}
-	r.held.Add(int64(n))
-	if r.streamed.Load() {
+	r.held += int64(n)
+	if r.streamed {
 		r.last = int64(n)
 	}
 	return n, err
@@ -102,15 +112,23 @@ func (r *Body) Read(p []byte) (int, error) {
 func (r *Body) Close() error { return r.rc.Close() }
 
 // Held is the number of bytes this body holds in the budget.
-func (r *Body) Held() int64 { return r.held.Load() }
+func (r *Body) Held() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.held
+}
 
 // Release gives everything the body holds back to the budget; reads after
 // it reserve nothing (the handler is done). Safe to call more than once.
 func (r *Body) Release() {
-	if r.released.Swap(true) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.released {
 		return
 	}
-	r.budget.Release(r.held.Swap(0))
+	r.released = true
+	r.budget.Release(r.held)
+	r.held, r.last = 0, 0
 }
 
 // Stream marks a request body as consumed without being kept (hashed,
@@ -118,6 +136,8 @@ func (r *Body) Release() {
 // everything read. A body that is not a *Body is left alone.
 func Stream(body io.Reader) {
 	if r, ok := body.(*Body); ok {
-		r.streamed.Store(true)
+		r.mu.Lock()
+		r.streamed = true
+		r.mu.Unlock()
 	}
 }

@@ -100,3 +100,28 @@ func TestBudgetConcurrent(t *testing.T) {
 		t.Fatalf("in use after all released: %d", b.InUse())
 	}
 }
+
+// TestReadAfterReleaseHoldsNothing: a read that comes after the handler is
+// done (a goroutine it left behind) reserves nothing.
+func TestReadAfterReleaseHoldsNothing(t *testing.T) {
+	b := New(100)
+	r := b.Wrap(io.NopCloser(strings.NewReader(strings.Repeat("a", 50))))
+	buf := make([]byte, 10)
+	_, _ = r.Read(buf)
+	r.Release()
+	if n, err := r.Read(buf); n != 10 || err != nil || b.InUse() != 0 {
+		t.Fatalf("read after release: %d %v, in use %d", n, err, b.InUse())
+	}
+	var wg sync.WaitGroup
+	r2 := b.Wrap(io.NopCloser(strings.NewReader(strings.Repeat("a", 5000))))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(io.Discard, io.LimitReader(r2, 5000))
+	}()
+	r2.Release()
+	wg.Wait()
+	if b.InUse() != 0 {
+		t.Fatalf("in use after concurrent read and release: %d", b.InUse())
+	}
+}
