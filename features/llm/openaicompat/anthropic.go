@@ -260,7 +260,10 @@ func systemOf(msgs [][]anthropicBlock, cached bool) any {
 		}
 		texts[i] = sb.String()
 	}
-	return strings.Join(texts, "\n\n")
+	if joined := strings.Join(texts, "\n\n"); joined != "" {
+		return joined
+	}
+	return nil // no system text: none is sent
 }
 
 // checkObjects refuses the keys the translation does not read in the
