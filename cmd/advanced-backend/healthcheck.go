@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -42,6 +44,10 @@ func healthcheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "advanced-backend healthcheck: %s: %d %s\n", url, status, readyMessage(body))
 		return exitFailed
 	}
+	if err := checkReadyBody(body); err != nil {
+		fmt.Fprintf(stderr, "advanced-backend healthcheck: %s: 200 but %v\n", url, err)
+		return exitFailed
+	}
 	fmt.Fprintf(stdout, "ready: %s\n", url)
 	return exitOK
 }
@@ -71,8 +77,45 @@ func getReady(ctx context.Context, addr string) (int, []byte, error) {
 		return 0, nil, fmt.Errorf("read answer: %w", err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	// The body counts as much as the status line: a 200 whose body does
+	// not arrive within the bound is no answer (the deadline set above
+	// cuts the read).
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReadyBody+1))
+	if err != nil {
+		return 0, nil, fmt.Errorf("read body (status %d): %w", resp.StatusCode, err)
+	}
+	if len(body) > maxReadyBody {
+		return 0, nil, fmt.Errorf("body over %d bytes (status %d)", maxReadyBody, resp.StatusCode)
+	}
 	return resp.StatusCode, body, nil
+}
+
+// maxReadyBody bounds the /ready body the probe reads.
+const maxReadyBody = 64 << 10
+
+// checkReadyBody accepts the body of a 200 from /ready: one JSON object
+// whose status is not "not_ready" (the service answers {"status":"ready",
+// "phase":...,"groups":[...]}); anything else (empty, cut, not JSON) is a
+// failure, since a server that says 200 but cannot say what it is ready
+// for is not the service.
+func checkReadyBody(body []byte) error {
+	var b struct {
+		Status *string `json:"status"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&b); err != nil {
+		return fmt.Errorf("the body is not a JSON object (%d bytes): %v", len(body), err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("the body has data after its JSON object")
+	}
+	switch {
+	case b.Status == nil:
+		return errors.New("the body has no status")
+	case *b.Status == "not_ready":
+		return errors.New("the body says not_ready")
+	}
+	return nil
 }
 
 // probeAddr turns a listen address into one to dial: a wildcard or empty

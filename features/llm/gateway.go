@@ -37,8 +37,9 @@ const (
 	maxUpstreamBody = 16 << 20
 	// maxErrorBody bounds an upstream error body read for its message.
 	maxUpstreamErrorBody = 64 << 10
-	// maxErrorMessage bounds the upstream message relayed to the client.
-	maxErrorMessage = 1000
+	// maxErrorMessage bounds the upstream message relayed to the client
+	// (after its credentials are taken out).
+	maxErrorMessage = provider.MaxMessage
 )
 
 // mountV1 mounts the OpenAI-compatible routes on the group's router (so
@@ -137,35 +138,12 @@ func (f *feature) routes(rt route) bool {
 	return false
 }
 
-// readBody reads the request body (bounded by the body-limit middleware):
-// one allocation of the declared length when there is one.
-func readBody(c *gin.Context) ([]byte, bool) {
-	var b []byte
-	var err error
-	if n := c.Request.ContentLength; n > 0 {
-		b = make([]byte, n)
-		_, err = io.ReadFull(c.Request.Body, b)
-		if err == nil {
-			// the declared length must be the whole body
-			var one [1]byte
-			if k, _ := c.Request.Body.Read(one[:]); k > 0 {
-				err = errors.New("body longer than its Content-Length")
-			}
-		}
-	} else {
-		b, err = io.ReadAll(c.Request.Body)
-	}
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			apierr.AbortOpenAI(c, http.StatusRequestEntityTooLarge, "body_too_large", "", fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
-			return nil, false
-		}
-		apierr.AbortOpenAI(c, http.StatusBadRequest, "bad_body", "", "could not read the request body: "+err.Error())
-		return nil, false
-	}
-	return b, true
-}
+// readBody reads the request body (bounded by the body-limit middleware)
+// through core's one body reader: its buffer grows with the bytes that
+// arrived, never with the declared Content-Length, and a body that is too
+// large, too slow or over the memory of all bodies in flight gets the same
+// 413/408/503 as on every route.
+func readBody(c *gin.Context) ([]byte, bool) { return apierr.ReadBody(c) }
 
 // decodeV1 decodes body into v; a failure is a 400 naming the field.
 func decodeV1(c *gin.Context, body []byte, v any) bool {
@@ -180,6 +158,17 @@ func decodeV1(c *gin.Context, body []byte, v any) bool {
 			msg = fmt.Sprintf("%s: want %s, got JSON %s", param, typ.Type, typ.Value)
 		}
 		apierr.AbortOpenAI(c, http.StatusBadRequest, "invalid_json", param, msg)
+		return false
+	}
+	return true
+}
+
+// checkKeys refuses a body whose keys could mean two things (duplicates,
+// case variants of a known field): the gateway forwards the bytes it
+// checked, so they must mean to the upstream what they meant to the check.
+func checkKeys(c *gin.Context, body []byte, known []string) bool {
+	if fe := openaicompat.CheckKeys(body, known); fe != nil {
+		badRequest(fe.Param, "%s", fe.Message).abort(c)
 		return false
 	}
 	return true
@@ -224,7 +213,7 @@ func (f *feature) v1Chat(c *gin.Context) {
 		return
 	}
 	var r openaicompat.ChatProbe
-	if !decodeV1(c, body, &r) {
+	if !decodeV1(c, body, &r) || !checkKeys(c, body, openaicompat.ChatFields) {
 		return
 	}
 	if e := f.checkChat(&r); e != nil {
@@ -422,31 +411,16 @@ func (f *feature) post(ctx context.Context, prov string, body []byte) (*http.Res
 	if msg == "" {
 		msg = http.StatusText(resp.StatusCode)
 	}
-	if len(msg) > maxErrorMessage {
-		msg = msg[:maxErrorMessage] + "..."
-	}
-	e.Message = f.redact(msg)
+	// credentials out first, then the cut: a cut made first could split
+	// an echoed key and relay its prefix
+	e.Message = f.red.Cut(msg, maxErrorMessage)
 	return nil, e
 }
 
-// redact removes the gateway's own credentials from text an upstream sent
-// (an upstream may echo the key it was given) before a client sees it.
-func (f *feature) redact(s string) string {
-	for _, secret := range []string{f.cfg.OpenAIAPIKey, f.cfg.AnthropicAPIKey} {
-		if len(secret) >= 4 {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	for _, base := range []string{f.cfg.OpenAIBaseURL, f.cfg.AnthropicBaseURL} {
-		if u, err := url.Parse(base); err == nil && u.User != nil {
-			s = strings.ReplaceAll(s, u.User.String()+"@", "")
-			if p, ok := u.User.Password(); ok && p != "" {
-				s = strings.ReplaceAll(s, p, "[redacted]")
-			}
-		}
-	}
-	return s
-}
+// redact removes the gateway's own credentials (both providers' keys, user
+// information and query credentials of their base URLs) from text an
+// upstream or the transport wrote, before a client sees it.
+func (f *feature) redact(s string) string { return f.red.String(s) }
 
 // v1Status maps an upstream failure to the status, code and Retry-After the
 // client gets. A request the upstream refused as invalid keeps its 4xx (the

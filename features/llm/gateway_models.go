@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/features/llm/openaiapi"
+	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 )
 
@@ -106,7 +107,7 @@ func (f *feature) v1Embeddings(c *gin.Context) {
 		return
 	}
 	var probe map[string]json.RawMessage
-	if !decodeV1(c, body, &probe) {
+	if !decodeV1(c, body, &probe) || !checkKeys(c, body, openaicompat.EmbeddingFields) {
 		return
 	}
 	for k := range probe {

@@ -126,7 +126,7 @@ func (f *feature) relayOpenAI(w *sseWriter, up upstreamRequest, ev openaicompat.
 		return false, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "stream chunk does not parse: " + err.Error(), Err: err}
 	}
 	if meta.Error != nil {
-		return false, &provider.Error{Provider: up.prov, Kind: provider.KindStatus, Status: http.StatusBadGateway, Message: f.redact(meta.Error.Message)}
+		return false, &provider.Error{Provider: up.prov, Kind: provider.KindStatus, Status: http.StatusBadGateway, Message: f.red.Cut(meta.Error.Message, maxErrorMessage)}
 	}
 	if meta.Usage != nil {
 		f.metrics.usage(up.prov, up.model, toUsage(meta.Usage))
@@ -148,7 +148,7 @@ func (f *feature) relayAnthropic(w *sseWriter, tr *openaicompat.AnthropicStream,
 			if se.Type == "overloaded_error" {
 				status = 529
 			}
-			return false, &provider.Error{Provider: up.prov, Kind: provider.KindStatus, Status: status, Message: f.redact(se.Message)}
+			return false, &provider.Error{Provider: up.prov, Kind: provider.KindStatus, Status: status, Message: f.red.Cut(se.Message, maxErrorMessage)}
 		}
 		return false, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: err.Error(), Err: err}
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -565,5 +566,47 @@ func TestV1DeterministicChatIsCached(t *testing.T) {
 	}
 	if n := len(r.fake.Requests(testllm.AnthropicMessages)); n != 2 {
 		t.Fatalf("%d anthropic calls, want 2", n)
+	}
+}
+
+// TestV1RefusesAmbiguousKeys: the gateway forwards the bytes it checked, so
+// a body whose keys could mean two things (a case variant of a known field,
+// a duplicate) is a 400 naming the field, and the upstream never sees it
+// (issue 20 item 2: {"max_tokens":999999,"Max_Tokens":5,"n":7,"N":1} passed
+// the checks on 5 and 1 and reached the upstream as 999999 and 7).
+func TestV1RefusesAmbiguousKeys(t *testing.T) {
+	r := newRig(t, nil)
+	msgs := `"messages":[{"role":"user","content":"hi"}]`
+	for _, tc := range []struct{ path, model, body, param string }{
+		{"/v1/chat/completions", "openai/fake-gpt", `{"max_tokens":999999,"Max_Tokens":5,"n":7,"N":1,%s,"model":%q}`, "Max_Tokens"},
+		{"/v1/chat/completions", "openai/fake-gpt", `{"n":1,"n":7,%s,"model":%q}`, "n"},
+		{"/v1/chat/completions", "fake-gpt", `{"max_tokens":5,"max\u005ftokens":999999,%s,"model":%q}`, "max_tokens"},
+		{"/v1/chat/completions", "openai/fake-gpt", `{"Temperature":9,%s,"model":%q}`, "Temperature"},
+		{"/v1/chat/completions", "openai/fake-gpt", `{"stream":true,"stream_options":{"include_usage":false,"INCLUDE_USAGE":true},%s,"model":%q}`, "stream_options.INCLUDE_USAGE"},
+		{"/v1/chat/completions", "anthropic/fake-claude", `{"max_tokens":999999,"Max_Tokens":5,%s,"model":%q}`, "Max_Tokens"},
+		{"/v1/chat/completions", "anthropic/fake-claude", `{"n":1,"n":7,%s,"model":%q}`, "n"},
+		{"/v1/embeddings", "text-embedding-3-small", `{"input":"a","input":"b"%.0s,"model":%q}`, "input"},
+	} {
+		before := len(r.fake.Requests(testllm.OpenAIChat)) + len(r.fake.Requests(testllm.AnthropicMessages)) + len(r.fake.Requests(testllm.OpenAIEmbeddings))
+		body := fmt.Sprintf(tc.body, msgs, tc.model)
+		a := r.post(t, tc.path, body)
+		var eb apierr.OpenAIBody
+		a.json(t, &eb)
+		if a.status != 400 || eb.Param() != tc.param || eb.Error.Type != "invalid_request_error" || !strings.Contains(eb.Error.Message, tc.param) {
+			t.Errorf("%s: %d %s, want 400 naming %s", body, a.status, a.body, tc.param)
+		}
+		after := len(r.fake.Requests(testllm.OpenAIChat)) + len(r.fake.Requests(testllm.AnthropicMessages)) + len(r.fake.Requests(testllm.OpenAIEmbeddings))
+		if after != before {
+			t.Errorf("%s: the upstream saw the request", body)
+		}
+	}
+	// the same fields spelled once, exactly, go through
+	a := r.post(t, "/v1/chat/completions", `{"model":"openai/fake-gpt","max_tokens":5,"n":1,`+msgs+`}`)
+	if a.status != 200 {
+		t.Fatalf("plain request: %d %s", a.status, a.body)
+	}
+	reqs := r.fake.Requests(testllm.OpenAIChat)
+	if got := reqs[len(reqs)-1].Body; got["max_tokens"] != float64(5) || got["n"] != float64(1) {
+		t.Fatalf("upstream saw %v", got)
 	}
 }

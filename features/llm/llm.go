@@ -36,6 +36,7 @@ type feature struct {
 	enabled  func() bool                                 // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
+	red      *provider.Redactor // both providers' credentials, for the /v1 gateway's relayed errors
 
 	mu        sync.RWMutex
 	started   bool
@@ -49,6 +50,7 @@ type feature struct {
 // Setup mounts the routes and offers the embedder; clients come in Start.
 func (f *feature) Setup(h *capability.Host) error {
 	f.cfg = configFrom(h.Settings)
+	f.red = provider.NewRedactor(f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey).With(f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey)
 	cache, err := capability.SourceOf(h.Services, capability.CacheKey)
 	if err != nil {
 		return err

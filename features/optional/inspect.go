@@ -1,6 +1,7 @@
 package optional
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/bodymem"
 )
 
 // FileReport is one inspected file.
@@ -45,13 +47,18 @@ var errFileTooLarge = errors.New("file too large")
 // its first sniffLimit bytes are kept for type detection, everything
 // passes through SHA-256; nothing else is buffered or written to disk.
 func (f *feature) inspect(c *gin.Context) {
+	// files are hashed as they pass, not kept: the body holds only its
+	// last read in the memory bound of bodies in flight
+	bodymem.Stream(c.Request.Body)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		apierr.Abort(c, http.StatusBadRequest, "bad_multipart",
 			"want multipart/form-data with files in field file or files: "+err.Error())
 		return
 	}
-	head := make([]byte, sniffLimit)
+	// the leading bytes of each file, for type detection: grown with the
+	// bytes that arrive (up to sniffLimit), never allocated ahead of them
+	var head bytes.Buffer
 	reports := []FileReport{}
 	for {
 		part, err := mr.NextPart()
@@ -81,7 +88,7 @@ func (f *feature) inspect(c *gin.Context) {
 				fmt.Sprintf("more than %d files in one request (FILES_MAX_FILES)", f.files.maxFiles))
 			return
 		}
-		rep, err := inspectPart(part, head, f.files.maxFile)
+		rep, err := inspectPart(part, &head, f.files.maxFile)
 		part.Close()
 		if err != nil {
 			abortRead(c, err, part.FileName())
@@ -103,6 +110,7 @@ func abortRead(c *gin.Context, err error, file string) {
 	case errors.As(err, &tooBig):
 		apierr.Abort(c, http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body exceeds %d bytes (FILES_MAX_REQUEST_BYTES)", tooBig.Limit))
+	case apierr.AbortBodyRead(c, err): // too slow (408) or out of body memory (503), as on every route
 	case errors.Is(err, errFileTooLarge):
 		apierr.Abort(c, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("file %q: %v", file, err))
 	default:
@@ -110,24 +118,28 @@ func abortRead(c *gin.Context, err error, file string) {
 	}
 }
 
-// inspectPart hashes and sniffs one file, reading at most maxFile+1 bytes.
-func inspectPart(part *multipart.Part, head []byte, maxFile int64) (FileReport, error) {
+// inspectPart hashes and sniffs one file, reading at most maxFile+1 bytes;
+// head (reset here) keeps its first sniffLimit bytes.
+func inspectPart(part *multipart.Part, head *bytes.Buffer, maxFile int64) (FileReport, error) {
 	r := io.LimitReader(part, maxFile+1)
 	h := sha256.New()
-	n, err := io.ReadFull(r, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return FileReport{}, err
-	}
-	h.Write(head[:n])
-	rest, err := io.Copy(h, r)
+	head.Reset()
+	n, err := head.ReadFrom(io.LimitReader(r, sniffLimit)) // grows by what each read brings
 	if err != nil {
 		return FileReport{}, err
 	}
-	size := int64(n) + rest
+	h.Write(head.Bytes())
+	var rest int64
+	if n == sniffLimit { // more may follow: io.Copy's buffer only once bytes keep coming
+		if rest, err = io.Copy(h, r); err != nil {
+			return FileReport{}, err
+		}
+	}
+	size := n + rest
 	if size > maxFile {
 		return FileReport{}, fmt.Errorf("%w: more than %d bytes (FILES_MAX_FILE_BYTES)", errFileTooLarge, maxFile)
 	}
-	m := mimetype.Detect(head[:n])
+	m := mimetype.Detect(head.Bytes())
 	ext := strings.ToLower(filepath.Ext(part.FileName()))
 	return FileReport{
 		Filename:          part.FileName(),

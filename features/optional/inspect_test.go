@@ -280,3 +280,32 @@ func TestInspectStreams(t *testing.T) {
 		t.Logf("inspecting a 32 MiB file allocated %d KiB", alloc>>10)
 	}
 }
+
+// TestInspectSmallFileAllocatesLittle: the sniff buffer grows with the
+// bytes that arrive; a small file costs a few KiB, not the 64 KiB sniff
+// limit allocated ahead of the bytes (issue 20 item 3: no route allocates
+// for bytes not yet received).
+func TestInspectSmallFileAllocatesLittle(t *testing.T) {
+	r := newRig(t, nil, true)
+	body, ct := multipartBody(t, upload{"file", "a.txt", []byte("hello, small world")})
+	raw := body.Bytes()
+	const rounds = 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < rounds; i++ {
+		req := httptest.NewRequest("POST", "/api/v2/files/inspect", bytes.NewReader(raw))
+		req.Header.Set("Content-Type", ct)
+		rec := httptest.NewRecorder()
+		r.handler.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	per := (after.TotalAlloc - before.TotalAlloc) / rounds
+	t.Logf("inspecting an 18-byte file allocated %d KiB per request", per>>10)
+	if per > 32<<10 {
+		t.Fatalf("inspecting an 18-byte file allocated %d KiB per request: memory taken ahead of the bytes", per>>10)
+	}
+}

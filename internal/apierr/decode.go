@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/advanced-backend/advanced-backend/internal/bodymem"
 )
 
 // DecodeJSON decodes the request body strictly into v: unknown fields,
@@ -18,15 +20,7 @@ import (
 // already written the error and aborted; the caller just returns.
 func DecodeJSON(c *gin.Context, v any) bool {
 	if err := decodeJSON(c.Request.Body, v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			Abort(c, http.StatusRequestEntityTooLarge, "body_too_large",
-				fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
-			return false
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) { // the read deadline of HTTP_READ_TIMEOUT
-			Abort(c, http.StatusRequestTimeout, "body_timeout",
-				"request body not received in time (HTTP_READ_TIMEOUT)")
+		if AbortBodyRead(c, err) {
 			return false
 		}
 		Abort(c, http.StatusBadRequest, "bad_json", err.Error())
@@ -42,8 +36,7 @@ func decodeJSON(r io.Reader, v any) error {
 		return describe(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) || errors.Is(err, os.ErrDeadlineExceeded) {
+		if isBodyFailure(err) {
 			return err
 		}
 		return errors.New("malformed JSON: unexpected data after the JSON value")
@@ -51,13 +44,19 @@ func decodeJSON(r io.Reader, v any) error {
 	return nil
 }
 
+// isBodyFailure reports errors of the body itself (size, time, memory),
+// which AbortBodyRead answers, as opposed to malformed JSON.
+func isBodyFailure(err error) bool {
+	var tooBig *http.MaxBytesError
+	return errors.As(err, &tooBig) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, bodymem.ErrExhausted)
+}
+
 // describe turns encoding/json errors into messages a client can act on.
 func describe(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig), errors.Is(err, os.ErrDeadlineExceeded):
+	case isBodyFailure(err):
 		return err
 	case errors.Is(err, io.EOF):
 		return errors.New("malformed JSON: empty body")

@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"errors"
-	"fmt"
 	"mime"
 	"net/http"
 
@@ -75,11 +73,15 @@ func readTokenRequest(c *gin.Context) (tokenRequest, bool) {
 			return req, false
 		}
 	case "application/x-www-form-urlencoded", "multipart/form-data":
-		if err := c.Request.ParseMultipartForm(64 << 10); err != nil && err != http.ErrNotMultipart {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				apierr.Abort(c, http.StatusRequestEntityTooLarge, "body_too_large",
-					fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
+		// ParseForm first: ParseMultipartForm drops its error for a
+		// urlencoded body (and answers ErrNotMultipart instead)
+		err := c.Request.ParseForm()
+		if err == nil && mt == "multipart/form-data" {
+			err = c.Request.ParseMultipartForm(64 << 10)
+		}
+		if err != nil {
+			// too large, too slow (408, as on every route) or out of body memory
+			if apierr.AbortBodyRead(c, err) {
 				return req, false
 			}
 			apierr.Abort(c, http.StatusBadRequest, "bad_form", "malformed form: "+err.Error())

@@ -349,6 +349,9 @@ func (c *Config) validate() error {
 	if err := c.validateCluster(); err != nil {
 		return err
 	}
+	if err := c.validateHTTP(); err != nil {
+		return err
+	}
 	return c.validateAuth()
 }
 

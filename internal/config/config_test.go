@@ -194,3 +194,29 @@ func TestReadyRequireAndDrain(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyMemoryMaxBytes: REQUEST_BODY_MEMORY_MAX_BYTES has a default, a
+// range, and must hold one body of MAX_BODY_BYTES.
+func TestBodyMemoryMaxBytes(t *testing.T) {
+	load := func(env map[string]string) (*Config, error) {
+		return Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	}
+	cfg, err := load(nil)
+	if err != nil || cfg.HTTP.BodyMemoryMaxBytes != 64<<20 {
+		t.Fatalf("default: %v %v", cfg, err)
+	}
+	cfg, err = load(map[string]string{"REQUEST_BODY_MEMORY_MAX_BYTES": "8192", "MAX_BODY_BYTES": "8192"})
+	if err != nil || cfg.HTTP.BodyMemoryMaxBytes != 8192 {
+		t.Fatalf("8192: %v", err)
+	}
+	for _, env := range []map[string]string{
+		{"REQUEST_BODY_MEMORY_MAX_BYTES": "100"},
+		{"REQUEST_BODY_MEMORY_MAX_BYTES": "lots"},
+		{"REQUEST_BODY_MEMORY_MAX_BYTES": "65536"}, // below MAX_BODY_BYTES' 1 MiB default
+	} {
+		var ce *Error
+		if _, err := load(env); !errors.As(err, &ce) || ce.Var != "REQUEST_BODY_MEMORY_MAX_BYTES" {
+			t.Errorf("%v: %v", env, err)
+		}
+	}
+}

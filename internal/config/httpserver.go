@@ -1,6 +1,12 @@
 package config
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // HTTPConfig bounds how long one client may hold a connection (issue 12:
 // idle keep-alive connections and slow bodies were held forever).
@@ -17,6 +23,26 @@ type HTTPConfig struct {
 	// IdleTimeout bounds how long a keep-alive connection waits for its
 	// next request.
 	IdleTimeout time.Duration
+	// BodyMemoryMaxBytes bounds the bytes that all request bodies in
+	// flight hold together, reserved as they are read (not as declared)
+	// and released when the handler is done; beyond it a request gets 503
+	// with Retry-After (issue 20: 200 clients that each declared 1 MiB and
+	// sent a byte held 200 MiB).
+	BodyMemoryMaxBytes int64
+}
+
+// DefaultBodyMemoryMaxBytes is 64 MiB: 64 bodies of the default
+// MAX_BODY_BYTES at once.
+const DefaultBodyMemoryMaxBytes = 64 << 20
+
+// validateHTTP: one body of MAX_BODY_BYTES must fit the memory bound of all
+// bodies, or such a request could never be served.
+func (c *Config) validateHTTP() error {
+	if c.HTTP.BodyMemoryMaxBytes < c.MaxBodyBytes {
+		return &Error{Var: "REQUEST_BODY_MEMORY_MAX_BYTES", Value: strconv.FormatInt(c.HTTP.BodyMemoryMaxBytes, 10),
+			Err: fmt.Errorf("want at least MAX_BODY_BYTES (%d): one body of that size must fit", c.MaxBodyBytes)}
+	}
+	return nil
 }
 
 func httpVars() []Var {
@@ -36,5 +62,18 @@ func httpVars() []Var {
 		{Env: "HTTP_IDLE_TIMEOUT", Flag: "http-idle-timeout", Default: "60s",
 			Help: "how long a keep-alive connection may wait for its next request",
 			set:  dur(func(c *Config) *time.Duration { return &c.HTTP.IdleTimeout })},
+		{Env: "REQUEST_BODY_MEMORY_MAX_BYTES", Flag: "request-body-memory-max-bytes", Default: strconv.Itoa(DefaultBodyMemoryMaxBytes),
+			Help: "bound on the bytes all request bodies in flight hold together, reserved as read, not as declared (503 with Retry-After beyond; at least MAX_BODY_BYTES)",
+			set: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				if err != nil {
+					return errors.New("want an integer")
+				}
+				if n < 4096 || n > 1<<40 {
+					return fmt.Errorf("want an integer between %d and %d", 4096, int64(1)<<40)
+				}
+				c.HTTP.BodyMemoryMaxBytes = n
+				return nil
+			}},
 	}
 }

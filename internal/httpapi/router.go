@@ -14,6 +14,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
+	"github.com/advanced-backend/advanced-backend/internal/bodymem"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
@@ -45,6 +46,7 @@ type Server struct {
 	limiter   *ratelimit.Middleware
 	// draining is set once shutdown begins (StartDrain).
 	draining atomic.Bool
+	bodies    *bodymem.Budget // REQUEST_BODY_MEMORY_MAX_BYTES
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -53,7 +55,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // Group set-up failures are recorded in the runtime, not returned: the
 // service runs without that group.
 func New(d Deps) (*Server, error) {
-	s := &Server{deps: d}
+	s := &Server{deps: d, bodies: bodymem.New(bodyBudget(d.Config))}
 	if err := s.newLatency(); err != nil {
 		return nil, err
 	}
@@ -73,7 +75,7 @@ func New(d Deps) (*Server, error) {
 	}
 	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(),
 		connDeadlines(d.Config.HTTP.ReadTimeout, d.Config.HTTP.WriteTimeout),
-		apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits))
+		apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits), bodyMemory(s.bodies))
 	s.engine = e
 
 	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
@@ -84,6 +86,10 @@ func New(d Deps) (*Server, error) {
 	s.mountCore()
 	s.mountLatency()
 	if err := registerCoreMetrics(d.Metrics, d.Groups, d.Config); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := registerBodyMetrics(d.Metrics, s.bodies); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -120,6 +126,18 @@ func (s *Server) StartDrain() { s.draining.Store(true) }
 
 // Draining reports whether StartDrain was called.
 func (s *Server) Draining() bool { return s.draining.Load() }
+// bodyBudget is REQUEST_BODY_MEMORY_MAX_BYTES; a Config built by hand
+// (tests) without it gets the default.
+func bodyBudget(cfg *config.Config) int64 {
+	if cfg.HTTP.BodyMemoryMaxBytes > 0 {
+		return cfg.HTTP.BodyMemoryMaxBytes
+	}
+	return config.DefaultBodyMemoryMaxBytes
+}
+
+// BodyBudget is the memory bound of request bodies in flight (for tests).
+func (s *Server) BodyBudget() *bodymem.Budget { return s.bodies }
+
 
 // Engine exposes the gin engine for tests.
 func (s *Server) Engine() *gin.Engine { return s.engine }

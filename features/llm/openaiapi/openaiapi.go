@@ -20,9 +20,6 @@ import (
 // Name is the provider's name in requests, metrics and errors.
 const Name = "openai"
 
-// maxErrorBody bounds how much of a non-JSON error body is quoted.
-const maxErrorBody = 300
-
 // Client talks to one OpenAI-compatible base URL.
 type Client struct {
 	c   *openai.Client
@@ -183,10 +180,8 @@ func convertErr(ctx context.Context, err error) error {
 	case errors.As(err, &api) && api.HTTPStatusCode > 0:
 		return &provider.Error{Provider: Name, Kind: provider.KindStatus, Status: api.HTTPStatusCode, Message: api.Message, Err: err}
 	case errors.As(err, &re) && re.HTTPStatusCode > 0:
+		// cut by the redactor after the credentials are out (convert)
 		msg := strings.TrimSpace(string(re.Body))
-		if len(msg) > maxErrorBody {
-			msg = msg[:maxErrorBody] + "..."
-		}
 		if msg == "" {
 			msg = re.HTTPStatus
 		}

@@ -3,6 +3,7 @@ package openaicompat
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -14,7 +15,7 @@ const AnthropicVersion = "2023-06-01"
 type anthropicRequest struct {
 	Model         string              `json:"model"`
 	MaxTokens     int                 `json:"max_tokens"`
-	System        string              `json:"system,omitempty"`
+	System        any                 `json:"system,omitempty"` // a string, or text blocks when one carries cache_control
 	Messages      []anthropicMessage  `json:"messages"`
 	Temperature   *float64            `json:"temperature,omitempty"`
 	TopP          *float64            `json:"top_p,omitempty"`
@@ -39,6 +40,8 @@ type anthropicBlock struct {
 	ToolUseID string          `json:"tool_use_id,omitempty"`
 	Content   *string         `json:"content,omitempty"`
 	Source    *imageSource    `json:"source,omitempty"`
+	// CacheControl marks a prompt-caching breakpoint ({"type":"ephemeral"})
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 type imageSource struct {
@@ -49,9 +52,10 @@ type imageSource struct {
 }
 
 type anthropicTool struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	InputSchema json.RawMessage `json:"input_schema"`
+	Name         string          `json:"name"`
+	Description  string          `json:"description,omitempty"`
+	InputSchema  json.RawMessage `json:"input_schema"`
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 type anthropicToolChoic struct {
@@ -70,31 +74,41 @@ var translated = map[string]bool{
 	"model": true, "messages": true, "max_tokens": true, "max_completion_tokens": true,
 	"temperature": true, "top_p": true, "n": true, "stop": true, "stream": true,
 	"stream_options": true, "response_format": true, "tools": true, "tool_choice": true,
-	"parallel_tool_calls": true, "user": true,
+	"parallel_tool_calls": true, "user": true, "safety_identifier": true,
 }
 
 // neutral are fields whose given value means "not set" for Anthropic; any
 // other value of them cannot be translated.
 var neutral = map[string]string{
 	"presence_penalty": "0", "frequency_penalty": "0", "logprobs": "false", "store": "false",
+	"modalities": `["text"]`,
 }
 
 // ToAnthropic translates a chat completion request (body is the client's
 // JSON, r its decoding) into a Messages API request body for model. What
 // has no Anthropic counterpart is refused, naming the field.
 func ToAnthropic(body []byte, r *ChatRequest, model string, maxTokens int) ([]byte, *FieldError) {
-	var fields map[string]json.RawMessage
+	var fields rawObject
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return nil, &FieldError{Message: "malformed JSON: " + err.Error()}
 	}
-	for k, v := range fields {
-		if translated[k] || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the first refused field, the same every time
+	for _, k := range keys {
+		v := fields[k]
+		if translated[k] || isNull(v) {
 			continue
 		}
 		if want, ok := neutral[k]; ok && string(bytes.TrimSpace(v)) == want {
 			continue
 		}
 		return nil, fieldErr(k, "has no counterpart in the Anthropic Messages API (model %s)", r.Model)
+	}
+	if ferr := checkObjects(fields); ferr != nil {
+		return nil, ferr
 	}
 	out := anthropicRequest{Model: model, MaxTokens: maxTokens, TopP: r.TopP, Stream: r.Stream}
 	if r.Temperature != nil {
@@ -114,23 +128,54 @@ func ToAnthropic(body []byte, r *ChatRequest, model string, maxTokens int) ([]by
 			return nil, fieldErr("response_format", "only {\"type\":\"text\"} can be translated for Anthropic, got %s", r.ResponseFormat)
 		}
 	}
-	if r.User != "" {
+	switch {
+	case r.User != "" && r.SafetyIdentifier != "" && r.User != r.SafetyIdentifier:
+		return nil, fieldErr("safety_identifier", "differs from user; Anthropic takes one metadata.user_id")
+	case r.User != "":
 		out.Metadata = &anthropicMetadata{UserID: r.User}
+	case r.SafetyIdentifier != "":
+		out.Metadata = &anthropicMetadata{UserID: r.SafetyIdentifier}
 	}
 	stops, ferr := stopSequences(r.Stop)
 	if ferr != nil {
 		return nil, ferr
 	}
 	out.StopSequences = stops
-	var system []string
+	rawMsgs, ferr := objectsAt(fields["messages"], "messages")
+	if ferr != nil {
+		return nil, ferr
+	}
+	var system [][]anthropicBlock // per system message, its text blocks
+	cachedSystem := false
 	for i, m := range r.Messages {
+		if i < len(rawMsgs) {
+			if ferr := checkMessage(i, rawMsgs[i], m.Role); ferr != nil {
+				return nil, ferr
+			}
+		}
+		var msgCache json.RawMessage
+		if i < len(rawMsgs) {
+			if msgCache, ferr = cacheControl(rawMsgs[i]["cache_control"], sprintf("messages[%d].cache_control", i)); ferr != nil {
+				return nil, ferr
+			}
+		}
 		blocks, sys, ferr := anthropicBlocks(i, m)
 		if ferr != nil {
 			return nil, ferr
 		}
-		if sys != "" {
+		if sys != nil {
+			// a message's cache_control marks its last block
+			if msgCache != nil && sys[len(sys)-1].CacheControl == nil {
+				sys[len(sys)-1].CacheControl = msgCache
+			}
+			for _, b := range sys {
+				cachedSystem = cachedSystem || b.CacheControl != nil
+			}
 			system = append(system, sys)
 			continue
+		}
+		if msgCache != nil && blocks[len(blocks)-1].CacheControl == nil {
+			blocks[len(blocks)-1].CacheControl = msgCache
 		}
 		role := m.Role
 		if role == "tool" {
@@ -147,8 +192,18 @@ func ToAnthropic(body []byte, r *ChatRequest, model string, maxTokens int) ([]by
 	if len(out.Messages) == 0 {
 		return nil, fieldErr("messages", "Anthropic needs at least one user or assistant message besides system messages")
 	}
-	out.System = strings.Join(system, "\n\n")
+	out.System = systemOf(system, cachedSystem)
+	rawTools, ferr := objectsAt(fields["tools"], "tools")
+	if ferr != nil {
+		return nil, ferr
+	}
 	for i, t := range r.Tools {
+		var toolCache json.RawMessage
+		if i < len(rawTools) {
+			if toolCache, ferr = checkTool(i, rawTools[i]); ferr != nil {
+				return nil, ferr
+			}
+		}
 		if t.Type != "function" {
 			return nil, fieldErr(sprintf("tools[%d].type", i), "only function tools can be translated, got %q", t.Type)
 		}
@@ -159,7 +214,7 @@ func ToAnthropic(body []byte, r *ChatRequest, model string, maxTokens int) ([]by
 		if len(schema) == 0 || isNull(schema) {
 			schema = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
-		out.Tools = append(out.Tools, anthropicTool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
+		out.Tools = append(out.Tools, anthropicTool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema, CacheControl: toolCache})
 	}
 	tc, ferr := toolChoice(r.ToolChoice)
 	if ferr != nil {
@@ -182,6 +237,81 @@ func ToAnthropic(body []byte, r *ChatRequest, model string, maxTokens int) ([]by
 }
 
 func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
+
+// systemOf is Anthropic's system: one string (each message's text, the
+// messages separated by a blank line) unless a block carries
+// cache_control, which only the block form can say.
+func systemOf(msgs [][]anthropicBlock, cached bool) any {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if cached {
+		var blocks []anthropicBlock
+		for _, m := range msgs {
+			blocks = append(blocks, m...)
+		}
+		return blocks
+	}
+	texts := make([]string, len(msgs))
+	for i, m := range msgs {
+		var sb strings.Builder
+		for _, b := range m {
+			sb.WriteString(*b.Text)
+		}
+		texts[i] = sb.String()
+	}
+	if joined := strings.Join(texts, "\n\n"); joined != "" {
+		return joined
+	}
+	return nil // no system text: none is sent
+}
+
+// checkObjects refuses the keys the translation does not read in the
+// top-level objects it takes whole (stream_options, response_format,
+// tool_choice).
+func checkObjects(fields rawObject) *FieldError {
+	if fields.present("stream_options") {
+		so, ferr := objectAt(fields["stream_options"], "stream_options")
+		if ferr != nil {
+			return ferr
+		}
+		if ferr := onlyKeys(so, "stream_options", "include_usage", "include_obfuscation"); ferr != nil {
+			return ferr
+		}
+		// the gateway writes the chunks itself, without obfuscation padding
+		if so.present("include_obfuscation") && string(bytes.TrimSpace(so["include_obfuscation"])) != "false" {
+			return fieldErr("stream_options.include_obfuscation", "the translated stream carries no obfuscation; send false or leave it out")
+		}
+	}
+	if fields.present("response_format") {
+		rf, ferr := objectAt(fields["response_format"], "response_format")
+		if ferr != nil {
+			return ferr
+		}
+		if ferr := onlyKeys(rf, "response_format", "type"); ferr != nil {
+			return ferr
+		}
+	}
+	if v := fields["tool_choice"]; len(v) > 0 && bytes.TrimSpace(v)[0] == '{' {
+		tc, ferr := objectAt(v, "tool_choice")
+		if ferr != nil {
+			return ferr
+		}
+		if ferr := onlyKeys(tc, "tool_choice", "type", "function"); ferr != nil {
+			return ferr
+		}
+		if tc.present("function") {
+			fn, ferr := objectAt(tc["function"], "tool_choice.function")
+			if ferr != nil {
+				return ferr
+			}
+			if ferr := onlyKeys(fn, "tool_choice.function", "name"); ferr != nil {
+				return ferr
+			}
+		}
+	}
+	return nil
+}
 
 func stopSequences(raw json.RawMessage) ([]string, *FieldError) {
 	if len(raw) == 0 || isNull(raw) {
@@ -233,14 +363,15 @@ type contentPart struct {
 	ImageURL *struct {
 		URL string `json:"url"`
 	} `json:"image_url"`
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 // anthropicBlocks translates message i: its blocks, or for a system or
-// developer message its text.
-func anthropicBlocks(i int, m Message) ([]anthropicBlock, string, *FieldError) {
+// developer message its text blocks (the second result).
+func anthropicBlocks(i int, m Message) ([]anthropicBlock, []anthropicBlock, *FieldError) {
 	at := func(f string) string { return sprintf("messages[%d]%s", i, f) }
 	if m.Name != "" {
-		return nil, "", fieldErr(at(".name"), "participant names cannot be translated for Anthropic")
+		return nil, nil, fieldErr(at(".name"), "participant names cannot be translated for Anthropic")
 	}
 	var parts []contentPart
 	var text *string
@@ -249,43 +380,57 @@ func anthropicBlocks(i int, m Message) ([]anthropicBlock, string, *FieldError) {
 		if json.Unmarshal(m.Content, &s) == nil {
 			text = &s
 		} else if json.Unmarshal(m.Content, &parts) != nil {
-			return nil, "", fieldErr(at(".content"), "want a string or an array of content parts")
+			return nil, nil, fieldErr(at(".content"), "want a string or an array of content parts")
 		}
+	}
+	// each part's cache_control, checked once
+	caches := make([]json.RawMessage, len(parts))
+	for j, p := range parts {
+		cc, ferr := cacheControl(p.CacheControl, at(sprintf(".content[%d].cache_control", j)))
+		if ferr != nil {
+			return nil, nil, ferr
+		}
+		caches[j] = cc
 	}
 	switch m.Role {
 	case "system", "developer":
 		if text != nil {
-			return nil, *text, nil
+			return nil, []anthropicBlock{{Type: "text", Text: text}}, nil
 		}
-		var sb strings.Builder
+		var sys []anthropicBlock
 		for j, p := range parts {
 			if p.Type != "text" {
-				return nil, "", fieldErr(at(sprintf(".content[%d].type", j)), "system content must be text, got %q", p.Type)
+				return nil, nil, fieldErr(at(sprintf(".content[%d].type", j)), "system content must be text, got %q", p.Type)
 			}
-			sb.WriteString(p.Text)
+			t := p.Text
+			sys = append(sys, anthropicBlock{Type: "text", Text: &t, CacheControl: caches[j]})
 		}
-		if sb.Len() == 0 {
-			return nil, "", fieldErr(at(".content"), "a system message needs text")
+		if len(sys) == 0 {
+			return nil, nil, fieldErr(at(".content"), "a system message needs text")
 		}
-		return nil, sb.String(), nil
+		return nil, sys, nil
 	case "user", "assistant":
 	case "tool":
 		if m.ToolCallID == "" {
-			return nil, "", fieldErr(at(".tool_call_id"), "a tool message needs the id of the call it answers")
+			return nil, nil, fieldErr(at(".tool_call_id"), "a tool message needs the id of the call it answers")
 		}
 		var s string
 		if text != nil {
 			s = *text
 		}
+		var cc json.RawMessage
 		for j, p := range parts {
 			if p.Type != "text" {
-				return nil, "", fieldErr(at(sprintf(".content[%d].type", j)), "tool results must be text, got %q", p.Type)
+				return nil, nil, fieldErr(at(sprintf(".content[%d].type", j)), "tool results must be text, got %q", p.Type)
 			}
 			s += p.Text
+			if caches[j] != nil {
+				cc = caches[j] // the parts become one tool_result block
+			}
 		}
-		return []anthropicBlock{{Type: "tool_result", ToolUseID: m.ToolCallID, Content: &s}}, "", nil
+		return []anthropicBlock{{Type: "tool_result", ToolUseID: m.ToolCallID, Content: &s, CacheControl: cc}}, nil, nil
 	default:
-		return nil, "", fieldErr(at(".role"), "want system, developer, user, assistant or tool, got %q", m.Role)
+		return nil, nil, fieldErr(at(".role"), "want system, developer, user, assistant or tool, got %q", m.Role)
 	}
 	var blocks []anthropicBlock
 	if text != nil && *text != "" {
@@ -295,15 +440,15 @@ func anthropicBlocks(i int, m Message) ([]anthropicBlock, string, *FieldError) {
 		switch {
 		case p.Type == "text":
 			t := p.Text
-			blocks = append(blocks, anthropicBlock{Type: "text", Text: &t})
+			blocks = append(blocks, anthropicBlock{Type: "text", Text: &t, CacheControl: caches[j]})
 		case p.Type == "image_url" && m.Role == "user" && p.ImageURL != nil:
 			src, ok := imageFrom(p.ImageURL.URL)
 			if !ok {
-				return nil, "", fieldErr(at(sprintf(".content[%d].image_url.url", j)), "want an https URL or a base64 data: URL")
+				return nil, nil, fieldErr(at(sprintf(".content[%d].image_url.url", j)), "want an https URL or a base64 data: URL")
 			}
-			blocks = append(blocks, anthropicBlock{Type: "image", Source: src})
+			blocks = append(blocks, anthropicBlock{Type: "image", Source: src, CacheControl: caches[j]})
 		default:
-			return nil, "", fieldErr(at(sprintf(".content[%d].type", j)), "%q content cannot be translated for Anthropic", p.Type)
+			return nil, nil, fieldErr(at(sprintf(".content[%d].type", j)), "%q content cannot be translated for Anthropic", p.Type)
 		}
 	}
 	if m.Role == "assistant" {
@@ -314,17 +459,17 @@ func anthropicBlocks(i int, m Message) ([]anthropicBlock, string, *FieldError) {
 			}
 			var obj map[string]json.RawMessage
 			if json.Unmarshal(args, &obj) != nil {
-				return nil, "", fieldErr(at(sprintf(".tool_calls[%d].function.arguments", j)), "want a JSON object")
+				return nil, nil, fieldErr(at(sprintf(".tool_calls[%d].function.arguments", j)), "want a JSON object")
 			}
 			blocks = append(blocks, anthropicBlock{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: args})
 		}
 	} else if len(m.ToolCalls) > 0 {
-		return nil, "", fieldErr(at(".tool_calls"), "only assistant messages carry tool calls")
+		return nil, nil, fieldErr(at(".tool_calls"), "only assistant messages carry tool calls")
 	}
 	if len(blocks) == 0 {
-		return nil, "", fieldErr(at(".content"), "must not be empty")
+		return nil, nil, fieldErr(at(".content"), "must not be empty")
 	}
-	return blocks, "", nil
+	return blocks, nil, nil
 }
 
 func imageFrom(u string) (*imageSource, bool) {

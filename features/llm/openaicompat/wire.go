@@ -37,6 +37,7 @@ type ChatRequest struct {
 	ToolChoice          json.RawMessage `json:"tool_choice"`
 	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
 	User                string          `json:"user"`
+	SafetyIdentifier    string          `json:"safety_identifier"`
 }
 
 // ChatProbe is the part of a chat request the gateway checks and routes
