@@ -46,7 +46,7 @@ type Server struct {
 	limiter   *ratelimit.Middleware
 	// draining is set once shutdown begins (StartDrain).
 	draining atomic.Bool
-	bodies    *bodymem.Budget // REQUEST_BODY_MEMORY_MAX_BYTES
+	bodies   *bodymem.Budget // REQUEST_BODY_MEMORY_MAX_BYTES
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -126,6 +126,7 @@ func (s *Server) StartDrain() { s.draining.Store(true) }
 
 // Draining reports whether StartDrain was called.
 func (s *Server) Draining() bool { return s.draining.Load() }
+
 // bodyBudget is REQUEST_BODY_MEMORY_MAX_BYTES; a Config built by hand
 // (tests) without it gets the default.
 func bodyBudget(cfg *config.Config) int64 {
@@ -137,7 +138,6 @@ func bodyBudget(cfg *config.Config) int64 {
 
 // BodyBudget is the memory bound of request bodies in flight (for tests).
 func (s *Server) BodyBudget() *bodymem.Budget { return s.bodies }
-
 
 // Engine exposes the gin engine for tests.
 func (s *Server) Engine() *gin.Engine { return s.engine }
