@@ -111,7 +111,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("vector data directory %s cannot be created: %w", dir, err)
 	}
 	lockPath := filepath.Join(dir, "LOCK")
-	lf, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o640)
+	lf, err := openFile(lockPath, os.O_RDWR|os.O_CREATE, 0o640)
+	if errors.Is(err, errNotRegular) {
+		return nil, fmt.Errorf("vector data directory %s: lock file refused: %w", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vector data directory %s is not writable: lock file: %w", dir, err)
 	}
@@ -170,24 +173,29 @@ func (s *Store) logFiles() ([]uint64, error) {
 				out = append(out, n)
 			}
 		}
-		if strings.HasSuffix(name, ".tmp") {
-			_ = os.Remove(filepath.Join(s.dir, name)) // an unfinished snapshot or backup
-		}
 	}
 	slices.Sort(out)
 	return out, nil
 }
 
 func (s *Store) load(ctx context.Context, warn func(string)) error {
+	removed, err := removeTemps(s.dir)
+	if err != nil {
+		return err
+	}
+	if len(removed) > 0 && warn != nil {
+		warn(fmt.Sprintf("VECTOR: removed %d unfinished files of an interrupted snapshot or backup in %s: %s",
+			len(removed), s.dir, strings.Join(removed, ", ")))
+	}
 	files, err := s.logFiles()
 	if err != nil {
 		return err
 	}
 	var snapLSN uint64
 	snapPath := filepath.Join(s.dir, "snapshot")
-	if f, err := os.Open(snapPath); err == nil {
+	if f, err := openFile(snapPath, os.O_RDONLY, 0); err == nil {
 		ended := false
-		_, rerr := readRecords(f, snapMagic, func(lsn uint64, op *memory.Op) error {
+		end, rerr := readRecords(f, snapMagic, func(lsn uint64, op *memory.Op) error {
 			if ended {
 				return errors.New("records after the end record")
 			}
@@ -205,13 +213,20 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 		}
 		f.Close()
 		if rerr == nil && !ended {
-			rerr = errors.New("no end record")
+			rerr = fmt.Errorf("no end record: the file ends at offset %d", end)
+		}
+		var te *tailError
+		if errors.As(rerr, &te) {
+			return damaged(snapPath, rerr)
+		}
+		if rerr != nil && ctx.Err() != nil {
+			return fmt.Errorf("vector snapshot %s: %w", snapPath, rerr)
 		}
 		if rerr != nil {
 			// written whole and renamed into place: damage here is not a
 			// crash but a damaged disk or a bad copy, and skipping it would
 			// lose acknowledged writes
-			return fmt.Errorf("vector snapshot %s is damaged (%v): restore a backup into an empty directory, or move the directory aside", snapPath, rerr)
+			return fmt.Errorf("vector snapshot %s is damaged (%w): restore a backup into an empty directory, or %s", snapPath, rerr, SalvageHint)
 		}
 		s.loaded.Snapshot = true
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -220,11 +235,13 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 	s.lsn = snapLSN
 	for i, first := range files {
 		path := filepath.Join(s.dir, walName(first))
-		f, err := os.Open(path)
+		f, err := openFile(path, os.O_RDONLY, 0)
 		if err != nil {
 			return fmt.Errorf("vector log %s cannot be read: %w", path, err)
 		}
+		lastRead := first - 1 // the lsn before a damaged record
 		end, rerr := readRecords(f, logMagic, func(lsn uint64, op *memory.Op) error {
+			lastRead = lsn
 			if lsn <= snapLSN {
 				return nil // already in the snapshot
 			}
@@ -246,6 +263,11 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 		switch {
 		case rerr == nil:
 		case errors.As(rerr, &te) && i == len(files)-1:
+			// only a torn tail may be cut: intact records after the damage
+			// were acknowledged
+			if err := checkTorn(path, te, lastRead); err != nil {
+				return err
+			}
 			msg, err := s.cutTail(path, end, te)
 			if err != nil {
 				return err
@@ -254,8 +276,12 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			if warn != nil {
 				warn(msg)
 			}
-		default:
+		case errors.As(rerr, &te):
+			return damaged(path, rerr) // a log file before the last is never torn
+		case ctx.Err() != nil:
 			return fmt.Errorf("vector log %s: %w", path, rerr)
+		default:
+			return fmt.Errorf("vector log %s: %w; %s", path, rerr, SalvageHint)
 		}
 	}
 	last := s.lsn + 1
@@ -268,7 +294,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 // cutTail keeps the damaged tail of a log file aside and truncates the file
 // to its last complete record.
 func (s *Store) cutTail(path string, end int64, te *tailError) (string, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := openFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return "", fmt.Errorf("vector log %s: recover tail: %w", path, err)
 	}
@@ -282,7 +308,7 @@ func (s *Store) cutTail(path string, end int64, te *tailError) (string, error) {
 		aside = fmt.Sprintf("%s.corrupt-%d", path, end)
 		tail, err := io.ReadAll(io.NewSectionReader(f, end, st.Size()-end))
 		if err == nil {
-			err = os.WriteFile(aside, tail, 0o640)
+			err = writeNewFile(aside, tail)
 		}
 		if err != nil {
 			return "", fmt.Errorf("vector log %s: keep damaged tail aside: %w", path, err)
@@ -308,7 +334,7 @@ func (s *Store) cutTail(path string, end int64, te *tailError) (string, error) {
 // openLog opens (or creates) the log file starting at first for appending.
 func (s *Store) openLog(first uint64) error {
 	path := filepath.Join(s.dir, walName(first))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
+	f, err := openFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		return fmt.Errorf("vector log %s cannot be opened for writing: %w", path, err)
 	}
@@ -428,7 +454,7 @@ func (s *Store) compactor() {
 func (s *Store) Compact() error {
 	var first uint64
 	var rotateErr error
-	tmp := filepath.Join(s.dir, "snapshot.tmp")
+	tmp := filepath.Join(s.dir, snapshotTmp)
 	size, _, err := s.writeSnapshot(tmp, func() {
 		// under the index's read lock: no write is between the snapshot
 		// and the new log file
@@ -490,7 +516,7 @@ func (s *Store) rotate() (uint64, error) {
 // lock first.
 func (s *Store) writeSnapshot(path string, begin func()) (int64, memory.Stats, error) {
 	var stats memory.Stats
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := openFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
 		return 0, stats, writeErr("create vector snapshot", err)
 	}
@@ -553,13 +579,16 @@ type BackupInfo struct {
 // restore it, copy it as "snapshot" into an empty directory and start the
 // service on that directory.
 func (s *Store) Backup() (BackupInfo, error) {
-	bdir := filepath.Join(s.dir, "backups")
+	bdir, err := backupsDir(s.dir)
+	if err != nil {
+		return BackupInfo{}, writeErr("vector backups", err)
+	}
 	if err := os.MkdirAll(bdir, 0o750); err != nil {
 		return BackupInfo{}, writeErr("create "+bdir, err)
 	}
 	name := "vector-" + time.Now().UTC().Format("20060102T150405.000000000Z") + ".snapshot"
 	path := filepath.Join(bdir, name)
-	size, stats, err := s.writeSnapshot(path+".tmp", nil)
+	size, stats, err := s.writeSnapshot(path+".tmp", nil) // backupTmp: removed at start-up if left
 	if err == nil {
 		err = os.Rename(path+".tmp", path)
 	}
