@@ -46,14 +46,16 @@ func damageFile(t *testing.T, path string, damage func(b []byte, recs []int64) [
 // the log at the damage and start with the writes after it gone).
 func TestDamageBeforeIntactRecords(t *testing.T) {
 	for name, damage := range map[string]func(b []byte, recs []int64) []byte{
-		"flipped body byte":   func(b []byte, r []int64) []byte { b[r[2]+frameLen+12] ^= 0x10; return b },
-		"flipped crc byte":    func(b []byte, r []int64) []byte { b[r[2]+5] ^= 1; return b },
-		"length too long":     func(b []byte, r []int64) []byte { b[r[2]+1] ^= 0x04; return b }, // +1024: looks torn
-		"length too short":    func(b []byte, r []int64) []byte { b[r[2]] -= 3; return b },
-		"length past max":     func(b []byte, r []int64) []byte { b[r[2]+3] = 0xff; return b },
-		"record zeroed":       func(b []byte, r []int64) []byte { clear(b[r[2]:r[3]]); return b },
-		"bytes lost inside":   func(b []byte, r []int64) []byte { return append(b[:r[2]+20:r[2]+20], b[r[2]+27:]...) },
-		"garbage inserted":    func(b []byte, r []int64) []byte { return append(b[:r[3]:r[3]], append([]byte{1, 2, 3}, b[r[3]:]...)...) },
+		"flipped body byte": func(b []byte, r []int64) []byte { b[r[2]+frameLen+12] ^= 0x10; return b },
+		"flipped crc byte":  func(b []byte, r []int64) []byte { b[r[2]+5] ^= 1; return b },
+		"length too long":   func(b []byte, r []int64) []byte { b[r[2]+1] ^= 0x04; return b }, // +1024: looks torn
+		"length too short":  func(b []byte, r []int64) []byte { b[r[2]] -= 3; return b },
+		"length past max":   func(b []byte, r []int64) []byte { b[r[2]+3] = 0xff; return b },
+		"record zeroed":     func(b []byte, r []int64) []byte { clear(b[r[2]:r[3]]); return b },
+		"bytes lost inside": func(b []byte, r []int64) []byte { return append(b[:r[2]+20:r[2]+20], b[r[2]+27:]...) },
+		"garbage inserted": func(b []byte, r []int64) []byte {
+			return append(b[:r[3]:r[3]], append([]byte{1, 2, 3}, b[r[3]:]...)...)
+		},
 		"second to last torn": func(b []byte, r []int64) []byte { b[r[9]+frameLen+3] ^= 0xff; return b },
 	} {
 		t.Run(name, func(t *testing.T) {
