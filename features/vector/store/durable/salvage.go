@@ -185,10 +185,11 @@ func salvageFile(ctx context.Context, path, magic string, rep *SalvageReport,
 }
 
 // salvageSnapshot applies what can be read of the snapshot at path (if there
-// is one) and returns the lsn its end record names.
+// is one) and returns the lsn its end record names, and whether it was read
+// (true without a snapshot).
 func salvageSnapshot(ctx context.Context, path string, idx *memory.Index, rep *SalvageReport) (uint64, bool, error) {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		return 0, false, nil
+		return 0, true, nil // none: the log starts at record 1
 	}
 	var snapLSN uint64
 	ended := false
