@@ -51,7 +51,7 @@ func checkTorn(path string, te *tailError, last uint64) error {
 	if err != nil {
 		return fmt.Errorf("vector log %s: %w", path, err)
 	}
-	at, lsn, found, err := nextRecord(f, te.offset+1, st.Size(), logRecordAfter(last, st.Size()-te.offset))
+	at, lsn, found, err := nextRecord(f, te.offset+1, st.Size(), logRecordAfter(last))
 	if err != nil {
 		return fmt.Errorf("vector log %s: look past the damage at offset %d: %w", path, te.offset, err)
 	}
@@ -62,14 +62,20 @@ func checkTorn(path string, te *tailError, last uint64) error {
 }
 
 // logRecordAfter is nextRecord's test for a log record that may follow
-// record last within span bytes: a later lsn, no further than span allows
-// (a record takes at least frameLen+minBody bytes), and a change's kind.
-func logRecordAfter(last uint64, span int64) func(uint64, byte) bool {
-	most := last + uint64(span)/(frameLen+minBody) + 1
+// record last: a later lsn, but not by more than maxLost (whole records can
+// be missing, not just damaged in place, so the bytes in between bound
+// nothing), and a change's kind. Random bytes pass it about once in 2^38
+// tries, so a long damaged stretch costs about one read of it, not a
+// checksum at every offset.
+func logRecordAfter(last uint64) func(uint64, byte) bool {
 	return func(lsn uint64, kind byte) bool {
-		return lsn > last && lsn <= most && kind >= byte(memory.OpCreate) && kind <= byte(memory.OpDelete)
+		return lsn > last && lsn-last <= maxLost && kind >= byte(memory.OpCreate) && kind <= byte(memory.OpDelete)
 	}
 }
+
+// maxLost bounds how many records the damage may have swallowed for an
+// intact record after it to count (see logRecordAfter).
+const maxLost = 1 << 32
 
 // damaged turns a *tailError in a file where no crash can tear a record
 // into a *DamageError; other errors pass.

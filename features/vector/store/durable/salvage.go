@@ -136,7 +136,7 @@ func lockToRead(dir string) (func(), error) {
 // is reported and reading goes on at the next record that plausible admits
 // (see nextRecord); fn applies a record and reports it when it cannot.
 func salvageFile(ctx context.Context, path, magic string, rep *SalvageReport,
-	plausible func(lsn uint64, kind byte, span int64) bool,
+	plausible func(lsn uint64, kind byte) bool,
 	fn func(off, n int64, lsn uint64, op *memory.Op)) error {
 	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
@@ -169,9 +169,7 @@ func salvageFile(ctx context.Context, path, magic string, rep *SalvageReport,
 		if !errors.As(rerr, &te) {
 			return fmt.Errorf("salvage: %s: %w", path, rerr)
 		}
-		next, _, found, err := nextRecord(f, te.offset+1, size, func(lsn uint64, kind byte) bool {
-			return plausible(lsn, kind, size-te.offset)
-		})
+		next, _, found, err := nextRecord(f, te.offset+1, size, plausible)
 		if err != nil {
 			return fmt.Errorf("salvage: %s: %w", path, err)
 		}
@@ -193,7 +191,7 @@ func salvageSnapshot(ctx context.Context, path string, idx *memory.Index, rep *S
 	}
 	var snapLSN uint64
 	ended := false
-	err := salvageFile(ctx, path, snapMagic, rep, func(lsn uint64, kind byte, _ int64) bool {
+	err := salvageFile(ctx, path, snapMagic, rep, func(lsn uint64, kind byte) bool {
 		return kind == kindEnd || (lsn == 0 && kind >= byte(memory.OpCreate) && kind <= byte(memory.OpDelete))
 	}, func(off, n int64, lsn uint64, op *memory.Op) {
 		switch {
@@ -216,8 +214,8 @@ func salvageSnapshot(ctx context.Context, path string, idx *memory.Index, rep *S
 // and after *last, advancing *last.
 func salvageLog(ctx context.Context, path string, first, snapLSN uint64, last *uint64, idx *memory.Index, rep *SalvageReport) error {
 	seen := max(*last, first-1) // the last lsn read, for the plausibility of the next
-	return salvageFile(ctx, path, logMagic, rep, func(lsn uint64, kind byte, span int64) bool {
-		return logRecordAfter(seen, span)(lsn, kind)
+	return salvageFile(ctx, path, logMagic, rep, func(lsn uint64, kind byte) bool {
+		return logRecordAfter(seen)(lsn, kind)
 	}, func(off, n int64, lsn uint64, op *memory.Op) {
 		switch {
 		case lsn <= snapLSN:
