@@ -2,18 +2,61 @@
 // a data directory: a write-ahead log that every change is appended to and
 // fsynced before it is acknowledged (concurrent writers share one fsync:
 // group commit), and a snapshot that the log is compacted into once it
-// grows. Start-up loads the snapshot and replays the log; a torn or corrupt
-// tail of the log (a crash in the middle of an append) is cut back to the
-// last complete record, and kept aside for inspection. A lock file (flock)
-// keeps a second process off the directory.
+// grows. Start-up loads the snapshot and replays the log. A lock file
+// (flock) keeps a second process off the directory.
 //
 // Files in the directory:
 //
 //	LOCK                   held while a process has the directory open; holds its pid
 //	snapshot               the state up to some log record (see codec.go)
 //	wal-<first lsn, hex>   log files, replayed in order after the snapshot
-//	*.corrupt-<offset>     a damaged tail cut from a log file at start-up
+//	*.corrupt-<offset>     a torn tail cut from the last log file at start-up
 //	backups/               snapshots written by Backup
+//	snapshot.tmp, backups/vector-*.snapshot.tmp
+//	                       written, synced, then renamed into place; one left
+//	                       by a crash is removed at start-up
+//
+// # Recovery rules
+//
+// What was acknowledged is never dropped silently. Every record is framed
+// with its length and a CRC-32C, and log records carry consecutive
+// sequence numbers (lsn). At start-up:
+//
+//   - A torn tail of the last log file is cut: an incomplete last record,
+//     or garbage after the last whole record in which no intact record with
+//     a later lsn can be found. A crash in the middle of an append leaves
+//     exactly that, and nothing in it was acknowledged (the fsync that
+//     acknowledges a record covers every byte before it). The cut bytes are
+//     kept in wal-*.corrupt-<offset>, and a phase warning says so.
+//   - Damage followed by an intact record is not a torn tail: the record
+//     after it was acknowledged. checkTorn scans forward from the damage for
+//     a position whose length fits the file, whose lsn is later than the
+//     last good one, whose kind is a change, whose CRC matches and whose
+//     body decodes; if there is one, start-up stops with a *DamageError
+//     naming the file, the offset of the damage and of the intact record,
+//     and changes nothing in the directory. The vector group makes that exit
+//     status 2.
+//   - Damage anywhere in the snapshot or in a log file before the last, a
+//     gap or a repeat in the lsn sequence, and a record that does not apply
+//     stop start-up the same way (file and offset): those files were
+//     written whole and synced before anything depended on them, so damage
+//     there is a damaged disk or a bad copy, never a crash.
+//   - No symbolic link is followed: LOCK, the snapshot, log files, temp
+//     files, set-aside tails and backups are opened with O_NOFOLLOW (on
+//     Windows, after an Lstat), and a link or other non-regular file where
+//     the store keeps a file, or a backups link, is refused by name (exit 2
+//     at start-up). The data directory itself may be a link.
+//   - Temporary files an interrupted compaction or backup left are removed
+//     at start-up (the link itself, if one is a link), with a warning.
+//
+// Salvage (Salvage, the command `advanced-backend vector-salvage --from DIR
+// --to NEWDIR`) is the way out of a refused start: it reads DIR without
+// writing to it (it takes its lock, so the service must be stopped), applies
+// every readable record in order, skipping each damaged stretch up to the
+// next intact record and each intact record that cannot apply, and writes
+// the result as a snapshot into NEWDIR (absent or empty). It reports every
+// stretch skipped by file, offset and bytes. Start the service on NEWDIR;
+// keep DIR until the result is checked.
 package durable
 
 import (
