@@ -28,6 +28,11 @@
 //     exactly that, and nothing in it was acknowledged (the fsync that
 //     acknowledges a record covers every byte before it). The cut bytes are
 //     kept in wal-*.corrupt-<offset>, and a phase warning says so.
+//     (On a file system that can persist a later unsynced append without an
+//     earlier one, a crash in a group commit could leave an intact record
+//     after garbage: that stops start-up as below, and salvage keeps every
+//     intact record; none of them was acknowledged, since the fsync that
+//     would have acknowledged one covers the garbage too.)
 //   - Damage followed by an intact record is not a torn tail: the record
 //     after it was acknowledged. checkTorn scans forward from the damage for
 //     a position whose length fits the file, whose lsn is later than the
