@@ -39,8 +39,8 @@
 //     last good one, whose kind is a change, whose CRC matches and whose
 //     body decodes; if there is one, start-up stops with a *DamageError
 //     naming the file, the offset of the damage and of the intact record,
-//     and changes nothing in the directory. The vector group makes that exit
-//     status 2.
+//     and leaves the data files as they are. The vector group makes that
+//     exit status 2.
 //   - Damage anywhere in the snapshot or in a log file before the last, a
 //     gap or a repeat in the lsn sequence, and a record that does not apply
 //     stop start-up the same way (file and offset): those files were
