@@ -36,7 +36,7 @@
 //   - Damage followed by an intact record is not a torn tail: the record
 //     after it was acknowledged. checkTorn scans forward from the damage for
 //     a position whose length fits the file, whose lsn is later than the
-//     last good one, whose kind is a change, whose CRC matches and whose
+//     last good one (by at most 2^32), whose kind is a change, whose CRC matches and whose
 //     body decodes; if there is one, start-up stops with a *DamageError
 //     naming the file, the offset of the damage and of the intact record,
 //     and leaves the data files as they are. The vector group makes that
