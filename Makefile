@@ -51,7 +51,7 @@ test-deploy:
 # Fuzz targets (package:Func), each run for FUZZTIME; seeds are committed
 # under the package's testdata/fuzz/<Func>. New failures land there too.
 FUZZTIME     ?= 10s
-FUZZ_TARGETS := ./internal/auth:FuzzVerify ./internal/auth:FuzzParseUsers ./features/optional:FuzzParse ./features/llm/openaicompat:FuzzSetTopLevel
+FUZZ_TARGETS := ./internal/auth:FuzzVerify ./internal/auth:FuzzParseUsers ./features/optional:FuzzParse ./features/llm/openaicompat:FuzzSetTopLevel ./features/vector/store/durable:FuzzRecovery
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \

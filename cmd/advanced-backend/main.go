@@ -6,6 +6,7 @@
 //	advanced-backend capabilities      print the /ml-capabilities report without serving
 //	advanced-backend healthcheck       exit 0 when the service at ADDR is ready (GET /ready), 1 otherwise
 //	advanced-backend hash-password     print a bcrypt hash for USERS_FILE (password on stdin)
+//	advanced-backend <group command>   a linked group's own command (vector-salvage with the vector group)
 package main
 
 import (
@@ -70,6 +71,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return exitOK
 	default:
+		if c, ok := capability.LookupCommand(cmd); ok {
+			return c.Run(args, stdout, stderr)
+		}
 		fmt.Fprintf(stderr, "advanced-backend: unknown command %q\n", cmd)
 		usage(stderr)
 		return exitUsage
@@ -80,6 +84,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: advanced-backend [serve|version|capabilities|healthcheck] [flags]")
 	fmt.Fprintln(w, "       advanced-backend hash-password [--cost N] [--password P]   (password read from stdin unless given)")
 	fmt.Fprintln(w, "       advanced-backend healthcheck   exit 0 when the service at ADDR answers GET /ready 200, else 1")
+	for _, c := range capability.LinkedCommands() {
+		fmt.Fprintf(w, "       advanced-backend %s %s\n", c.Name, c.Usage)
+	}
 	fmt.Fprintln(w, "flags of serve, capabilities and healthcheck (each mirrors an environment variable), by group:")
 	linked, unlinked, _ := capability.SettingsOptions(capability.Linked())
 	config.Usage(w, linked, unlinked)

@@ -34,3 +34,12 @@ func TestHelpPrintsUsageAndExitsZero(t *testing.T) {
 		t.Errorf("unknown flag: exit %d", code)
 	}
 }
+
+// TestGroupCommandNotInLean: this test binary links no group (as lean), so
+// a group's command is an unknown command, exit 2.
+func TestGroupCommandNotInLean(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"vector-salvage", "--from", "a", "--to", "b"}, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), `unknown command "vector-salvage"`) {
+		t.Errorf("vector-salvage without the vector group: exit %d, stderr %q", code, errOut.String())
+	}
+}

@@ -32,7 +32,8 @@ import (
 const probeInterval = 5 * time.Second
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "vector", New: func() capability.Feature { return &feature{} }, Settings: Settings(), Uses: uses})
+	capability.Register(capability.GroupInfo{Name: "vector", New: func() capability.Feature { return &feature{} }, Settings: Settings(), Uses: uses,
+		Commands: []capability.Command{salvageCommand}})
 }
 
 // uses are the shared services vector reads (llm's embedder, core's cluster

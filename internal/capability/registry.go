@@ -77,6 +77,8 @@ type GroupInfo struct {
 	// Uses are the shared services the group reads and provides; its Host
 	// hands out no others.
 	Uses Uses
+	// Commands are the group's own subcommands (see Command).
+	Commands []Command
 }
 
 var (
@@ -115,7 +117,11 @@ func register(info GroupInfo) error {
 	if err := info.Uses.check(registered); err != nil {
 		return fmt.Errorf("capability: Register %q: %w", info.Name, err)
 	}
+	if err := checkCommands(info.Commands, registered); err != nil {
+		return fmt.Errorf("capability: Register %q: %w", info.Name, err)
+	}
 	info.Uses = Uses{Reads: slices.Clone(info.Uses.Reads), Provides: slices.Clone(info.Uses.Provides)}
+	info.Commands = slices.Clone(info.Commands)
 	registered[info.Name] = info
 	return nil
 }

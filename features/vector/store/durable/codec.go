@@ -25,6 +25,7 @@ const (
 	logMagic  = "AVLOG\x00\x01\n"
 	snapMagic = "AVSNP\x00\x01\n"
 	frameLen  = 8
+	minBody   = 9 // u64 lsn, u8 kind
 	// maxBody bounds one record: a batch of 1000 points of 65536
 	// dimensions (256 MiB) with room for payloads.
 	maxBody = 1 << 30
@@ -211,7 +212,8 @@ func (e *tailError) Error() string {
 
 // readRecords checks the magic and calls fn for each record in order. It
 // returns the end offset of the last good record; a damaged record ends the
-// reading with a *tailError, an error from fn ends it with that error.
+// reading with a *tailError, an error from fn ends it with that error
+// (naming the record's offset).
 func readRecords(r io.Reader, magic string, fn func(lsn uint64, op *memory.Op) error) (int64, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	head := make([]byte, len(magic))
@@ -222,9 +224,20 @@ func readRecords(r io.Reader, magic string, fn func(lsn uint64, op *memory.Op) e
 		return 0, &tailError{0, "file ends inside its header"}
 	}
 	if string(head) != magic {
-		return 0, fmt.Errorf("not a vector store file (bad magic %q)", head)
+		return 0, fmt.Errorf("not a vector store file (bad magic %q at offset 0)", head)
 	}
-	off := int64(len(magic))
+	return readFrames(br, int64(len(magic)), func(off, _ int64, lsn uint64, op *memory.Op) error {
+		if err := fn(lsn, op); err != nil {
+			return fmt.Errorf("record at offset %d: %w", off, err)
+		}
+		return nil
+	})
+}
+
+// readFrames reads the records of br, which starts at offset off of its
+// file, calling fn with each one's offset and framed length; the rest is as
+// readRecords.
+func readFrames(br *bufio.Reader, off int64, fn func(off, n int64, lsn uint64, op *memory.Op) error) (int64, error) {
 	var frame [frameLen]byte
 	var body []byte
 	for {
@@ -239,7 +252,7 @@ func readRecords(r io.Reader, magic string, fn func(lsn uint64, op *memory.Op) e
 			return off, err
 		}
 		size := binary.LittleEndian.Uint32(frame[:4])
-		if size > maxBody || size < 9 {
+		if size > maxBody || size < minBody {
 			return off, &tailError{off, fmt.Sprintf("corrupt: record length %d", size)}
 		}
 		if cap(body) < int(size) {
@@ -259,9 +272,57 @@ func readRecords(r io.Reader, magic string, fn func(lsn uint64, op *memory.Op) e
 		if err != nil {
 			return off, &tailError{off, "corrupt: " + err.Error()}
 		}
-		if err := fn(lsn, op); err != nil {
+		if err := fn(off, frameLen+int64(size), lsn, op); err != nil {
 			return off, err
 		}
 		off += frameLen + int64(size)
 	}
+}
+
+// scanWindow is how much of a file nextRecord reads at a time.
+const scanWindow = 1 << 20
+
+// nextRecord looks for an intact record in r between from and end: a
+// position whose frame length fits before end, whose lsn and kind the
+// caller finds plausible (a cheap test first, so that a long damaged stretch
+// costs about one read of it), whose checksum matches and whose body
+// decodes. It returns the first one's offset and lsn. This is what tells a
+// torn tail (nothing intact after the damage) from damage in the middle of
+// a file (intact, acknowledged records after it).
+func nextRecord(r io.ReaderAt, from, end int64, plausible func(lsn uint64, kind byte) bool) (int64, uint64, bool, error) {
+	const peek = frameLen + 9 // the frame and the body's lsn and kind
+	buf := make([]byte, scanWindow+peek)
+	var body []byte
+	for base := from; base+frameLen+minBody <= end; base += scanWindow {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), end-base)], base)
+		if err != nil && err != io.EOF {
+			return 0, 0, false, err
+		}
+		win := buf[:n]
+		for i := 0; i < scanWindow && i+peek <= len(win); i++ {
+			at := base + int64(i)
+			size := int64(binary.LittleEndian.Uint32(win[i:]))
+			if size < minBody || size > maxBody || at+frameLen+size > end {
+				continue
+			}
+			if !plausible(binary.LittleEndian.Uint64(win[i+frameLen:]), win[i+frameLen+8]) {
+				continue
+			}
+			if int64(i)+frameLen+size <= int64(len(win)) {
+				body = win[i+frameLen : i+frameLen+int(size)]
+			} else {
+				body = make([]byte, size)
+				if _, err := r.ReadAt(body, at+frameLen); err != nil {
+					return 0, 0, false, err
+				}
+			}
+			if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(win[i+4:]) {
+				continue
+			}
+			if lsn, _, err := decodeBody(body); err == nil {
+				return at, lsn, true, nil
+			}
+		}
+	}
+	return 0, 0, false, nil
 }

@@ -2,18 +2,66 @@
 // a data directory: a write-ahead log that every change is appended to and
 // fsynced before it is acknowledged (concurrent writers share one fsync:
 // group commit), and a snapshot that the log is compacted into once it
-// grows. Start-up loads the snapshot and replays the log; a torn or corrupt
-// tail of the log (a crash in the middle of an append) is cut back to the
-// last complete record, and kept aside for inspection. A lock file (flock)
-// keeps a second process off the directory.
+// grows. Start-up loads the snapshot and replays the log. A lock file
+// (flock) keeps a second process off the directory.
 //
 // Files in the directory:
 //
 //	LOCK                   held while a process has the directory open; holds its pid
 //	snapshot               the state up to some log record (see codec.go)
 //	wal-<first lsn, hex>   log files, replayed in order after the snapshot
-//	*.corrupt-<offset>     a damaged tail cut from a log file at start-up
+//	*.corrupt-<offset>     a torn tail cut from the last log file at start-up
 //	backups/               snapshots written by Backup
+//	snapshot.tmp, backups/vector-*.snapshot.tmp
+//	                       written, synced, then renamed into place; one left
+//	                       by a crash is removed at start-up
+//
+// # Recovery rules
+//
+// What was acknowledged is never dropped silently. Every record is framed
+// with its length and a CRC-32C, and log records carry consecutive
+// sequence numbers (lsn). At start-up:
+//
+//   - A torn tail of the last log file is cut: an incomplete last record,
+//     or garbage after the last whole record in which no intact record with
+//     a later lsn can be found. A crash in the middle of an append leaves
+//     exactly that, and nothing in it was acknowledged (the fsync that
+//     acknowledges a record covers every byte before it). The cut bytes are
+//     kept in wal-*.corrupt-<offset>, and a phase warning says so.
+//     (On a file system that can persist a later unsynced append without an
+//     earlier one, a crash in a group commit could leave an intact record
+//     after garbage: that stops start-up as below, and salvage keeps every
+//     intact record; none of them was acknowledged, since the fsync that
+//     would have acknowledged one covers the garbage too.)
+//   - Damage followed by an intact record is not a torn tail: the record
+//     after it was acknowledged. checkTorn scans forward from the damage for
+//     a position whose length fits the file, whose lsn is later than the
+//     last good one (by at most 2^32), whose kind is a change, whose CRC matches and whose
+//     body decodes; if there is one, start-up stops with a *DamageError
+//     naming the file, the offset of the damage and of the intact record,
+//     and leaves the data files as they are. The vector group makes that
+//     exit status 2.
+//   - Damage anywhere in the snapshot or in a log file before the last, a
+//     gap or a repeat in the lsn sequence, and a record that does not apply
+//     stop start-up the same way (file and offset): those files were
+//     written whole and synced before anything depended on them, so damage
+//     there is a damaged disk or a bad copy, never a crash.
+//   - No symbolic link is followed: LOCK, the snapshot, log files, temp
+//     files, set-aside tails and backups are opened with O_NOFOLLOW (on
+//     Windows, after an Lstat), and a link or other non-regular file where
+//     the store keeps a file, or a backups link, is refused by name (exit 2
+//     at start-up). The data directory itself may be a link.
+//   - Temporary files an interrupted compaction or backup left are removed
+//     at start-up (the link itself, if one is a link), with a warning.
+//
+// Salvage (Salvage, the command `advanced-backend vector-salvage --from DIR
+// --to NEWDIR`) is the way out of a refused start: it reads DIR without
+// writing to it (it takes its lock, so the service must be stopped), applies
+// every readable record in order, skipping each damaged stretch up to the
+// next intact record and each intact record that cannot apply, and writes
+// the result as a snapshot into NEWDIR (absent or empty). It reports every
+// stretch skipped by file, offset and bytes. Start the service on NEWDIR;
+// keep DIR until the result is checked.
 package durable
 
 import (
@@ -111,7 +159,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("vector data directory %s cannot be created: %w", dir, err)
 	}
 	lockPath := filepath.Join(dir, "LOCK")
-	lf, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o640)
+	lf, err := openFile(lockPath, os.O_RDWR|os.O_CREATE, 0o640)
+	if errors.Is(err, errNotRegular) {
+		return nil, fmt.Errorf("vector data directory %s: lock file refused: %w", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vector data directory %s is not writable: lock file: %w", dir, err)
 	}
@@ -170,24 +221,29 @@ func (s *Store) logFiles() ([]uint64, error) {
 				out = append(out, n)
 			}
 		}
-		if strings.HasSuffix(name, ".tmp") {
-			_ = os.Remove(filepath.Join(s.dir, name)) // an unfinished snapshot or backup
-		}
 	}
 	slices.Sort(out)
 	return out, nil
 }
 
 func (s *Store) load(ctx context.Context, warn func(string)) error {
+	removed, err := removeTemps(s.dir)
+	if err != nil {
+		return err
+	}
+	if len(removed) > 0 && warn != nil {
+		warn(fmt.Sprintf("VECTOR: removed %d unfinished files of an interrupted snapshot or backup in %s: %s",
+			len(removed), s.dir, strings.Join(removed, ", ")))
+	}
 	files, err := s.logFiles()
 	if err != nil {
 		return err
 	}
 	var snapLSN uint64
 	snapPath := filepath.Join(s.dir, "snapshot")
-	if f, err := os.Open(snapPath); err == nil {
+	if f, err := openFile(snapPath, os.O_RDONLY, 0); err == nil {
 		ended := false
-		_, rerr := readRecords(f, snapMagic, func(lsn uint64, op *memory.Op) error {
+		end, rerr := readRecords(f, snapMagic, func(lsn uint64, op *memory.Op) error {
 			if ended {
 				return errors.New("records after the end record")
 			}
@@ -205,13 +261,20 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 		}
 		f.Close()
 		if rerr == nil && !ended {
-			rerr = errors.New("no end record")
+			rerr = fmt.Errorf("no end record: the file ends at offset %d", end)
+		}
+		var te *tailError
+		if errors.As(rerr, &te) {
+			return damaged(snapPath, rerr)
+		}
+		if rerr != nil && ctx.Err() != nil {
+			return fmt.Errorf("vector snapshot %s: %w", snapPath, rerr)
 		}
 		if rerr != nil {
 			// written whole and renamed into place: damage here is not a
 			// crash but a damaged disk or a bad copy, and skipping it would
 			// lose acknowledged writes
-			return fmt.Errorf("vector snapshot %s is damaged (%v): restore a backup into an empty directory, or move the directory aside", snapPath, rerr)
+			return fmt.Errorf("vector snapshot %s is damaged (%w): restore a backup into an empty directory, or %s", snapPath, rerr, SalvageHint)
 		}
 		s.loaded.Snapshot = true
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -220,11 +283,13 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 	s.lsn = snapLSN
 	for i, first := range files {
 		path := filepath.Join(s.dir, walName(first))
-		f, err := os.Open(path)
+		f, err := openFile(path, os.O_RDONLY, 0)
 		if err != nil {
 			return fmt.Errorf("vector log %s cannot be read: %w", path, err)
 		}
+		lastRead := first - 1 // the lsn before a damaged record
 		end, rerr := readRecords(f, logMagic, func(lsn uint64, op *memory.Op) error {
+			lastRead = lsn
 			if lsn <= snapLSN {
 				return nil // already in the snapshot
 			}
@@ -246,6 +311,11 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 		switch {
 		case rerr == nil:
 		case errors.As(rerr, &te) && i == len(files)-1:
+			// only a torn tail may be cut: intact records after the damage
+			// were acknowledged
+			if err := checkTorn(path, te, lastRead); err != nil {
+				return err
+			}
 			msg, err := s.cutTail(path, end, te)
 			if err != nil {
 				return err
@@ -254,8 +324,12 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			if warn != nil {
 				warn(msg)
 			}
-		default:
+		case errors.As(rerr, &te):
+			return damaged(path, rerr) // a log file before the last is never torn
+		case ctx.Err() != nil:
 			return fmt.Errorf("vector log %s: %w", path, rerr)
+		default:
+			return fmt.Errorf("vector log %s: %w; %s", path, rerr, SalvageHint)
 		}
 	}
 	last := s.lsn + 1
@@ -268,7 +342,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 // cutTail keeps the damaged tail of a log file aside and truncates the file
 // to its last complete record.
 func (s *Store) cutTail(path string, end int64, te *tailError) (string, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := openFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return "", fmt.Errorf("vector log %s: recover tail: %w", path, err)
 	}
@@ -282,7 +356,7 @@ func (s *Store) cutTail(path string, end int64, te *tailError) (string, error) {
 		aside = fmt.Sprintf("%s.corrupt-%d", path, end)
 		tail, err := io.ReadAll(io.NewSectionReader(f, end, st.Size()-end))
 		if err == nil {
-			err = os.WriteFile(aside, tail, 0o640)
+			err = writeNewFile(aside, tail)
 		}
 		if err != nil {
 			return "", fmt.Errorf("vector log %s: keep damaged tail aside: %w", path, err)
@@ -308,7 +382,7 @@ func (s *Store) cutTail(path string, end int64, te *tailError) (string, error) {
 // openLog opens (or creates) the log file starting at first for appending.
 func (s *Store) openLog(first uint64) error {
 	path := filepath.Join(s.dir, walName(first))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
+	f, err := openFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		return fmt.Errorf("vector log %s cannot be opened for writing: %w", path, err)
 	}
@@ -428,7 +502,7 @@ func (s *Store) compactor() {
 func (s *Store) Compact() error {
 	var first uint64
 	var rotateErr error
-	tmp := filepath.Join(s.dir, "snapshot.tmp")
+	tmp := filepath.Join(s.dir, snapshotTmp)
 	size, _, err := s.writeSnapshot(tmp, func() {
 		// under the index's read lock: no write is between the snapshot
 		// and the new log file
@@ -490,7 +564,7 @@ func (s *Store) rotate() (uint64, error) {
 // lock first.
 func (s *Store) writeSnapshot(path string, begin func()) (int64, memory.Stats, error) {
 	var stats memory.Stats
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := openFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
 		return 0, stats, writeErr("create vector snapshot", err)
 	}
@@ -553,13 +627,16 @@ type BackupInfo struct {
 // restore it, copy it as "snapshot" into an empty directory and start the
 // service on that directory.
 func (s *Store) Backup() (BackupInfo, error) {
-	bdir := filepath.Join(s.dir, "backups")
+	bdir, err := backupsDir(s.dir)
+	if err != nil {
+		return BackupInfo{}, writeErr("vector backups", err)
+	}
 	if err := os.MkdirAll(bdir, 0o750); err != nil {
 		return BackupInfo{}, writeErr("create "+bdir, err)
 	}
 	name := "vector-" + time.Now().UTC().Format("20060102T150405.000000000Z") + ".snapshot"
 	path := filepath.Join(bdir, name)
-	size, stats, err := s.writeSnapshot(path+".tmp", nil)
+	size, stats, err := s.writeSnapshot(path+".tmp", nil) // backupTmp: removed at start-up if left
 	if err == nil {
 		err = os.Rename(path+".tmp", path)
 	}

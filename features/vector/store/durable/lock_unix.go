@@ -32,3 +32,6 @@ func syncDir(dir string) error {
 func diskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
 }
+
+// noFollow makes an open fail on a symbolic link (see openFile).
+const noFollow = syscall.O_NOFOLLOW

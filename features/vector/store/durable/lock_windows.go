@@ -33,3 +33,6 @@ func syncDir(string) error { return nil }
 func diskFull(err error) bool {
 	return errors.Is(err, syscall.Errno(112)) || errors.Is(err, syscall.Errno(39)) // ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL
 }
+
+// noFollow: Windows has no such open flag; openFile's Lstat refuses links.
+const noFollow = 0
