@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testtool"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
@@ -99,7 +100,7 @@ type lb struct {
 func startNginx(t testing.TB, upstreams ...string) *lb {
 	t.Helper()
 	if _, err := os.Stat(nginxBin); err != nil {
-		t.Fatalf("nginx not found at %s (install it: scripts/test-deps.sh, or apt-get install nginx): %v", nginxBin, err)
+		testtool.Missing(t, "nginx at "+nginxBin, testtool.GetNginx, err)
 	}
 	dir := t.TempDir()
 	port := freePort(t)

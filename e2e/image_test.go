@@ -19,6 +19,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testtool"
 )
 
 // The image's own settings, as the Dockerfile declares them.
@@ -76,7 +77,7 @@ func TestImages(t *testing.T) {
 	cmd.Dir = repoRoot
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("no container engine (scripts/test-deps.sh installs podman and runc): %v", err)
+		testtool.Missing(t, "a container engine (podman or docker)", testtool.GetPodman, err)
 	}
 	engine := strings.TrimSpace(string(out))
 	// A repository name of this test process: others may build and run

@@ -13,6 +13,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/opssizes"
+	"github.com/advanced-backend/advanced-backend/internal/testtool"
 )
 
 // goreleaserConfig is the part of .goreleaser.yaml the agreement test reads.
@@ -203,6 +204,8 @@ func TestReleaseVersionPassedToGoreleaser(t *testing.T) {
 // .github/workflows; it also runs shellcheck on the run: scripts when
 // shellcheck is installed (scripts/test-deps.sh installs it).
 func TestWorkflowsLint(t *testing.T) {
+	// actionlint runs shellcheck when it finds it on PATH
+	testtool.Want(t, "shellcheck", testtool.GetShellcheck)
 	cmd := exec.Command("go", "tool", "-modfile=tools/go.mod", "actionlint")
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -7,6 +7,9 @@
 // `make test`, and so .ci/run, sets), the same absence fails the test:
 // nothing is skipped silently in CI.
 //
+// `go test -short` is the inner loop and runs no external tool: under -short
+// Need and Missing skip whatever the switch says.
+//
 // This package is for tests only; it reads TEST_STRICT, a switch of the test
 // run, not a setting of the service.
 package testtool
@@ -37,6 +40,9 @@ func Strict() bool {
 // fails instead.
 func Need(t testing.TB, tool, howToGet string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: runs no external tool (this test needs %s)", tool)
+	}
 	path, err := exec.LookPath(tool)
 	if err != nil {
 		Missing(t, tool, howToGet, err)
@@ -44,11 +50,30 @@ func Need(t testing.TB, tool, howToGet string) string {
 	return path
 }
 
+// Want is Need for a tool that only part of a test uses (the rest runs
+// without it): it returns the path and true, or logs what is left out and
+// returns false; under TEST_STRICT=1 the absence fails the test.
+func Want(t testing.TB, tool, howToGet string) (string, bool) {
+	t.Helper()
+	path, err := exec.LookPath(tool)
+	if err == nil {
+		return path, true
+	}
+	if Strict() {
+		t.Fatalf("needs %s, which is missing (%v); to get it: %s [%s=1: a missing tool is a failure]", tool, err, howToGet, StrictEnv)
+	}
+	t.Logf("%s is missing: the part of this test that needs it is left out; to get it: %s (%s=1 makes this a failure)", tool, howToGet, StrictEnv)
+	return "", false
+}
+
 // Missing ends the test for a tool (or anything else outside Go: a container
 // engine, a package tree) that the caller found absent: a skip naming it and
 // howToGet, or a failure under TEST_STRICT=1. why may be nil.
 func Missing(t testing.TB, tool, howToGet string, why error) {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: runs no external tool (this test needs %s)", tool)
+	}
 	msg := fmt.Sprintf("needs %s, which is missing", tool)
 	if why != nil {
 		msg += " (" + why.Error() + ")"
