@@ -96,3 +96,6 @@ const (
 	GetQEMU       = "apt-get install qemu-user-static (or run scripts/test-deps.sh as root; make test does)"
 	GetShellcheck = "apt-get install shellcheck (or run scripts/test-deps.sh as root; make test does)"
 )
+
+// GetCurl: how to get curl (the examples' scripts use it).
+const GetCurl = "apt-get install curl"
