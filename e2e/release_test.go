@@ -353,3 +353,38 @@ func TestBuildDocSizesListsEveryBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestMakefileWorksFromAPlainShell: with GOTOOLCHAIN unset (as in a new
+// user's shell, where go.env may say local and the machine's go is older
+// than go.mod's), every target of the Makefile expands (make -n), and every
+// go command it would run carries go.mod's toolchain itself: GNU make 4.3
+// does not pass exported variables to $(shell ...).
+func TestMakefileWorksFromAPlainShell(t *testing.T) {
+	mk := readFile(t, "Makefile")
+	goMod := readFile(t, "go.mod")
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(goMod)
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	want := "GOTOOLCHAIN=go" + m[1] + " go "
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOTOOLCHAIN=") })
+	targets := regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):`).FindAllStringSubmatch(mk, -1)
+	if len(targets) < 15 {
+		t.Fatalf("found only %d targets", len(targets))
+	}
+	for _, tg := range targets {
+		cmd := exec.Command("make", "-n", tg[1])
+		cmd.Dir = repoRoot
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("make -n %s: %v\n%s", tg[1], err, out)
+			continue
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if regexp.MustCompile(`(^|[\s;&|(])go (build|run|test|vet|list|tool|env) `).MatchString(line) && !strings.Contains(line, want) {
+				t.Errorf("make %s runs go without %q: %s", tg[1], strings.TrimSpace(want), line)
+			}
+		}
+	}
+}
