@@ -243,3 +243,18 @@ func waitReady(t *testing.T, p *proc) {
 		t.Fatalf("/ready never answered 200: %v\n%s", err, p.Logs())
 	}
 }
+
+// TestShellScriptsLint runs shellcheck over the repository's shell scripts:
+// the examples, scripts/ and .ci/run.
+func TestShellScriptsLint(t *testing.T) {
+	sc := testtool.Need(t, "shellcheck", testtool.GetShellcheck)
+	scripts, _ := filepath.Glob(filepath.Join(repoRoot, "examples", "*", "*.sh"))
+	more, _ := filepath.Glob(filepath.Join(repoRoot, "scripts", "*.sh"))
+	scripts = append(append(scripts, more...), filepath.Join(repoRoot, ".ci", "run"))
+	if len(scripts) < 6 {
+		t.Fatalf("found only %v", scripts)
+	}
+	if out, err := exec.Command(sc, scripts...).CombinedOutput(); err != nil {
+		t.Fatalf("shellcheck: %v\n%s", err, out)
+	}
+}

@@ -20,8 +20,8 @@ fi
 [ -x "$bin" ] || { echo "run: $bin is missing: make lean (or set BIN)" >&2; exit 1; }
 echo "run: $bin with the settings of $env_file" >&2
 set -a # every assignment of the file is exported to the service
-# shellcheck disable=SC1090
 case $env_file in */*) ;; *) env_file=./$env_file ;; esac
+# shellcheck disable=SC1090 # the file is the user's choice
 . "$env_file"
 set +a
 exec "$bin" serve "$@"
