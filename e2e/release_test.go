@@ -352,6 +352,17 @@ func TestBuildDocSizesListsEveryBuild(t *testing.T) {
 			t.Errorf("BUILD.md sizes table has no row for %s; regenerate with backendctl sizes --markdown", c.Name)
 		}
 	}
+	// the figures name the commit they were measured at, one git knows
+	m := regexp.MustCompile("Measured at commit `([0-9a-f]{7,40})(-dirty)?`").FindStringSubmatch(table)
+	if m == nil {
+		t.Fatal("BUILD.md's sizes do not name the commit they were measured at (backendctl sizes prints it)")
+	}
+	git := testtool.Need(t, "git", "apt-get install git")
+	cmd := exec.Command(git, "cat-file", "-e", m[1]+"^{commit}")
+	cmd.Dir = repoRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("BUILD.md's sizes were measured at commit %s, which this repository does not have: %v %s", m[1], err, out)
+	}
 }
 
 // TestMakefileWorksFromAPlainShell: with GOTOOLCHAIN unset (as in a new
