@@ -44,7 +44,7 @@ func TestExampleRunWithEnvFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command("bash", "examples/run/run.sh", "--addr", base)
+	cmd := exec.Command(testtool.Need(t, "bash", testtool.GetBash), "examples/run/run.sh", "--addr", base)
 	cmd.Dir = repoRoot
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BIN=" + bin, "ENV_FILE=" + envFile}
 	var mu sync.Mutex
@@ -177,10 +177,11 @@ func TestExampleOpenAIGateway(t *testing.T) {
 // restored index answers the same search.
 func TestExampleVectorStore(t *testing.T) {
 	testtool.Need(t, "curl", testtool.GetCurl)
+	bash := testtool.Need(t, "bash", testtool.GetBash)
 	bin := buildVariant(t, "prodapi")
 	p := startBinary(t, bin)
 	waitReady(t, p)
-	cmd := exec.Command("bash", "examples/vector-store/store.sh", p.Base)
+	cmd := exec.Command(bash, "examples/vector-store/store.sh", p.Base)
 	cmd.Dir = repoRoot
 	code, out := runExit(t, cmd, time.Minute)
 	if code != 0 {
@@ -202,12 +203,12 @@ func TestExampleVectorStore(t *testing.T) {
 	}
 
 	restored := filepath.Join(t.TempDir(), "restored")
-	cmd = exec.Command("bash", "examples/vector-store/restore.sh", backup, restored)
+	cmd = exec.Command(bash, "examples/vector-store/restore.sh", backup, restored)
 	cmd.Dir = repoRoot
 	if code, out := runExit(t, cmd, 30*time.Second); code != 0 {
 		t.Fatalf("restore.sh: exit %d\n%s", code, out)
 	}
-	cmd = exec.Command("bash", "examples/vector-store/restore.sh", backup, restored)
+	cmd = exec.Command(bash, "examples/vector-store/restore.sh", backup, restored)
 	cmd.Dir = repoRoot
 	if code, out := runExit(t, cmd, 30*time.Second); code == 0 || !strings.Contains(out, "not empty") {
 		t.Errorf("restore.sh into a non-empty directory: exit %d\n%s", code, out)

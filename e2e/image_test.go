@@ -104,7 +104,7 @@ func testImage(t *testing.T, engine, repo, variant string) {
 	const version, commit = "v0.0.0-e2e", "e2etest"
 	image := repo + ":0.0.0-e2e-" + variant
 	arch := runtime.GOARCH
-	mk := exec.Command("make", "image", "VARIANT="+variant, "IMAGE="+repo, "VERSION="+version, "COMMIT="+commit, "ARCH="+arch)
+	mk := exec.Command(testtool.Need(t, "make", testtool.GetMake), "image", "VARIANT="+variant, "IMAGE="+repo, "VERSION="+version, "COMMIT="+commit, "ARCH="+arch)
 	mk.Dir = repoRoot
 	mk.Env = append(os.Environ(), "CONTAINER_ENGINE="+engine)
 	if out, err := mk.CombinedOutput(); err != nil {

@@ -159,7 +159,7 @@ func TestMakefileVariantsMatchRegistry(t *testing.T) {
 	if regexp.MustCompile(`(?m)^VARIANTS\s*:?=`).MatchString(mk) {
 		t.Fatal("the Makefile restates VARIANTS")
 	}
-	cmd := exec.Command("make", "-n", "variants")
+	cmd := exec.Command(testtool.Need(t, "make", testtool.GetMake), "-n", "variants")
 	cmd.Dir = repoRoot
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOTOOLCHAIN=") })
 	out, err := cmd.Output()
@@ -184,7 +184,7 @@ func TestMakefileVariantsMatchRegistry(t *testing.T) {
 // without a tag or a remote is not versioned 0.0.1.
 func TestReleaseVersionPassedToGoreleaser(t *testing.T) {
 	for _, target := range []string{"release-snapshot", "release-check"} {
-		cmd := exec.Command("make", "-n", target, "VERSION=v1.2.3-rc1", "COMMIT=abc1234")
+		cmd := exec.Command(testtool.Need(t, "make", testtool.GetMake), "-n", target, "VERSION=v1.2.3-rc1", "COMMIT=abc1234")
 		cmd.Dir = repoRoot
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -357,7 +357,7 @@ func TestBuildDocSizesListsEveryBuild(t *testing.T) {
 	if m == nil {
 		t.Fatal("BUILD.md's sizes do not name the commit they were measured at (backendctl sizes prints it)")
 	}
-	git := testtool.Need(t, "git", "apt-get install git")
+	git := testtool.Need(t, "git", testtool.GetGit)
 	cmd := exec.Command(git, "cat-file", "-e", m[1]+"^{commit}")
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -379,12 +379,13 @@ func TestMakefileWorksFromAPlainShell(t *testing.T) {
 	}
 	want := "GOTOOLCHAIN=go" + m[1] + " go "
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOTOOLCHAIN=") })
+	makeBin := testtool.Need(t, "make", testtool.GetMake)
 	targets := regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):`).FindAllStringSubmatch(mk, -1)
 	if len(targets) < 15 {
 		t.Fatalf("found only %d targets", len(targets))
 	}
 	for _, tg := range targets {
-		cmd := exec.Command("make", "-n", tg[1])
+		cmd := exec.Command(makeBin, "-n", tg[1])
 		cmd.Dir = repoRoot
 		cmd.Env = env
 		out, err := cmd.CombinedOutput()

@@ -97,5 +97,11 @@ const (
 	GetShellcheck = "apt-get install shellcheck (or run scripts/test-deps.sh as root; make test does)"
 )
 
-// GetCurl: how to get curl (the examples' scripts use it).
-const GetCurl = "apt-get install curl"
+// How to get the general tools some tests run: the examples' scripts
+// (bash, curl), the Makefile's expansion (make), git.
+const (
+	GetCurl = "apt-get install curl"
+	GetBash = "apt-get install bash"
+	GetMake = "apt-get install make"
+	GetGit  = "apt-get install git"
+)
