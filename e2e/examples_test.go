@@ -259,3 +259,21 @@ func TestShellScriptsLint(t *testing.T) {
 		t.Fatalf("shellcheck: %v\n%s", err, out)
 	}
 }
+
+// TestQuickstartFromAPlainShell runs the README's Quick start the way
+// .ci/run does (scripts/quickstart.sh: make run in the background, /health
+// and /ready 200 from another process, SIGINT, exit 0, each bounded) in a
+// plain shell's environment: no GOTOOLCHAIN, the machine's own go first on
+// PATH. It builds dist/lean in the working tree, as `make run` does.
+func TestQuickstartFromAPlainShell(t *testing.T) {
+	bash := testtool.Need(t, "bash", testtool.GetBash)
+	testtool.Need(t, "make", testtool.GetMake)
+	testtool.Need(t, "curl", testtool.GetCurl)
+	cmd := exec.Command(bash, "scripts/quickstart.sh")
+	cmd.Dir = repoRoot
+	cmd.Env = append(plainShellEnv(), fmt.Sprintf("ADDR=127.0.0.1:%d", freePort(t)))
+	code, out := runExit(t, cmd, 10*time.Minute)
+	if code != 0 || !strings.Contains(out, "stopped cleanly on SIGINT") {
+		t.Fatalf("quickstart: exit %d\n%s", code, out)
+	}
+}
