@@ -62,7 +62,8 @@ test-short:
 
 # Rewrite every file generated from the code's own declarations (each has a
 # test that fails when it is stale): variants.mk, .goreleaser.yaml's builds,
-# BUILD.md's variant tables, README.md's settings table and .env.example.
+# README.md's settings table and .env.example. (BUILD.md's variant tables:
+# go run ./cmd/variants markdown, pasted between its markers.)
 generate:
 	$(GO) run ./cmd/variants make -w variants.mk
 	$(GO) run ./cmd/variants goreleaser -w .goreleaser.yaml
