@@ -1,33 +1,46 @@
 # advanced-backend: variants are declared once, in internal/groupspec; this
-# Makefile asks cmd/variants for their names and tags instead of restating them.
+# Makefile includes variants.mk, generated from that table (a test keeps it
+# current), instead of restating them or running `go run` on every call.
 
-# The toolchain every target builds and tests with; the go command fetches it
-# through the module proxy when the machine has another.
-export GOTOOLCHAIN := go1.27.3
-GO       ?= go
+# The toolchain every target builds and tests with: go.mod's go line. The go
+# command fetches it through the module proxy when the machine has another.
+# GNU make 4.3 does not hand exported variables to $(shell ...), so GO
+# carries it itself: every $(shell) and recipe that runs go gets it, also in
+# a shell where GOTOOLCHAIN is unset and go.env says local.
+GO_TOOLCHAIN := $(shell sed -n 's/^go \([0-9][0-9.]*\)$$/go\1/p' go.mod)
+ifeq ($(GO_TOOLCHAIN),)
+$(error cannot read the go version from go.mod (run make in the repository root))
+endif
+export GOTOOLCHAIN := $(GO_TOOLCHAIN)
+GO       := GOTOOLCHAIN=$(GO_TOOLCHAIN) go
 PKG      := github.com/advanced-backend/advanced-backend
 VERSION  ?= $(shell git describe --tags --dirty 2>/dev/null || echo "$$(cat VERSION)-dev")
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-VARIANTS := $(shell $(GO) run ./cmd/variants list)
+-include variants.mk
+ifeq ($(strip $(VARIANTS)),)
+$(error variants.mk is missing or declares no variants; regenerate it: GOTOOLCHAIN=$(GO_TOOLCHAIN) go run ./cmd/variants make -w variants.mk)
+endif
+# tags_of,V: V's build tags; an unknown variant stops make.
+tags_of   = $(or $(VARIANT_TAGS_$(1)),$(error unknown variant "$(1)" (known: $(VARIANTS))))
 # Release builds are stripped; DEBUG=1 keeps symbols (for go tool nm).
 STRIP    := $(if $(DEBUG),,-s -w)
 LDFLAGS  := $(STRIP) -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 BUILD    := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 TAGS     ?=
 
-.PHONY: all variants $(VARIANTS) build run test test-deploy deps clean fuzz
+.PHONY: all variants $(VARIANTS) build run test test-short test-deploy deps clean fuzz generate
 
 all: variants
 
 variants: $(VARIANTS)
 
 $(VARIANTS):
-	@tags=$$($(GO) run ./cmd/variants tags $@) && echo "build $@ (tags $$tags)" && \
-	$(BUILD) -tags "$$tags" -o dist/$@/advanced-backend ./cmd/advanced-backend
+	@echo "build $@ (tags $(call tags_of,$@))"
+	$(BUILD) -tags "$(call tags_of,$@)" -o dist/$@/advanced-backend ./cmd/advanced-backend
 
 # A custom set of groups: make build TAGS="llm vector"
 build:
-	@tags="$$($(GO) run ./cmd/variants tags lean),$$(echo $(TAGS) | tr ' ' ',')" && echo "build custom (tags $$tags)" && \
+	@tags="$(BASE_TAGS),$$(echo $(TAGS) | tr ' ' ',')" && echo "build custom (tags $$tags)" && \
 	$(BUILD) -tags "$$tags" -o dist/custom/advanced-backend ./cmd/advanced-backend
 
 # The lean variant on the default address (127.0.0.1:8000).
@@ -36,10 +49,12 @@ run: lean
 
 # Everything the tests need is installed by scripts/test-deps.sh (as root,
 # with apt-get) when missing; then vet, the race-enabled tests, and the rest.
+# TEST_STRICT=1 (internal/testtool): a test whose tool is missing fails
+# instead of skipping, so nothing is skipped silently here or in CI.
 test:
 	./scripts/test-deps.sh
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m ./...
+	TEST_STRICT=1 $(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-deploy
 
 # The deploy kit (deploy/): Kubernetes manifests decoded strictly into the
@@ -47,6 +62,20 @@ test:
 # A module of its own, so the Kubernetes modules stay out of the service's go.mod.
 test-deploy:
 	cd deploy/check && $(GO) test -count=1 ./...
+
+
+# The inner loop: no external tools, no variant builds.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# Rewrite every file generated from the code's own declarations (each has a
+# test that fails when it is stale): variants.mk, .goreleaser.yaml's builds,
+# README.md's settings table and .env.example. (BUILD.md's variant tables:
+# go run ./cmd/variants markdown, pasted between its markers.)
+generate:
+	$(GO) run ./cmd/variants make -w variants.mk
+	$(GO) run ./cmd/variants goreleaser -w .goreleaser.yaml
+	$(GO) run ./cmd/settingsdoc -w .
 
 # Fuzz targets (package:Func), each run for FUZZTIME; seeds are committed
 # under the package's testdata/fuzz/<Func>. New failures land there too.
@@ -60,11 +89,9 @@ fuzz:
 
 # Regenerate the checked-in package list of every variant (deps/<variant>.txt).
 deps:
-	@for v in $(VARIANTS); do \
-	  tags=$$($(GO) run ./cmd/variants tags $$v); \
+	@set -e; $(foreach v,$(VARIANTS),tags=$(call tags_of,$(v)); v=$(v); \
 	  GOOS=linux GOARCH=amd64 $(GO) list -deps -tags "$$tags" -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./cmd/advanced-backend > deps/$$v.txt; \
-	  echo "deps/$$v.txt: $$(wc -l < deps/$$v.txt) packages"; \
-	done
+	  echo "deps/$$v.txt: $$(wc -l < deps/$$v.txt) packages";)
 
 clean:
 	rm -rf dist build-reports
@@ -119,8 +146,8 @@ ARCH    ?= $(shell $(GO) env GOARCH)
 # variant (same flags as goreleaser: the same bytes as the archive's binary),
 # tagged $(IMAGE):<version>-<variant> and $(IMAGE):<variant>.
 image:
-	@tags=$$($(GO) run ./cmd/variants tags $(VARIANT)) && echo "build $(VARIANT) for linux/$(ARCH) (tags $$tags)" && \
-	GOOS=linux GOARCH=$(ARCH) $(BUILD) -tags "$$tags" -o dist/image/$(VARIANT)_linux_$(ARCH)/advanced-backend ./cmd/advanced-backend
+	@echo "build $(VARIANT) for linux/$(ARCH) (tags $(call tags_of,$(VARIANT)))"
+	GOOS=linux GOARCH=$(ARCH) $(BUILD) -tags "$(call tags_of,$(VARIANT))" -o dist/image/$(VARIANT)_linux_$(ARCH)/advanced-backend ./cmd/advanced-backend
 	./scripts/image.sh build $(VARIANT) dist/image/$(VARIANT)_linux_$(ARCH)/advanced-backend $(ARCH) $(VERSION) $(COMMIT) \
 	  $(IMAGE):$(RELEASE_VERSION)-$(VARIANT) $(IMAGE):$(VARIANT)
 
@@ -134,8 +161,7 @@ release-images:
 # byte-identical to goreleaser's.
 .PHONY: same-bytes
 same-bytes:
-	@tags=$$($(GO) run ./cmd/variants tags lean) && \
-	GOOS=linux GOARCH=$(ARCH) $(BUILD) -tags "$$tags" -o dist/image/lean_linux_$(ARCH)/advanced-backend ./cmd/advanced-backend
+	GOOS=linux GOARCH=$(ARCH) $(BUILD) -tags "$(call tags_of,lean)" -o dist/image/lean_linux_$(ARCH)/advanced-backend ./cmd/advanced-backend
 	cmp dist/image/lean_linux_$(ARCH)/advanced-backend dist/release/lean_linux_$(ARCH)_*/advanced-backend
 	@echo "same-bytes: make image's lean binary is goreleaser's"
 

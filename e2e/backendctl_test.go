@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -457,7 +458,12 @@ func TestBackendctlScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out := runCtl(t, dir, nil, "scan", "--root", root, "--variant", "lean", "--out", "reports", "--fail-on-high")
+	// from a plain shell: no GOTOOLCHAIN (nor the GOROOT go test sets);
+	// backendctl hands go.mod's toolchain to the go commands it runs
+	cmd := exec.Command(backendctl(t), "scan", "--root", root, "--variant", "lean", "--out", "reports", "--fail-on-high")
+	cmd.Dir = dir
+	cmd.Env = plainShellEnv()
+	code, out := runExit(t, cmd, 3*time.Minute)
 	var vulns struct {
 		Database  string `json:"database"`
 		Reachable int    `json:"reachable"`
@@ -535,4 +541,17 @@ func TestBackendctlLinksNoGroup(t *testing.T) {
 			}
 		}
 	}
+}
+
+// plainShellEnv is this process's environment as a new user's shell has it:
+// without GOTOOLCHAIN, and without what the go command adds for the tests
+// (GOROOT, and its toolchain's bin directory at the head of PATH), so a go
+// found on PATH is the machine's own.
+func plainShellEnv() []string {
+	goBin := filepath.Join(runtime.GOROOT(), "bin")
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "GOTOOLCHAIN=") || strings.HasPrefix(kv, "GOROOT=") || strings.HasPrefix(kv, "PATH=")
+	})
+	path := slices.DeleteFunc(filepath.SplitList(os.Getenv("PATH")), func(dir string) bool { return dir == goBin })
+	return append(env, "PATH="+strings.Join(path, string(filepath.ListSeparator)))
 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testtool"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
@@ -45,7 +46,11 @@ func fleetTool(t testing.TB, name string) string {
 	if p := filepath.Join("/usr/sbin", name); fileExists(p) { // nginx lives in sbin, not on every PATH
 		return p
 	}
-	t.Fatalf("%s not found (install it: scripts/test-deps.sh, or apt-get install %s)", name, name)
+	how := map[string]string{"nginx": testtool.GetNginx, "redis-server": testtool.GetRedis, "redis-cli": testtool.GetRedis}[name]
+	if how == "" {
+		how = "apt-get install " + name
+	}
+	testtool.Missing(t, name, how, nil)
 	return ""
 }
 

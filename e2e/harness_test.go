@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -35,6 +36,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// -short is the inner loop: no variant builds, no external tools;
+		// every test here builds or runs real binaries.
+		fmt.Println("e2e: skipped under -short (every test builds or runs variant binaries)")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "advanced-backend-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

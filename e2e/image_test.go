@@ -19,6 +19,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testtool"
 )
 
 // The image's own settings, as the Dockerfile declares them.
@@ -76,7 +77,7 @@ func TestImages(t *testing.T) {
 	cmd.Dir = repoRoot
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("no container engine (scripts/test-deps.sh installs podman and runc): %v", err)
+		testtool.Missing(t, "a container engine (podman or docker)", testtool.GetPodman, err)
 	}
 	engine := strings.TrimSpace(string(out))
 	// A repository name of this test process: others may build and run
@@ -103,7 +104,7 @@ func testImage(t *testing.T, engine, repo, variant string) {
 	const version, commit = "v0.0.0-e2e", "e2etest"
 	image := repo + ":0.0.0-e2e-" + variant
 	arch := runtime.GOARCH
-	mk := exec.Command("make", "image", "VARIANT="+variant, "IMAGE="+repo, "VERSION="+version, "COMMIT="+commit, "ARCH="+arch)
+	mk := exec.Command(testtool.Need(t, "make", testtool.GetMake), "image", "VARIANT="+variant, "IMAGE="+repo, "VERSION="+version, "COMMIT="+commit, "ARCH="+arch)
 	mk.Dir = repoRoot
 	mk.Env = append(os.Environ(), "CONTAINER_ENGINE="+engine)
 	if out, err := mk.CombinedOutput(); err != nil {

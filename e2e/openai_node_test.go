@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testtool"
 )
 
 const nodeDir = repoRoot + "/e2e/openai-node"
@@ -29,14 +30,12 @@ const nodeDir = repoRoot + "/e2e/openai-node"
 // node binary.
 func nodeSDK(t *testing.T) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node (20 or later) is needed for the OpenAI Node SDK tests: ", err)
-	}
+	node := testtool.Need(t, "node", testtool.GetNode)
 	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "@langchain", "openai", "package.json")); err != nil {
+		npm := testtool.Need(t, "npm", testtool.GetNode)
 		buildMu.Lock() // one npm ci at a time
 		defer buildMu.Unlock()
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
 		cmd.Dir = nodeDir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("npm ci in %s: %v\n%s", nodeDir, err, out)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/opssizes"
+	"github.com/advanced-backend/advanced-backend/internal/testtool"
 )
 
 // goreleaserConfig is the part of .goreleaser.yaml the agreement test reads.
@@ -145,16 +146,22 @@ func TestGoreleaserMatchesRegistry(t *testing.T) {
 	}
 }
 
-// TestMakefileVariantsMatchRegistry: the Makefile asks cmd/variants for
-// the variant list; `make -n variants` builds exactly the table's
-// variants, in table order.
+// TestMakefileVariantsMatchRegistry: the Makefile takes the variant list
+// from variants.mk (generated from the table; cmd/variants' test keeps it
+// current) and restates none; `make -n variants` builds exactly the
+// table's variants, in table order, from a plain shell (GOTOOLCHAIN unset:
+// the Makefile hands go.mod's toolchain to every go command itself).
 func TestMakefileVariantsMatchRegistry(t *testing.T) {
-	m := regexp.MustCompile(`(?m)^VARIANTS\s*:=\s*(.+)$`).FindStringSubmatch(readFile(t, "Makefile"))
-	if m == nil || !strings.Contains(m[1], "./cmd/variants list") {
-		t.Fatalf("Makefile VARIANTS is not asked of cmd/variants: %q", m)
+	mk := readFile(t, "Makefile")
+	if !regexp.MustCompile(`(?m)^-?include variants\.mk$`).MatchString(mk) {
+		t.Fatal("the Makefile does not include variants.mk")
 	}
-	cmd := exec.Command("make", "-n", "variants")
+	if regexp.MustCompile(`(?m)^VARIANTS\s*:?=`).MatchString(mk) {
+		t.Fatal("the Makefile restates VARIANTS")
+	}
+	cmd := exec.Command(testtool.Need(t, "make", testtool.GetMake), "-n", "variants")
 	cmd.Dir = repoRoot
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOTOOLCHAIN=") })
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("make -n variants: %v", err)
@@ -167,6 +174,9 @@ func TestMakefileVariantsMatchRegistry(t *testing.T) {
 	if !slices.Equal(names, groupspec.VariantNames()) {
 		t.Errorf("make variants builds %v, registry %v", names, groupspec.VariantNames())
 	}
+	if n := strings.Count(string(out), "GOTOOLCHAIN=go1."); n < len(names) {
+		t.Errorf("make -n variants: %d of %d go builds are given the toolchain:\n%s", n, len(names), out)
+	}
 }
 
 // TestReleaseVersionPassedToGoreleaser proves the Makefile hands its
@@ -174,7 +184,7 @@ func TestMakefileVariantsMatchRegistry(t *testing.T) {
 // without a tag or a remote is not versioned 0.0.1.
 func TestReleaseVersionPassedToGoreleaser(t *testing.T) {
 	for _, target := range []string{"release-snapshot", "release-check"} {
-		cmd := exec.Command("make", "-n", target, "VERSION=v1.2.3-rc1", "COMMIT=abc1234")
+		cmd := exec.Command(testtool.Need(t, "make", testtool.GetMake), "-n", target, "VERSION=v1.2.3-rc1", "COMMIT=abc1234")
 		cmd.Dir = repoRoot
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -194,6 +204,8 @@ func TestReleaseVersionPassedToGoreleaser(t *testing.T) {
 // .github/workflows; it also runs shellcheck on the run: scripts when
 // shellcheck is installed (scripts/test-deps.sh installs it).
 func TestWorkflowsLint(t *testing.T) {
+	// actionlint runs shellcheck when it finds it on PATH
+	testtool.Want(t, "shellcheck", testtool.GetShellcheck)
 	cmd := exec.Command("go", "tool", "-modfile=tools/go.mod", "actionlint")
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -338,6 +350,53 @@ func TestBuildDocSizesListsEveryBuild(t *testing.T) {
 	for _, c := range opssizes.Configs() {
 		if !strings.Contains(table, "| "+c.Name+" ") {
 			t.Errorf("BUILD.md sizes table has no row for %s; regenerate with backendctl sizes --markdown", c.Name)
+		}
+	}
+	// the figures name the commit they were measured at, one git knows
+	m := regexp.MustCompile("Measured at commit `([0-9a-f]{7,40})(-dirty)?`").FindStringSubmatch(table)
+	if m == nil {
+		t.Fatal("BUILD.md's sizes do not name the commit they were measured at (backendctl sizes prints it)")
+	}
+	git := testtool.Need(t, "git", testtool.GetGit)
+	cmd := exec.Command(git, "cat-file", "-e", m[1]+"^{commit}")
+	cmd.Dir = repoRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("BUILD.md's sizes were measured at commit %s, which this repository does not have: %v %s", m[1], err, out)
+	}
+}
+
+// TestMakefileWorksFromAPlainShell: with GOTOOLCHAIN unset (as in a new
+// user's shell, where go.env may say local and the machine's go is older
+// than go.mod's), every target of the Makefile expands (make -n), and every
+// go command it would run carries go.mod's toolchain itself: GNU make 4.3
+// does not pass exported variables to $(shell ...).
+func TestMakefileWorksFromAPlainShell(t *testing.T) {
+	mk := readFile(t, "Makefile")
+	goMod := readFile(t, "go.mod")
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(goMod)
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	want := "GOTOOLCHAIN=go" + m[1] + " go "
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOTOOLCHAIN=") })
+	makeBin := testtool.Need(t, "make", testtool.GetMake)
+	targets := regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):`).FindAllStringSubmatch(mk, -1)
+	if len(targets) < 15 {
+		t.Fatalf("found only %d targets", len(targets))
+	}
+	for _, tg := range targets {
+		cmd := exec.Command(makeBin, "-n", tg[1])
+		cmd.Dir = repoRoot
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("make -n %s: %v\n%s", tg[1], err, out)
+			continue
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if regexp.MustCompile(`(^|[\s;&|(])go (build|run|test|vet|list|tool|env) `).MatchString(line) && !strings.Contains(line, want) {
+				t.Errorf("make %s runs go without %q: %s", tg[1], strings.TrimSpace(want), line)
+			}
 		}
 	}
 }

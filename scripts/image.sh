@@ -15,9 +15,12 @@
 # labels as given. Every TAG names the one image built.
 set -euo pipefail
 caller=$PWD # relative BINARY and DIST arguments are relative to it
-# The toolchain of go.mod, as the Makefile sets it (cmd/variants needs it).
-export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
+# The toolchain of go.mod's go line, as the Makefile sets it (cmd/variants
+# needs it; a plain shell's go may be older and say GOTOOLCHAIN=local).
+GOTOOLCHAIN=go$(sed -n 's/^go \([0-9][0-9.]*\)$/\1/p' go.mod)
+[ "$GOTOOLCHAIN" != go ] || { echo "image: cannot read the go version from go.mod" >&2; exit 1; }
+export GOTOOLCHAIN
 
 abs() { case $1 in /*) echo "$1" ;; *) echo "$caller/$1" ;; esac; }
 

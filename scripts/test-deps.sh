@@ -17,6 +17,8 @@ command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
 # The OpenAI Node SDK tests (e2e/openai_node_test.go) need Node 20+ and npm.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# The examples (e2e/examples_test.go) and the Quick start check call curl.
+command -v curl >/dev/null 2>&1 || need+=(curl)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/gotoolchain"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/opsprobe"
 )
@@ -114,6 +115,10 @@ func pickExe(ctx context.Context, exe string, stderr io.Writer) (string, func(),
 	p := filepath.Join(dir, name)
 	tags, err := groupspec.VariantTags("lean")
 	if err != nil {
+		cleanup()
+		return "", none, err
+	}
+	if _, err := gotoolchain.Pin("."); err != nil {
 		cleanup()
 		return "", none, err
 	}

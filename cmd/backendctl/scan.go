@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/gotoolchain"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/opsscan"
 )
@@ -40,6 +41,10 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	failOnHigh := fs.Bool("fail-on-high", false, "exit 1 when a variant calls a known-vulnerable symbol")
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
+	}
+	if _, err := gotoolchain.Pin(*root); err != nil {
+		fmt.Fprintln(stderr, "scan:", err)
+		return exitFailed
 	}
 	names := variants.values
 	if len(names) == 0 {

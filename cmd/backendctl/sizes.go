@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/gotoolchain"
 	"github.com/advanced-backend/advanced-backend/internal/opssizes"
 )
 
@@ -33,7 +34,7 @@ func runSizes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var err error
 	if *from != "" {
 		rep, err = opssizes.LoadReport(*from)
-	} else {
+	} else if _, err = gotoolchain.Pin(*root); err == nil {
 		rep, err = opssizes.Run(ctx, opssizes.Options{Root: *root, CacheDir: *cache, Go: "go", Runs: *runs,
 			Idle: *idle, Timeout: *timeout, NMTop: *nm, Only: only.values, Log: stderr})
 	}

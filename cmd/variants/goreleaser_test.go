@@ -47,3 +47,18 @@ func TestRewriteKeepsTheRest(t *testing.T) {
 		t.Fatal("a file without markers was rewritten")
 	}
 }
+
+// TestMakeFileIsCurrent: the committed variants.mk (which the Makefile
+// includes) holds exactly what the table generates; regenerate with
+// `go run ./cmd/variants make -w variants.mk`.
+func TestMakeFileIsCurrent(t *testing.T) {
+	got, err := os.ReadFile("../../variants.mk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	writeMake(&want)
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("variants.mk is stale; run go run ./cmd/variants make -w variants.mk\nwant:\n%s", want.Bytes())
+	}
+}

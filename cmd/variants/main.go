@@ -6,6 +6,8 @@
 //	variants tags <variant>    the variant's build tags, comma-separated
 //	variants groups <variant>  the variant's groups, space-separated
 //	variants markdown          the variant and group tables for BUILD.md
+//	variants make              variants.mk: the Makefile's variant names and tags
+//	variants make -w FILE      write it to FILE
 //	variants goreleaser        the builds and archives of .goreleaser.yaml
 //	variants goreleaser -w F   rewrite that part of F in place
 package main
@@ -28,7 +30,7 @@ func main() {
 
 func run(args []string, w io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: variants list | tags <variant> | groups <variant> | markdown | goreleaser [-w FILE]")
+		return fmt.Errorf("usage: variants list | tags <variant> | groups <variant> | markdown | make [-w FILE] | goreleaser [-w FILE]")
 	}
 	switch args[0] {
 	case "list":
@@ -51,6 +53,17 @@ func run(args []string, w io.Writer) error {
 		fmt.Fprintln(w, strings.Join(tags, ","))
 	case "markdown":
 		writeMarkdown(w)
+	case "make":
+		switch {
+		case len(args) == 1:
+			writeMake(w)
+		case len(args) == 3 && args[1] == "-w":
+			var b strings.Builder
+			writeMake(&b)
+			return os.WriteFile(args[2], []byte(b.String()), 0o644)
+		default:
+			return fmt.Errorf("usage: variants make [-w FILE]")
+		}
 	case "goreleaser":
 		switch {
 		case len(args) == 1:
@@ -87,4 +100,19 @@ func writeMarkdown(w io.Writer) {
 			"`"+strings.Join(g.RoutePrefixes, "`, `")+"`",
 			strings.Join(g.Modules, ", "), strings.Join(g.Heavy, ", "))
 	}
+}
+
+// writeMake prints variants.mk, which the Makefile includes: reading a
+// checked-in file costs make nothing, where asking `go run` would cost a
+// build on every make call (and needs the right toolchain in $(shell)).
+// TestMakeFileIsCurrent keeps it in sync with the table.
+func writeMake(w io.Writer) {
+	fmt.Fprintln(w, "# Generated from internal/groupspec by `go run ./cmd/variants make -w variants.mk`")
+	fmt.Fprintln(w, "# (or `make generate`); DO NOT EDIT. cmd/variants' tests fail when it is stale.")
+	fmt.Fprintf(w, "VARIANTS := %s\n", strings.Join(groupspec.VariantNames(), " "))
+	for _, v := range groupspec.VariantNames() {
+		tags, _ := groupspec.VariantTags(v)
+		fmt.Fprintf(w, "VARIANT_TAGS_%s := %s\n", v, strings.Join(tags, ","))
+	}
+	fmt.Fprintf(w, "BASE_TAGS := %s\n", strings.Join(groupspec.BaseTags(), ","))
 }

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"bufio"
+	"io"
 	"mime"
 	"net/http"
 
@@ -67,6 +69,12 @@ func (s *Stack) TokenHandler() gin.HandlerFunc {
 func readTokenRequest(c *gin.Context) (tokenRequest, bool) {
 	var req tokenRequest
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	// Like every other JSON route, a body without a Content-Type is JSON;
+	// so is an "urlencoded" one that starts with '{': curl -d sends JSON
+	// under that type unless told otherwise, and no form starts so.
+	if mt == "" || mt == "application/x-www-form-urlencoded" && startsWithBrace(c) {
+		mt = "application/json"
+	}
 	switch mt {
 	case "application/json":
 		if !apierr.DecodeJSON(c, &req) {
@@ -106,4 +114,31 @@ func readTokenRequest(c *gin.Context) (tokenRequest, bool) {
 		return req, true
 	}
 	return req, false
+}
+
+// startsWithBrace reports whether the request body's first byte after
+// white space is '{', without consuming it: the body is put back behind a
+// buffered reader (the peek reads at most one buffer, within the body limit).
+func startsWithBrace(c *gin.Context) bool {
+	body := c.Request.Body
+	if body == nil || body == http.NoBody {
+		return false
+	}
+	br := bufio.NewReader(body)
+	c.Request.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, body}
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			return false // the decoder that follows reports read errors (413 included)
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			_, _ = br.Discard(1)
+		default:
+			return b[0] == '{'
+		}
+	}
 }

@@ -263,7 +263,12 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"malformed JSON", "application/json", `{"username":`, 400, "bad_json"},
 		{"unknown field", "application/json", `{"username":"alice","password":"alice-pw","admin":true}`, 400, "bad_json"},
 		{"wrong type", "application/json", `{"username":["alice"],"password":"x"}`, 400, "bad_json"},
-		{"no content type", "", `{"username":"alice","password":"alice-pw"}`, 415, "unsupported_media_type"},
+		// a body without a Content-Type is JSON, as on every JSON route
+		{"no content type, missing password", "", `{"username":"alice"}`, 400, "bad_request"},
+		{"no content type, malformed", "", `{"username":`, 400, "bad_json"},
+		{"no content type, wrong password", "", `{"username":"alice","password":"nope"}`, 401, "invalid_credentials"},
+		// curl -d sends JSON as a form unless told otherwise
+		{"JSON sent as a form, wrong password", "application/x-www-form-urlencoded", ` {"username":"alice","password":"nope"}`, 401, "invalid_credentials"},
 		{"text/plain", "text/plain", `alice:alice-pw`, 415, "unsupported_media_type"},
 		{"body over the limit", "application/json", `{"username":"alice","password":"` + strings.Repeat("p", 2000) + `"}`, 413, "body_too_large"},
 	} {
@@ -273,9 +278,16 @@ func TestTokenEndpointErrors(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, w.Code, w.Body, tc.status, tc.code)
 		}
 	}
-	// The three 401s each did exactly one bcrypt comparison; the 400s none.
-	if got := te.st.Users().BcryptCompares() - before; got != 3 {
-		t.Fatalf("%d bcrypt comparisons for 3 credential checks", got)
+	// The five 401s each did exactly one bcrypt comparison; the 400s none.
+	if got := te.st.Users().BcryptCompares() - before; got != 5 {
+		t.Fatalf("%d bcrypt comparisons for 5 credential checks", got)
+	}
+	// Success without a Content-Type, and with curl -d's default type.
+	for _, ct := range []string{"", "application/x-www-form-urlencoded"} {
+		w := te.post(ct, `{"username":"alice","password":"alice-pw"}`)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "access_token") {
+			t.Errorf("JSON body with Content-Type %q: %d %s", ct, w.Code, w.Body)
+		}
 	}
 	// Issuing unavailable: a public key without its private key.
 	pub, _ := writeKeyPair(t, newEdKey(t))

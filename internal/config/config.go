@@ -139,7 +139,7 @@ func coreVars() []Var {
 				return setEnum(&c.LogLevel, strings.ToLower(v), "debug", "info", "warn", "error")
 			}},
 		{Env: "SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "10s",
-			Help: "how long in-flight requests may finish after SIGINT/SIGTERM",
+			Help: "bound on the whole shutdown after SIGINT/SIGTERM, SHUTDOWN_DRAIN included: in-flight requests finish, then the groups stop",
 			set: func(c *Config, v string) error {
 				return setDuration(&c.ShutdownTimeout, v, time.Millisecond, time.Hour)
 			}},

@@ -30,7 +30,7 @@ func latencyVars() []Var {
 			Help: "t-digest compression (0-10000); below 1 the t-digest refuses it and the reservoir estimator runs instead",
 			set:  func(c *Config, v string) error { return setFloat(&c.Latency.Compression, v, 0, 10000) }},
 		{Env: "LATENCY_RESERVOIR_SIZE", Flag: "latency-reservoir-size", Default: "2048",
-			Help: "reservoir estimator: uniform sample size and exact tail size per estimator (64-1048576)",
+			Help: "reservoir estimator: priority-sample size (slow requests kept with higher probability) and exact-tail size per estimator (64-1048576)",
 			set:  func(c *Config, v string) error { return setInt(&c.Latency.ReservoirSize, v, 64, 1<<20) }},
 		{Env: "LATENCY_EMA_ALPHA", Flag: "latency-ema-alpha", Default: "0.3",
 			Help: "weight of the newest sub-window's p50/p95 in the EMA (0 < alpha <= 1)",

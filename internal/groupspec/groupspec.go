@@ -74,7 +74,7 @@ const ModulePath = "github.com/advanced-backend/advanced-backend"
 // Tags every variant is built with besides its groups' tags: gin without
 // msgpack (the service speaks none), and grpc without golang.org/x/net/trace,
 // whose html/template use keeps the linker from pruning unused methods
-// (measured: full 54.4 MB -> 25.2 MB stripped).
+// (what it costs: BUILD.md, Sizes).
 var baseTags = []string{"nomsgpack", "grpcnotrace"}
 
 // Extra tags that are legitimate but select no group.

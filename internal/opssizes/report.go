@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"sort"
@@ -57,6 +58,9 @@ type Symbol struct {
 
 // Report is the output of a sizes run.
 type Report struct {
+	// Commit is the source measured: git's short hash of HEAD, "-dirty"
+	// when tracked files differ from it ("unknown" outside a git tree).
+	Commit   string      `json:"commit,omitempty"`
 	Go       string      `json:"go"`
 	Platform string      `json:"platform"`
 	Runs     int         `json:"runs"`
@@ -74,7 +78,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	b := &Builder{Root: o.Root, CacheDir: o.CacheDir, Go: o.Go, Log: o.Log}
 	rep := &Report{Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Runs: o.Runs,
-		IdleMS: o.Idle.Milliseconds(), Flags: "CGO_ENABLED=0 -trimpath -ldflags '" + ldflags(true) + "'"}
+		IdleMS: o.Idle.Milliseconds(), Flags: "CGO_ENABLED=0 -trimpath -ldflags '" + ldflags(true) + "'",
+		Commit: commitOf(ctx, o.Root)}
 	byName := map[string]*Row{}
 	for _, c := range Configs() {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, c.Name) {
@@ -259,7 +264,11 @@ func WriteTable(w io.Writer, r *Report) {
 
 // WriteMarkdown prints the tables BUILD.md embeds.
 func WriteMarkdown(w io.Writer, r *Report) {
-	fmt.Fprintf(w, "Measured on %s with %s, median of %d starts each; idle RSS read %d ms after the first 200.\n\n", r.Platform, r.Go, r.Runs, r.IdleMS)
+	commit := r.Commit
+	if commit == "" {
+		commit = "unknown"
+	}
+	fmt.Fprintf(w, "Measured at commit `%s` on %s with %s, median of %d starts each; idle RSS read %d ms after the first 200.\n\n", commit, r.Platform, r.Go, r.Runs, r.IdleMS)
 	fmt.Fprintln(w, "| build | tags | size (MiB) | vs lean (MiB) | modules | exec to first 200 on /health, ms: median (min-max) | idle RSS (MiB) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, row := range r.Rows {
@@ -302,4 +311,18 @@ func rssMiB(k int64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.1f", float64(k)/1024)
+}
+
+// commitOf names the source under root as git sees it; the figures hold
+// for that commit only.
+func commitOf(ctx context.Context, root string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	commit := strings.TrimSpace(string(out))
+	if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err != nil || len(st) > 0 {
+		commit += "-dirty"
+	}
+	return commit
 }
