@@ -20,6 +20,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/testtool"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // The image's own settings, as the Dockerfile declares them.
@@ -265,41 +266,32 @@ func checkEngineHealth(t *testing.T, engine, name string) {
 		}
 		return
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		s := engineOut(t, engine, "inspect", "--format", "{{.State.Health.Status}}", name)
-		if s == "healthy" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("docker health status %q after 60 s", s)
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
+	last := ""
+	if _, err := waitfor.Poll(60*time.Second, func() (struct{}, bool) {
+		last = engineOut(t, engine, "inspect", "--format", "{{.State.Health.Status}}", name)
+		return struct{}{}, last == "healthy"
+	}); err != nil {
+		t.Errorf("docker health status %q: %v", last, err)
 	}
 }
 
 // waitStatus polls url until it answers want (bounded).
 func waitStatus(t *testing.T, url string, want int, bound time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(bound)
 	last := "no answer"
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == want {
-				return
-			}
-			last = fmt.Sprintf("%d %s", resp.StatusCode, body)
-		} else {
+	client := &http.Client{Timeout: 5 * time.Second} // one hung answer must not outlast the bound
+	if _, err := waitfor.Poll(bound, func() (struct{}, bool) {
+		resp, err := client.Get(url)
+		if err != nil {
 			last = err.Error()
+			return struct{}{}, false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: want %d within %s, last: %s", url, want, bound, last)
-		}
-		time.Sleep(50 * time.Millisecond)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		last = fmt.Sprintf("%d %s", resp.StatusCode, body)
+		return struct{}{}, resp.StatusCode == want
+	}); err != nil {
+		t.Fatalf("%s: want %d, %v; last: %s", url, want, err, last)
 	}
 }
 
