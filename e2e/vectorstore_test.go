@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -23,6 +24,12 @@ import (
 // The durable embedded vector index, tested on real prodapi binaries.
 
 const crashDim = 16
+
+// crashSeed replays a TestVectorCrashSafety run: the test logs the seed it
+// used (0 here picks one from the clock). The seed fixes the writers'
+// operations, the searches and the pauses before each kill; when a kill
+// lands still depends on the machine.
+var crashSeed = flag.Uint64("crash-seed", 0, "seed of TestVectorCrashSafety (0: from the clock; the test logs it)")
 
 // waitVectorReady waits (bounded) until the vector group reports ready.
 func waitVectorReady(t *testing.T, p *proc) {
@@ -278,7 +285,12 @@ func TestVectorCrashSafety(t *testing.T) {
 	bin := buildVariant(t, "prodapi")
 	dir := t.TempDir()
 	env := []string{"VECTOR_DATA_DIR=" + dir, "RATE_LIMIT_RPS=0"}
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 16))
+	seed := *crashSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d (replay: go test ./e2e -run '^TestVectorCrashSafety$' -crash-seed=%d)", seed, seed)
+	r := rand.New(rand.NewPCG(seed, 16))
 	ws := []*writer{}
 	for i := 0; i < 3; i++ {
 		ws = append(ws, &writer{r: rand.New(rand.NewPCG(uint64(i), r.Uint64())), lo: uint64(i) * 1000, hi: uint64(i)*1000 + 150, acked: map[uint64]pointState{}})
