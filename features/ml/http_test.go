@@ -17,10 +17,9 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 )
 
-// fakeLatency is an in-test capability.LatencySource: the latency engine is
-// another package, so the ml routes are tested against this in-process
-// implementation of the interface, and end to end against the real engine
-// in the e2e package.
+// fakeLatency is an in-test capability.LatencySource that hands the routes
+// exact snapshots; engine_test.go runs the routes on the real latency
+// engine (injected clock), and the e2e package checks the binary's wiring.
 type fakeLatency struct {
 	mu     sync.Mutex
 	routes []capability.RouteLatency
