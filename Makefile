@@ -61,7 +61,7 @@ test:
 # API types, the systemd unit verified, values checked against the settings.
 # A module of its own, so the Kubernetes modules stay out of the service's go.mod.
 test-deploy:
-	cd deploy/check && $(GO) test -count=1 ./...
+	cd deploy/check && TEST_STRICT=1 $(GO) test -count=1 ./...
 
 
 # The inner loop: no external tools, no variant builds.

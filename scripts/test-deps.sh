@@ -9,6 +9,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || need+=(nginx)
 # actionlint (e2e/release_test.go) runs shellcheck on the workflows' scripts.
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# deploy/check verifies the systemd unit with systemd-analyze.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # Container images (e2e/image_test.go): podman with runc (crun fails here), and
 # qemu-user-static to run the linux/arm64 release binaries (make release-verify).
 command -v podman >/dev/null 2>&1 || need+=(podman)

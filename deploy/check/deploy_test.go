@@ -317,12 +317,19 @@ func unitSettings(t *testing.T) (string, map[string]string) {
 	return string(b), env
 }
 
-// needTool finds an external tool or skips naming it.
+// needTool finds an external tool or skips naming it; under TEST_STRICT=1
+// (make test, CI) the absence is a failure, as internal/testtool does it
+// for the service's module (this module cannot import that package).
 func needTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not found (it comes with systemd: apt-get install systemd); the unit is not verified", name)
+		msg := fmt.Sprintf("%s not found (it comes with systemd: apt-get install systemd, or scripts/test-deps.sh as root); the unit is not verified", name)
+		switch strings.ToLower(strings.TrimSpace(os.Getenv("TEST_STRICT"))) {
+		case "1", "true", "on", "yes":
+			t.Fatal(msg + " [TEST_STRICT=1: a missing tool is a failure]")
+		}
+		t.Skip(msg)
 	}
 	return p
 }
