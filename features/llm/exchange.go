@@ -72,9 +72,8 @@ func (f *feature) complete(ctx context.Context, call chatCall, cacheOp string, c
 	_, err = f.call(ctx, prov, call.model, func(ctx context.Context) error {
 		var err error
 		if ans, err = call.client.Complete(ctx, call.body); err == nil && check != nil {
-			var pe *provider.Error
-			if err = check(ans.Body); errors.As(err, &pe) && pe.Provider == "" {
-				pe.Provider = prov
+			if err = check(ans.Body); err != nil {
+				err = fromProvider(prov, err)
 			}
 		}
 		return err
@@ -87,6 +86,15 @@ func (f *feature) complete(ctx context.Context, call chatCall, cacheOp string, c
 		f.cacheSet(ctx, cacheOp, key, json.RawMessage(ans.Body))
 	}
 	return ans.Body, false, nil
+}
+
+// fromProvider names prov in a check's *provider.Error.
+func fromProvider(prov string, err error) error {
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.Provider == "" {
+		pe.Provider = prov
+	}
+	return err
 }
 
 // streamSink writes a streamed answer the way one surface speaks.

@@ -100,7 +100,9 @@ var groups = []Group{
 		Package:         ModulePath + "/features/llm",
 		RoutePrefixes:   []string{"/api/v2/llm", "/v1"},
 		OpenAIPrefixes:  []string{"/v1"},
-		Modules:         []string{"github.com/sashabaranov/go-openai", "github.com/anthropics/anthropic-sdk-go/v2"},
+		// No module of its own: both providers are spoken over net/http by
+		// features/llm/upstream (DESIGN.md, "The llm group's upstream path").
+		Modules:         nil,
 		Heavy:           []string{"openai", "anthropic"},
 		SettingPrefixes: []string{"OPENAI_", "ANTHROPIC_", "LLM_"},
 	},
@@ -136,7 +138,7 @@ var variants = []Variant{
 // compatHeavyKeys are heavy_dependencies keys the Python service reported
 // that no Go group provides; they stay in the report, always false: no
 // tensor or neural-network runtime (torch, tensorflow) and no orchestration
-// framework (langchain; the llm group calls the provider SDKs directly) is
+// framework (langchain; the llm group calls the provider APIs directly) is
 // linked into any Go build. The seed's other keys are provided by groups:
 // openai and anthropic (llm), sklearn (ml).
 var compatHeavyKeys = []string{"torch", "langchain", "tensorflow"}
