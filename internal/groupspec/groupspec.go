@@ -94,15 +94,14 @@ var groups = []Group{
 		Heavy:           []string{"gonum", "sklearn"}, // sklearn: gonum/stat does the statistics the seed used scikit-learn for
 		SettingPrefixes: []string{"ML_"},
 	},
+	// llm declares no module: it speaks to both providers over net/http
+	// (features/llm/upstream; DESIGN.md, "One upstream path per provider").
 	{
 		Name:            "llm",
 		Description:     "chat, streaming and embeddings against OpenAI-compatible and Anthropic APIs",
 		Package:         ModulePath + "/features/llm",
 		RoutePrefixes:   []string{"/api/v2/llm", "/v1"},
 		OpenAIPrefixes:  []string{"/v1"},
-		// No module of its own: both providers are spoken over net/http by
-		// features/llm/upstream (DESIGN.md, "The llm group's upstream path").
-		Modules:         nil,
 		Heavy:           []string{"openai", "anthropic"},
 		SettingPrefixes: []string{"OPENAI_", "ANTHROPIC_", "LLM_"},
 	},
