@@ -62,20 +62,23 @@ type target struct {
 // and apiKey over tr; it does no I/O. red takes credentials out of the
 // errors it returns (the caller's, covering every provider's secrets).
 //
-// The key goes in Authorization: Bearer for both providers: the Anthropic
-// API takes it so (as its official Go SDK v2 sends it), and one header
-// means nothing differs between the surfaces.
+// The key goes where each API documents it: Authorization: Bearer for
+// OpenAI, x-api-key for Anthropic (which Anthropic-compatible servers
+// check too; the Anthropic API also takes a bearer token, which its Go SDK
+// v2 sends).
 func New(name, baseURL, apiKey string, tr http.RoundTripper, red *provider.Redactor) (*Client, error) {
 	base := strings.TrimRight(baseURL, "/")
-	h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + apiKey}}
+	h := http.Header{"Content-Type": {"application/json"}}
 	c := &Client{name: name, tr: tr, red: red}
 	var err error
 	switch name {
 	case OpenAI:
+		h["Authorization"] = []string{"Bearer " + apiKey}
 		if c.chat, err = newTarget(base+"/chat/completions", h); err == nil {
 			c.embed, err = newTarget(base+"/embeddings", h)
 		}
 	case Anthropic:
+		h["X-Api-Key"] = []string{apiKey}
 		h["Anthropic-Version"] = []string{openaicompat.AnthropicVersion}
 		c.chat, err = newTarget(base+"/v1/messages", h)
 	default:
