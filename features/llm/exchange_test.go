@@ -57,3 +57,23 @@ func withoutLength(h http.Header) http.Header {
 	h.Del("Content-Length")
 	return h
 }
+
+// TestAnthropicRefusalsOnBothSurfaces: what the Anthropic translation
+// cannot put to the Messages API is a 400 on /api/v2/llm as on /v1, and
+// the upstream never sees it.
+func TestAnthropicRefusalsOnBothSurfaces(t *testing.T) {
+	r := newRig(t, nil)
+	before := len(r.fake.Requests(testllm.AnthropicMessages))
+	for body, want := range map[string]string{
+		`{"provider":"anthropic","temperature":1.5,"messages":[{"role":"user","content":"x"}]}`: "temperature: Anthropic accepts 0 to 1",
+		`{"provider":"anthropic","messages":[{"role":"system","content":"only a system turn"}]}`: "at least one user or assistant message",
+	} {
+		a := r.post(t, "/api/v2/llm/chat", body)
+		if e := a.errorBody(t); a.status != 400 || e.Code != "bad_request" || !strings.Contains(e.Message, want) {
+			t.Errorf("%s: %d %s, want 400 %q", body, a.status, a.body, want)
+		}
+	}
+	if n := len(r.fake.Requests(testllm.AnthropicMessages)) - before; n != 0 {
+		t.Fatalf("%d upstream calls for refused requests", n)
+	}
+}
