@@ -65,7 +65,7 @@ func TestAnthropicRefusalsOnBothSurfaces(t *testing.T) {
 	r := newRig(t, nil)
 	before := len(r.fake.Requests(testllm.AnthropicMessages))
 	for body, want := range map[string]string{
-		`{"provider":"anthropic","temperature":1.5,"messages":[{"role":"user","content":"x"}]}`: "temperature: Anthropic accepts 0 to 1",
+		`{"provider":"anthropic","temperature":1.5,"messages":[{"role":"user","content":"x"}]}`:  "temperature: Anthropic accepts 0 to 1",
 		`{"provider":"anthropic","messages":[{"role":"system","content":"only a system turn"}]}`: "at least one user or assistant message",
 	} {
 		a := r.post(t, "/api/v2/llm/chat", body)
