@@ -3,9 +3,10 @@
 // /api/v2/llm, and an OpenAI-compatible gateway under /v1 (gateway*.go,
 // with the wire format and the Anthropic translation in openaicompat). Both
 // surfaces reach a provider through one path: its upstream.Client, with the
-// retries, metrics, cache and stream set-up of exchange.go. It provides the capability.Embedder the vector group uses for
-// text inputs, and uses the shared response cache (capability.ResponseCache)
-// for deterministic calls when another group provides one.
+// retries, metrics, cache and stream set-up of exchange.go. It provides the
+// capability.Embedder the vector group uses for text inputs, and uses the
+// shared response cache (capability.ResponseCache) for deterministic calls
+// when another group provides one.
 package llm
 
 import (
