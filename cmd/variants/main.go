@@ -96,9 +96,12 @@ func writeMarkdown(w io.Writer) {
 	fmt.Fprintln(w, "| group | build tag | route prefixes | modules it brings | heavy_dependencies keys |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, g := range groupspec.Groups() {
+		mods := strings.Join(g.Modules, ", ")
+		if mods == "" {
+			mods = "(none: only its own packages)"
+		}
 		fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s |\n", g.Name, g.Name,
-			"`"+strings.Join(g.RoutePrefixes, "`, `")+"`",
-			strings.Join(g.Modules, ", "), strings.Join(g.Heavy, ", "))
+			"`"+strings.Join(g.RoutePrefixes, "`, `")+"`", mods, strings.Join(g.Heavy, ", "))
 	}
 }
 

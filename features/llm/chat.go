@@ -1,29 +1,26 @@
 package llm
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
+	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 )
 
 // Bounds of a chat request.
 const (
-	maxMessages     = 256
-	maxModelName    = 200
-	maxTemperature  = 2.0
-	cacheKeyVersion = "v1"
+	maxMessages    = 256
+	maxModelName   = 200
+	maxTemperature = 2.0
 )
 
 type chatRequest struct {
@@ -85,153 +82,174 @@ func (f *feature) chat(c *gin.Context) {
 		apierr.Abort(c, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	name, p, why := f.lookup(r.Provider)
-	if p == nil {
+	name, client, why := f.lookup(r.Provider)
+	if client == nil {
 		apierr.Abort(c, http.StatusServiceUnavailable, "provider_not_ready", why)
 		return
 	}
-	req := provider.Request{Model: r.Model, Messages: r.Messages, MaxTokens: f.cfg.MaxTokens, Temperature: r.Temperature}
-	if req.Model == "" {
-		req.Model = f.defaultModel(name)
+	model := r.Model
+	if model == "" {
+		model = f.defaultModel(name)
 	}
+	maxTokens := f.cfg.MaxTokens
 	if r.MaxTokens != nil {
-		req.MaxTokens = *r.MaxTokens
+		maxTokens = *r.MaxTokens
 	}
-	if r.Stream {
-		f.stream(c, name, p, req)
+	call, msg := chatBody(client, model, r.Messages, maxTokens, r.Temperature, r.Stream)
+	if msg != "" {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	ctx := c.Request.Context()
-	deterministic := r.Temperature != nil && *r.Temperature == 0
-	var key string
-	if deterministic {
-		key = chatCacheKey(name, req)
-		var cached provider.Response
-		if f.cacheGet(ctx, "chat", key, &cached) {
-			apierr.JSON(c, http.StatusOK, chatResponse{Provider: name, Response: cached, Cached: true})
-			return
-		}
+	if r.Stream {
+		f.relay(c, call, &chatSink{c: c, name: name})
+		return
 	}
-	var resp provider.Response
-	_, err := f.call(ctx, name, req.Model, func(ctx context.Context) error {
-		var err error
-		resp, err = p.Chat(ctx, req)
+	var cacheOp string
+	if r.Temperature != nil && *r.Temperature == 0 {
+		cacheOp = "chat" // deterministic
+	}
+	answer, cached, err := f.complete(c.Request.Context(), call, cacheOp, func(b []byte) error {
+		_, err := decodeChatAnswer(name, b)
 		return err
 	})
+	if err != nil {
+		abortUpstream(c, err)
+		return
+	}
+	resp, err := decodeChatAnswer(name, answer)
 	if err != nil {
 		abortUpstream(c, err)
 		return
 	}
 	if resp.Model == "" {
-		resp.Model = req.Model
+		resp.Model = model
 	}
-	f.metrics.usage(name, req.Model, resp.Usage)
-	if deterministic {
-		f.cacheSet(ctx, "chat", key, resp)
-	}
-	apierr.JSON(c, http.StatusOK, chatResponse{Provider: name, Response: resp})
+	apierr.JSON(c, http.StatusOK, chatResponse{Provider: name, Response: resp, Cached: cached})
 }
 
-// call runs one upstream operation with retries, each attempt bounded by
-// LLM_TIMEOUT and observed in the metrics.
-func (f *feature) call(ctx context.Context, prov, model string, op func(ctx context.Context) error) (int, error) {
-	n, err := f.retry.Do(ctx, func(ctx context.Context) error {
-		actx, cancel := context.WithTimeoutCause(ctx, f.cfg.Timeout, provider.ErrTimeout)
-		defer cancel()
-		start := time.Now()
-		err := provider.Classify(actx, prov, op(actx))
-		f.metrics.observe(prov, model, err, time.Since(start))
-		return err
-	})
-	if n > 1 {
-		f.metrics.retries.WithLabelValues(prov).Add(float64(n - 1))
-	}
-	return n, err
+// upstreamChat is the chat completion request /api/v2/llm sends, in
+// OpenAI's format; for Anthropic it is translated like a /v1 request.
+type upstreamChat struct {
+	Model         string                      `json:"model"`
+	Messages      []provider.Message          `json:"messages"`
+	MaxTokens     int                         `json:"max_tokens"`
+	Temperature   *float64                    `json:"temperature,omitempty"`
+	Stream        bool                        `json:"stream,omitempty"`
+	StreamOptions *openaicompat.StreamOptions `json:"stream_options,omitempty"`
 }
 
-// stream answers Server-Sent Events: one `data: {"delta":...}` per piece,
-// a final chunk with finish_reason and usage, then `data: [DONE]`. The
-// upstream call is bound to the client's request context, so a client that
-// goes away cancels it. LLM_TIMEOUT bounds the wait for the first chunk and
-// every gap between chunks; LLM_STREAM_MAX_DURATION the whole answer.
-func (f *feature) stream(c *gin.Context, name string, p provider.Chat, req provider.Request) {
-	ctx, cancelAll := context.WithTimeoutCause(c.Request.Context(), f.cfg.StreamMaxDuration, provider.ErrTimeout)
-	defer cancelAll()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	idle := time.AfterFunc(f.cfg.Timeout, func() { cancel(provider.ErrTimeout) })
-	defer idle.Stop()
-
-	start := time.Now()
-	var s provider.Stream
-	n, err := f.retry.Do(ctx, func(actx context.Context) error {
-		t0 := time.Now()
-		var err error
-		s, err = p.Stream(actx, req)
-		err = provider.Classify(actx, name, err)
+// chatBody builds the provider's request; a message for a 400 when the
+// request cannot be put to it (Anthropic: temperature over 1, no turn
+// besides system ones).
+func chatBody(client *upstream.Client, model string, msgs []provider.Message, maxTokens int, temp *float64, stream bool) (chatCall, string) {
+	req := upstreamChat{Model: model, Messages: msgs, MaxTokens: maxTokens, Temperature: temp, Stream: stream}
+	call := chatCall{client: client, model: model}
+	if client.Name() == upstream.Anthropic {
+		b, err := json.Marshal(req)
 		if err != nil {
-			f.metrics.observe(name, req.Model, err, time.Since(t0))
+			return call, err.Error()
 		}
-		return err
-	})
-	if n > 1 {
-		f.metrics.retries.WithLabelValues(name).Add(float64(n - 1))
+		var full openaicompat.ChatRequest
+		if err := json.Unmarshal(b, &full); err != nil {
+			return call, err.Error()
+		}
+		body, ferr := openaicompat.ToAnthropic(b, &full, model, maxTokens)
+		if ferr != nil {
+			return call, ferr.Message
+		}
+		call.body = body
+		return call, ""
 	}
+	if stream {
+		// the usage comes in a chunk of its own, for the final event
+		req.StreamOptions = &openaicompat.StreamOptions{IncludeUsage: true}
+	}
+	b, err := json.Marshal(req)
 	if err != nil {
-		abortUpstream(c, err)
+		return call, err.Error()
+	}
+	call.body = b
+	return call, ""
+}
+
+// decodeChatAnswer reads the one answer shape of both providers from a
+// chat.completion.
+func decodeChatAnswer(prov string, b []byte) (provider.Response, error) {
+	var cc openaicompat.ChatCompletion
+	if err := json.Unmarshal(b, &cc); err != nil {
+		return provider.Response{}, &provider.Error{Provider: prov, Kind: provider.KindMalformed, Message: "answer does not parse: " + err.Error(), Err: err}
+	}
+	if len(cc.Choices) == 0 {
+		return provider.Response{}, &provider.Error{Provider: prov, Kind: provider.KindMalformed, Message: "answer has no choices"}
+	}
+	ch := cc.Choices[0]
+	resp := provider.Response{Model: cc.Model, FinishReason: ch.FinishReason}
+	if ch.Message.Content != nil {
+		resp.Text = *ch.Message.Content
+	}
+	if cc.Usage != nil {
+		resp.Usage = provider.Usage{PromptTokens: cc.Usage.PromptTokens, CompletionTokens: cc.Usage.CompletionTokens, TotalTokens: cc.Usage.TotalTokens}
+	}
+	return resp, nil
+}
+
+// chatSink writes a streamed /api/v2/llm answer: one `data: {"delta":...}`
+// per piece of text, a final chunk with finish_reason and usage, then
+// `data: [DONE]`; a failure after the first event is an `event: error`.
+type chatSink struct {
+	c       *gin.Context
+	name    string
+	started bool
+	finish  string
+	usage   *provider.Usage
+}
+
+func (s *chatSink) event(ev upstream.Event) (bool, error) {
+	if ev.Usage != nil {
+		s.usage = ev.Usage
+	}
+	if ev.Finish != "" {
+		s.finish = ev.Finish
+	}
+	switch {
+	case ev.Done:
+		if s.finish == "" {
+			return false, &provider.Error{Provider: s.name, Kind: provider.KindMalformed, Message: "stream ended without a finish_reason (cut short?)"}
+		}
+		if !s.write("", provider.Chunk{FinishReason: s.finish, Usage: s.usage}) {
+			return false, nil
+		}
+		_, _ = io.WriteString(s.c.Writer, "data: [DONE]\n\n")
+		s.c.Writer.Flush()
+		return true, nil
+	case ev.Text != "":
+		return s.write("", provider.Chunk{Delta: ev.Text}), nil
+	}
+	return true, nil
+}
+
+func (s *chatSink) fail(err error) {
+	if !s.started {
+		abortUpstream(s.c, err)
 		return
 	}
-	defer s.Close()
-	finish := func(err error) {
-		f.metrics.observe(name, req.Model, err, time.Since(start))
+	code, _ := classify(err)
+	s.write("error", apierr.Body{Error: apierr.Detail{Code: code, Message: err.Error()}})
+}
+
+// write writes one SSE event and flushes (the headers go out with the
+// first); false when the client is gone.
+func (s *chatSink) write(event string, v any) bool {
+	if !s.started {
+		s.started = true
+		h := s.c.Writer.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		h.Set("X-LLM-Provider", s.name)
+		s.c.Status(http.StatusOK)
 	}
-	// Read the first chunk before answering, so that a failure up to here
-	// is still a plain JSON error with its status.
-	first, err := s.Next()
-	if err != nil && !errors.Is(err, io.EOF) {
-		err = provider.Classify(ctx, name, err)
-		finish(err)
-		abortUpstream(c, err)
-		return
-	}
-	idle.Reset(f.cfg.Timeout)
-	h := c.Writer.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("X-LLM-Provider", name)
-	c.Status(http.StatusOK)
-	chunk, done := first, errors.Is(err, io.EOF)
-	for !done {
-		if chunk.Usage != nil {
-			f.metrics.usage(name, req.Model, *chunk.Usage)
-		}
-		if !writeEvent(c, "", chunk) {
-			cancel(context.Canceled)
-			finish(&provider.Error{Provider: name, Kind: provider.KindCanceled})
-			return
-		}
-		chunk, err = s.Next()
-		switch {
-		case errors.Is(err, io.EOF):
-			done = true
-		case err != nil:
-			err = provider.Classify(ctx, name, err)
-			finish(err)
-			var pe *provider.Error
-			if errors.As(err, &pe) && pe.Kind == provider.KindCanceled {
-				return // the client is gone; nobody to tell
-			}
-			code, _ := classify(err)
-			writeEvent(c, "error", apierr.Body{Error: apierr.Detail{Code: code, Message: err.Error()}})
-			return
-		default:
-			idle.Reset(f.cfg.Timeout)
-		}
-	}
-	finish(nil)
-	_, _ = io.WriteString(c.Writer, "data: [DONE]\n\n")
-	c.Writer.Flush()
+	return writeEvent(s.c, event, v)
 }
 
 // writeEvent writes one SSE event and flushes; false when the client is gone.
@@ -284,63 +302,4 @@ func abortUpstream(c *gin.Context, err error) {
 		c.Header("X-Upstream-Status", strconv.Itoa(pe.Status))
 	}
 	apierr.Abort(c, status, code, err.Error())
-}
-
-// chatCacheKey hashes everything that decides a deterministic answer.
-func chatCacheKey(prov string, req provider.Request) string {
-	b, _ := json.Marshal(struct {
-		P string             `json:"p"`
-		M string             `json:"m"`
-		X []provider.Message `json:"x"`
-		T int                `json:"t"`
-	}{prov, req.Model, req.Messages, req.MaxTokens})
-	sum := sha256.Sum256(b)
-	return "llm:" + cacheKeyVersion + ":chat:" + hex.EncodeToString(sum[:])
-}
-
-func embedCacheKey(model string, inputs []string) string {
-	b, _ := json.Marshal(struct {
-		M string   `json:"m"`
-		I []string `json:"i"`
-	}{model, inputs})
-	sum := sha256.Sum256(b)
-	return "llm:" + cacheKeyVersion + ":embed:" + hex.EncodeToString(sum[:])
-}
-
-// cacheGet looks key up in the shared cache, when there is one; any
-// failure is a miss (the cache bounds its own calls).
-func (f *feature) cacheGet(ctx context.Context, op, key string, v any) bool {
-	rc, ok := f.cache()
-	if !ok {
-		return false
-	}
-	b, hit, err := rc.Get(ctx, key)
-	switch {
-	case err != nil:
-		f.metrics.cache.WithLabelValues(op, "error").Inc()
-		return false
-	case !hit:
-		f.metrics.cache.WithLabelValues(op, "miss").Inc()
-		return false
-	}
-	if json.Unmarshal(b, v) != nil {
-		f.metrics.cache.WithLabelValues(op, "error").Inc()
-		return false
-	}
-	f.metrics.cache.WithLabelValues(op, "hit").Inc()
-	return true
-}
-
-func (f *feature) cacheSet(ctx context.Context, op, key string, v any) {
-	rc, ok := f.cache()
-	if !ok {
-		return
-	}
-	b, err := json.Marshal(v)
-	if err == nil {
-		err = rc.Set(ctx, key, b, f.cfg.CacheTTL)
-	}
-	if err != nil {
-		f.metrics.cache.WithLabelValues(op, "error").Inc()
-	}
 }

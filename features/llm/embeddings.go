@@ -8,8 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/advanced-backend/advanced-backend/features/llm/openaiapi"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
+	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 )
 
@@ -74,7 +74,7 @@ func (f *feature) embed(ctx context.Context, inputs []string, model string) (emb
 	}
 	var vecs [][]float32
 	var usage provider.Usage
-	_, err := f.call(ctx, openaiapi.Name, model, func(ctx context.Context) error {
+	_, err := f.call(ctx, upstream.OpenAI, model, func(ctx context.Context) error {
 		var err error
 		vecs, usage, err = client.Embed(ctx, inputs, model)
 		return err
@@ -82,7 +82,7 @@ func (f *feature) embed(ctx context.Context, inputs []string, model string) (emb
 	if err != nil {
 		return embedResponse{}, err
 	}
-	f.metrics.usage(openaiapi.Name, model, usage)
+	f.metrics.usage(upstream.OpenAI, model, usage)
 	resp = embedResponse{Object: "list", Model: model, Usage: usage, Data: make([]embedding, len(vecs))}
 	for i, v := range vecs {
 		resp.Data[i] = embedding{Object: "embedding", Index: i, Embedding: v}

@@ -1,45 +1,27 @@
 package llm
 
-// The /v1 gateway: OpenAI's wire format in front of the same providers,
-// retries, metrics and cache as /api/v2/llm. Requests for an
+// The /v1 gateway: OpenAI's wire format in front of the same provider
+// clients, retries, metrics and cache as /api/v2/llm (exchange.go). Requests for an
 // OpenAI-compatible upstream are forwarded as the client sent them (only the
 // model is rewritten), so tools, response_format and fields this code does
 // not know pass through; requests for Anthropic are translated by
 // openaicompat, and what cannot be translated is a 400 naming the field.
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/advanced-backend/advanced-backend/features/llm/anthropicapi"
-	"github.com/advanced-backend/advanced-backend/features/llm/openaiapi"
 	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
+	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
-)
-
-// Bounds of the gateway.
-const (
-	// maxUpstreamBody bounds a non-streamed upstream answer held in memory.
-	maxUpstreamBody = 16 << 20
-	// maxErrorBody bounds an upstream error body read for its message.
-	maxUpstreamErrorBody = 64 << 10
-	// maxErrorMessage bounds the upstream message relayed to the client
-	// (after its credentials are taken out).
-	maxErrorMessage = provider.MaxMessage
 )
 
 // mountV1 mounts the OpenAI-compatible routes on the group's router (so
@@ -65,8 +47,9 @@ func badRequest(param, format string, args ...any) *v1Error {
 
 // route is where a model name goes.
 type route struct {
-	prov  string // openai or anthropic
-	model string // the upstream's model name (prefix removed)
+	prov   string // openai or anthropic
+	model  string // the upstream's model name (prefix removed)
+	client *upstream.Client
 }
 
 // defaultProvider answers model names without a prefix.
@@ -77,11 +60,11 @@ func (f *feature) defaultProvider() string {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	for _, n := range providerNames {
-		if _, ok := f.chats[n]; ok {
+		if _, ok := f.clients[n]; ok {
 			return n
 		}
 	}
-	return openaiapi.Name
+	return upstream.OpenAI
 }
 
 // routeModel resolves a client's model name: openai/x and anthropic/x name
@@ -96,7 +79,7 @@ func (f *feature) routeModel(name string, embeddings bool) (route, *v1Error) {
 		return route{}, badRequest("model", "model: at most %d characters", maxModelName)
 	}
 	rt := route{model: name}
-	if p, m, ok := strings.Cut(name, "/"); ok && (p == openaiapi.Name || p == anthropicapi.Name) && m != "" {
+	if p, m, ok := strings.Cut(name, "/"); ok && (p == upstream.OpenAI || p == upstream.Anthropic) && m != "" {
 		rt.prov, rt.model = p, m
 	} else {
 		rt.prov = f.defaultProvider()
@@ -107,15 +90,15 @@ func (f *feature) routeModel(name string, embeddings bool) (route, *v1Error) {
 	}
 	f.mu.RLock()
 	started := f.started
-	_, configured := f.chats[rt.prov]
+	rt.client = f.clients[rt.prov]
 	missing := f.missing[rt.prov]
 	f.mu.RUnlock()
 	switch {
 	case !started:
 		return route{}, &v1Error{status: http.StatusServiceUnavailable, code: "provider_not_ready", detail: "the llm group is still starting"}
-	case !configured:
+	case rt.client == nil:
 		return route{}, notFound("provider " + rt.prov + " is not configured (" + missing + ")")
-	case embeddings && rt.prov != openaiapi.Name:
+	case embeddings && rt.prov != upstream.OpenAI:
 		return route{}, notFound(rt.prov + " has no embeddings API")
 	case !f.routes(rt):
 		return route{}, notFound("not in LLM_MODELS (see GET /v1/models)")
@@ -127,7 +110,7 @@ func (f *feature) routeModel(name string, embeddings bool) (route, *v1Error) {
 // lets rt through.
 func (f *feature) routes(rt route) bool {
 	if len(f.cfg.Models) == 0 {
-		return rt.model == f.defaultModel(rt.prov) || (rt.prov == openaiapi.Name && rt.model == f.cfg.EmbeddingModel)
+		return rt.model == f.defaultModel(rt.prov) || (rt.prov == upstream.OpenAI && rt.model == f.cfg.EmbeddingModel)
 	}
 	for _, m := range f.cfg.Models {
 		p, name, _ := strings.Cut(m, "/")
@@ -199,14 +182,6 @@ func (f *feature) checkChat(r *openaicompat.ChatProbe) *v1Error {
 	return nil
 }
 
-// upstreamRequest is one prepared upstream call.
-type upstreamRequest struct {
-	route
-	body         []byte
-	stream       bool
-	includeUsage bool // the client asked for the usage chunk
-}
-
 func (f *feature) v1Chat(c *gin.Context) {
 	body, ok := readBody(c)
 	if !ok {
@@ -225,9 +200,9 @@ func (f *feature) v1Chat(c *gin.Context) {
 		e.abort(c)
 		return
 	}
-	up := upstreamRequest{route: rt, stream: r.Stream, includeUsage: r.StreamOptions != nil && r.StreamOptions.IncludeUsage}
+	call := chatCall{client: rt.client, model: rt.model, includeUsage: r.StreamOptions != nil && r.StreamOptions.IncludeUsage}
 	switch rt.prov {
-	case anthropicapi.Name:
+	case upstream.Anthropic:
 		maxTokens := f.cfg.MaxTokens
 		if r.MaxCompletionTokens != nil {
 			maxTokens = *r.MaxCompletionTokens
@@ -243,178 +218,44 @@ func (f *feature) v1Chat(c *gin.Context) {
 			apierr.AbortOpenAI(c, http.StatusBadRequest, "unsupported_parameter", ferr.Param, ferr.Message)
 			return
 		}
-		up.body = b
+		call.body = b
 	default:
-		up.body = body
+		call.body = body
 		if rt.model != r.Model {
-			up.body = openaicompat.SetTopLevel(up.body, "model", strconv.AppendQuote(nil, rt.model))
+			call.body = openaicompat.SetTopLevel(call.body, "model", strconv.AppendQuote(nil, rt.model))
 		}
-		if r.Stream && !up.includeUsage {
+		if r.Stream && !call.includeUsage {
 			// ask for the usage chunk for the token metrics; it is not
 			// relayed to a client that did not ask for it
-			up.body = openaicompat.SetTopLevel(up.body, "stream_options", []byte(`{"include_usage":true}`))
+			call.body = openaicompat.SetTopLevel(call.body, "stream_options", []byte(`{"include_usage":true}`))
 		}
 	}
 	if r.Stream {
-		f.v1Stream(c, up)
+		f.relay(c, call, &v1Sink{f: f, w: sseWriter{c: c}})
 		return
 	}
-	ctx := c.Request.Context()
-	var key string
-	deterministic := r.Temperature != nil && *r.Temperature == 0
-	if deterministic {
-		key = v1CacheKey(up.prov, up.model, up.body)
-		var cached json.RawMessage
-		if f.cacheGet(ctx, "v1chat", key, &cached) {
-			c.Header("X-Gateway-Cache", "hit")
-			c.Data(http.StatusOK, "application/json", cached)
-			return
-		}
+	var cacheOp string
+	if r.Temperature != nil && *r.Temperature == 0 {
+		cacheOp = "v1chat" // deterministic
 	}
-	var answer []byte
-	_, err := f.call(ctx, up.prov, up.model, func(ctx context.Context) error {
-		var err error
-		answer, err = f.complete(ctx, up)
-		return err
-	})
+	answer, cached, err := f.complete(c.Request.Context(), call, cacheOp, isCompletion)
 	if err != nil {
 		f.abortV1(c, err)
 		return
 	}
-	if deterministic {
-		f.cacheSet(ctx, "v1chat", key, json.RawMessage(answer))
+	if cached {
+		c.Header("X-Gateway-Cache", "hit")
 	}
 	c.Data(http.StatusOK, "application/json", answer)
 }
 
-// complete makes one non-streamed upstream call and returns the answer in
-// OpenAI's format, recording the token usage.
-func (f *feature) complete(ctx context.Context, up upstreamRequest) ([]byte, error) {
-	resp, err := f.post(ctx, up.prov, up.body)
-	if err != nil {
-		return nil, err
+// isCompletion refuses an answer the gateway cannot relay as it came: one
+// that is not a chat.completion object (the rest of it is the upstream's).
+func isCompletion(b []byte) error {
+	if obj, _ := openaicompat.TopLevel(b, "object"); string(obj) != `"chat.completion"` {
+		return &provider.Error{Kind: provider.KindMalformed, Message: "answer is not a chat.completion object"}
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody+1))
-	if err != nil {
-		return nil, provider.Classify(ctx, up.prov, err)
-	}
-	if len(b) > maxUpstreamBody {
-		return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: fmt.Sprintf("answer over %d bytes", maxUpstreamBody)}
-	}
-	if up.prov == anthropicapi.Name {
-		cc, err := openaicompat.FromAnthropic(b, time.Now().Unix())
-		if err != nil {
-			return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: err.Error(), Err: err}
-		}
-		f.metrics.usage(up.prov, up.model, toUsage(cc.Usage))
-		return json.Marshal(cc)
-	}
-	// relayed as it came: only the object type and the usage are read
-	// (spans found without decoding the whole answer)
-	obj, rawUsage := openaicompat.TopLevel2(b, "object", "usage")
-	if string(obj) != `"chat.completion"` {
-		if !json.Valid(b) {
-			return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "answer does not parse as JSON"}
-		}
-		return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "answer is not a chat.completion object"}
-	}
-	var usage openaicompat.Usage
-	if raw := rawUsage; raw != nil && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &usage); err != nil {
-			return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "usage does not parse: " + err.Error(), Err: err}
-		}
-	}
-	if !json.Valid(b) {
-		return nil, &provider.Error{Provider: up.prov, Kind: provider.KindMalformed, Message: "answer does not parse as JSON"}
-	}
-	f.metrics.usage(up.prov, up.model, toUsage(&usage))
-	return b, nil
-}
-
-func toUsage(u *openaicompat.Usage) provider.Usage {
-	if u == nil {
-		return provider.Usage{}
-	}
-	return provider.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
-}
-
-// upstreamTarget is one provider's chat endpoint with the headers every
-// call sends, built once in Start. The transport only reads a request, so
-// calls share the URL and the header map.
-type upstreamTarget struct {
-	url    *url.URL
-	header http.Header
-}
-
-func newTarget(prov, base, key string) (upstreamTarget, error) {
-	var raw string
-	h := http.Header{"Content-Type": {"application/json"}}
-	if prov == anthropicapi.Name {
-		raw = strings.TrimRight(base, "/") + "/v1/messages"
-		h["X-Api-Key"] = []string{key}
-		h["Anthropic-Version"] = []string{openaicompat.AnthropicVersion}
-	} else {
-		raw = strings.TrimRight(base, "/") + "/chat/completions"
-		h["Authorization"] = []string{"Bearer " + key}
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return upstreamTarget{}, fmt.Errorf("%s chat URL: %w", prov, err)
-	}
-	return upstreamTarget{url: u, header: h}, nil
-}
-
-// post sends body to the provider's chat endpoint. A non-2xx answer is a
-// *provider.Error with the upstream's message (credentials removed) and
-// Retry-After. It calls the transport directly: the gateway follows no
-// redirects and keeps no cookies, and http.Client's bookkeeping for them
-// costs allocations on every call.
-func (f *feature) post(ctx context.Context, prov string, body []byte) (*http.Response, error) {
-	f.mu.RLock()
-	tr, target := f.transport, f.targets[prov]
-	f.mu.RUnlock()
-	if tr == nil || target.url == nil {
-		return nil, &provider.Error{Provider: prov, Kind: provider.KindUnreachable, Message: "the llm group is stopped"}
-	}
-	req := (&http.Request{
-		Method: http.MethodPost, URL: target.url, Host: target.url.Host, Header: target.header,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
-		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
-	}).WithContext(ctx)
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		err = provider.Classify(ctx, prov, err)
-		var pe *provider.Error
-		if errors.As(err, &pe) {
-			pe.Message = f.redact(pe.Message)
-		}
-		return nil, err
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamErrorBody))
-	e := &provider.Error{Provider: prov, Kind: provider.KindStatus, Status: resp.StatusCode,
-		RetryAfter: provider.ParseRetryAfter(resp.Header.Get("Retry-After"))}
-	var msg string
-	if prov == anthropicapi.Name {
-		_, msg = openaicompat.AnthropicError(b)
-	} else {
-		msg, _, _, _ = openaicompat.OpenAIErrorDetail(b)
-	}
-	if msg == "" {
-		msg = strings.TrimSpace(string(b))
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
-	}
-	// credentials out first, then the cut: a cut made first could split
-	// an echoed key and relay its prefix
-	e.Message = f.red.Cut(msg, maxErrorMessage)
-	return nil, e
+	return nil
 }
 
 // redact removes the gateway's own credentials (both providers' keys, user
@@ -470,16 +311,4 @@ func (f *feature) abortV1(c *gin.Context, err error) {
 		c.Header("X-Upstream-Status", strconv.Itoa(pe.Status))
 	}
 	apierr.AbortOpenAI(c, status, code, "", f.redact(err.Error()))
-}
-
-// v1CacheKey hashes what decides a deterministic answer: the provider, the
-// upstream model and the request as sent upstream.
-func v1CacheKey(prov, model string, body []byte) string {
-	h := sha256.New()
-	h.Write([]byte(prov))
-	h.Write([]byte{0})
-	h.Write([]byte(model))
-	h.Write([]byte{0})
-	h.Write(body)
-	return "llm:" + cacheKeyVersion + ":v1chat:" + hex.EncodeToString(h.Sum(nil))
 }

@@ -73,7 +73,9 @@ func benchChain(b *testing.B) (*httpapi.Server, string) {
 	if err := f.Start(b.Context()); err != nil {
 		b.Fatal(err)
 	}
-	f.transport = instantUpstream{benchAnswer}
+	if err := f.connect(instantUpstream{benchAnswer}); err != nil {
+		b.Fatal(err)
+	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Subject: "bench",
 		IssuedAt: jwt.NewNumericDate(time.Now()), ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}).SignedString([]byte(secret))
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/advanced-backend/advanced-backend/features/llm/openaiapi"
 	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
+	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 )
 
@@ -30,7 +30,7 @@ type v1Model struct {
 func (f *feature) modelList() []v1Model {
 	f.mu.RLock()
 	configured := map[string]bool{}
-	for n := range f.chats {
+	for n := range f.clients {
 		configured[n] = true
 	}
 	f.mu.RUnlock()
@@ -46,7 +46,7 @@ func (f *feature) modelList() []v1Model {
 	if len(f.cfg.Models) == 0 {
 		for _, p := range providerNames {
 			add(p + "/" + f.defaultModel(p))
-			if p == openaiapi.Name {
+			if p == upstream.OpenAI {
 				add(p + "/" + f.cfg.EmbeddingModel)
 			}
 		}

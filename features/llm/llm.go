@@ -1,9 +1,12 @@
 // Package llm is the LLM group (build tag llm): chat, streamed chat and
 // embeddings against OpenAI-compatible and Anthropic APIs, under
 // /api/v2/llm, and an OpenAI-compatible gateway under /v1 (gateway*.go,
-// with the wire format and the Anthropic translation in openaicompat). It provides the capability.Embedder the vector group uses for
-// text inputs, and uses the shared response cache (capability.ResponseCache)
-// for deterministic calls when another group provides one.
+// with the wire format and the Anthropic translation in openaicompat). Both
+// surfaces reach a provider through one path: its upstream.Client, with the
+// retries, metrics, cache and stream set-up of exchange.go. It provides the
+// capability.Embedder the vector group uses for text inputs, and uses the
+// shared response cache (capability.ResponseCache) for deterministic calls
+// when another group provides one.
 package llm
 
 import (
@@ -14,9 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/features/llm/anthropicapi"
-	"github.com/advanced-backend/advanced-backend/features/llm/openaiapi"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
+	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 )
@@ -36,15 +38,13 @@ type feature struct {
 	enabled  func() bool                                 // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
-	red      *provider.Redactor // both providers' credentials, for the /v1 gateway's relayed errors
+	red      *provider.Redactor // both providers' credentials, out of every relayed error
 
 	mu        sync.RWMutex
 	started   bool
-	chats     map[string]provider.Chat // configured providers
-	embedder  *openaiapi.Client
-	missing   map[string]string // provider -> why it is not configured
+	clients   map[string]*upstream.Client // configured providers
+	missing   map[string]string           // provider -> why it is not configured
 	transport http.RoundTripper
-	targets   map[string]upstreamTarget // the /v1 gateway's upstream endpoints
 }
 
 // Setup mounts the routes and offers the embedder; clients come in Start.
@@ -96,32 +96,36 @@ func (f *feature) Start(ctx context.Context) error {
 	}
 	// Deadlines are per call (context), not per client: a streamed answer
 	// may outlast LLM_TIMEOUT as long as chunks keep coming.
-	hc := &http.Client{Transport: tr}
+	if err := f.connect(tr); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.transport = tr
-	f.targets = map[string]upstreamTarget{}
-	f.chats = map[string]provider.Chat{}
-	f.missing = map[string]string{}
-	if f.cfg.OpenAIAPIKey != "" {
-		c := openaiapi.New(f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey, hc)
-		f.chats[openaiapi.Name] = c
-		f.embedder = c
-		if err := f.addTarget(openaiapi.Name, f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey); err != nil {
-			return err
-		}
-	} else {
-		f.missing[openaiapi.Name] = "OPENAI_API_KEY not set"
-	}
-	if f.cfg.AnthropicAPIKey != "" {
-		f.chats[anthropicapi.Name] = anthropicapi.New(f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey, hc)
-		if err := f.addTarget(anthropicapi.Name, f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey); err != nil {
-			return err
-		}
-	} else {
-		f.missing[anthropicapi.Name] = "ANTHROPIC_API_KEY not set"
-	}
 	f.started = true
+	return nil
+}
+
+// connect builds a client, over tr, for every provider that has
+// credentials.
+func (f *feature) connect(tr http.RoundTripper) error {
+	clients, missing := map[string]*upstream.Client{}, map[string]string{}
+	for _, p := range []struct{ name, base, key, setting string }{
+		{upstream.OpenAI, f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey, "OPENAI_API_KEY"},
+		{upstream.Anthropic, f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey, "ANTHROPIC_API_KEY"},
+	} {
+		if p.key == "" {
+			missing[p.name] = p.setting + " not set"
+			continue
+		}
+		c, err := upstream.New(p.name, p.base, p.key, tr, f.red)
+		if err != nil {
+			return err
+		}
+		clients[p.name] = c
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.transport, f.clients, f.missing = tr, clients, missing
 	return nil
 }
 
@@ -136,21 +140,12 @@ func (f *feature) Stop(ctx context.Context) error {
 	return nil
 }
 
-func (f *feature) addTarget(prov, base, key string) error {
-	t, err := newTarget(prov, base, key)
-	if err != nil {
-		return err
-	}
-	f.targets[prov] = t
-	return nil
-}
-
 // providerNames lists the providers in the order of preference for
 // requests that name none.
-var providerNames = []string{openaiapi.Name, anthropicapi.Name}
+var providerNames = []string{upstream.OpenAI, upstream.Anthropic}
 
 func (f *feature) defaultModel(name string) string {
-	if name == anthropicapi.Name {
+	if name == upstream.Anthropic {
 		return f.cfg.AnthropicModel
 	}
 	return f.cfg.OpenAIModel
@@ -158,7 +153,7 @@ func (f *feature) defaultModel(name string) string {
 
 // baseURL is a provider's base URL as it may be shown (no credentials).
 func (f *feature) baseURL(name string) string {
-	if name == anthropicapi.Name {
+	if name == upstream.Anthropic {
 		return config.RedactURL(f.cfg.AnthropicBaseURL)
 	}
 	return config.RedactURL(f.cfg.OpenAIBaseURL)
@@ -174,25 +169,25 @@ func (f *feature) Status() capability.Status {
 	}
 	var notes []string
 	for _, n := range providerNames {
-		if _, ok := f.chats[n]; ok {
+		if _, ok := f.clients[n]; ok {
 			notes = append(notes, n+": ready ("+f.baseURL(n)+", model "+f.defaultModel(n)+")")
 		} else {
 			notes = append(notes, n+": not ready: "+f.missing[n])
 		}
 	}
-	if f.embedder != nil {
+	if f.clients[upstream.OpenAI] != nil {
 		notes = append(notes, "embeddings: openai model "+f.cfg.EmbeddingModel)
 	} else {
 		notes = append(notes, "embeddings: not ready (needs the openai provider)")
 	}
 	// Without a provider the group still serves (its routes answer 503
 	// naming the missing key): degraded, not a reason to leave service.
-	return capability.Status{Ready: len(f.chats) > 0, Degraded: len(f.chats) == 0, Detail: strings.Join(notes, "; ")}
+	return capability.Status{Ready: len(f.clients) > 0, Degraded: len(f.clients) == 0, Detail: strings.Join(notes, "; ")}
 }
 
 // lookup returns the provider to use for name ("" picks the first
 // configured one). ok is false with a reason when it cannot serve.
-func (f *feature) lookup(name string) (string, provider.Chat, string) {
+func (f *feature) lookup(name string) (string, *upstream.Client, string) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if !f.started {
@@ -200,28 +195,29 @@ func (f *feature) lookup(name string) (string, provider.Chat, string) {
 	}
 	if name == "" {
 		for _, n := range providerNames {
-			if c, ok := f.chats[n]; ok {
+			if c, ok := f.clients[n]; ok {
 				return n, c, ""
 			}
 		}
 		return "", nil, "no LLM provider is configured (set OPENAI_API_KEY or ANTHROPIC_API_KEY)"
 	}
-	if c, ok := f.chats[name]; ok {
+	if c, ok := f.clients[name]; ok {
 		return name, c, ""
 	}
 	return name, nil, "provider " + name + " is not configured: " + f.missing[name]
 }
 
-func (f *feature) embedClient() (*openaiapi.Client, string) {
+func (f *feature) embedClient() (*upstream.Client, string) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	c := f.clients[upstream.OpenAI]
 	switch {
 	case !f.started:
 		return nil, "the llm group is still starting"
-	case f.embedder == nil:
-		return nil, "embeddings need the openai provider: " + f.missing[openaiapi.Name]
+	case c == nil:
+		return nil, "embeddings need the openai provider: " + f.missing[upstream.OpenAI]
 	}
-	return f.embedder, ""
+	return c, ""
 }
 
 func (f *feature) cache() (capability.ResponseCache, bool) {

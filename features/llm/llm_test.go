@@ -448,7 +448,8 @@ func TestProviderWithoutCredentials(t *testing.T) {
 
 // TestAnthropicIgnoresEnvironment sets the variables the Anthropic SDK
 // reads by default to wrong values; the client must use only what it was
-// given.
+// given (its key as x-api-key, as the Anthropic API documents it, and no
+// Authorization header).
 func TestAnthropicIgnoresEnvironment(t *testing.T) {
 	t.Setenv("ANTHROPIC_API_KEY", "wrong-key-from-env")
 	t.Setenv("ANTHROPIC_AUTH_TOKEN", "wrong-token-from-env")
@@ -461,7 +462,7 @@ func TestAnthropicIgnoresEnvironment(t *testing.T) {
 	}
 	reqs := r.fake.Requests(testllm.AnthropicMessages)
 	h := reqs[len(reqs)-1].Header
-	if h.Get("X-From-Env") != "" || h.Get("X-Api-Key") != "" || h.Get("Authorization") != "Bearer "+r.fake.AnthropicK {
+	if h.Get("X-From-Env") != "" || h.Get("Authorization") != "" || h.Get("X-Api-Key") != r.fake.AnthropicK {
 		t.Fatalf("headers from the environment leaked: %v", h)
 	}
 }

@@ -94,13 +94,14 @@ var groups = []Group{
 		Heavy:           []string{"gonum", "sklearn"}, // sklearn: gonum/stat does the statistics the seed used scikit-learn for
 		SettingPrefixes: []string{"ML_"},
 	},
+	// llm declares no module: it speaks to both providers over net/http
+	// (features/llm/upstream; DESIGN.md, "One upstream path per provider").
 	{
 		Name:            "llm",
 		Description:     "chat, streaming and embeddings against OpenAI-compatible and Anthropic APIs",
 		Package:         ModulePath + "/features/llm",
 		RoutePrefixes:   []string{"/api/v2/llm", "/v1"},
 		OpenAIPrefixes:  []string{"/v1"},
-		Modules:         []string{"github.com/sashabaranov/go-openai", "github.com/anthropics/anthropic-sdk-go/v2"},
 		Heavy:           []string{"openai", "anthropic"},
 		SettingPrefixes: []string{"OPENAI_", "ANTHROPIC_", "LLM_"},
 	},
@@ -136,7 +137,7 @@ var variants = []Variant{
 // compatHeavyKeys are heavy_dependencies keys the Python service reported
 // that no Go group provides; they stay in the report, always false: no
 // tensor or neural-network runtime (torch, tensorflow) and no orchestration
-// framework (langchain; the llm group calls the provider SDKs directly) is
+// framework (langchain; the llm group calls the provider APIs directly) is
 // linked into any Go build. The seed's other keys are provided by groups:
 // openai and anthropic (llm), sklearn (ml).
 var compatHeavyKeys = []string{"torch", "langchain", "tensorflow"}

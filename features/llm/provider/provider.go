@@ -1,7 +1,8 @@
-// Package provider holds what the LLM providers have in common: one request
-// and answer shape for chat and streaming, the classification of upstream
-// failures (status, timeout, unreachable, malformed), and bounded retries.
-// The adapters (openaiapi, anthropicapi) translate to and from their SDKs.
+// Package provider holds what the LLM providers have in common: the answer
+// shapes of /api/v2/llm (chat, streamed chunks, usage), the classification
+// of upstream failures (status, timeout, unreachable, malformed), bounded
+// retries and the redaction of credentials. The one client per provider
+// that uses them is features/llm/upstream.
 package provider
 
 import (
@@ -20,14 +21,6 @@ import (
 type Message struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
-}
-
-// Request is a chat request.
-type Request struct {
-	Model       string
-	Messages    []Message
-	MaxTokens   int
-	Temperature *float64
 }
 
 // Usage counts tokens.
@@ -53,18 +46,6 @@ type Chunk struct {
 	Delta        string `json:"delta,omitempty"`
 	FinishReason string `json:"finish_reason,omitempty"`
 	Usage        *Usage `json:"usage,omitempty"`
-}
-
-// Stream yields chunks; Next returns io.EOF after the last one.
-type Stream interface {
-	Next() (Chunk, error)
-	Close() error
-}
-
-// Chat is a chat provider.
-type Chat interface {
-	Chat(ctx context.Context, req Request) (Response, error)
-	Stream(ctx context.Context, req Request) (Stream, error)
 }
 
 // Kind classifies a failed upstream call.
@@ -139,7 +120,7 @@ func Outcome(err error) string {
 }
 
 // Classify turns a transport-level error of a call made with ctx into an
-// *Error. Adapters call it for errors their SDK did not type; an *Error
+// *Error. Clients call it for errors they did not type themselves; an *Error
 // passes through.
 func Classify(ctx context.Context, provider string, err error) error {
 	if err == nil {
