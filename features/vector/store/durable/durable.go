@@ -186,6 +186,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 	var snapLSN uint64
 	snapPath := filepath.Join(s.dir, "snapshot")
 	if f, err := os.Open(snapPath); err == nil {
+		counts := snapshotCounts(snapPath)
 		ended := false
 		_, rerr := readRecords(f, snapMagic, func(lsn uint64, op *memory.Op) error {
 			if ended {
@@ -198,7 +199,13 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("loading stopped: %w", err)
 			}
-			return s.Apply(op)
+			if err := s.Apply(op); err != nil {
+				return err
+			}
+			if op.Kind == memory.OpCreate {
+				s.Reserve(op.Collection, counts[op.Collection])
+			}
+			return nil
 		})
 		if st, err := f.Stat(); err == nil {
 			s.snapSize = st.Size()

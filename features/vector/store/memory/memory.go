@@ -247,12 +247,20 @@ func prepare(r Record) (prepared, error) {
 func (x *Index) Upsert(_ context.Context, name string, points []store.Point) error {
 	recs := make([]Record, len(points))
 	preps := make([]prepared, len(points))
+	// the batch's vectors are copied into one allocation, not one per point
+	total := 0
+	for _, p := range points {
+		total += len(p.Vector)
+	}
+	slab := make([]float32, 0, total)
 	for i, p := range points {
 		payload, err := store.EncodePayload(p.Payload, x.lim.MaxPayloadBytes, x.lim.MaxPayloadDepth)
 		if err != nil {
 			return fmt.Errorf("point %d (id %s): %w", i, p.ID, err)
 		}
-		recs[i] = Record{ID: p.ID, Vector: slices.Clone(p.Vector), Payload: payload}
+		at := len(slab)
+		slab = append(slab, p.Vector...)
+		recs[i] = Record{ID: p.ID, Vector: slab[at:len(slab):len(slab)], Payload: payload}
 		if preps[i], err = prepare(recs[i]); err != nil {
 			return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 		}
@@ -377,6 +385,7 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 				return fmt.Errorf("upsert into %s: point %s has %d dimensions, want %d", op.Collection, r.ID, len(r.Vector), c.size)
 			}
 		}
+		c.grow(len(op.Points))
 		for i, r := range op.Points {
 			c.put(r, preps[i], x)
 		}
@@ -392,6 +401,34 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 		return fmt.Errorf("unknown change kind %d", op.Kind)
 	}
 	return nil
+}
+
+// grow makes room for n more points in one step per slice, so a batch
+// appends without a growslice per point (and a reload pre-sized by Reserve
+// without any).
+func (c *collection) grow(n int) {
+	c.vecs = slices.Grow(c.vecs, n*c.size)
+	c.norms = slices.Grow(c.norms, n)
+	c.ids = slices.Grow(c.ids, n)
+	c.payloads = slices.Grow(c.payloads, n)
+	c.scalars = slices.Grow(c.scalars, n)
+	c.cost = slices.Grow(c.cost, n)
+}
+
+// Reserve sizes collection name for n points in all, so that loading n
+// points copies nothing (a reload knows the count from its snapshot). An
+// unknown collection or n not above what is held is ignored.
+func (x *Index) Reserve(name string, n int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, ok := x.cols[name]
+	if !ok || n <= len(c.ids) {
+		return
+	}
+	c.grow(n - len(c.ids))
+	if len(c.pos) == 0 {
+		c.pos = make(map[store.ID]int, n)
+	}
 }
 
 func (c *collection) put(r Record, p prepared, x *Index) {
