@@ -100,6 +100,10 @@ type collection struct {
 	scalars  [][]kv // the payload's top-level strings, numbers and booleans, for filters
 	cost     []int64
 	pos      map[store.ID]int
+	// the int8 codes of point i: codes[i*size:(i+1)*size], times scales[i]
+	// (quant.go); the quantized scan reads these, not vecs
+	codes  []int8
+	scales []float32
 }
 
 type kv struct {
@@ -413,6 +417,8 @@ func (c *collection) grow(n int) {
 	c.payloads = slices.Grow(c.payloads, n)
 	c.scalars = slices.Grow(c.scalars, n)
 	c.cost = slices.Grow(c.cost, n)
+	c.codes = slices.Grow(c.codes, n*c.size)
+	c.scales = slices.Grow(c.scales, n)
 }
 
 // Reserve sizes collection name for n points in all, so that loading n
@@ -435,6 +441,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 	if i, ok := c.pos[r.ID]; ok {
 		copy(c.vecs[i*c.size:(i+1)*c.size], r.Vector)
 		c.norms[i] = norm(r.Vector)
+		c.scales[i] = quantize(r.Vector, c.codes[i*c.size:(i+1)*c.size])
 		c.payloads[i], c.scalars[i] = r.Payload, p.scalars
 		x.bytes += p.cost - c.cost[i]
 		c.cost[i] = p.cost
@@ -447,6 +454,9 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 	c.payloads = append(c.payloads, r.Payload)
 	c.scalars = append(c.scalars, p.scalars)
 	c.cost = append(c.cost, p.cost)
+	at := len(c.codes)
+	c.codes = append(c.codes, make([]int8, c.size)...)
+	c.scales = append(c.scales, quantize(r.Vector, c.codes[at:]))
 	x.points++
 	x.bytes += p.cost
 }
@@ -462,12 +472,15 @@ func (c *collection) remove(id store.ID, x *Index) {
 	x.bytes -= c.cost[i]
 	if i != last {
 		copy(c.vecs[i*c.size:(i+1)*c.size], c.vecs[last*c.size:])
+		copy(c.codes[i*c.size:(i+1)*c.size], c.codes[last*c.size:])
+		c.scales[i] = c.scales[last]
 		c.norms[i], c.ids[i], c.payloads[i], c.scalars[i], c.cost[i] =
 			c.norms[last], c.ids[last], c.payloads[last], c.scalars[last], c.cost[last]
 		c.pos[c.ids[i]] = i
 	}
 	delete(c.pos, id)
 	c.vecs = c.vecs[:last*c.size]
+	c.codes, c.scales = c.codes[:last*c.size], c.scales[:last]
 	c.norms, c.ids, c.payloads, c.scalars, c.cost =
 		c.norms[:last], c.ids[:last], c.payloads[:last], c.scalars[:last], c.cost[:last]
 	clear(c.payloads[last:cap(c.payloads)][:1])
@@ -476,6 +489,7 @@ func (c *collection) remove(id store.ID, x *Index) {
 	if cap(c.ids) > 1024 && len(c.ids) < cap(c.ids)/4 {
 		c.vecs, c.norms, c.ids = slices.Clip(slices.Clone(c.vecs)), slices.Clone(c.norms), slices.Clone(c.ids)
 		c.payloads, c.scalars, c.cost = slices.Clone(c.payloads), slices.Clone(c.scalars), slices.Clone(c.cost)
+		c.codes, c.scales = slices.Clip(slices.Clone(c.codes)), slices.Clone(c.scales)
 	}
 }
 
@@ -542,40 +556,6 @@ func dot(q []float64, v []float32) float64 {
 	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
-// dot32 is dot in float32: about twice as fast, and within screenSlack of
-// the exact value, which is enough to pass over most points without the
-// float64 sum (see Search).
-func dot32(q, v []float32) float32 {
-	v = v[:len(q)]
-	var s0, s1, s2, s3, s4, s5, s6, s7 float32
-	i := 0
-	for ; i+8 <= len(q); i += 8 {
-		a, b := q[i:i+8:i+8], v[i:i+8:i+8]
-		s0 += a[0] * b[0]
-		s1 += a[1] * b[1]
-		s2 += a[2] * b[2]
-		s3 += a[3] * b[3]
-		s4 += a[4] * b[4]
-		s5 += a[5] * b[5]
-		s6 += a[6] * b[6]
-		s7 += a[7] * b[7]
-	}
-	for ; i < len(q); i++ {
-		s0 += q[i] * v[i]
-	}
-	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-}
-
-// screenSlack bounds |dot32(q, v) - dot(q, v)| for vectors of n
-// dimensions, as a multiple of |q|*|v|: each of the 8 lanes adds about n/8
-// products, each addition and product rounding by at most 2^-24 of the
-// running sum of |q_i*v_i| (which Cauchy-Schwarz bounds by |q|*|v|); the
-// factor 2 and the constant are margin. Subnormal results add an absolute
-// error, covered by screenAbs.
-func screenSlack(n int) float64 { return 2*(float64(n)/8+4)*0x1p-24 + 1e-12 }
-
-func screenAbs(n int) float64 { return float64(n) * 0x1p-120 }
-
 func euclid(q []float64, v []float32) float64 {
 	v = v[:len(q)]
 	var s0, s1, s2, s3 float64
@@ -605,9 +585,14 @@ func match(f store.Filter, sc []kv) bool {
 	return true
 }
 
-// Search scores every point that passes the filter, scanning the
-// collection's contiguous vectors, and returns the best limit, nearest
-// first; ties go to the smaller id.
+// Search returns the best limit points that pass the filter, nearest
+// first; ties go to the smaller id. It is exact: the scan reads the int8
+// codes, which bound every point's score within an interval (quant.go);
+// every point whose interval reaches the limit-th best lower bound is
+// rescored from its float32 vector, and only those. A point of the true top
+// limit always qualifies (its score is at least the limit-th best score,
+// which is at least the limit-th best lower bound), so the hits and scores
+// are those of a float64 scan of every vector.
 func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f store.Filter) ([]store.Hit, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -618,11 +603,144 @@ func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f
 	if err := store.CheckVector(q, c.size, c.dist); err != nil {
 		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	qd := make([]float64, len(q))
-	for i, v := range q {
-		qd[i] = float64(v)
+	if limit <= 0 {
+		return []store.Hit{}, nil
 	}
-	qn := norm(q)
+	s := c.newSearch(q, limit)
+	cands := c.candidates(s, f)
+	return c.rescore(s, cands)
+}
+
+// search is one query's state.
+type search struct {
+	qd    []float64
+	qn    float64
+	qq    query
+	limit int
+}
+
+func (c *collection) newSearch(q []float32, limit int) *search {
+	s := &search{qd: make([]float64, len(q)), qn: norm(q), qq: quantizeQuery(q), limit: limit}
+	for i, v := range q {
+		s.qd[i] = float64(v)
+	}
+	return s
+}
+
+// bounds returns an interval holding the score the exact search computes
+// for point i, in "higher is nearer" form (Euclidean distances negated).
+// Dividing by |q|*|x| and taking square roots are monotone in floating
+// point too, so the interval holds after rounding.
+func (c *collection) bounds(s *search, i int) (lo, hi float64) {
+	d := c.size
+	xn := c.norms[i]
+	est, b := s.qq.approxDot(c.codes[i*d:(i+1)*d:(i+1)*d], c.scales[i], xn, s.qn)
+	switch c.dist {
+	case store.Cosine:
+		return (est - b) / (s.qn * xn), (est + b) / (s.qn * xn)
+	case store.Euclid:
+		sq := s.qn*s.qn + xn*xn
+		m := 1e-9 * sq // the float64 sum of squares against this formula
+		return -math.Sqrt(max(0, sq-2*(est-b)+m)), -math.Sqrt(max(0, sq-2*(est+b)-m))
+	}
+	return est - b, est + b
+}
+
+type cand struct {
+	i  int
+	hi float64
+}
+
+// candidates scans the codes of the points that pass f and returns those
+// that may be among the best limit.
+func (c *collection) candidates(s *search, f store.Filter) []cand {
+	var cands []cand
+	// lows keeps the best limit lower bounds, worst at the root: once full,
+	// its root is a floor under the limit-th best score
+	lows := make([]float64, 0, s.limit)
+	floor := math.Inf(-1)
+	pruneAt := max(1024, 4*s.limit)
+	for i := range c.ids {
+		if len(f) > 0 && !match(f, c.scalars[i]) {
+			continue
+		}
+		lo, hi := c.bounds(s, i)
+		if hi < floor {
+			continue
+		}
+		cands = append(cands, cand{i, hi})
+		if len(lows) < s.limit {
+			lows = append(lows, lo)
+			floatUp(lows, len(lows)-1)
+		} else if lo > lows[0] {
+			lows[0] = lo
+			floatDown(lows, 0)
+		}
+		if len(lows) == s.limit {
+			floor = lows[0]
+		}
+		if len(cands) >= pruneAt {
+			cands = prune(cands, floor)
+			pruneAt = max(pruneAt, 2*len(cands))
+		}
+	}
+	return prune(cands, floor)
+}
+
+func prune(cands []cand, floor float64) []cand {
+	out := cands[:0]
+	for _, k := range cands {
+		if k.hi >= floor {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// floatUp and floatDown keep a min-heap of float64s.
+func floatUp(h []float64, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p] <= h[i] {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func floatDown(h []float64, i int) {
+	for {
+		m, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && h[l] < h[m] {
+			m = l
+		}
+		if r < len(h) && h[r] < h[m] {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+// exact is the score of point i that search results carry, in float64 from
+// the float32 vector.
+func (c *collection) exact(s *search, i int) float64 {
+	v := c.vecs[i*c.size : (i+1)*c.size : (i+1)*c.size]
+	switch c.dist {
+	case store.Cosine:
+		return dot(s.qd, v) / (s.qn * c.norms[i])
+	case store.Dot:
+		return dot(s.qd, v)
+	}
+	return euclid(s.qd, v)
+}
+
+// rescore scores the candidates exactly and returns the best limit as hits.
+func (c *collection) rescore(s *search, cands []cand) ([]store.Hit, error) {
 	lowerIsBetter := c.dist == store.Euclid
 	better := func(a, b scored) bool {
 		if a.score != b.score {
@@ -630,43 +748,11 @@ func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f
 		}
 		return cmpID(c.ids[a.i], c.ids[b.i]) < 0
 	}
-	// top keeps the best limit hits in a heap whose root is the worst of
-	// them, so a search costs O(n log limit), not a sort of every point.
-	top := make([]scored, 0, min(limit, len(c.ids)))
-	d := c.size
-	// Once top is full, a point is scored exactly only if its float32
-	// score, widened by its error bound, could beat the worst kept hit; the
-	// hits and their scores are those of the float64 scan.
-	screen := c.dist != store.Euclid
-	slack, abs := screenSlack(d), screenAbs(d)
-	for i := range c.ids {
-		if len(f) > 0 && !match(f, c.scalars[i]) {
-			continue
-		}
-		v := c.vecs[i*d : (i+1)*d : (i+1)*d]
-		if screen && len(top) == limit {
-			a := float64(dot32(q, v))
-			if !math.IsInf(a, 0) && !math.IsNaN(a) {
-				bound := a + slack*qn*c.norms[i] + abs
-				if c.dist == store.Cosine {
-					bound /= qn * c.norms[i]
-				}
-				if bound < top[0].score {
-					continue
-				}
-			}
-		}
-		var s float64
-		switch c.dist {
-		case store.Cosine:
-			s = dot(qd, v) / (qn * c.norms[i])
-		case store.Dot:
-			s = dot(qd, v)
-		case store.Euclid:
-			s = euclid(qd, v)
-		}
-		h := scored{i, s}
-		if len(top) < limit {
+	// top keeps the best limit hits in a heap whose root is the worst of them
+	top := make([]scored, 0, min(s.limit, len(cands)))
+	for _, k := range cands {
+		h := scored{k.i, c.exact(s, k.i)}
+		if len(top) < s.limit {
 			top = append(top, h)
 			siftUp(top, len(top)-1, better)
 		} else if better(h, top[0]) {
