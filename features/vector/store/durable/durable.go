@@ -85,6 +85,7 @@ type Store struct {
 	snapSize int64
 	retryAt  int64 // after a failed compaction: the log size to try again at
 	buf      []byte
+	indexes  map[string]store.IndexSpec // see indexes.go
 
 	// syncMu serialises fsyncs: a writer that finds its record already
 	// synced by another's fsync returns at once (group commit).
@@ -132,7 +133,16 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if s.compact <= 0 {
 		s.compact = DefaultCompactBytes
 	}
+	if s.indexes, err = s.readIndexes(); err != nil {
+		lf.Close()
+		return nil, err
+	}
 	if err := s.load(ctx, o.Warn); err != nil {
+		lf.Close()
+		return nil, err
+	}
+	if err := s.buildIndexes(ctx); err != nil {
+		s.f.Close()
 		lf.Close()
 		return nil, err
 	}
@@ -360,6 +370,9 @@ func (s *Store) Write(op *memory.Op) (func() error, error) {
 	defer s.mu.Unlock()
 	if s.broken != nil {
 		return nil, s.broken
+	}
+	if err := s.noteIndex(op); err != nil {
+		return nil, err
 	}
 	s.buf = appendRecord(s.buf[:0], s.lsn+1, op)
 	if _, err := s.f.Write(s.buf); err != nil {

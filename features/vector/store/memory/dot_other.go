@@ -4,4 +4,6 @@ package memory
 
 func dotI8(q []int16, c []int8) int32 { return dotI8Go(q, c) }
 
-const useAVX2 = false
+func dotF32(a, b []float32) float32 { return dotF32Go(a, b) }
+
+const useAVX2, useFMA = false, false

@@ -38,6 +38,18 @@ type Limits struct {
 // headers. BenchmarkMemoryPerPoint measures the real figure.
 const PointOverhead = 96
 
+// BytesPerDim is what a dimension costs: a float32 and its int8 code.
+const BytesPerDim = 5
+
+// nodeCost is what a point costs in the graph of an HNSW collection
+// besides its codes: its layer-0 links, node-to-position, norm, level.
+func (c *collection) nodeCost() int64 {
+	if c.g == nil {
+		return 0
+	}
+	return int64(4*(c.g.m0+1) + 4 + 4 + 4 + 1)
+}
+
 // Kind is the kind of a change.
 type Kind uint8
 
@@ -55,8 +67,11 @@ type Op struct {
 	Collection string
 	Size       int
 	Distance   store.Distance
-	Points     []Record
-	IDs        []store.ID
+	// Index of an OpCreate (the zero value is flat). The durable store
+	// keeps it beside its log, whose record format predates it.
+	Index  store.IndexSpec
+	Points []Record
+	IDs    []store.ID
 }
 
 // Record is one point as the index keeps it: the payload as canonical JSON
@@ -101,9 +116,21 @@ type collection struct {
 	cost     []int64
 	pos      map[store.ID]int
 	// the int8 codes of point i: codes[i*size:(i+1)*size], times scales[i]
-	// (quant.go); the quantized scan reads these, not vecs
+	// (quant.go); the quantized scan reads these, not vecs. With a graph
+	// they are indexed by node: point i's node is slots[i].
 	codes  []int8
 	scales []float32
+	spec   store.IndexSpec
+	g      *graph // nil for a flat collection
+	slots  []int32
+}
+
+// slot is where point i's codes are.
+func (c *collection) slot(i int) int {
+	if c.g == nil {
+		return i
+	}
+	return int(c.slots[i])
 }
 
 type kv struct {
@@ -164,13 +191,24 @@ func (x *Index) write(op *Op, prepared []prepared) (func() error, error) {
 	return commit, nil
 }
 
-func (x *Index) Create(_ context.Context, name string, size int, d store.Distance) (bool, error) {
+// Create makes a flat collection.
+func (x *Index) Create(ctx context.Context, name string, size int, d store.Distance) (bool, error) {
+	return x.CreateIndexed(ctx, name, size, d, store.IndexSpec{})
+}
+
+// CreateIndexed makes a collection with the index spec chooses (flat when
+// empty); an existing one must have the same parameters.
+func (x *Index) CreateIndexed(_ context.Context, name string, size int, d store.Distance, spec store.IndexSpec) (bool, error) {
+	spec, err := spec.Normalize()
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+	}
 	commit, created, err := func() (func() error, bool, error) {
 		x.mu.Lock()
 		defer x.mu.Unlock()
 		if c, ok := x.cols[name]; ok {
-			if c.size != size || c.dist != d {
-				return nil, false, fmt.Errorf("%w: %s has size %d, distance %s", store.ErrCollectionConflict, name, c.size, c.dist)
+			if c.size != size || c.dist != d || c.spec != spec {
+				return nil, false, fmt.Errorf("%w: %s has size %d, distance %s, index %s", store.ErrCollectionConflict, name, c.size, c.dist, specString(c.spec))
 			}
 			return nil, false, nil
 		}
@@ -180,7 +218,7 @@ func (x *Index) Create(_ context.Context, name string, size int, d store.Distanc
 		if len(x.cols) >= x.lim.MaxCollections {
 			return nil, false, fmt.Errorf("%w: %d collections (VECTOR_MEMORY_MAX_COLLECTIONS)", store.ErrFull, x.lim.MaxCollections)
 		}
-		commit, err := x.write(&Op{Kind: OpCreate, Collection: name, Size: size, Distance: d}, nil)
+		commit, err := x.write(&Op{Kind: OpCreate, Collection: name, Size: size, Distance: d, Index: spec}, nil)
 		return commit, err == nil, err
 	}()
 	if err != nil || commit == nil {
@@ -211,7 +249,53 @@ func (x *Index) Info(_ context.Context, name string) (store.Info, error) {
 	if !ok {
 		return store.Info{}, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
 	}
-	return store.Info{Name: name, Size: c.size, Distance: c.dist, Points: uint64(len(c.ids))}, nil
+	spec := c.spec
+	return store.Info{Name: name, Size: c.size, Distance: c.dist, Points: uint64(len(c.ids)), Index: &spec}, nil
+}
+
+func specString(s store.IndexSpec) string {
+	if s.Type == store.IndexHNSW {
+		return fmt.Sprintf("hnsw (m %d, ef_construction %d)", s.M, s.EfConstruction)
+	}
+	return s.Type
+}
+
+// SetIndex gives an existing collection the index spec chooses, building
+// its graph from the points it holds, without journaling (the durable
+// store keeps the choice itself and calls this at reopen).
+func (x *Index) SetIndex(name string, spec store.IndexSpec) error {
+	spec, err := spec.Normalize()
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, ok := x.cols[name]
+	if !ok {
+		return fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+	}
+	c.setIndex(spec)
+	return nil
+}
+
+func (c *collection) setIndex(spec store.IndexSpec) {
+	if spec == c.spec {
+		return
+	}
+	if c.g != nil { // back to codes by position
+		codes, scales := make([]int8, 0, len(c.ids)*c.size), make([]float32, 0, len(c.ids))
+		for i := range c.ids {
+			n := c.slot(i)
+			codes = append(codes, c.codes[n*c.size:(n+1)*c.size]...)
+			scales = append(scales, c.scales[n])
+		}
+		c.codes, c.scales, c.g, c.slots = codes, scales, nil, nil
+	}
+	c.spec = spec
+	if spec.Type == store.IndexHNSW {
+		c.g = newGraph(spec)
+		c.rebuildGraph()
+	}
 }
 
 // prepared is a record with what the index derives from it.
@@ -223,7 +307,7 @@ type prepared struct {
 // prepare decodes what filters need from a record's payload and counts
 // the bytes it will hold.
 func prepare(r Record) (prepared, error) {
-	cost := int64(4*len(r.Vector)+len(r.Payload)) + PointOverhead
+	cost := int64(BytesPerDim*len(r.Vector)+len(r.Payload)) + PointOverhead
 	if r.Payload == nil {
 		return prepared{cost: cost}, nil
 	}
@@ -286,7 +370,7 @@ func (x *Index) Upsert(_ context.Context, name string, points []store.Point) err
 		}
 		added, delta := 0, int64(0)
 		for id, i := range last {
-			delta += preps[i].cost
+			delta += preps[i].cost + c.nodeCost()
 			if at, exists := c.pos[id]; exists {
 				delta -= c.cost[at]
 			} else {
@@ -368,7 +452,13 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 		if op.Size < 1 || op.Size > store.MaxDimension {
 			return fmt.Errorf("create %s: size %d", op.Collection, op.Size)
 		}
-		x.cols[op.Collection] = &collection{size: op.Size, dist: op.Distance, pos: map[store.ID]int{}}
+		spec, err := op.Index.Normalize()
+		if err != nil {
+			return fmt.Errorf("create %s: %w", op.Collection, err)
+		}
+		c := &collection{size: op.Size, dist: op.Distance, pos: map[store.ID]int{}, spec: store.IndexSpec{Type: store.IndexFlat}}
+		c.setIndex(spec)
+		x.cols[op.Collection] = c
 	case OpDrop:
 		c, ok := x.cols[op.Collection]
 		if !ok {
@@ -419,6 +509,12 @@ func (c *collection) grow(n int) {
 	c.cost = slices.Grow(c.cost, n)
 	c.codes = slices.Grow(c.codes, n*c.size)
 	c.scales = slices.Grow(c.scales, n)
+	if c.g != nil {
+		c.slots = slices.Grow(c.slots, n)
+		g := c.g
+		g.pos, g.norm, g.level = slices.Grow(g.pos, n), slices.Grow(g.norm, n), slices.Grow(g.level, n)
+		g.links0 = slices.Grow(g.links0, n*(g.m0+1))
+	}
 }
 
 // Reserve sizes collection name for n points in all, so that loading n
@@ -438,10 +534,19 @@ func (x *Index) Reserve(name string, n int) {
 }
 
 func (c *collection) put(r Record, p prepared, x *Index) {
+	p.cost += c.nodeCost()
 	if i, ok := c.pos[r.ID]; ok {
 		copy(c.vecs[i*c.size:(i+1)*c.size], r.Vector)
 		c.norms[i] = norm(r.Vector)
-		c.scales[i] = quantize(r.Vector, c.codes[i*c.size:(i+1)*c.size])
+		if c.g != nil {
+			// the old node keeps routing until a rebuild; a new one links
+			// the new vector
+			c.kill(uint32(c.slots[i]))
+			c.slots[i] = int32(c.addNode(r.Vector, c.norms[i], i))
+			c.maybeRebuild()
+		} else {
+			c.scales[i] = quantize(r.Vector, c.codes[i*c.size:(i+1)*c.size])
+		}
 		c.payloads[i], c.scalars[i] = r.Payload, p.scalars
 		x.bytes += p.cost - c.cost[i]
 		c.cost[i] = p.cost
@@ -454,9 +559,13 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 	c.payloads = append(c.payloads, r.Payload)
 	c.scalars = append(c.scalars, p.scalars)
 	c.cost = append(c.cost, p.cost)
-	at := len(c.codes)
-	c.codes = append(c.codes, make([]int8, c.size)...)
-	c.scales = append(c.scales, quantize(r.Vector, c.codes[at:]))
+	if c.g != nil {
+		c.slots = append(c.slots, int32(c.addNode(r.Vector, c.norms[len(c.norms)-1], len(c.ids)-1)))
+	} else {
+		at := len(c.codes)
+		c.codes = append(c.codes, make([]int8, c.size)...)
+		c.scales = append(c.scales, quantize(r.Vector, c.codes[at:]))
+	}
 	x.points++
 	x.bytes += p.cost
 }
@@ -470,17 +579,29 @@ func (c *collection) remove(id store.ID, x *Index) {
 	last := len(c.ids) - 1
 	x.points--
 	x.bytes -= c.cost[i]
+	if c.g != nil {
+		c.kill(uint32(c.slots[i]))
+		if i != last {
+			c.slots[i] = c.slots[last]
+			c.g.pos[c.slots[i]] = int32(i)
+		}
+		c.slots = c.slots[:last]
+	}
 	if i != last {
 		copy(c.vecs[i*c.size:(i+1)*c.size], c.vecs[last*c.size:])
-		copy(c.codes[i*c.size:(i+1)*c.size], c.codes[last*c.size:])
-		c.scales[i] = c.scales[last]
+		if c.g == nil {
+			copy(c.codes[i*c.size:(i+1)*c.size], c.codes[last*c.size:])
+			c.scales[i] = c.scales[last]
+		}
 		c.norms[i], c.ids[i], c.payloads[i], c.scalars[i], c.cost[i] =
 			c.norms[last], c.ids[last], c.payloads[last], c.scalars[last], c.cost[last]
 		c.pos[c.ids[i]] = i
 	}
 	delete(c.pos, id)
 	c.vecs = c.vecs[:last*c.size]
-	c.codes, c.scales = c.codes[:last*c.size], c.scales[:last]
+	if c.g == nil {
+		c.codes, c.scales = c.codes[:last*c.size], c.scales[:last]
+	}
 	c.norms, c.ids, c.payloads, c.scalars, c.cost =
 		c.norms[:last], c.ids[:last], c.payloads[:last], c.scalars[:last], c.cost[:last]
 	clear(c.payloads[last:cap(c.payloads)][:1])
@@ -489,7 +610,22 @@ func (c *collection) remove(id store.ID, x *Index) {
 	if cap(c.ids) > 1024 && len(c.ids) < cap(c.ids)/4 {
 		c.vecs, c.norms, c.ids = slices.Clip(slices.Clone(c.vecs)), slices.Clone(c.norms), slices.Clone(c.ids)
 		c.payloads, c.scalars, c.cost = slices.Clone(c.payloads), slices.Clone(c.scalars), slices.Clone(c.cost)
-		c.codes, c.scales = slices.Clip(slices.Clone(c.codes)), slices.Clone(c.scales)
+		if c.g == nil {
+			c.codes, c.scales = slices.Clip(slices.Clone(c.codes)), slices.Clone(c.scales)
+		}
+	}
+	if c.g != nil {
+		c.maybeRebuild()
+	}
+}
+
+// maybeRebuild rebuilds the graph once dead nodes pass half the live ones
+// (and 1000): they cost memory and crowd the candidates of searches. The
+// rebuild runs under the write lock; its cost is O(1) inserts per delete
+// or replacement, amortized.
+func (c *collection) maybeRebuild() {
+	if c.g.dead > max(1000, len(c.ids)/2) {
+		c.rebuildGraph()
 	}
 }
 
@@ -508,7 +644,7 @@ func (x *Index) Dump(batch int, begin func(Stats), emit func(*Op) error) error {
 	slices.Sort(names)
 	for _, n := range names {
 		c := x.cols[n]
-		if err := emit(&Op{Kind: OpCreate, Collection: n, Size: c.size, Distance: c.dist}); err != nil {
+		if err := emit(&Op{Kind: OpCreate, Collection: n, Size: c.size, Distance: c.dist, Index: c.spec}); err != nil {
 			return err
 		}
 		recs := make([]Record, 0, min(batch, len(c.ids)))
@@ -593,7 +729,16 @@ func match(f store.Filter, sc []kv) bool {
 // limit always qualifies (its score is at least the limit-th best score,
 // which is at least the limit-th best lower bound), so the hits and scores
 // are those of a float64 scan of every vector.
-func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f store.Filter) ([]store.Hit, error) {
+func (x *Index) Search(ctx context.Context, name string, q []float32, limit int, f store.Filter) ([]store.Hit, error) {
+	return x.SearchWith(ctx, name, q, limit, f, store.SearchParams{})
+}
+
+// SearchWith is Search with parameters. An HNSW collection answers from
+// its graph (the best limit of the ef candidates found, rescored exactly)
+// unless p.Exact is set, the collection holds no more than 2*ef points, or
+// the graph finds fewer than limit live points passing the filter: then
+// the exact scan answers.
+func (x *Index) SearchWith(_ context.Context, name string, q []float32, limit int, f store.Filter, p store.SearchParams) ([]store.Hit, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	c, ok := x.cols[name]
@@ -607,12 +752,23 @@ func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f
 		return []store.Hit{}, nil
 	}
 	s := c.newSearch(q, limit)
+	ef := p.Ef
+	if ef <= 0 {
+		ef = store.DefaultHNSWEf
+	}
+	if c.g != nil && !p.Exact && len(c.ids) > 2*max(ef, limit) {
+		hits, ok, err := c.graphSearch(s, f, min(ef, store.MaxHNSWEf))
+		if ok || err != nil {
+			return hits, err
+		}
+	}
 	cands := c.candidates(s, f)
 	return c.rescore(s, cands)
 }
 
 // search is one query's state.
 type search struct {
+	q     []float32
 	qd    []float64
 	qn    float64
 	qq    query
@@ -620,7 +776,7 @@ type search struct {
 }
 
 func (c *collection) newSearch(q []float32, limit int) *search {
-	s := &search{qd: make([]float64, len(q)), qn: norm(q), qq: quantizeQuery(q), limit: limit}
+	s := &search{q: q, qd: make([]float64, len(q)), qn: norm(q), qq: quantizeQuery(q), limit: limit}
 	for i, v := range q {
 		s.qd[i] = float64(v)
 	}
@@ -631,10 +787,10 @@ func (c *collection) newSearch(q []float32, limit int) *search {
 // for point i, in "higher is nearer" form (Euclidean distances negated).
 // Dividing by |q|*|x| and taking square roots are monotone in floating
 // point too, so the interval holds after rounding.
-func (c *collection) bounds(s *search, i int) (lo, hi float64) {
+func (c *collection) bounds(s *search, i, n int) (lo, hi float64) {
 	d := c.size
 	xn := c.norms[i]
-	est, b := s.qq.approxDot(c.codes[i*d:(i+1)*d:(i+1)*d], c.scales[i], xn, s.qn)
+	est, b := s.qq.approxDot(c.codes[n*d:(n+1)*d:(n+1)*d], c.scales[n], xn, s.qn)
 	switch c.dist {
 	case store.Cosine:
 		return (est - b) / (s.qn * xn), (est + b) / (s.qn * xn)
@@ -664,7 +820,7 @@ func (c *collection) candidates(s *search, f store.Filter) []cand {
 		if len(f) > 0 && !match(f, c.scalars[i]) {
 			continue
 		}
-		lo, hi := c.bounds(s, i)
+		lo, hi := c.bounds(s, i, c.slot(i))
 		if hi < floor {
 			continue
 		}
