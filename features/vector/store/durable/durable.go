@@ -63,6 +63,10 @@ type Loaded struct {
 	TookMS      float64       `json:"took_ms"`
 	// Recovered describes a damaged log tail cut at start-up ("" if none).
 	Recovered string `json:"recovered,omitempty"`
+	// Graphs lists the HNSW collections whose saved graph was used, Built
+	// those whose graph was built from the points (indexes.go).
+	Graphs []string `json:"graphs_loaded,omitempty"`
+	Built  []string `json:"graphs_built,omitempty"`
 }
 
 // Store is the durable embedded index: a memory.Index whose changes go
@@ -86,6 +90,7 @@ type Store struct {
 	retryAt  int64 // after a failed compaction: the log size to try again at
 	buf      []byte
 	indexes  map[string]store.IndexSpec // see indexes.go
+	graphs   *memory.Graphs             // saved graphs, until the reopen attaches them
 
 	// syncMu serialises fsyncs: a writer that finds its record already
 	// synced by another's fsync returns at once (group commit).
@@ -137,6 +142,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		lf.Close()
 		return nil, err
 	}
+	s.graphs = s.readGraphs(o.Warn)
 	if err := s.load(ctx, o.Warn); err != nil {
 		lf.Close()
 		return nil, err
@@ -235,6 +241,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 		return fmt.Errorf("vector snapshot %s cannot be read: %w", snapPath, err)
 	}
 	s.lsn = snapLSN
+	s.graphsAt()
 	for i, first := range files {
 		path := filepath.Join(s.dir, walName(first))
 		f, err := os.Open(path)
@@ -255,6 +262,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 				return fmt.Errorf("record %d: %w", lsn, err)
 			}
 			s.lsn = lsn
+			s.graphsAt()
 			s.loaded.LogRecords++
 			return nil
 		})
@@ -430,7 +438,11 @@ func (s *Store) compactor() {
 		case <-s.stop:
 			return
 		case <-s.kick:
-			if err := s.Compact(); err != nil {
+			err := s.Compact()
+			if err == nil {
+				err = s.saveGraphs() // so that a reopen after a crash replays less
+			}
+			if err != nil {
 				// say so, and do not retry on every write (a full disk
 				// would make each one wait for a doomed snapshot)
 				s.mu.Lock()
@@ -618,6 +630,8 @@ func (s *Store) LogState() LogState {
 func (s *Store) Close() error {
 	close(s.stop)
 	<-s.done
+	// a failure costs the next start a rebuild, never points
+	_ = s.saveGraphs()
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	s.mu.Lock()

@@ -1,10 +1,15 @@
 package durable
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,7 +27,6 @@ import (
 // collection that does not exist, and is dropped at the next reopen or
 // overwritten by the next create of that name. A drop leaves the entry:
 // it is stale only until the name is created again, which rewrites it.
-// Graphs are not stored: reopen rebuilds them from the points it loaded.
 const indexesFile = "indexes"
 
 func (s *Store) readIndexes() (map[string]store.IndexSpec, error) {
@@ -115,7 +119,10 @@ func (s *Store) buildIndexes(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("building the index of %s stopped: %w", n, err)
 		}
-		err := s.SetIndex(n, s.indexes[n])
+		built, err := s.SetIndex(n, s.indexes[n])
+		if built {
+			s.loaded.Built = append(s.loaded.Built, n)
+		}
 		switch {
 		case errors.Is(err, store.ErrCollectionNotFound):
 			delete(s.indexes, n)
@@ -130,4 +137,100 @@ func (s *Store) buildIndexes(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// The graphs of HNSW collections are saved in the file "graphs" (see
+// memory.WriteGraphs) when the store closes and after each compaction,
+// stamped with the last log record they include. A reopen attaches them
+// when its replay reaches that record, then replays the rest of the log
+// into them; a graph that is missing, damaged, or does not fit the points
+// is rebuilt from the points instead. The file is derived data: losing it
+// costs time, never points.
+const graphsFile = "graphs"
+
+// saveGraphs writes the graphs file (or removes it when no collection has
+// a graph). It takes the index's read lock: writers wait meanwhile.
+func (s *Store) saveGraphs() error {
+	path := filepath.Join(s.dir, graphsFile)
+	has := false
+	for _, spec := range s.indexSpecs() {
+		has = has || spec.Type == store.IndexHNSW
+	}
+	if !has {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	f, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	crc := crc32.New(crcTable)
+	bw := bufio.NewWriterSize(io.MultiWriter(f, crc), 1<<20)
+	err = s.WriteGraphs(bw, func() uint64 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.lsn
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		_, err = f.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(path+".tmp", path)
+	}
+	if err == nil {
+		err = syncDir(s.dir)
+	}
+	if err != nil {
+		os.Remove(path + ".tmp")
+		return fmt.Errorf("save vector graphs: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) indexSpecs() map[string]store.IndexSpec {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.indexes)
+}
+
+// readGraphs loads the graphs file for the reopen (nil when there is none
+// or it cannot be used, which warn is told).
+func (s *Store) readGraphs(warn func(string)) *memory.Graphs {
+	path := filepath.Join(s.dir, graphsFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	var gs *memory.Graphs
+	if err == nil {
+		gs, err = memory.DecodeGraphs(b)
+	}
+	if err != nil {
+		if warn != nil {
+			warn(fmt.Sprintf("VECTOR: graph file %s not used (%v): graphs are rebuilt from the points", path, err))
+		}
+		return nil
+	}
+	return gs
+}
+
+// graphsAt attaches the saved graphs once the replay reaches their stamp
+// (load calls it after the snapshot and after each log record).
+func (s *Store) graphsAt() {
+	if s.graphs == nil || s.lsn != s.graphs.Stamp {
+		return
+	}
+	s.loaded.Graphs = s.AttachGraphs(s.graphs)
+	s.graphs = nil
 }

@@ -80,6 +80,9 @@ func TestHNSWSurvivesReopen(t *testing.T) {
 	s.Close()
 	s, _ = open(t, dir)
 	check("log")
+	if l := s.Loaded(); fmt.Sprint(l.Graphs, l.Built) != "[h] []" {
+		t.Fatalf("after a graceful stop the saved graph serves: %+v", l)
+	}
 	if err := s.Compact(); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +90,40 @@ func TestHNSWSurvivesReopen(t *testing.T) {
 	s.Close()
 	s, _ = open(t, dir)
 	check("snapshot and log")
+	// a crash: the files as they are while the store runs (every write
+	// acknowledged, the graph file older than the log's end)
+	up(3000, 80)
+	s.DeletePoints(ctx, "h", []store.ID{{Num: 3001}})
+	delete(live, 3001)
+	crashed := t.TempDir()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.Name() != "LOCK" && !e.IsDir() {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(crashed, e.Name()), b, 0o640)
+		}
+	}
+	s.Close()
+	s, _ = open(t, crashed)
+	check("crash: saved graph plus the log replayed into it")
+	if l := s.Loaded(); fmt.Sprint(l.Graphs, l.Built) != "[h] []" {
+		t.Fatalf("after a crash: %+v", l)
+	}
+	s.Close()
+	// a damaged graph file is rebuilt, with a warning
+	g := filepath.Join(crashed, graphsFile)
+	b, _ := os.ReadFile(g)
+	b[len(b)/2] ^= 0xFF
+	os.WriteFile(g, b, 0o640)
+	var warns []string
+	s, warns = open(t, crashed)
+	check("damaged graph file")
+	if l := s.Loaded(); fmt.Sprint(l.Graphs, l.Built) != "[] [h]" || len(warns) != 1 || !strings.Contains(warns[0], "graphs are rebuilt") {
+		t.Fatalf("damaged graph file: %+v %q", l, warns)
+	}
 	s.Close()
 }
 

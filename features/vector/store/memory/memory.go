@@ -263,19 +263,24 @@ func specString(s store.IndexSpec) string {
 // SetIndex gives an existing collection the index spec chooses, building
 // its graph from the points it holds, without journaling (the durable
 // store keeps the choice itself and calls this at reopen).
-func (x *Index) SetIndex(name string, spec store.IndexSpec) error {
+// It reports whether it built a graph (false when the collection already
+// had this index).
+func (x *Index) SetIndex(name string, spec store.IndexSpec) (bool, error) {
 	spec, err := spec.Normalize()
 	if err != nil {
-		return err
+		return false, err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	c, ok := x.cols[name]
 	if !ok {
-		return fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+		return false, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+	}
+	if c.spec == spec {
+		return false, nil
 	}
 	c.setIndex(spec)
-	return nil
+	return spec.Type == store.IndexHNSW, nil
 }
 
 func (c *collection) setIndex(spec store.IndexSpec) {
