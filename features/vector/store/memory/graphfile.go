@@ -22,11 +22,10 @@ import (
 //
 //	magic | u64 stamp | u32 collections | per collection:
 //	  u16 name length, name | u32 m, ef_construction, dim, nodes, entry | i32 top | u32 dead | u64 rng
-//	  per node: i32 position | u8 level | f32 norm | u64 id hash (live) or f32 scale + codes (dead)
+//	  per node: i32 position | u8 level | u64 id hash (live) or f32 norm, f32 scale, codes (dead)
 //	            per layer 0..level: u32 count, count u32 links
 //	u32 CRC-32C of everything before
 //
-// Live nodes' codes are not stored: they are recomputed from the vectors.
 const graphMagic = "AVGRF\x00\x01\n"
 
 var graphCRC = crc32.MakeTable(crc32.Castagnoli)
@@ -64,12 +63,13 @@ func (x *Index) WriteGraphs(w io.Writer, stamp func() uint64) error {
 		for node, at := range g.pos {
 			b = binary.LittleEndian.AppendUint32(b, uint32(at))
 			b = append(b, g.level[node])
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(g.norm[node]))
 			if at >= 0 {
 				b = binary.LittleEndian.AppendUint64(b, idHash(c.ids[at]))
 			} else {
-				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(c.scales[node]))
-				for _, v := range c.codes[node*c.size : (node+1)*c.size] {
+				gh := g.ghosts[uint32(node)]
+				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(gh.norm))
+				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(gh.scale))
+				for _, v := range gh.codes {
 					b = append(b, byte(v))
 				}
 			}
@@ -103,8 +103,6 @@ type savedGraph struct {
 	dim    int
 	g      *graph
 	hashes []uint64 // per node: the id hash of a live node's point
-	codes  []int8   // dead nodes' codes, by node (live ones zero)
-	scales []float32
 }
 
 type rd struct {
@@ -152,23 +150,23 @@ func DecodeGraphs(data []byte) (*Graphs, error) {
 		}
 		g := newGraph(spec)
 		g.entry, g.top, g.dead, g.rng = uint32(h[4]), h[5], h[6], r.u64()
-		sg := &savedGraph{spec: spec, dim: dim, g: g, hashes: make([]uint64, nodes), codes: make([]int8, nodes*dim), scales: make([]float32, nodes)}
-		g.pos, g.level, g.norm = make([]int32, nodes), make([]uint8, nodes), make([]float32, nodes)
+		sg := &savedGraph{spec: spec, dim: dim, g: g, hashes: make([]uint64, nodes)}
+		g.pos, g.level = make([]int32, nodes), make([]uint8, nodes)
 		g.links0 = make([]uint32, nodes*(g.m0+1))
 		for n := 0; n < nodes && r.err == nil; n++ {
 			g.pos[n] = int32(r.u32())
 			g.level[n] = r.take(1)[0]
-			g.norm[n] = math.Float32frombits(r.u32())
 			if g.level[n] > 16 {
 				return nil, fmt.Errorf("graph of %s: node %d at level %d", name, n, g.level[n])
 			}
 			if g.pos[n] >= 0 {
 				sg.hashes[n] = r.u64()
 			} else {
-				sg.scales[n] = math.Float32frombits(r.u32())
+				gh := ghost{norm: math.Float32frombits(r.u32()), scale: math.Float32frombits(r.u32()), codes: make([]int8, dim)}
 				for j, v := range r.take(dim) {
-					sg.codes[n*dim+j] = int8(v)
+					gh.codes[j] = int8(v)
 				}
+				g.ghosts[uint32(n)] = gh
 			}
 			if g.level[n] > 0 {
 				g.upper[uint32(n)] = make([]uint32, int(g.level[n])*(spec.M+1))
@@ -240,12 +238,6 @@ func (c *collection) attach(sg *savedGraph) bool {
 	if live != len(c.ids) || len(g.pos)-live != g.dead {
 		return false
 	}
-	codes, scales := sg.codes, sg.scales
-	for n, at := range g.pos {
-		if at >= 0 {
-			scales[n] = quantize(c.vecs[int(at)*c.size:(int(at)+1)*c.size], codes[n*c.size:(n+1)*c.size])
-		}
-	}
-	c.spec, c.g, c.slots, c.codes, c.scales = sg.spec, g, slots, codes, scales
+	c.spec, c.g, c.slots, c.codes, c.scales = sg.spec, g, slots, nil, nil
 	return true
 }

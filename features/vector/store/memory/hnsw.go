@@ -14,8 +14,11 @@ import (
 // layer holds about 1/m of the layer below with up to m links. A search
 // descends greedily from the top layer and keeps the ef best candidates on
 // layer 0. Scores in the graph are float32 dot products (AVX2 with FMA
-// where the CPU has them) of the live points' vectors; the int8 codes
-// (quant.go) stand in for the vectors of dead nodes only. Walking the codes
+// where the CPU has them) of the live points' vectors; a dead node keeps
+// int8 codes of its vector (quant.go), taken when it dies, to route with.
+// Live points have no int8 copy in an HNSW collection (its exact scan, the
+// fallback, reads the float32 vectors), which keeps the heap per point near
+// 1.2 times the raw vector bytes. Walking the codes
 // instead was tried: at 5,000 clustered points (noise 5% of the centre's
 // scale) their rounding hides the differences between near neighbours and
 // recall@10 fell to about 0.5. The search rescores what it found in
@@ -36,16 +39,22 @@ type graph struct {
 	links0  []uint32            // node*(m0+1): count, then the links
 	upper   map[uint32][]uint32 // node -> layers 1..level, m+1 words each
 	pos     []int32             // node -> position, -1 when dead
-	norm    []float32           // node -> |x|, for the node's own scores
+	ghosts  map[uint32]ghost    // dead nodes' vectors, as int8 codes
 	entry   uint32
 	top     int // top layer, -1 while empty
 	dead    int
 	visited sync.Pool
 }
 
+// ghost is what a dead node keeps of its vector.
+type ghost struct {
+	scale, norm float32
+	codes       []int8
+}
+
 func newGraph(spec store.IndexSpec) *graph {
 	return &graph{spec: spec, m0: 2 * spec.M, ml: 1 / math.Log(float64(spec.M)),
-		rng: 0x9E3779B97F4A7C15, upper: map[uint32][]uint32{}, top: -1}
+		rng: 0x9E3779B97F4A7C15, upper: map[uint32][]uint32{}, ghosts: map[uint32]ghost{}, top: -1}
 }
 
 // rand is splitmix64: levels are reproducible for a given insert order.
@@ -96,7 +105,8 @@ func (c *collection) sim(p *probe, n uint32) float64 {
 	if at := int(c.g.pos[n]); at >= 0 {
 		est, xn = float64(dotF32(p.v, c.vecs[at*d:(at+1)*d:(at+1)*d])), c.norms[at]
 	} else {
-		est, xn = float64(c.scales[n])*float64(dotF8(p.v, c.codes[int(n)*d:(int(n)+1)*d])), float64(c.g.norm[n])
+		gh := c.g.ghosts[n]
+		est, xn = float64(gh.scale)*float64(dotF8(p.v, gh.codes)), float64(gh.norm)
 	}
 	switch c.dist {
 	case store.Cosine:
@@ -114,11 +124,11 @@ func (c *collection) nodeProbe(n uint32, buf []float32) probe {
 	if at := int(c.g.pos[n]); at >= 0 {
 		return probe{v: c.vecs[at*d : (at+1)*d : (at+1)*d], qn: c.norms[at]}
 	}
-	s := c.scales[n]
-	for i, x := range c.codes[int(n)*d : (int(n)+1)*d] {
-		buf[i] = s * float32(x)
+	gh := c.g.ghosts[n]
+	for i, x := range gh.codes {
+		buf[i] = gh.scale * float32(x)
 	}
-	return probe{v: buf, qn: float64(c.g.norm[n])}
+	return probe{v: buf, qn: float64(gh.norm)}
 }
 
 type nodeSim struct {
@@ -314,22 +324,24 @@ func (c *collection) link(a, b uint32, l, maxM int, buf []float32) {
 	g.setLinks(a, l, ids)
 }
 
-// addNode stores the codes of v as a new node, links it and returns it.
+// addNode makes the point at position at (vector v, norm xn) a new node,
+// links it and returns it.
 func (c *collection) addNode(v []float32, xn float64, at int) uint32 {
 	g := c.g
 	n := uint32(len(g.pos))
-	d := len(c.codes)
-	c.codes = append(c.codes, make([]int8, c.size)...)
-	c.scales = append(c.scales, quantize(v, c.codes[d:]))
 	g.pos = append(g.pos, int32(at))
-	g.norm = append(g.norm, float32(xn))
 	p := probe{v: v, qn: xn}
 	c.insert(n, &p)
 	return n
 }
 
-// kill marks node n dead (its point deleted or replaced).
+// kill marks node n dead (its point about to be deleted or replaced),
+// keeping codes of its vector to route with.
 func (c *collection) kill(n uint32) {
+	at := int(c.g.pos[n])
+	codes := make([]int8, c.size)
+	s := quantize(c.vecs[at*c.size:(at+1)*c.size], codes)
+	c.g.ghosts[n] = ghost{scale: s, norm: float32(c.norms[at]), codes: codes}
 	c.g.pos[n] = -1
 	c.g.dead++
 }
@@ -339,7 +351,7 @@ func (c *collection) kill(n uint32) {
 func (c *collection) rebuildGraph() {
 	spec := c.g.spec
 	c.g = newGraph(spec)
-	c.codes, c.scales = make([]int8, 0, len(c.ids)*c.size), make([]float32, 0, len(c.ids))
+	c.codes, c.scales = nil, nil
 	c.slots = make([]int32, len(c.ids))
 	c.g.pos = slices.Grow(c.g.pos, len(c.ids))
 	for i := range c.ids {

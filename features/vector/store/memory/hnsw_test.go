@@ -21,8 +21,8 @@ func checkGraph(t *testing.T, c *collection) {
 	if c.g == nil {
 		t.Fatal("no graph")
 	}
-	if len(c.slots) != len(c.ids) || len(c.g.pos)*c.size != len(c.codes) || len(c.g.pos) != len(c.scales) {
-		t.Fatalf("sizes: %d slots, %d ids, %d nodes, %d codes", len(c.slots), len(c.ids), len(c.g.pos), len(c.codes))
+	if len(c.slots) != len(c.ids) || len(c.g.ghosts) != c.g.dead || c.codes != nil {
+		t.Fatalf("sizes: %d slots, %d ids, %d ghosts of %d dead, %d codes", len(c.slots), len(c.ids), len(c.g.ghosts), c.g.dead, len(c.codes))
 	}
 	live := 0
 	for n, at := range c.g.pos {

@@ -42,12 +42,12 @@ const PointOverhead = 96
 const BytesPerDim = 5
 
 // nodeCost is what a point costs in the graph of an HNSW collection
-// besides its codes: its layer-0 links, node-to-position, norm, level.
+// besides its vector: its layer-0 links, node and position maps, level.
 func (c *collection) nodeCost() int64 {
 	if c.g == nil {
 		return 0
 	}
-	return int64(4*(c.g.m0+1) + 4 + 4 + 4 + 1)
+	return int64(4*(c.g.m0+1) + 4 + 4 + 1)
 }
 
 // Kind is the kind of a change.
@@ -116,8 +116,8 @@ type collection struct {
 	cost     []int64
 	pos      map[store.ID]int
 	// the int8 codes of point i: codes[i*size:(i+1)*size], times scales[i]
-	// (quant.go); the quantized scan reads these, not vecs. With a graph
-	// they are indexed by node: point i's node is slots[i].
+	// (quant.go); the quantized scan reads these, not vecs. An HNSW
+	// collection has none (hnsw.go); point i is its graph's node slots[i].
 	codes  []int8
 	scales []float32
 	spec   store.IndexSpec
@@ -125,13 +125,6 @@ type collection struct {
 	slots  []int32
 }
 
-// slot is where point i's codes are.
-func (c *collection) slot(i int) int {
-	if c.g == nil {
-		return i
-	}
-	return int(c.slots[i])
-}
 
 type kv struct {
 	k string
@@ -287,14 +280,12 @@ func (c *collection) setIndex(spec store.IndexSpec) {
 	if spec == c.spec {
 		return
 	}
-	if c.g != nil { // back to codes by position
-		codes, scales := make([]int8, 0, len(c.ids)*c.size), make([]float32, 0, len(c.ids))
+	if c.g != nil { // back to flat: codes by position
+		c.codes, c.scales = make([]int8, len(c.ids)*c.size), make([]float32, len(c.ids))
 		for i := range c.ids {
-			n := c.slot(i)
-			codes = append(codes, c.codes[n*c.size:(n+1)*c.size]...)
-			scales = append(scales, c.scales[n])
+			c.scales[i] = quantize(c.vecs[i*c.size:(i+1)*c.size], c.codes[i*c.size:(i+1)*c.size])
 		}
-		c.codes, c.scales, c.g, c.slots = codes, scales, nil, nil
+		c.g, c.slots = nil, nil
 	}
 	c.spec = spec
 	if spec.Type == store.IndexHNSW {
@@ -512,12 +503,13 @@ func (c *collection) grow(n int) {
 	c.payloads = slices.Grow(c.payloads, n)
 	c.scalars = slices.Grow(c.scalars, n)
 	c.cost = slices.Grow(c.cost, n)
-	c.codes = slices.Grow(c.codes, n*c.size)
-	c.scales = slices.Grow(c.scales, n)
-	if c.g != nil {
+	if c.g == nil {
+		c.codes = slices.Grow(c.codes, n*c.size)
+		c.scales = slices.Grow(c.scales, n)
+	} else {
 		c.slots = slices.Grow(c.slots, n)
 		g := c.g
-		g.pos, g.norm, g.level = slices.Grow(g.pos, n), slices.Grow(g.norm, n), slices.Grow(g.level, n)
+		g.pos, g.level = slices.Grow(g.pos, n), slices.Grow(g.level, n)
 		g.links0 = slices.Grow(g.links0, n*(g.m0+1))
 	}
 }
@@ -541,12 +533,14 @@ func (x *Index) Reserve(name string, n int) {
 func (c *collection) put(r Record, p prepared, x *Index) {
 	p.cost += c.nodeCost()
 	if i, ok := c.pos[r.ID]; ok {
+		if c.g != nil {
+			// the old node keeps routing until a rebuild (with codes of
+			// the old vector); a new one links the new vector
+			c.kill(uint32(c.slots[i]))
+		}
 		copy(c.vecs[i*c.size:(i+1)*c.size], r.Vector)
 		c.norms[i] = norm(r.Vector)
 		if c.g != nil {
-			// the old node keeps routing until a rebuild; a new one links
-			// the new vector
-			c.kill(uint32(c.slots[i]))
 			c.slots[i] = int32(c.addNode(r.Vector, c.norms[i], i))
 			c.maybeRebuild()
 		} else {
@@ -816,6 +810,14 @@ type cand struct {
 // that may be among the best limit.
 func (c *collection) candidates(s *search, f store.Filter) []cand {
 	var cands []cand
+	if c.g != nil { // no int8 copy: every point that passes is rescored
+		for i := range c.ids {
+			if len(f) == 0 || match(f, c.scalars[i]) {
+				cands = append(cands, cand{i: i})
+			}
+		}
+		return cands
+	}
 	// lows keeps the best limit lower bounds, worst at the root: once full,
 	// its root is a floor under the limit-th best score
 	lows := make([]float64, 0, s.limit)
@@ -825,7 +827,7 @@ func (c *collection) candidates(s *search, f store.Filter) []cand {
 		if len(f) > 0 && !match(f, c.scalars[i]) {
 			continue
 		}
-		lo, hi := c.bounds(s, i, c.slot(i))
+		lo, hi := c.bounds(s, i, i)
 		if hi < floor {
 			continue
 		}
