@@ -25,7 +25,6 @@ import (
 //	  per node: i32 position | u8 level | u64 id hash (live) or f32 norm, f32 scale, codes (dead)
 //	            per layer 0..level: u32 count, count u32 links
 //	u32 CRC-32C of everything before
-//
 const graphMagic = "AVGRF\x00\x01\n"
 
 var graphCRC = crc32.MakeTable(crc32.Castagnoli)

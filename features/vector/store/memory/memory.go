@@ -125,7 +125,6 @@ type collection struct {
 	slots  []int32
 }
 
-
 type kv struct {
 	k string
 	v any
