@@ -12,20 +12,29 @@ import "math"
 
 // quantize writes the codes of v into dst and returns the scale.
 func quantize(v []float32, dst []int8) float32 {
-	var m float64
+	var m float32
 	for _, x := range v {
-		m = max(m, math.Abs(float64(x)))
+		m = max(m, x, -x)
 	}
 	if m == 0 {
 		clear(dst)
 		return 0
 	}
-	s := float32(m / 127)
-	for float64(s)*127 < m { // every |x/s| stays within 127
+	s := float32(float64(m) / 127)
+	for float64(s)*127 < float64(m) { // every |x/s| stays within 127
 		s = math.Nextafter32(s, float32(math.Inf(1)))
 	}
+	// x*inv rounds within 2^-52 of x/s: the bounds' relative margin covers
+	// it; rounding half away from zero by truncation avoids math.Round
+	inv := 1 / float64(s)
+	dst = dst[:len(v)]
 	for i, x := range v {
-		dst[i] = int8(max(-127, min(127, math.Round(float64(x)/float64(s)))))
+		r := float64(x) * inv
+		if r >= 0 {
+			dst[i] = int8(min(127, r+0.5))
+		} else {
+			dst[i] = int8(max(-127, r-0.5))
+		}
 	}
 	return s
 }
