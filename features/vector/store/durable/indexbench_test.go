@@ -25,9 +25,9 @@ import (
 // hnsw m 16 ef_construction 200) it reports build time and insert
 // points/s in memory, durable insert points/s (batches of 100, an fsync
 // each), reopen time and heap per point in a fresh process, p50/p99 query
-// latency (top 10, one goroutine, default ef) and recall@10 against the
-// exact search; for flat also the plain float32 scan it replaced (the
-// floor). Run it once per size:
+// latency (top 10, one goroutine, default ef; for hnsw also at ef 400 and
+// 1600) and recall@10 against the exact search; for flat also the plain
+// float32 scan (the floor). Run it once per size:
 //
 //	go test -run '^$' -bench BenchmarkIndexes -benchtime 1x -timeout 0 ./features/vector/store/durable -index.n 100000
 var (
@@ -208,6 +208,30 @@ func BenchmarkIndexes(b *testing.B) {
 				b.ReportMetric(pct(lat, 0.99), "p99-ms")
 				b.ReportMetric(pct(exactLat, 0.5), "exact-p50-ms")
 				b.ReportMetric(float64(found)/float64(total), "recall@10")
+				if typ == "hnsw" { // the same queries with more candidates
+					for _, ef := range []int{400, 1600} {
+						var efLat []time.Duration
+						found, total := 0, 0
+						for _, q := range qs {
+							t0 := time.Now()
+							got, _ := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Ef: ef})
+							efLat = append(efLat, time.Since(t0))
+							want, _ := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Exact: true})
+							in := map[store.ID]bool{}
+							for _, h := range got {
+								in[h.ID] = true
+							}
+							for _, h := range want {
+								if in[h.ID] {
+									found++
+								}
+							}
+							total += len(want)
+						}
+						b.ReportMetric(pct(efLat, 0.5), fmt.Sprintf("ef%d-p50-ms", ef))
+						b.ReportMetric(float64(found)/float64(total), fmt.Sprintf("ef%d-recall@10", ef))
+					}
+				}
 				if len(floorLat) > 0 {
 					b.ReportMetric(pct(floorLat, 0.5), "float32-scan-p50-ms")
 				}
