@@ -1,7 +1,6 @@
 package vector
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -20,8 +19,8 @@ import (
 // plus a third, against about 10 for a number in text). The array is read
 // here rather than by encoding/json's reflection, which cost most of the
 // route's time (about 18 ms for 100 points of 384 dimensions): a token at
-// a time from the decoder, each number scanned once (UnmarshalJSONFrom);
-// UnmarshalJSON serves callers that hand over the value whole.
+// a time from the decoder, each number scanned once (UnmarshalJSONFrom,
+// which encoding/json uses when a type has it).
 type vectorIn []float32
 
 func (v *vectorIn) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
@@ -92,22 +91,6 @@ func (p *pointsBody) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return errors.New(`points: want [{id, vector | text, payload}] or {"points": [...]}`)
 }
 
-func (v *vectorIn) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0:
-		return errors.New("vector: empty")
-	case string(b) == "null":
-		*v = nil
-		return nil
-	case b[0] == '"':
-		return v.fromBase64(b)
-	case b[0] == '[':
-		return v.fromArray(b)
-	}
-	return errors.New("vector: want an array of numbers or a base64 string of little-endian float32s")
-}
-
 func (v *vectorIn) fromBase64(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
@@ -128,50 +111,3 @@ func (v *vectorIn) fromBase64(b []byte) error {
 	return nil
 }
 
-// fromArray reads an array that encoding/json has already checked is
-// valid JSON; only numbers are accepted, each must fit a float32.
-func (v *vectorIn) fromArray(b []byte) error {
-	out := make([]float32, 0, bytes.Count(b, []byte{','})+1)
-	i := 1
-	for {
-		for i < len(b) && isSpace(b[i]) {
-			i++
-		}
-		if i < len(b) && b[i] == ']' && len(out) == 0 {
-			break
-		}
-		j := i
-		for j < len(b) && isNumByte(b[j]) {
-			j++
-		}
-		if j == i {
-			return fmt.Errorf("vector[%d]: want a number", len(out))
-		}
-		f, err := strconv.ParseFloat(string(b[i:j]), 32)
-		if err != nil {
-			return fmt.Errorf("vector[%d]: %s does not fit a float32", len(out), b[i:j])
-		}
-		out = append(out, float32(f))
-		for j < len(b) && isSpace(b[j]) {
-			j++
-		}
-		if j >= len(b) {
-			return errors.New("vector: unterminated array")
-		}
-		if b[j] == ']' {
-			break
-		}
-		if b[j] != ',' {
-			return fmt.Errorf("vector[%d]: want a number", len(out))
-		}
-		i = j + 1
-	}
-	*v = out
-	return nil
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func isNumByte(c byte) bool {
-	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
-}
