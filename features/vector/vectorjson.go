@@ -110,4 +110,3 @@ func (v *vectorIn) fromBase64(b []byte) error {
 	*v = out
 	return nil
 }
-
