@@ -173,3 +173,20 @@ func BenchmarkRescored(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/float64(b.N), "rescored/query")
 }
+
+// TestDotF32MatchesGo: the AVX2+FMA float32 kernel agrees with the Go loop
+// within float32 rounding at every length.
+func TestDotF32MatchesGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	for n := 0; n < 200; n++ {
+		a, b := randVec(r, n), randVec(r, n)
+		var abs float64
+		for i := range a {
+			abs += math.Abs(float64(a[i]) * float64(b[i]))
+		}
+		got, want := dotF32(a, b), dotF32Go(a, b)
+		if math.Abs(float64(got-want)) > 1e-5*abs+1e-6 {
+			t.Fatalf("n=%d: %g, Go %g (fma %v)", n, got, want, useFMA)
+		}
+	}
+}
