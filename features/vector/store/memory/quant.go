@@ -10,11 +10,13 @@ import "math"
 // after rescoring (see Search). A query is quantized to int16 (error
 // negligible but bounded too), and their dot product is an exact integer.
 
-// quantize writes the codes of v into dst and returns the scale.
+// quantize writes the codes of v into dst and returns the scale. It is
+// written without branches on the data (the absolute value by its sign
+// bit, SSE4.1 rounding), which a reload of a million points notices.
 func quantize(v []float32, dst []int8) float32 {
 	var m float32
 	for _, x := range v {
-		m = max(m, x, -x)
+		m = max(m, math.Float32frombits(math.Float32bits(x)&^(1<<31)))
 	}
 	if m == 0 {
 		clear(dst)
@@ -24,17 +26,12 @@ func quantize(v []float32, dst []int8) float32 {
 	for float64(s)*127 < float64(m) { // every |x/s| stays within 127
 		s = math.Nextafter32(s, float32(math.Inf(1)))
 	}
-	// x*inv rounds within 2^-52 of x/s: the bounds' relative margin covers
-	// it; rounding half away from zero by truncation avoids math.Round
+	// x*inv is within 2^-52 of x/s: the bounds' relative margin covers it
 	inv := 1 / float64(s)
 	dst = dst[:len(v)]
 	for i, x := range v {
-		r := float64(x) * inv
-		if r >= 0 {
-			dst[i] = int8(min(127, r+0.5))
-		} else {
-			dst[i] = int8(max(-127, r-0.5))
-		}
+		c := int32(math.RoundToEven(float64(x) * inv))
+		dst[i] = int8(min(127, max(-127, c)))
 	}
 	return s
 }
