@@ -1,7 +1,6 @@
 package vector
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,8 +82,9 @@ func storeError(c *gin.Context, err error) {
 }
 
 type collectionBody struct {
-	Size     int    `json:"size"`
-	Distance string `json:"distance"`
+	Size     int              `json:"size"`
+	Distance string           `json:"distance"`
+	Index    *store.IndexSpec `json:"index"`
 }
 
 func (f *feature) createCollection(c *gin.Context) {
@@ -105,7 +105,25 @@ func (f *feature) createCollection(c *gin.Context) {
 		apierr.Abort(c, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	created, err := st.Create(c.Request.Context(), name, b.Size, d)
+	var spec store.IndexSpec
+	if b.Index != nil {
+		if spec, err = b.Index.Normalize(); err != nil {
+			apierr.Abort(c, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
+	}
+	var created bool
+	if indexed, ok := st.(store.Indexed); ok {
+		if spec.Type == "" {
+			spec.Type = store.IndexFlat
+		}
+		created, err = indexed.CreateIndexed(c.Request.Context(), name, b.Size, d, spec)
+	} else if b.Index != nil {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", "index applies to the embedded store; this service uses "+st.Backend()+", which builds its own")
+		return
+	} else {
+		created, err = st.Create(c.Request.Context(), name, b.Size, d)
+	}
 	if err != nil {
 		storeError(c, err)
 		return
@@ -114,7 +132,11 @@ func (f *feature) createCollection(c *gin.Context) {
 	if created {
 		status = http.StatusCreated
 	}
-	apierr.JSON(c, status, gin.H{"name": name, "size": b.Size, "distance": d, "created": created})
+	out := gin.H{"name": name, "size": b.Size, "distance": d, "created": created}
+	if spec.Type != "" {
+		out["index"] = spec
+	}
+	apierr.JSON(c, status, out)
 }
 
 func (f *feature) getCollection(c *gin.Context) {
@@ -144,32 +166,16 @@ func (f *feature) deleteCollection(c *gin.Context) {
 
 type pointIn struct {
 	ID      json.RawMessage `json:"id"`
-	Vector  []float32       `json:"vector"`
+	Vector  vectorIn        `json:"vector"`
 	Text    *string         `json:"text"`
 	Payload map[string]any  `json:"payload"`
 }
 
-// decodePoints accepts a JSON array of points or {"points": [...]}, strictly.
+// decodePoints accepts a JSON array of points or {"points": [...]},
+// strictly, in one pass over the body (pointsBody).
 func decodePoints(c *gin.Context) ([]pointIn, bool) {
-	var raw json.RawMessage
-	if !apierr.DecodeJSON(c, &raw) {
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var pts []pointIn
-	var err error
-	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-		var wrapped struct {
-			Points []pointIn `json:"points"`
-		}
-		err = dec.Decode(&wrapped)
-		pts = wrapped.Points
-	} else {
-		err = dec.Decode(&pts)
-	}
-	if err != nil {
-		apierr.Abort(c, http.StatusBadRequest, "bad_json", "points: want [{id, vector | text, payload}] or {\"points\": [...]}: "+err.Error())
+	var pts pointsBody
+	if !apierr.DecodeJSON(c, &pts) {
 		return nil, false
 	}
 	return pts, true
@@ -195,6 +201,10 @@ func (f *feature) upsert(c *gin.Context) {
 		return
 	}
 	pts := make([]store.Point, len(in))
+	hasText := false
+	for _, p := range in {
+		hasText = hasText || p.Text != nil
+	}
 	var texts []string
 	var textAt []int
 	for i, p := range in {
@@ -204,10 +214,15 @@ func (f *feature) upsert(c *gin.Context) {
 			return
 		}
 		pts[i] = store.Point{ID: id, Vector: p.Vector, Payload: p.Payload}
-		// the payload bounds hold for every backend
-		if _, err := store.EncodePayload(p.Payload, f.cfg.MaxPayloadBytes, f.cfg.MaxPayloadDepth); err != nil {
-			storeError(c, fmt.Errorf("points[%d].payload: %w", i, err))
-			return
+		// the payload bounds hold for every backend; the embedded store
+		// checks them itself (the same settings) when it encodes the
+		// payload, so it is encoded once there unless texts must be
+		// embedded first (a bad payload must not cost an embedding call)
+		if _, embedded := st.(store.Indexed); !embedded || hasText {
+			if _, err := store.EncodePayload(p.Payload, f.cfg.MaxPayloadBytes, f.cfg.MaxPayloadDepth); err != nil {
+				storeError(c, fmt.Errorf("points[%d].payload: %w", i, err))
+				return
+			}
 		}
 		switch {
 		case p.Vector != nil && p.Text != nil:
@@ -277,10 +292,13 @@ func (f *feature) embed(c *gin.Context, texts []string) ([][]float32, bool) {
 }
 
 type searchBody struct {
-	Vector []float32    `json:"vector"`
+	Vector vectorIn     `json:"vector"`
 	Text   *string      `json:"text"`
 	Limit  *int         `json:"limit"`
 	Filter store.Filter `json:"filter"`
+	// Ef and Exact tune the search of an HNSW collection (embedded store).
+	Ef    *int `json:"ef"`
+	Exact bool `json:"exact"`
 }
 
 func (f *feature) search(c *gin.Context) {
@@ -314,7 +332,21 @@ func (f *feature) search(c *gin.Context) {
 		storeError(c, err)
 		return
 	}
-	q := b.Vector
+	var params store.SearchParams
+	if b.Ef != nil {
+		if *b.Ef < 1 || *b.Ef > store.MaxHNSWEf {
+			apierr.Abort(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("ef: want 1 to %d, got %d", store.MaxHNSWEf, *b.Ef))
+			return
+		}
+		params.Ef = *b.Ef
+	}
+	params.Exact = b.Exact
+	indexed, isIndexed := st.(store.Indexed)
+	if !isIndexed && (b.Ef != nil || b.Exact) {
+		apierr.Abort(c, http.StatusBadRequest, "bad_request", "ef and exact apply to the embedded store; this service uses "+st.Backend())
+		return
+	}
+	q := []float32(b.Vector)
 	if b.Text != nil {
 		if *b.Text == "" {
 			apierr.Abort(c, http.StatusBadRequest, "bad_request", "text: must not be empty")
@@ -330,7 +362,12 @@ func (f *feature) search(c *gin.Context) {
 		apierr.Abort(c, http.StatusBadRequest, "dimension_mismatch", "query: "+err.Error())
 		return
 	}
-	hits, err := st.Search(ctx, name, q, limit, b.Filter)
+	var hits []store.Hit
+	if isIndexed {
+		hits, err = indexed.SearchWith(ctx, name, q, limit, b.Filter, params)
+	} else {
+		hits, err = st.Search(ctx, name, q, limit, b.Filter)
+	}
 	if err != nil {
 		storeError(c, err)
 		return

@@ -50,7 +50,7 @@ func Settings() []config.Setting {
 		config.Int("VECTOR_MEMORY_MAX_POINTS", 100_000, 1, 100_000_000, "bound on points held by the embedded index"),
 		config.Int("VECTOR_MEMORY_MAX_COLLECTIONS", 100, 1, 100_000, "bound on collections held by the embedded index"),
 		config.String("VECTOR_DATA_DIR", "data/vector", "directory of the embedded vector index (log, snapshot, backups; relative to the working directory); "+MemoryOnly+" keeps it in memory only, lost at exit"),
-		config.Int64("VECTOR_MEMORY_MAX_BYTES", 1<<30, 1<<10, 1<<40, "bound on the bytes held by the embedded index: vectors, payloads and per-point overhead (507 beyond)"),
+		config.Int64("VECTOR_MEMORY_MAX_BYTES", 1<<30, 1<<10, 1<<40, "bound on the bytes held by the embedded index: vectors (5 bytes per dimension on flat collections: the float32 and its int8 code), payloads and per-point overhead (507 beyond)"),
 		config.Int("VECTOR_MAX_PAYLOAD_BYTES", 64<<10, 2, 64<<20, "bound on one point's payload as JSON bytes, every backend (413 beyond)"),
 		config.Int("VECTOR_MAX_PAYLOAD_DEPTH", 16, 1, 1000, "bound on how deeply one point's payload nests (the payload object is depth 1), every backend (400 beyond)"),
 		config.Bool("QDRANT_TLS", false, "use TLS to Qdrant (https:// and grpcs:// URLs imply it)"),

@@ -151,6 +151,74 @@ type Info struct {
 	Size     int      `json:"size"`
 	Distance Distance `json:"distance"`
 	Points   uint64   `json:"points"`
+	// Index is the collection's index (the embedded store reports it).
+	Index *IndexSpec `json:"index,omitempty"`
+}
+
+// The index types of a collection.
+const (
+	IndexFlat = "flat" // exact scan (int8 codes, exact rescoring): the default
+	IndexHNSW = "hnsw" // approximate: a graph searched with ef candidates
+)
+
+// Bounds and defaults of an HNSW index.
+const (
+	DefaultHNSWM              = 16
+	DefaultHNSWEfConstruction = 200
+	DefaultHNSWEf             = 100
+	MinHNSWM, MaxHNSWM        = 4, 64
+	MaxHNSWEf                 = 4096 // ef_construction and ef alike
+)
+
+// IndexSpec chooses a collection's index at creation.
+type IndexSpec struct {
+	Type           string `json:"type"`
+	M              int    `json:"m,omitempty"`
+	EfConstruction int    `json:"ef_construction,omitempty"`
+}
+
+// Normalize fills the defaults (an empty spec is flat) and checks the
+// bounds.
+func (s IndexSpec) Normalize() (IndexSpec, error) {
+	switch strings.ToLower(strings.TrimSpace(s.Type)) {
+	case "", IndexFlat:
+		if s.M != 0 || s.EfConstruction != 0 {
+			return s, errors.New("index: m and ef_construction apply to type hnsw only")
+		}
+		return IndexSpec{Type: IndexFlat}, nil
+	case IndexHNSW:
+		out := IndexSpec{Type: IndexHNSW, M: s.M, EfConstruction: s.EfConstruction}
+		if out.M == 0 {
+			out.M = DefaultHNSWM
+		}
+		if out.EfConstruction == 0 {
+			out.EfConstruction = DefaultHNSWEfConstruction
+		}
+		if out.M < MinHNSWM || out.M > MaxHNSWM {
+			return s, fmt.Errorf("index.m: want %d to %d, got %d", MinHNSWM, MaxHNSWM, out.M)
+		}
+		if out.EfConstruction < out.M || out.EfConstruction > MaxHNSWEf {
+			return s, fmt.Errorf("index.ef_construction: want m (%d) to %d, got %d", out.M, MaxHNSWEf, out.EfConstruction)
+		}
+		return out, nil
+	}
+	return s, fmt.Errorf("index.type %q: want flat or hnsw", s.Type)
+}
+
+// SearchParams tune one search; the zero value is the defaults.
+type SearchParams struct {
+	// Ef is how many candidates an HNSW search keeps (at least the limit;
+	// 0 means DefaultHNSWEf). Flat collections ignore it.
+	Ef int
+	// Exact makes an HNSW collection answer by the exact scan.
+	Exact bool
+}
+
+// Indexed is a Store that builds an index chosen per collection and takes
+// search parameters (the embedded store).
+type Indexed interface {
+	CreateIndexed(ctx context.Context, name string, size int, d Distance, spec IndexSpec) (created bool, err error)
+	SearchWith(ctx context.Context, name string, vector []float32, limit int, f Filter, p SearchParams) ([]Hit, error)
 }
 
 // Filter keeps the points whose payload has every key with an equal value.

@@ -161,6 +161,7 @@ func decodeBody(body []byte) (uint64, *memory.Op, error) {
 			return 0, nil, fmt.Errorf("upsert of %d points in %d bytes", n, len(d.b))
 		}
 		op.Points = make([]memory.Record, n)
+		var slab []float32 // the record's vectors in one allocation
 		for i := range op.Points {
 			p := &op.Points[i]
 			p.ID = d.id()
@@ -169,7 +170,10 @@ func decodeBody(body []byte) (uint64, *memory.Op, error) {
 			if d.err != nil {
 				break
 			}
-			p.Vector = make([]float32, dim)
+			if len(slab) < dim {
+				slab = make([]float32, max(dim, min(n-i, len(d.b)/4/max(dim, 1)+1)*dim))
+			}
+			p.Vector, slab = slab[:dim:dim], slab[dim:]
 			for j := range p.Vector {
 				p.Vector[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
 			}

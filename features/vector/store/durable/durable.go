@@ -12,7 +12,7 @@
 //	wal-<first lsn, hex>   log files, replayed in order after the snapshot
 //	*.corrupt-<offset>     a torn tail cut from the last log file at start-up
 //	backups/               snapshots written by Backup
-//	snapshot.tmp, backups/vector-*.snapshot.tmp
+//	snapshot.tmp, indexes.tmp, graphs.tmp, backups/vector-*.snapshot.tmp
 //	                       written, synced, then renamed into place; one left
 //	                       by a crash is removed at start-up
 //
@@ -111,6 +111,10 @@ type Loaded struct {
 	TookMS      float64       `json:"took_ms"`
 	// Recovered describes a damaged log tail cut at start-up ("" if none).
 	Recovered string `json:"recovered,omitempty"`
+	// Graphs lists the HNSW collections whose saved graph was used, Built
+	// those whose graph was built from the points (indexes.go).
+	Graphs []string `json:"graphs_loaded,omitempty"`
+	Built  []string `json:"graphs_built,omitempty"`
 }
 
 // Store is the durable embedded index: a memory.Index whose changes go
@@ -133,6 +137,8 @@ type Store struct {
 	snapSize int64
 	retryAt  int64 // after a failed compaction: the log size to try again at
 	buf      []byte
+	indexes  map[string]store.IndexSpec // see indexes.go
+	graphs   *memory.Graphs             // saved graphs, until the reopen attaches them
 
 	// syncMu serialises fsyncs: a writer that finds its record already
 	// synced by another's fsync returns at once (group commit).
@@ -183,7 +189,17 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if s.compact <= 0 {
 		s.compact = DefaultCompactBytes
 	}
+	if s.indexes, err = s.readIndexes(); err != nil {
+		lf.Close()
+		return nil, err
+	}
+	s.graphs = s.readGraphs(o.Warn)
 	if err := s.load(ctx, o.Warn); err != nil {
+		lf.Close()
+		return nil, err
+	}
+	if err := s.buildIndexes(ctx); err != nil {
+		s.f.Close()
 		lf.Close()
 		return nil, err
 	}
@@ -232,7 +248,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 		return err
 	}
 	if len(removed) > 0 && warn != nil {
-		warn(fmt.Sprintf("VECTOR: removed %d unfinished files of an interrupted snapshot or backup in %s: %s",
+		warn(fmt.Sprintf("VECTOR: removed %d unfinished files of an interrupted snapshot, index save or backup in %s: %s",
 			len(removed), s.dir, strings.Join(removed, ", ")))
 	}
 	files, err := s.logFiles()
@@ -242,6 +258,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 	var snapLSN uint64
 	snapPath := filepath.Join(s.dir, "snapshot")
 	if f, err := openFile(snapPath, os.O_RDONLY, 0); err == nil {
+		counts := snapshotCounts(snapPath)
 		ended := false
 		end, rerr := readRecords(f, snapMagic, func(lsn uint64, op *memory.Op) error {
 			if ended {
@@ -254,7 +271,13 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("loading stopped: %w", err)
 			}
-			return s.Apply(op)
+			if err := s.Apply(op); err != nil {
+				return err
+			}
+			if op.Kind == memory.OpCreate {
+				s.Reserve(op.Collection, counts[op.Collection])
+			}
+			return nil
 		})
 		if st, err := f.Stat(); err == nil {
 			s.snapSize = st.Size()
@@ -281,6 +304,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 		return fmt.Errorf("vector snapshot %s cannot be read: %w", snapPath, err)
 	}
 	s.lsn = snapLSN
+	s.graphsAt()
 	for i, first := range files {
 		path := filepath.Join(s.dir, walName(first))
 		f, err := openFile(path, os.O_RDONLY, 0)
@@ -303,6 +327,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 				return fmt.Errorf("record %d: %w", lsn, err)
 			}
 			s.lsn = lsn
+			s.graphsAt()
 			s.loaded.LogRecords++
 			return nil
 		})
@@ -428,6 +453,9 @@ func (s *Store) Write(op *memory.Op) (func() error, error) {
 	if s.broken != nil {
 		return nil, s.broken
 	}
+	if err := s.noteIndex(op); err != nil {
+		return nil, err
+	}
 	s.buf = appendRecord(s.buf[:0], s.lsn+1, op)
 	if _, err := s.f.Write(s.buf); err != nil {
 		if terr := s.f.Truncate(s.size); terr != nil {
@@ -484,7 +512,11 @@ func (s *Store) compactor() {
 		case <-s.stop:
 			return
 		case <-s.kick:
-			if err := s.Compact(); err != nil {
+			err := s.Compact()
+			if err == nil {
+				err = s.saveGraphs() // so that a reopen after a crash replays less
+			}
+			if err != nil {
 				// say so, and do not retry on every write (a full disk
 				// would make each one wait for a doomed snapshot)
 				s.mu.Lock()
@@ -675,6 +707,8 @@ func (s *Store) LogState() LogState {
 func (s *Store) Close() error {
 	close(s.stop)
 	<-s.done
+	// a failure costs the next start a rebuild, never points
+	_ = s.saveGraphs()
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	s.mu.Lock()

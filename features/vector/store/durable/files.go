@@ -3,6 +3,7 @@ package durable
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -99,7 +100,18 @@ func isTemp(name string, inBackups bool) bool {
 	if inBackups {
 		return strings.HasPrefix(name, "vector-") && strings.HasSuffix(name, backupTmp)
 	}
-	return name == snapshotTmp
+	// the index list and the saved graphs are written the same way
+	return name == snapshotTmp || name == indexesFile+".tmp" || name == graphsFile+".tmp"
+}
+
+// readFile is os.ReadFile through openFile: no link is followed.
+func readFile(path string) ([]byte, error) {
+	f, err := openFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // removeTemps deletes every temporary file the store can leave behind, at

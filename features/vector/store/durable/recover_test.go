@@ -217,7 +217,7 @@ func TestSalvageSnapshot(t *testing.T) {
 // and a pid written into it). Each is refused by name, and the file it
 // points to is left alone.
 func TestLinksRefused(t *testing.T) {
-	for _, name := range []string{"LOCK", "snapshot", walName(1), walName(1) + ".corrupt-8", "backups"} {
+	for _, name := range []string{"LOCK", "snapshot", walName(1), walName(1) + ".corrupt-8", "backups", indexesFile} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			if name == walName(1)+".corrupt-8" { // a torn tail would be set aside there
@@ -264,7 +264,7 @@ func TestTempFilesRemoved(t *testing.T) {
 	os.MkdirAll(bdir, 0o750)
 	target := filepath.Join(t.TempDir(), "precious")
 	os.WriteFile(target, []byte("keep me\n"), 0o640)
-	temps := []string{filepath.Join(dir, "snapshot.tmp"), filepath.Join(bdir, "vector-20261202T075500.000000000Z.snapshot.tmp")}
+	temps := []string{filepath.Join(dir, "snapshot.tmp"), filepath.Join(dir, "indexes.tmp"), filepath.Join(dir, "graphs.tmp"), filepath.Join(bdir, "vector-20261202T075500.000000000Z.snapshot.tmp")}
 	for _, p := range temps {
 		os.WriteFile(p, make([]byte, 1000), 0o640)
 	}
@@ -288,7 +288,7 @@ func TestTempFilesRemoved(t *testing.T) {
 			t.Errorf("%s removed: %v", p, err)
 		}
 	}
-	if len(warns) != 1 || !strings.Contains(warns[0], "removed 3 unfinished files") || !strings.Contains(warns[0], "1000 bytes") || s.Len() != 3 {
+	if len(warns) != 1 || !strings.Contains(warns[0], "removed 5 unfinished files") || !strings.Contains(warns[0], "1000 bytes") || s.Len() != 3 {
 		t.Fatalf("%d points, warnings %v", s.Len(), warns)
 	}
 	// a backup still works, and leaves no temp file

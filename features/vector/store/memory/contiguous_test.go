@@ -111,7 +111,7 @@ func TestMatchesReference(t *testing.T) {
 }
 
 func TestByteBounds(t *testing.T) {
-	l := Limits{MaxPoints: 1000, MaxCollections: 2, MaxBytes: 3 * (8 + PointOverhead + 200), MaxPayloadBytes: 100, MaxPayloadDepth: 3}
+	l := Limits{MaxPoints: 1000, MaxCollections: 2, MaxBytes: 3 * (2*BytesPerDim + PointOverhead + 200), MaxPayloadBytes: 100, MaxPayloadDepth: 3}
 	x := New(l)
 	x.Create(ctx, "a", 2, store.Dot)
 	p := func(id uint64, payload map[string]any) store.Point {
@@ -130,7 +130,7 @@ func TestByteBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := x.Stats()
-	want := int64(2*(8+PointOverhead)) + int64(len(`{"e":[{},{},{}]}`))
+	want := int64(2*(2*BytesPerDim+PointOverhead)) + int64(len(`{"e":[{},{},{}]}`))
 	if st.Bytes != want {
 		t.Fatalf("bytes held %d, want %d", st.Bytes, want)
 	}

@@ -38,6 +38,18 @@ type Limits struct {
 // headers. BenchmarkMemoryPerPoint measures the real figure.
 const PointOverhead = 96
 
+// BytesPerDim is what a dimension costs: a float32 and its int8 code.
+const BytesPerDim = 5
+
+// nodeCost is what a point costs in the graph of an HNSW collection
+// besides its vector: its layer-0 links, node and position maps, level.
+func (c *collection) nodeCost() int64 {
+	if c.g == nil {
+		return 0
+	}
+	return int64(4*(c.g.m0+1) + 4 + 4 + 1)
+}
+
 // Kind is the kind of a change.
 type Kind uint8
 
@@ -55,8 +67,11 @@ type Op struct {
 	Collection string
 	Size       int
 	Distance   store.Distance
-	Points     []Record
-	IDs        []store.ID
+	// Index of an OpCreate (the zero value is flat). The durable store
+	// keeps it beside its log, whose record format predates it.
+	Index  store.IndexSpec
+	Points []Record
+	IDs    []store.ID
 }
 
 // Record is one point as the index keeps it: the payload as canonical JSON
@@ -100,6 +115,14 @@ type collection struct {
 	scalars  [][]kv // the payload's top-level strings, numbers and booleans, for filters
 	cost     []int64
 	pos      map[store.ID]int
+	// the int8 codes of point i: codes[i*size:(i+1)*size], times scales[i]
+	// (quant.go); the quantized scan reads these, not vecs. An HNSW
+	// collection has none (hnsw.go); point i is its graph's node slots[i].
+	codes  []int8
+	scales []float32
+	spec   store.IndexSpec
+	g      *graph // nil for a flat collection
+	slots  []int32
 }
 
 type kv struct {
@@ -160,13 +183,24 @@ func (x *Index) write(op *Op, prepared []prepared) (func() error, error) {
 	return commit, nil
 }
 
-func (x *Index) Create(_ context.Context, name string, size int, d store.Distance) (bool, error) {
+// Create makes a flat collection.
+func (x *Index) Create(ctx context.Context, name string, size int, d store.Distance) (bool, error) {
+	return x.CreateIndexed(ctx, name, size, d, store.IndexSpec{})
+}
+
+// CreateIndexed makes a collection with the index spec chooses (flat when
+// empty); an existing one must have the same parameters.
+func (x *Index) CreateIndexed(_ context.Context, name string, size int, d store.Distance, spec store.IndexSpec) (bool, error) {
+	spec, err := spec.Normalize()
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+	}
 	commit, created, err := func() (func() error, bool, error) {
 		x.mu.Lock()
 		defer x.mu.Unlock()
 		if c, ok := x.cols[name]; ok {
-			if c.size != size || c.dist != d {
-				return nil, false, fmt.Errorf("%w: %s has size %d, distance %s", store.ErrCollectionConflict, name, c.size, c.dist)
+			if c.size != size || c.dist != d || c.spec != spec {
+				return nil, false, fmt.Errorf("%w: %s has size %d, distance %s, index %s", store.ErrCollectionConflict, name, c.size, c.dist, specString(c.spec))
 			}
 			return nil, false, nil
 		}
@@ -176,7 +210,7 @@ func (x *Index) Create(_ context.Context, name string, size int, d store.Distanc
 		if len(x.cols) >= x.lim.MaxCollections {
 			return nil, false, fmt.Errorf("%w: %d collections (VECTOR_MEMORY_MAX_COLLECTIONS)", store.ErrFull, x.lim.MaxCollections)
 		}
-		commit, err := x.write(&Op{Kind: OpCreate, Collection: name, Size: size, Distance: d}, nil)
+		commit, err := x.write(&Op{Kind: OpCreate, Collection: name, Size: size, Distance: d, Index: spec}, nil)
 		return commit, err == nil, err
 	}()
 	if err != nil || commit == nil {
@@ -207,7 +241,56 @@ func (x *Index) Info(_ context.Context, name string) (store.Info, error) {
 	if !ok {
 		return store.Info{}, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
 	}
-	return store.Info{Name: name, Size: c.size, Distance: c.dist, Points: uint64(len(c.ids))}, nil
+	spec := c.spec
+	return store.Info{Name: name, Size: c.size, Distance: c.dist, Points: uint64(len(c.ids)), Index: &spec}, nil
+}
+
+func specString(s store.IndexSpec) string {
+	if s.Type == store.IndexHNSW {
+		return fmt.Sprintf("hnsw (m %d, ef_construction %d)", s.M, s.EfConstruction)
+	}
+	return s.Type
+}
+
+// SetIndex gives an existing collection the index spec chooses, building
+// its graph from the points it holds, without journaling (the durable
+// store keeps the choice itself and calls this at reopen).
+// It reports whether it built a graph (false when the collection already
+// had this index).
+func (x *Index) SetIndex(name string, spec store.IndexSpec) (bool, error) {
+	spec, err := spec.Normalize()
+	if err != nil {
+		return false, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, ok := x.cols[name]
+	if !ok {
+		return false, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+	}
+	if c.spec == spec {
+		return false, nil
+	}
+	c.setIndex(spec)
+	return spec.Type == store.IndexHNSW, nil
+}
+
+func (c *collection) setIndex(spec store.IndexSpec) {
+	if spec == c.spec {
+		return
+	}
+	if c.g != nil { // back to flat: codes by position
+		c.codes, c.scales = make([]int8, len(c.ids)*c.size), make([]float32, len(c.ids))
+		for i := range c.ids {
+			c.scales[i] = quantize(c.vecs[i*c.size:(i+1)*c.size], c.codes[i*c.size:(i+1)*c.size])
+		}
+		c.g, c.slots = nil, nil
+	}
+	c.spec = spec
+	if spec.Type == store.IndexHNSW {
+		c.g = newGraph(spec)
+		c.rebuildGraph()
+	}
 }
 
 // prepared is a record with what the index derives from it.
@@ -219,7 +302,7 @@ type prepared struct {
 // prepare decodes what filters need from a record's payload and counts
 // the bytes it will hold.
 func prepare(r Record) (prepared, error) {
-	cost := int64(4*len(r.Vector)+len(r.Payload)) + PointOverhead
+	cost := int64(BytesPerDim*len(r.Vector)+len(r.Payload)) + PointOverhead
 	if r.Payload == nil {
 		return prepared{cost: cost}, nil
 	}
@@ -247,12 +330,20 @@ func prepare(r Record) (prepared, error) {
 func (x *Index) Upsert(_ context.Context, name string, points []store.Point) error {
 	recs := make([]Record, len(points))
 	preps := make([]prepared, len(points))
+	// the batch's vectors are copied into one allocation, not one per point
+	total := 0
+	for _, p := range points {
+		total += len(p.Vector)
+	}
+	slab := make([]float32, 0, total)
 	for i, p := range points {
 		payload, err := store.EncodePayload(p.Payload, x.lim.MaxPayloadBytes, x.lim.MaxPayloadDepth)
 		if err != nil {
 			return fmt.Errorf("point %d (id %s): %w", i, p.ID, err)
 		}
-		recs[i] = Record{ID: p.ID, Vector: slices.Clone(p.Vector), Payload: payload}
+		at := len(slab)
+		slab = append(slab, p.Vector...)
+		recs[i] = Record{ID: p.ID, Vector: slab[at:len(slab):len(slab)], Payload: payload}
 		if preps[i], err = prepare(recs[i]); err != nil {
 			return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 		}
@@ -274,7 +365,7 @@ func (x *Index) Upsert(_ context.Context, name string, points []store.Point) err
 		}
 		added, delta := 0, int64(0)
 		for id, i := range last {
-			delta += preps[i].cost
+			delta += preps[i].cost + c.nodeCost()
 			if at, exists := c.pos[id]; exists {
 				delta -= c.cost[at]
 			} else {
@@ -356,7 +447,13 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 		if op.Size < 1 || op.Size > store.MaxDimension {
 			return fmt.Errorf("create %s: size %d", op.Collection, op.Size)
 		}
-		x.cols[op.Collection] = &collection{size: op.Size, dist: op.Distance, pos: map[store.ID]int{}}
+		spec, err := op.Index.Normalize()
+		if err != nil {
+			return fmt.Errorf("create %s: %w", op.Collection, err)
+		}
+		c := &collection{size: op.Size, dist: op.Distance, pos: map[store.ID]int{}, spec: store.IndexSpec{Type: store.IndexFlat}}
+		c.setIndex(spec)
+		x.cols[op.Collection] = c
 	case OpDrop:
 		c, ok := x.cols[op.Collection]
 		if !ok {
@@ -377,6 +474,7 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 				return fmt.Errorf("upsert into %s: point %s has %d dimensions, want %d", op.Collection, r.ID, len(r.Vector), c.size)
 			}
 		}
+		c.grow(len(op.Points))
 		for i, r := range op.Points {
 			c.put(r, preps[i], x)
 		}
@@ -394,10 +492,59 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 	return nil
 }
 
+// grow makes room for n more points in one step per slice, so a batch
+// appends without a growslice per point (and a reload pre-sized by Reserve
+// without any).
+func (c *collection) grow(n int) {
+	c.vecs = slices.Grow(c.vecs, n*c.size)
+	c.norms = slices.Grow(c.norms, n)
+	c.ids = slices.Grow(c.ids, n)
+	c.payloads = slices.Grow(c.payloads, n)
+	c.scalars = slices.Grow(c.scalars, n)
+	c.cost = slices.Grow(c.cost, n)
+	if c.g == nil {
+		c.codes = slices.Grow(c.codes, n*c.size)
+		c.scales = slices.Grow(c.scales, n)
+	} else {
+		c.slots = slices.Grow(c.slots, n)
+		g := c.g
+		g.pos, g.level = slices.Grow(g.pos, n), slices.Grow(g.level, n)
+		g.links0 = slices.Grow(g.links0, n*(g.m0+1))
+	}
+}
+
+// Reserve sizes collection name for n points in all, so that loading n
+// points copies nothing (a reload knows the count from its snapshot). An
+// unknown collection or n not above what is held is ignored.
+func (x *Index) Reserve(name string, n int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, ok := x.cols[name]
+	if !ok || n <= len(c.ids) {
+		return
+	}
+	c.grow(n - len(c.ids))
+	if len(c.pos) == 0 {
+		c.pos = make(map[store.ID]int, n)
+	}
+}
+
 func (c *collection) put(r Record, p prepared, x *Index) {
+	p.cost += c.nodeCost()
 	if i, ok := c.pos[r.ID]; ok {
+		if c.g != nil {
+			// the old node keeps routing until a rebuild (with codes of
+			// the old vector); a new one links the new vector
+			c.kill(uint32(c.slots[i]))
+		}
 		copy(c.vecs[i*c.size:(i+1)*c.size], r.Vector)
 		c.norms[i] = norm(r.Vector)
+		if c.g != nil {
+			c.slots[i] = int32(c.addNode(r.Vector, c.norms[i], i))
+			c.maybeRebuild()
+		} else {
+			c.scales[i] = quantize(r.Vector, c.codes[i*c.size:(i+1)*c.size])
+		}
 		c.payloads[i], c.scalars[i] = r.Payload, p.scalars
 		x.bytes += p.cost - c.cost[i]
 		c.cost[i] = p.cost
@@ -410,6 +557,13 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 	c.payloads = append(c.payloads, r.Payload)
 	c.scalars = append(c.scalars, p.scalars)
 	c.cost = append(c.cost, p.cost)
+	if c.g != nil {
+		c.slots = append(c.slots, int32(c.addNode(r.Vector, c.norms[len(c.norms)-1], len(c.ids)-1)))
+	} else {
+		at := len(c.codes)
+		c.codes = append(c.codes, make([]int8, c.size)...)
+		c.scales = append(c.scales, quantize(r.Vector, c.codes[at:]))
+	}
 	x.points++
 	x.bytes += p.cost
 }
@@ -423,14 +577,29 @@ func (c *collection) remove(id store.ID, x *Index) {
 	last := len(c.ids) - 1
 	x.points--
 	x.bytes -= c.cost[i]
+	if c.g != nil {
+		c.kill(uint32(c.slots[i]))
+		if i != last {
+			c.slots[i] = c.slots[last]
+			c.g.pos[c.slots[i]] = int32(i)
+		}
+		c.slots = c.slots[:last]
+	}
 	if i != last {
 		copy(c.vecs[i*c.size:(i+1)*c.size], c.vecs[last*c.size:])
+		if c.g == nil {
+			copy(c.codes[i*c.size:(i+1)*c.size], c.codes[last*c.size:])
+			c.scales[i] = c.scales[last]
+		}
 		c.norms[i], c.ids[i], c.payloads[i], c.scalars[i], c.cost[i] =
 			c.norms[last], c.ids[last], c.payloads[last], c.scalars[last], c.cost[last]
 		c.pos[c.ids[i]] = i
 	}
 	delete(c.pos, id)
 	c.vecs = c.vecs[:last*c.size]
+	if c.g == nil {
+		c.codes, c.scales = c.codes[:last*c.size], c.scales[:last]
+	}
 	c.norms, c.ids, c.payloads, c.scalars, c.cost =
 		c.norms[:last], c.ids[:last], c.payloads[:last], c.scalars[:last], c.cost[:last]
 	clear(c.payloads[last:cap(c.payloads)][:1])
@@ -439,6 +608,22 @@ func (c *collection) remove(id store.ID, x *Index) {
 	if cap(c.ids) > 1024 && len(c.ids) < cap(c.ids)/4 {
 		c.vecs, c.norms, c.ids = slices.Clip(slices.Clone(c.vecs)), slices.Clone(c.norms), slices.Clone(c.ids)
 		c.payloads, c.scalars, c.cost = slices.Clone(c.payloads), slices.Clone(c.scalars), slices.Clone(c.cost)
+		if c.g == nil {
+			c.codes, c.scales = slices.Clip(slices.Clone(c.codes)), slices.Clone(c.scales)
+		}
+	}
+	if c.g != nil {
+		c.maybeRebuild()
+	}
+}
+
+// maybeRebuild rebuilds the graph once dead nodes pass half the live ones
+// (and 1000): they cost memory and crowd the candidates of searches. The
+// rebuild runs under the write lock; its cost is O(1) inserts per delete
+// or replacement, amortized.
+func (c *collection) maybeRebuild() {
+	if c.g.dead > max(1000, len(c.ids)/2) {
+		c.rebuildGraph()
 	}
 }
 
@@ -457,7 +642,7 @@ func (x *Index) Dump(batch int, begin func(Stats), emit func(*Op) error) error {
 	slices.Sort(names)
 	for _, n := range names {
 		c := x.cols[n]
-		if err := emit(&Op{Kind: OpCreate, Collection: n, Size: c.size, Distance: c.dist}); err != nil {
+		if err := emit(&Op{Kind: OpCreate, Collection: n, Size: c.size, Distance: c.dist, Index: c.spec}); err != nil {
 			return err
 		}
 		recs := make([]Record, 0, min(batch, len(c.ids)))
@@ -505,40 +690,6 @@ func dot(q []float64, v []float32) float64 {
 	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
-// dot32 is dot in float32: about twice as fast, and within screenSlack of
-// the exact value, which is enough to pass over most points without the
-// float64 sum (see Search).
-func dot32(q, v []float32) float32 {
-	v = v[:len(q)]
-	var s0, s1, s2, s3, s4, s5, s6, s7 float32
-	i := 0
-	for ; i+8 <= len(q); i += 8 {
-		a, b := q[i:i+8:i+8], v[i:i+8:i+8]
-		s0 += a[0] * b[0]
-		s1 += a[1] * b[1]
-		s2 += a[2] * b[2]
-		s3 += a[3] * b[3]
-		s4 += a[4] * b[4]
-		s5 += a[5] * b[5]
-		s6 += a[6] * b[6]
-		s7 += a[7] * b[7]
-	}
-	for ; i < len(q); i++ {
-		s0 += q[i] * v[i]
-	}
-	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-}
-
-// screenSlack bounds |dot32(q, v) - dot(q, v)| for vectors of n
-// dimensions, as a multiple of |q|*|v|: each of the 8 lanes adds about n/8
-// products, each addition and product rounding by at most 2^-24 of the
-// running sum of |q_i*v_i| (which Cauchy-Schwarz bounds by |q|*|v|); the
-// factor 2 and the constant are margin. Subnormal results add an absolute
-// error, covered by screenAbs.
-func screenSlack(n int) float64 { return 2*(float64(n)/8+4)*0x1p-24 + 1e-12 }
-
-func screenAbs(n int) float64 { return float64(n) * 0x1p-120 }
-
 func euclid(q []float64, v []float32) float64 {
 	v = v[:len(q)]
 	var s0, s1, s2, s3 float64
@@ -568,10 +719,24 @@ func match(f store.Filter, sc []kv) bool {
 	return true
 }
 
-// Search scores every point that passes the filter, scanning the
-// collection's contiguous vectors, and returns the best limit, nearest
-// first; ties go to the smaller id.
-func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f store.Filter) ([]store.Hit, error) {
+// Search returns the best limit points that pass the filter, nearest
+// first; ties go to the smaller id. It is exact: the scan reads the int8
+// codes, which bound every point's score within an interval (quant.go);
+// every point whose interval reaches the limit-th best lower bound is
+// rescored from its float32 vector, and only those. A point of the true top
+// limit always qualifies (its score is at least the limit-th best score,
+// which is at least the limit-th best lower bound), so the hits and scores
+// are those of a float64 scan of every vector.
+func (x *Index) Search(ctx context.Context, name string, q []float32, limit int, f store.Filter) ([]store.Hit, error) {
+	return x.SearchWith(ctx, name, q, limit, f, store.SearchParams{})
+}
+
+// SearchWith is Search with parameters. An HNSW collection answers from
+// its graph (the best limit of the ef candidates found, rescored exactly)
+// unless p.Exact is set, the collection holds no more than 2*ef points, or
+// the graph finds fewer than limit live points passing the filter: then
+// the exact scan answers.
+func (x *Index) SearchWith(_ context.Context, name string, q []float32, limit int, f store.Filter, p store.SearchParams) ([]store.Hit, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	c, ok := x.cols[name]
@@ -581,11 +746,163 @@ func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f
 	if err := store.CheckVector(q, c.size, c.dist); err != nil {
 		return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	qd := make([]float64, len(q))
-	for i, v := range q {
-		qd[i] = float64(v)
+	if limit <= 0 {
+		return []store.Hit{}, nil
 	}
-	qn := norm(q)
+	s := c.newSearch(q, limit)
+	ef := p.Ef
+	if ef <= 0 {
+		ef = store.DefaultHNSWEf
+	}
+	if c.g != nil && !p.Exact && len(c.ids) > 2*max(ef, limit) {
+		hits, ok, err := c.graphSearch(s, f, min(ef, store.MaxHNSWEf))
+		if ok || err != nil {
+			return hits, err
+		}
+	}
+	cands := c.candidates(s, f)
+	return c.rescore(s, cands)
+}
+
+// search is one query's state.
+type search struct {
+	q     []float32
+	qd    []float64
+	qn    float64
+	qq    query
+	limit int
+}
+
+func (c *collection) newSearch(q []float32, limit int) *search {
+	s := &search{q: q, qd: make([]float64, len(q)), qn: norm(q), qq: quantizeQuery(q), limit: limit}
+	for i, v := range q {
+		s.qd[i] = float64(v)
+	}
+	return s
+}
+
+// bounds returns an interval holding the score the exact search computes
+// for point i, in "higher is nearer" form (Euclidean distances negated).
+// Dividing by |q|*|x| and taking square roots are monotone in floating
+// point too, so the interval holds after rounding.
+func (c *collection) bounds(s *search, i, n int) (lo, hi float64) {
+	d := c.size
+	xn := c.norms[i]
+	est, b := s.qq.approxDot(c.codes[n*d:(n+1)*d:(n+1)*d], c.scales[n], xn, s.qn)
+	switch c.dist {
+	case store.Cosine:
+		return (est - b) / (s.qn * xn), (est + b) / (s.qn * xn)
+	case store.Euclid:
+		sq := s.qn*s.qn + xn*xn
+		m := 1e-9 * sq // the float64 sum of squares against this formula
+		return -math.Sqrt(max(0, sq-2*(est-b)+m)), -math.Sqrt(max(0, sq-2*(est+b)-m))
+	}
+	return est - b, est + b
+}
+
+type cand struct {
+	i  int
+	hi float64
+}
+
+// candidates scans the codes of the points that pass f and returns those
+// that may be among the best limit.
+func (c *collection) candidates(s *search, f store.Filter) []cand {
+	var cands []cand
+	if c.g != nil { // no int8 copy: every point that passes is rescored
+		for i := range c.ids {
+			if len(f) == 0 || match(f, c.scalars[i]) {
+				cands = append(cands, cand{i: i})
+			}
+		}
+		return cands
+	}
+	// lows keeps the best limit lower bounds, worst at the root: once full,
+	// its root is a floor under the limit-th best score
+	lows := make([]float64, 0, s.limit)
+	floor := math.Inf(-1)
+	pruneAt := max(1024, 4*s.limit)
+	for i := range c.ids {
+		if len(f) > 0 && !match(f, c.scalars[i]) {
+			continue
+		}
+		lo, hi := c.bounds(s, i, i)
+		if hi < floor {
+			continue
+		}
+		cands = append(cands, cand{i, hi})
+		if len(lows) < s.limit {
+			lows = append(lows, lo)
+			floatUp(lows, len(lows)-1)
+		} else if lo > lows[0] {
+			lows[0] = lo
+			floatDown(lows, 0)
+		}
+		if len(lows) == s.limit {
+			floor = lows[0]
+		}
+		if len(cands) >= pruneAt {
+			cands = prune(cands, floor)
+			pruneAt = max(pruneAt, 2*len(cands))
+		}
+	}
+	return prune(cands, floor)
+}
+
+func prune(cands []cand, floor float64) []cand {
+	out := cands[:0]
+	for _, k := range cands {
+		if k.hi >= floor {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// floatUp and floatDown keep a min-heap of float64s.
+func floatUp(h []float64, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p] <= h[i] {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func floatDown(h []float64, i int) {
+	for {
+		m, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && h[l] < h[m] {
+			m = l
+		}
+		if r < len(h) && h[r] < h[m] {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+// exact is the score of point i that search results carry, in float64 from
+// the float32 vector.
+func (c *collection) exact(s *search, i int) float64 {
+	v := c.vecs[i*c.size : (i+1)*c.size : (i+1)*c.size]
+	switch c.dist {
+	case store.Cosine:
+		return dot(s.qd, v) / (s.qn * c.norms[i])
+	case store.Dot:
+		return dot(s.qd, v)
+	}
+	return euclid(s.qd, v)
+}
+
+// rescore scores the candidates exactly and returns the best limit as hits.
+func (c *collection) rescore(s *search, cands []cand) ([]store.Hit, error) {
 	lowerIsBetter := c.dist == store.Euclid
 	better := func(a, b scored) bool {
 		if a.score != b.score {
@@ -593,43 +910,11 @@ func (x *Index) Search(_ context.Context, name string, q []float32, limit int, f
 		}
 		return cmpID(c.ids[a.i], c.ids[b.i]) < 0
 	}
-	// top keeps the best limit hits in a heap whose root is the worst of
-	// them, so a search costs O(n log limit), not a sort of every point.
-	top := make([]scored, 0, min(limit, len(c.ids)))
-	d := c.size
-	// Once top is full, a point is scored exactly only if its float32
-	// score, widened by its error bound, could beat the worst kept hit; the
-	// hits and their scores are those of the float64 scan.
-	screen := c.dist != store.Euclid
-	slack, abs := screenSlack(d), screenAbs(d)
-	for i := range c.ids {
-		if len(f) > 0 && !match(f, c.scalars[i]) {
-			continue
-		}
-		v := c.vecs[i*d : (i+1)*d : (i+1)*d]
-		if screen && len(top) == limit {
-			a := float64(dot32(q, v))
-			if !math.IsInf(a, 0) && !math.IsNaN(a) {
-				bound := a + slack*qn*c.norms[i] + abs
-				if c.dist == store.Cosine {
-					bound /= qn * c.norms[i]
-				}
-				if bound < top[0].score {
-					continue
-				}
-			}
-		}
-		var s float64
-		switch c.dist {
-		case store.Cosine:
-			s = dot(qd, v) / (qn * c.norms[i])
-		case store.Dot:
-			s = dot(qd, v)
-		case store.Euclid:
-			s = euclid(qd, v)
-		}
-		h := scored{i, s}
-		if len(top) < limit {
+	// top keeps the best limit hits in a heap whose root is the worst of them
+	top := make([]scored, 0, min(s.limit, len(cands)))
+	for _, k := range cands {
+		h := scored{k.i, c.exact(s, k.i)}
+		if len(top) < s.limit {
 			top = append(top, h)
 			siftUp(top, len(top)-1, better)
 		} else if better(h, top[0]) {

@@ -1,0 +1,353 @@
+package durable
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
+)
+
+// BenchmarkIndexes is the index benchmark of BUILD.md: for each dataset
+// (random and clustered, dimension 384, fixed seeds) and each index (flat,
+// hnsw m 16 ef_construction 200) it reports build time and insert
+// points/s in memory, durable insert points/s (batches of 100, an fsync
+// each), reopen time and heap per point in a fresh process, p50/p99 query
+// latency (top 10, one goroutine, default ef; for hnsw also at ef 400 and
+// 1600) and recall@10 against the exact search; for flat also the plain
+// float32 scan (the floor). Run it once per size:
+//
+//	go test -run '^$' -bench BenchmarkIndexes -benchtime 1x -timeout 0 ./features/vector/store/durable -index.n 100000
+var (
+	benchN       = flag.Int("index.n", 100_000, "BenchmarkIndexes: points per dataset")
+	benchQueries = flag.Int("index.queries", 200, "BenchmarkIndexes: queries per dataset")
+	benchSets    = flag.String("index.sets", "random,clustered", "BenchmarkIndexes: datasets")
+	benchTypes   = flag.String("index.types", "flat,hnsw", "BenchmarkIndexes: indexes")
+	reopenDir    = flag.String("index.reopen", "", "internal: the child process of BenchmarkIndexes reopens this directory")
+)
+
+const benchDim = 384
+
+// dataset returns n points and the queries, from fixed seeds. Clustered:
+// n/100 centres with N(0,1) components, points and queries at N(0,0.3)
+// around a random centre.
+func dataset(name string, n, nq int) (pts, qs [][]float32) {
+	r := rand.New(rand.NewPCG(2026, uint64(len(name))))
+	gen := func(k int) [][]float32 {
+		out := make([][]float32, k)
+		slab := make([]float32, k*benchDim)
+		for i := range out {
+			out[i] = slab[i*benchDim : (i+1)*benchDim : (i+1)*benchDim]
+			for j := range out[i] {
+				out[i][j] = float32(r.NormFloat64())
+			}
+		}
+		return out
+	}
+	if name == "random" {
+		return gen(n), gen(nq)
+	}
+	centres := gen(max(1, n/100))
+	around := func(k int) [][]float32 {
+		out := gen(k)
+		for _, v := range out {
+			c := centres[r.IntN(len(centres))]
+			for j := range v {
+				v[j] = c[j] + 0.3*v[j]
+			}
+		}
+		return out
+	}
+	return around(n), around(nq)
+}
+
+func batchOf(vecs [][]float32, from, n int) []store.Point {
+	p := make([]store.Point, 0, n)
+	for i := from; i < min(from+n, len(vecs)); i++ {
+		p = append(p, store.Point{ID: store.ID{Num: uint64(i)}, Vector: vecs[i]})
+	}
+	return p
+}
+
+func specOf(typ string) store.IndexSpec {
+	if typ == "hnsw" {
+		return store.IndexSpec{Type: store.IndexHNSW, M: 16, EfConstruction: 200}
+	}
+	return store.IndexSpec{Type: store.IndexFlat}
+}
+
+func pct(d []time.Duration, p float64) float64 {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+}
+
+// floorScan is the plain float32 scan with a top-10, norms precomputed
+// (the floor the quantized scan is measured against).
+func floorScan(vecs [][]float32, norms []float32, q []float32) []int {
+	var qn float64
+	for _, x := range q {
+		qn += float64(x) * float64(x)
+	}
+	type hit struct {
+		i int
+		s float32
+	}
+	top := make([]hit, 0, 11)
+	for i, v := range vecs {
+		var d float32
+		for j := range q {
+			d += q[j] * v[j]
+		}
+		s := d / norms[i]
+		if len(top) < 10 || s > top[len(top)-1].s {
+			top = append(top, hit{i, s})
+			slices.SortFunc(top, func(a, b hit) int { return cmpF(b.s, a.s) })
+			top = top[:min(10, len(top))]
+		}
+	}
+	out := make([]int, len(top))
+	for i, h := range top {
+		out[i] = h.i
+	}
+	return out
+}
+
+func cmpF(a, b float32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func BenchmarkIndexes(b *testing.B) {
+	lim := memory.Limits{MaxPoints: 1 << 30, MaxCollections: 4, MaxBytes: 1 << 40, MaxPayloadBytes: 1 << 16, MaxPayloadDepth: 8}
+	for _, set := range strings.Split(*benchSets, ",") {
+		vecs, qs := dataset(set, *benchN, *benchQueries)
+		for _, typ := range strings.Split(*benchTypes, ",") {
+			b.Run(fmt.Sprintf("%s/%s/n=%d", set, typ, *benchN), func(b *testing.B) {
+				spec := specOf(typ)
+				// build in memory, batches of 1000
+				var m0, m1 runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&m0)
+				x := memory.New(lim)
+				if _, err := x.CreateIndexed(ctx, "c", benchDim, store.Cosine, spec); err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				for i := 0; i < len(vecs); i += 1000 {
+					if err := x.Upsert(ctx, "c", batchOf(vecs, i, 1000)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				build := time.Since(start)
+				runtime.GC()
+				runtime.ReadMemStats(&m1)
+				b.ReportMetric(build.Seconds(), "build-s")
+				b.ReportMetric(float64(len(vecs))/build.Seconds(), "insert-points/s")
+				b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/float64(len(vecs)), "heap-bytes/point")
+				// queries: latency of the index's answer, recall against exact
+				norms := make([]float32, len(vecs))
+				for i, v := range vecs {
+					var n float64
+					for _, x := range v {
+						n += float64(x) * float64(x)
+					}
+					norms[i] = float32(math.Sqrt(n))
+				}
+				var lat, exactLat, floorLat []time.Duration
+				found, total := 0, 0
+				for i, q := range qs {
+					t0 := time.Now()
+					got, err := x.Search(ctx, "c", q, 10, nil)
+					lat = append(lat, time.Since(t0))
+					if err != nil {
+						b.Fatal(err)
+					}
+					t0 = time.Now()
+					want, _ := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Exact: true})
+					exactLat = append(exactLat, time.Since(t0))
+					in := map[store.ID]bool{}
+					for _, h := range got {
+						in[h.ID] = true
+					}
+					for _, h := range want {
+						if in[h.ID] {
+							found++
+						}
+					}
+					total += len(want)
+					if typ == "flat" && i < 20 { // the floor is slow: 20 queries
+						t0 = time.Now()
+						fl := floorScan(vecs, norms, q)
+						floorLat = append(floorLat, time.Since(t0))
+						for k := range fl {
+							if k < len(want) && want[k].ID.Num != uint64(fl[k]) && math.Abs(float64(want[k].Score)-float64(want[min(k+1, len(want)-1)].Score)) > 1e-6 {
+								b.Logf("query %d: float32 scan rank %d is %d, exact %s (float32 rounding)", i, k, fl[k], want[k].ID)
+							}
+						}
+					}
+				}
+				b.ReportMetric(pct(lat, 0.5), "p50-ms")
+				b.ReportMetric(pct(lat, 0.99), "p99-ms")
+				b.ReportMetric(pct(exactLat, 0.5), "exact-p50-ms")
+				b.ReportMetric(float64(found)/float64(total), "recall@10")
+				if typ == "hnsw" { // the same queries with more candidates
+					for _, ef := range []int{400, 1600} {
+						var efLat []time.Duration
+						found, total := 0, 0
+						for _, q := range qs {
+							t0 := time.Now()
+							got, _ := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Ef: ef})
+							efLat = append(efLat, time.Since(t0))
+							want, _ := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Exact: true})
+							in := map[store.ID]bool{}
+							for _, h := range got {
+								in[h.ID] = true
+							}
+							for _, h := range want {
+								if in[h.ID] {
+									found++
+								}
+							}
+							total += len(want)
+						}
+						b.ReportMetric(pct(efLat, 0.5), fmt.Sprintf("ef%d-p50-ms", ef))
+						b.ReportMetric(float64(found)/float64(total), fmt.Sprintf("ef%d-recall@10", ef))
+					}
+				}
+				if len(floorLat) > 0 {
+					b.ReportMetric(pct(floorLat, 0.5), "float32-scan-p50-ms")
+				}
+				x = nil
+				runtime.GC()
+				// durable: inserts (batches of 100, the first 20,000 points, an
+				// fsync each; the rest in batches of 1000), a snapshot, then a
+				// fresh process reopens it
+				dir := b.TempDir()
+				s, err := Open(ctx, Options{Dir: dir, Limits: lim})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.CreateIndexed(ctx, "c", benchDim, store.Cosine, spec); err != nil {
+					b.Fatal(err)
+				}
+				first := min(len(vecs), 20_000)
+				start = time.Now()
+				for i := 0; i < first; i += 100 {
+					if err := s.Upsert(ctx, "c", batchOf(vecs, i, 100)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(first)/time.Since(start).Seconds(), "durable-points/s")
+				for i := first; i < len(vecs); i += 1000 {
+					if err := s.Upsert(ctx, "c", batchOf(vecs, i, 1000)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.Compact(); err != nil {
+					b.Fatal(err)
+				}
+				s.Close()
+				child := reopenChild(b, dir)
+				b.ReportMetric(child.TookMS/1000, "reopen-s")
+				b.ReportMetric(child.CPUMS/1000, "reopen-cpu-s")
+				b.ReportMetric(child.HeapPerPoint, "reopen-heap-bytes/point")
+				if child.Points != len(vecs) {
+					b.Fatalf("the fresh process found %d points, want %d", child.Points, len(vecs))
+				}
+			})
+		}
+	}
+}
+
+type childReport struct {
+	TookMS float64 `json:"took_ms"`
+	// CPUMS is the CPU time the reopen took (Go's own estimate): on a
+	// shared machine the wall time above also counts waiting for a core.
+	CPUMS        float64 `json:"cpu_ms"`
+	Points       int     `json:"points"`
+	HeapPerPoint float64 `json:"heap_per_point"`
+}
+
+// reopenChild runs this test binary again to open dir: a fresh process,
+// as a restart is.
+func reopenChild(b *testing.B, dir string) childReport {
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(exe, "-test.run=^TestReopenChild$", "-index.reopen="+dir)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("reopen child: %v\n%s", err, out.String())
+	}
+	_, line, ok := strings.Cut(out.String(), "REOPEN ")
+	line, _, _ = strings.Cut(line, "\n")
+	var rep childReport
+	if !ok || json.Unmarshal([]byte(line), &rep) != nil {
+		b.Fatalf("reopen child said:\n%s", out.String())
+	}
+	return rep
+}
+
+// TestReopenChild is the child of BenchmarkIndexes (skipped otherwise): it
+// opens -index.reopen, answers one search, and reports on stdout.
+func TestReopenChild(t *testing.T) {
+	if *reopenDir == "" {
+		t.Skip("only as BenchmarkIndexes' child process")
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	cpu0 := cpuSeconds()
+	start := time.Now()
+	s, err := Open(ctx, Options{Dir: *reopenDir, Limits: memory.Limits{MaxPoints: 1 << 30, MaxCollections: 4, MaxBytes: 1 << 40, MaxPayloadBytes: 1 << 16, MaxPayloadDepth: 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := make([]float32, benchDim)
+	q[0] = 1
+	if _, err := s.Search(ctx, "c", q, 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	cpu := cpuSeconds() - cpu0
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	rep := childReport{TookMS: float64(took.Microseconds()) / 1000, CPUMS: cpu * 1000, Points: s.Len(),
+		HeapPerPoint: float64(m1.HeapAlloc-m0.HeapAlloc) / float64(max(1, s.Len()))}
+	b, _ := json.Marshal(rep)
+	fmt.Printf("REOPEN %s\n", b)
+	s.Close()
+}
+
+// cpuSeconds is the CPU time the process has used running Go code and its
+// garbage collector, as the runtime estimates it.
+func cpuSeconds() float64 {
+	ms := []metrics.Sample{{Name: "/cpu/classes/user:cpu-seconds"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(ms)
+	t := 0.0
+	for _, m := range ms {
+		if m.Value.Kind() == metrics.KindFloat64 {
+			t += m.Value.Float64()
+		}
+	}
+	return t
+}

@@ -1,0 +1,162 @@
+package durable
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/advanced-backend/advanced-backend/features/vector/store"
+)
+
+var hnsw = store.IndexSpec{Type: store.IndexHNSW, M: 8, EfConstruction: 64}
+
+// TestHNSWSurvivesReopen: an HNSW collection comes back as HNSW after a
+// restart, from the log alone and from a snapshot plus log, with its
+// deletes and replacements; every point is found by the graph at its own
+// vector, deleted ones never; flat collections stay flat; a drop and a
+// flat re-create of the same name is flat.
+func TestHNSWSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir)
+	r := rand.New(rand.NewPCG(8, 8))
+	if _, err := s.CreateIndexed(ctx, "h", 16, store.Cosine, hnsw); err != nil {
+		t.Fatal(err)
+	}
+	s.Create(ctx, "f", 16, store.Cosine)
+	s.CreateIndexed(ctx, "gone", 16, store.Cosine, hnsw)
+	s.Delete(ctx, "gone")
+	s.CreateIndexed(ctx, "again", 4, store.Dot, hnsw)
+	s.Delete(ctx, "again")
+	s.Create(ctx, "again", 4, store.Dot)
+	live := map[uint64][]float32{}
+	up := func(from, n int) {
+		p := pts(r, from, n, 16)
+		if err := s.Upsert(ctx, "h", p); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range p {
+			live[x.ID.Num] = x.Vector
+		}
+	}
+	up(0, 1000)
+	var del []store.ID
+	for i := uint64(0); i < 1000; i += 7 {
+		del = append(del, store.ID{Num: i})
+		delete(live, i)
+	}
+	s.DeletePoints(ctx, "h", del)
+	up(500, 100) // replacements
+	check := func(round string) {
+		t.Helper()
+		info, err := s.Info(ctx, "h")
+		if err != nil || *info.Index != hnsw || int(info.Points) != len(live) {
+			t.Fatalf("%s: info %+v %v", round, info, err)
+		}
+		for name, want := range map[string]string{"f": "flat", "again": "flat"} {
+			if info, _ := s.Info(ctx, name); info.Index.Type != want {
+				t.Fatalf("%s: %s is %+v", round, name, info.Index)
+			}
+		}
+		if _, err := s.Info(ctx, "gone"); !errors.Is(err, store.ErrCollectionNotFound) {
+			t.Fatal(err)
+		}
+		for id, v := range live {
+			hits, err := s.SearchWith(ctx, "h", v, 3, nil, store.SearchParams{Ef: 32})
+			if err != nil || len(hits) == 0 || hits[0].ID.Num != id {
+				t.Fatalf("%s: point %d not found at its vector: %v %v", round, id, hits, err)
+			}
+			for _, h := range hits {
+				if _, ok := live[h.ID.Num]; !ok {
+					t.Fatalf("%s: deleted point %s returned", round, h.ID)
+				}
+			}
+		}
+	}
+	check("before")
+	s.Close()
+	s, _ = open(t, dir)
+	check("log")
+	if l := s.Loaded(); fmt.Sprint(l.Graphs, l.Built) != "[h] []" {
+		t.Fatalf("after a graceful stop the saved graph serves: %+v", l)
+	}
+	if err := s.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	up(2000, 50) // after the snapshot, in the log
+	s.Close()
+	s, _ = open(t, dir)
+	check("snapshot and log")
+	// a crash: the files as they are while the store runs (every write
+	// acknowledged, the graph file older than the log's end)
+	up(3000, 80)
+	s.DeletePoints(ctx, "h", []store.ID{{Num: 3001}})
+	delete(live, 3001)
+	crashed := t.TempDir()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.Name() != "LOCK" && !e.IsDir() {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(crashed, e.Name()), b, 0o640)
+		}
+	}
+	s.Close()
+	s, _ = open(t, crashed)
+	check("crash: saved graph plus the log replayed into it")
+	if l := s.Loaded(); fmt.Sprint(l.Graphs, l.Built) != "[h] []" {
+		t.Fatalf("after a crash: %+v", l)
+	}
+	s.Close()
+	// a damaged graph file is rebuilt, with a warning
+	g := filepath.Join(crashed, graphsFile)
+	b, _ := os.ReadFile(g)
+	b[len(b)/2] ^= 0xFF
+	os.WriteFile(g, b, 0o640)
+	var warns []string
+	s, warns = open(t, crashed)
+	check("damaged graph file")
+	if l := s.Loaded(); fmt.Sprint(l.Graphs, l.Built) != "[] [h]" || len(warns) != 1 || !strings.Contains(warns[0], "graphs are rebuilt") {
+		t.Fatalf("damaged graph file: %+v %q", l, warns)
+	}
+	s.Close()
+}
+
+// TestIndexListRules: an entry whose create never reached the log (a crash
+// between the two writes) is dropped at reopen; a damaged list stops
+// start-up naming the file; a failed list write refuses the create.
+func TestIndexListRules(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir)
+	s.CreateIndexed(ctx, "h", 4, store.Dot, hnsw)
+	s.Close()
+	list := filepath.Join(dir, indexesFile)
+	b, _ := os.ReadFile(list)
+	os.WriteFile(list, []byte(strings.Replace(string(b), "}}", `},"ghost":{"type":"hnsw","m":8,"ef_construction":64}}`, 1)), 0o640)
+	s, _ = open(t, dir)
+	if got := fmt.Sprint(s.indexes); strings.Contains(got, "ghost") || !strings.Contains(got, "h:") {
+		t.Fatalf("entries after reopen: %s", got)
+	}
+	if b, _ := os.ReadFile(list); strings.Contains(string(b), "ghost") {
+		t.Fatalf("stale entry kept on disk: %s", b)
+	}
+	// the list cannot be written: the create is refused and nothing changes
+	os.Mkdir(list+".tmp", 0o750)
+	if _, err := s.CreateIndexed(ctx, "h2", 4, store.Dot, hnsw); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("create with an unwritable list: %v", err)
+	}
+	if _, err := s.Info(ctx, "h2"); !errors.Is(err, store.ErrCollectionNotFound) {
+		t.Fatalf("refused create left a collection: %v", err)
+	}
+	os.Remove(list + ".tmp")
+	s.Close()
+	os.WriteFile(list, []byte("{not json"), 0o640)
+	if _, err := Open(ctx, Options{Dir: dir, Limits: limits}); err == nil || !strings.Contains(err.Error(), list) {
+		t.Fatalf("damaged list: %v", err)
+	}
+}

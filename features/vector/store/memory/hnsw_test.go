@@ -1,0 +1,323 @@
+package memory
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/advanced-backend/advanced-backend/features/vector/store"
+)
+
+var hnswSpec = store.IndexSpec{Type: store.IndexHNSW, M: 16, EfConstruction: 100}
+
+// checkGraph asserts the invariants that tie positions and nodes.
+func checkGraph(t *testing.T, c *collection) {
+	t.Helper()
+	if c.g == nil {
+		t.Fatal("no graph")
+	}
+	if len(c.slots) != len(c.ids) || len(c.g.ghosts) != c.g.dead || c.codes != nil {
+		t.Fatalf("sizes: %d slots, %d ids, %d ghosts of %d dead, %d codes", len(c.slots), len(c.ids), len(c.g.ghosts), c.g.dead, len(c.codes))
+	}
+	live := 0
+	for n, at := range c.g.pos {
+		if at >= 0 {
+			live++
+			if int(c.slots[at]) != n {
+				t.Fatalf("node %d says position %d, which says node %d", n, at, c.slots[at])
+			}
+		}
+	}
+	if live != len(c.ids) || len(c.g.pos)-live != c.g.dead {
+		t.Fatalf("%d live nodes for %d points, %d dead counted of %d", live, len(c.ids), c.g.dead, len(c.g.pos)-live)
+	}
+}
+
+func fillIndex(t testing.TB, x *Index, name string, vecs [][]float32) {
+	for i := 0; i < len(vecs); i += 500 {
+		var pts []store.Point
+		for j := i; j < min(i+500, len(vecs)); j++ {
+			pts = append(pts, store.Point{ID: store.ID{Num: uint64(j)}, Vector: vecs[j], Payload: map[string]any{"m": float64(j % 100)}})
+		}
+		if err := x.Upsert(ctx, name, pts); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// recall is the share of the exact top k that the graph search returns.
+func recall(t testing.TB, x *Index, name string, qs [][]float32, k, ef int) float64 {
+	found, total := 0, 0
+	for _, q := range qs {
+		want, err := x.SearchWith(ctx, name, q, k, nil, store.SearchParams{Exact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := x.SearchWith(ctx, name, q, k, nil, store.SearchParams{Ef: ef})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := map[store.ID]bool{}
+		for _, h := range got {
+			in[h.ID] = true
+		}
+		for _, h := range want {
+			if in[h.ID] {
+				found++
+			}
+		}
+		total += len(want)
+	}
+	return float64(found) / float64(total)
+}
+
+// TestHNSWRecall: at 5,000 points (random and clustered, dimension 64) the
+// graph's top 10 holds at least 90% of the exact top 10 for every
+// distance.
+func TestHNSWRecall(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	const n, dim = 5000, 64
+	random := make([][]float32, n)
+	for i := range random {
+		random[i] = randVec(r, dim)
+	}
+	sets := map[string][][]float32{"random": random, "clustered": clustered(r, n, dim, 20)}
+	for setName, vecs := range sets {
+		for _, d := range []store.Distance{store.Cosine, store.Dot, store.Euclid} {
+			x := New(lim(n, 1))
+			if _, err := x.CreateIndexed(ctx, "h", dim, d, hnswSpec); err != nil {
+				t.Fatal(err)
+			}
+			fillIndex(t, x, "h", vecs)
+			checkGraph(t, x.cols["h"])
+			qs := make([][]float32, 50)
+			for i := range qs {
+				qs[i] = randVec(r, dim)
+				if setName == "clustered" {
+					qs[i] = vecs[r.IntN(n)]
+				}
+			}
+			rc := recall(t, x, "h", qs, 10, 0)
+			t.Logf("%s %s: recall@10 %.3f at the default ef", setName, d, rc)
+			if rc < 0.9 {
+				t.Errorf("%s %s: recall@10 %.3f, want >= 0.9", setName, d, rc)
+			}
+		}
+	}
+}
+
+// TestHNSWDeletesAndUpdates: deleted points are never returned, replaced
+// points are found at their new vector only, and the graph is rebuilt
+// once dead nodes pile up, keeping its invariants and its recall.
+func TestHNSWDeletesAndUpdates(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	const n, dim = 4000, 32
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		vecs[i] = randVec(r, dim)
+	}
+	x := New(lim(n, 1))
+	x.CreateIndexed(ctx, "h", dim, store.Cosine, hnswSpec)
+	fillIndex(t, x, "h", vecs)
+	c := x.cols["h"]
+	// delete every third point, querying with their own vectors
+	var del []store.ID
+	for i := 0; i < n; i += 3 {
+		del = append(del, store.ID{Num: uint64(i)})
+	}
+	if _, err := x.DeletePoints(ctx, "h", del[:900]); err != nil {
+		t.Fatal(err)
+	}
+	checkGraph(t, c)
+	if c.g.dead != 900 {
+		t.Fatalf("%d dead nodes, want 900 (no rebuild yet)", c.g.dead)
+	}
+	gone := map[store.ID]bool{}
+	for _, id := range del[:900] {
+		gone[id] = true
+	}
+	for _, id := range del[:900:900][:100] {
+		hits, err := x.SearchWith(ctx, "h", vecs[id.Num], 10, nil, store.SearchParams{Ef: 32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hits {
+			if gone[h.ID] {
+				t.Fatalf("deleted point %s returned", h.ID)
+			}
+		}
+		if len(hits) != 10 {
+			t.Fatalf("%d hits", len(hits))
+		}
+	}
+	// replace 200 points with new vectors: found at the new one
+	var upd []store.Point
+	for i := 1; i < 600; i += 3 {
+		v := randVec(r, dim)
+		vecs[i] = v
+		upd = append(upd, store.Point{ID: store.ID{Num: uint64(i)}, Vector: v})
+	}
+	if err := x.Upsert(ctx, "h", upd); err != nil {
+		t.Fatal(err)
+	}
+	checkGraph(t, c)
+	for _, p := range upd[:50] {
+		hits, _ := x.SearchWith(ctx, "h", p.Vector, 1, nil, store.SearchParams{Ef: 32})
+		if len(hits) != 1 || hits[0].ID != p.ID || hits[0].Score < 0.9999 {
+			t.Fatalf("replaced point %s not found at its new vector: %v", p.ID, hits)
+		}
+	}
+	// more deletes pass the rebuild threshold (dead > max(1000, live/2))
+	if _, err := x.DeletePoints(ctx, "h", del[900:]); err != nil {
+		t.Fatal(err)
+	}
+	checkGraph(t, c)
+	if c.g.dead >= 1000 {
+		t.Fatalf("%d dead nodes: no rebuild", c.g.dead)
+	}
+	for _, id := range del {
+		gone[id] = true
+	}
+	qs := make([][]float32, 40)
+	for i := range qs {
+		qs[i] = randVec(r, dim)
+	}
+	for _, q := range qs {
+		hits, _ := x.SearchWith(ctx, "h", q, 10, nil, store.SearchParams{Ef: 64})
+		for _, h := range hits {
+			if gone[h.ID] {
+				t.Fatalf("deleted point %s returned after the rebuild", h.ID)
+			}
+		}
+	}
+	if rc := recall(t, x, "h", qs, 10, 0); rc < 0.9 {
+		t.Fatalf("recall@10 %.3f after deletes and a rebuild", rc)
+	}
+}
+
+// TestHNSWFilterFallsBackToExact: a filter the graph's candidates cannot
+// satisfy (1 point in 100 matches) gets the exact answer; so does a
+// collection too small for the graph, and Exact.
+func TestHNSWFilterFallsBackToExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	const n, dim = 3000, 32
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		vecs[i] = randVec(r, dim)
+	}
+	x, flat := New(lim(n, 1)), New(lim(n, 1))
+	x.CreateIndexed(ctx, "h", dim, store.Euclid, hnswSpec)
+	flat.Create(ctx, "h", dim, store.Euclid)
+	fillIndex(t, x, "h", vecs)
+	fillIndex(t, flat, "h", vecs)
+	for k := 0; k < 30; k++ {
+		q := randVec(r, dim)
+		f := store.Filter{"m": float64(k)}
+		got, err := x.SearchWith(ctx, "h", q, 10, f, store.SearchParams{Ef: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := flat.Search(ctx, "h", q, 10, f)
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) != 10 {
+			t.Fatalf("filter %v: %v\nexact %v", f, got, want)
+		}
+	}
+	// a limit of half the collection or more: the exact scan answers
+	q := randVec(r, dim)
+	got, _ := x.SearchWith(ctx, "h", q, 1500, nil, store.SearchParams{Ef: 16})
+	want, _ := flat.Search(ctx, "h", q, 1500, nil)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatal("a search for 1500 of 3000 points differs from the exact one")
+	}
+}
+
+// TestIndexSpecs: defaults, bounds, conflicts and what Info reports.
+func TestIndexSpecs(t *testing.T) {
+	x := New(lim(100, 10))
+	if _, err := x.CreateIndexed(ctx, "h", 4, store.Dot, store.IndexSpec{Type: "HNSW"}); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := x.Info(ctx, "h")
+	if *info.Index != (store.IndexSpec{Type: "hnsw", M: 16, EfConstruction: 200}) {
+		t.Fatalf("defaults: %+v", info.Index)
+	}
+	created, err := x.CreateIndexed(ctx, "h", 4, store.Dot, store.IndexSpec{Type: "hnsw", M: 16})
+	if created || err != nil {
+		t.Fatalf("the same spec again: %v %v", created, err)
+	}
+	if _, err := x.Create(ctx, "h", 4, store.Dot); !errors.Is(err, store.ErrCollectionConflict) {
+		t.Fatalf("flat over hnsw: %v", err)
+	}
+	for _, bad := range []store.IndexSpec{{Type: "ivf"}, {Type: "hnsw", M: 2}, {Type: "hnsw", M: 65}, {Type: "hnsw", M: 16, EfConstruction: 8},
+		{Type: "hnsw", EfConstruction: 5000}, {Type: "flat", M: 16}} {
+		if _, err := x.CreateIndexed(ctx, "b", 4, store.Dot, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("%+v: %v", bad, err)
+		}
+	}
+	info, _ = x.Info(ctx, "h")
+	x.Create(ctx, "f", 4, store.Dot)
+	info, _ = x.Info(ctx, "f")
+	if info.Index.Type != "flat" {
+		t.Fatalf("flat: %+v", info.Index)
+	}
+}
+
+// TestGraphFileRoundTrip: a saved graph attaches to a collection holding
+// the same points (and answers as before), and is refused by one whose
+// points differ; damage is detected.
+func TestGraphFileRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	const n, dim = 2000, 16
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		vecs[i] = randVec(r, dim)
+	}
+	x := New(lim(n, 2))
+	x.CreateIndexed(ctx, "h", dim, store.Dot, hnswSpec)
+	fillIndex(t, x, "h", vecs)
+	x.DeletePoints(ctx, "h", []store.ID{{Num: 5}, {Num: 77}})
+	var buf bytes.Buffer
+	crc := crc32.New(graphCRC)
+	if err := x.WriteGraphs(io.MultiWriter(&buf, crc), func() uint64 { return 42 }); err != nil {
+		t.Fatal(err)
+	}
+	data := binary.LittleEndian.AppendUint32(buf.Bytes(), crc.Sum32())
+	gs, err := DecodeGraphs(data)
+	if err != nil || gs.Stamp != 42 {
+		t.Fatalf("decode: %v", err)
+	}
+	// the same points, loaded flat as a reopen does
+	y := New(lim(n, 2))
+	y.Create(ctx, "h", dim, store.Dot)
+	fillIndex(t, y, "h", vecs)
+	y.DeletePoints(ctx, "h", []store.ID{{Num: 5}, {Num: 77}})
+	if got := y.AttachGraphs(gs); fmt.Sprint(got) != "[h]" {
+		t.Fatalf("attached %v", got)
+	}
+	checkGraph(t, y.cols["h"])
+	for k := 0; k < 20; k++ {
+		q := randVec(r, dim)
+		a, _ := x.SearchWith(ctx, "h", q, 10, nil, store.SearchParams{Ef: 40})
+		b, _ := y.SearchWith(ctx, "h", q, 10, nil, store.SearchParams{Ef: 40})
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Fatalf("the attached graph answers otherwise:\n%v\n%v", a, b)
+		}
+	}
+	// other points: refused, left flat
+	z := New(lim(n, 2))
+	z.Create(ctx, "h", dim, store.Dot)
+	fillIndex(t, z, "h", vecs[:n-1])
+	gs, _ = DecodeGraphs(data)
+	if got := z.AttachGraphs(gs); len(got) != 0 || z.cols["h"].g != nil {
+		t.Fatalf("attached to other points: %v", got)
+	}
+	data[len(data)/2] ^= 1
+	if _, err := DecodeGraphs(data); err == nil {
+		t.Fatal("damage not detected")
+	}
+}
