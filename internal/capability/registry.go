@@ -162,7 +162,7 @@ func SettingsOptions(linked map[string]GroupInfo) (lk []config.GroupSettings, un
 	names := linkedNames(linked)
 	for _, g := range groupspec.Groups() {
 		if info, ok := linked[g.Name]; ok {
-			lk = append(lk, config.GroupSettings{Group: g.Name, Settings: info.Settings})
+			lk = append(lk, config.GroupSettings{Group: g.Name, Settings: info.Settings, Prefixes: g.SettingPrefixes})
 			continue
 		}
 		unlinked = append(unlinked, config.UnlinkedGroup{Name: g.Name, Prefixes: g.SettingPrefixes, HowToLink: groupspec.HowToLink(g.Name)})

@@ -57,13 +57,36 @@ type Config struct {
 	Ignored []IgnoredSetting
 }
 
-// IgnoredSetting is a setting given for a group that is not linked.
+// IgnoredSetting is a setting that is given but has no effect: it belongs
+// to a group that is not linked, or it carries the prefix of core or of a
+// linked group without being one of its declared names (a typo).
 type IgnoredSetting struct {
 	Name    string `json:"name"`
 	Group   string `json:"group"`
 	Variant string `json:"variant"`
-	// HowToLink says which variants or build tag bring the group.
-	HowToLink string `json:"how_to_link"`
+	// HowToLink says which variants or build tag bring the group; empty
+	// for a misspelt name of a linked group.
+	HowToLink string `json:"how_to_link,omitempty"`
+	// Unknown marks a name under the prefix of core or a linked group that
+	// nothing declares; Nearest is the closest declared name.
+	Unknown bool   `json:"unknown,omitempty"`
+	Nearest string `json:"nearest,omitempty"`
+}
+
+// Why says in words why the setting has no effect.
+func (i IgnoredSetting) Why() string {
+	if i.Unknown {
+		return fmt.Sprintf("%s is not a setting of %s (did you mean %s?)", i.Name, groupWords(i.Group), i.Nearest)
+	}
+	return fmt.Sprintf("%s belongs to the %s group, which is not linked into the %s variant (it comes with %s)",
+		i.Name, i.Group, i.Variant, i.HowToLink)
+}
+
+func groupWords(g string) string {
+	if g == "core" {
+		return "core"
+	}
+	return "the " + g + " group"
 }
 
 // Group returns a linked group's settings (empty Values if it has none).
@@ -183,7 +206,16 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error)
 type GroupSettings struct {
 	Group    string
 	Settings []Setting
+	// Prefixes are the group's setting prefixes: a given name under one of
+	// them that Settings does not declare is reported as a typo.
+	Prefixes []string
 }
+
+// corePrefixes are the prefixes of core's families of settings: a given
+// name under one of them that core does not declare (JWT_SECRETS) is
+// reported as a typo. HTTP_ is not among them: HTTP_PROXY is the
+// environment's, not ours.
+var corePrefixes = []string{"JWT_", "LATENCY_", "RATE_LIMIT_", "CLUSTER_", "SHUTDOWN_", "TDIGEST_"}
 
 // Options are the inputs of LoadWith.
 type Options struct {
@@ -267,9 +299,16 @@ func LoadWith(o Options) (*Config, error) {
 		}
 		return false
 	}
+	unknown := unknownNames(vars, o.Linked)
 	for _, kv := range o.Environ {
 		name, _, _ := strings.Cut(kv, "=")
-		ignore(name)
+		if ignore(name) {
+			continue
+		}
+		if i, ok := unknown(name); ok && !slices.ContainsFunc(c.Ignored, func(x IgnoredSetting) bool { return x.Name == name }) {
+			i.Variant = o.Variant
+			c.Ignored = append(c.Ignored, i)
+		}
 	}
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -300,14 +339,78 @@ func LoadWith(o Options) (*Config, error) {
 	}
 	if c.StrictSettings && len(c.Ignored) > 0 {
 		i := c.Ignored[0]
-		return nil, &Error{Var: i.Name, Refused: true, Err: fmt.Errorf(
-			"STRICT_SETTINGS=1 and %s belongs to the %s group, which is not linked into the %s variant (it comes with %s)",
-			i.Name, i.Group, i.Variant, i.HowToLink)}
+		return nil, &Error{Var: i.Name, Refused: true, Err: fmt.Errorf("STRICT_SETTINGS=1 and %s", i.Why())}
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// unknownNames returns the test for a given name that carries the prefix of
+// core or of a linked group but is none of its declared settings.
+func unknownNames(core []Var, linked []GroupSettings) func(string) (IgnoredSetting, bool) {
+	type family struct {
+		group    string
+		prefixes []string
+		names    []string
+	}
+	fams := []family{{group: "core", prefixes: corePrefixes}}
+	for _, v := range core {
+		fams[0].names = append(fams[0].names, v.Env)
+	}
+	for _, g := range linked {
+		f := family{group: g.Group, prefixes: g.Prefixes}
+		for _, s := range g.Settings {
+			f.names = append(f.names, s.Name)
+		}
+		fams = append(fams, f)
+	}
+	return func(name string) (IgnoredSetting, bool) {
+		for _, f := range fams {
+			if !slices.ContainsFunc(f.prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
+				continue
+			}
+			if slices.Contains(f.names, name) {
+				return IgnoredSetting{}, false
+			}
+			return IgnoredSetting{Name: name, Group: f.group, Unknown: true, Nearest: Nearest(name, f.names)}, true
+		}
+		return IgnoredSetting{}, false
+	}
+}
+
+// Nearest returns the name among known closest to name by edit distance
+// (the first of equals); "" when known is empty.
+func Nearest(name string, known []string) string {
+	best, bestD := "", -1
+	for _, k := range known {
+		if d := editDistance(name, k); bestD < 0 || d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of two ASCII names.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // dropUnlinkedFlags removes the flags of groups that are not linked (a

@@ -112,3 +112,37 @@ func TestUsageGrouped(t *testing.T) {
 		t.Fatalf("usage:\n%s", out)
 	}
 }
+
+// TestMisspeltSettings: a name under the prefix of core or of a linked
+// group that nothing declares is reported with the nearest declared name,
+// and refused under STRICT_SETTINGS; a name under no known prefix is not
+// ours and is left alone.
+func TestMisspeltSettings(t *testing.T) {
+	o := func(e map[string]string) Options {
+		x := demoOptions(e)
+		x.Linked[0].Prefixes = []string{"DEMO_"}
+		return x
+	}
+	e := map[string]string{"DEMO_COUNTS": "4", "JWT_SECRETS": "x", "HTTP_PROXY": "http://[::1]:1", "HOME": "/"}
+	c, err := LoadWith(o(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]IgnoredSetting{}
+	for _, i := range c.Ignored {
+		got[i.Name] = i
+	}
+	if len(got) != 2 || got["DEMO_COUNTS"].Nearest != "DEMO_COUNT" || got["DEMO_COUNTS"].Group != "demo" || !got["DEMO_COUNTS"].Unknown ||
+		got["JWT_SECRETS"].Nearest != "JWT_SECRET" || got["JWT_SECRETS"].Group != "core" {
+		t.Fatalf("ignored %+v", c.Ignored)
+	}
+	if v := c.Group("demo").Int("DEMO_COUNT"); v != 3 {
+		t.Fatalf("DEMO_COUNT %d", v)
+	}
+	e["STRICT_SETTINGS"] = "1"
+	_, err = LoadWith(o(e))
+	var ce *Error
+	if !errors.As(err, &ce) || !ce.Refused || !strings.Contains(err.Error(), "did you mean") || strings.Contains(err.Error(), "http://") {
+		t.Fatalf("strict: %v", err)
+	}
+}
