@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,7 +37,7 @@ type Override struct {
 // client table of MaxClients keys).
 const MaxOverrides = 256
 
-var routeKeyRE = regexp.MustCompile(`^[A-Z]{3,7} /[^\s]*$`)
+var routeKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z]{3,7} /[^\s]*$`) }) // compiled on first use, not in init
 
 // Options configures the middleware.
 type Options struct {
@@ -140,7 +141,7 @@ func (m *Middleware) SetOverrides(in map[string]Override) error {
 	for _, k := range keys {
 		ov := in[k]
 		switch {
-		case !routeKeyRE.MatchString(k):
+		case !routeKeyRE().MatchString(k):
 			errs = append(errs, fmt.Errorf("override %q: want \"METHOD /route/template\"", k))
 			continue
 		case math.IsNaN(ov.RPS) || math.IsInf(ov.RPS, 0) || ov.RPS < 0 || ov.RPS > 1e6:
