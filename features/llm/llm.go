@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/features/llm/anthropicapi"
 	"github.com/advanced-backend/advanced-backend/features/llm/openaiapi"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
@@ -26,7 +27,7 @@ import (
 const maxRetryWait = 10 * time.Second
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "llm", New: func() capability.Feature { return &feature{} }, Settings: Settings(),
+	capability.Register(capability.GroupInfo{Name: groupdesc.LLM.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
 		Uses: capability.Uses{Reads: []capability.AnyKey{capability.CacheKey}, Provides: []capability.AnyKey{capability.EmbedderKey}}})
 }
 

@@ -12,12 +12,13 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 )
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "ml", New: func() capability.Feature { return &feature{} }, Settings: Settings(),
+	capability.Register(capability.GroupInfo{Name: groupdesc.ML.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
 		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
 }
 

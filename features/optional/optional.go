@@ -22,6 +22,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/goccy/go-yaml"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
@@ -32,7 +33,7 @@ import (
 const sniffLimit = 64 << 10
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "optional", New: func() capability.Feature { return &feature{} }, Settings: Settings(),
+	capability.Register(capability.GroupInfo{Name: groupdesc.Optional.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
 		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey}}})
 }
 

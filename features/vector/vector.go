@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/features/vector/cluster"
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
@@ -32,7 +33,7 @@ import (
 const probeInterval = 5 * time.Second
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "vector", New: func() capability.Feature { return &feature{} }, Settings: Settings(), Uses: uses,
+	capability.Register(capability.GroupInfo{Name: groupdesc.Vector.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(), Uses: uses,
 		Commands: []capability.Command{salvageCommand}})
 }
 
