@@ -73,17 +73,6 @@ func TestLinkedNamesInTableOrder(t *testing.T) {
 	}
 }
 
-// TestInstancesAreFresh: each service gets its own instances, never one
-// shared value that Setup writes into.
-func TestInstancesAreFresh(t *testing.T) {
-	withCleanRegistry(t)
-	Register(fake("ml"))
-	a, b := Instantiate(Linked()), Instantiate(Linked())
-	if a["ml"] == nil || a["ml"] == b["ml"] {
-		t.Fatalf("instances shared: %p %p", a["ml"], b["ml"])
-	}
-}
-
 // TestSlotIsSetOnce: a second Provide is a programming error caught at
 // start-up, not a silent replacement.
 func TestSlotIsSetOnce(t *testing.T) {

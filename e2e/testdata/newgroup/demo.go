@@ -1,7 +1,7 @@
 // Package demo is a throwaway group for e2e/newgroup_test.go: it is laid
 // over the tree at features/demo with `go build -overlay`, together with
-// one table row and one link file, to prove that adding a group needs
-// nothing else.
+// its description (features/groupdesc/demo.go) and one link file, to prove
+// that adding a group needs nothing else.
 package demo
 
 import (
@@ -11,12 +11,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 )
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "demo", New: func() capability.Feature { return &feature{} }, Settings: []config.Setting{
+	capability.Register(capability.GroupInfo{Name: groupdesc.Demo.Name, New: func() capability.Feature { return &feature{} }, Settings: []config.Setting{
 		config.String("DEMO_GREETING", "hello", "demo: what GET /api/v2/demo/hello answers"),
 		config.Int("DEMO_REPEAT", 1, 1, 5, "demo: how often the greeting is repeated"),
 	}, Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
