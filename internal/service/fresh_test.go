@@ -35,7 +35,10 @@ func TestInstancesAreFresh(t *testing.T) {
 	linkedInfo := capability.Linked()
 	lk, unlinked, variant := capability.SettingsOptions(linkedInfo)
 	cfg, err := config.LoadWith(config.Options{Linked: lk, Unlinked: unlinked, Variant: variant,
-		LookupEnv: func(k string) (string, bool) { v, ok := map[string]string{"VECTOR_DATA_DIR": ":memory:"}[k]; return v, ok }})
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := map[string]string{"VECTOR_DATA_DIR": ":memory:"}[k]
+			return v, ok
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
