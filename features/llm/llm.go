@@ -1,8 +1,8 @@
 // Package llm is the LLM group (build tag llm): chat, streamed chat and
 // embeddings against OpenAI-compatible and Anthropic APIs, under
 // /api/v2/llm, and an OpenAI-compatible gateway under /v1 (gateway*.go,
-// with the wire format and the Anthropic translation in openaicompat). It provides the capability.Embedder the vector group uses for
-// text inputs, and uses the shared response cache (capability.ResponseCache)
+// with the wire format and the Anthropic translation in openaicompat). It provides the groupapi.Embedder the vector group uses for
+// text inputs, and uses the shared response cache (groupapi.ResponseCache)
 // for deterministic calls when another group provides one.
 package llm
 
@@ -20,6 +20,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // maxRetryWait caps a single wait between retries, whatever the upstream's
@@ -33,8 +34,8 @@ func init() {
 
 type feature struct {
 	cfg      Config
-	cacheSrc capability.Source[capability.ResponseCache] // nil before Setup
-	enabled  func() bool                                 // whether the group is switched on (nil: always)
+	cacheSrc capability.Source[groupapi.ResponseCache] // nil before Setup
+	enabled  func() bool                               // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
 	red      *provider.Redactor // both providers' credentials, for the /v1 gateway's relayed errors
@@ -225,7 +226,7 @@ func (f *feature) embedClient() (*openaiapi.Client, string) {
 	return f.embedder, ""
 }
 
-func (f *feature) cache() (capability.ResponseCache, bool) {
+func (f *feature) cache() (groupapi.ResponseCache, bool) {
 	if f.cacheSrc == nil || f.cfg.CacheTTL <= 0 {
 		return nil, false
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 func init() {
@@ -31,7 +32,7 @@ func Settings() []config.Setting {
 }
 
 type feature struct {
-	latencySrc capability.Source[capability.LatencySource] // nil before Setup
+	latencySrc capability.Source[groupapi.LatencySource] // nil before Setup
 	maxSeries  int
 	minHistory int
 	baseline   baselineStore

@@ -19,6 +19,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
@@ -35,7 +36,7 @@ type recLatency struct {
 	calls   int
 }
 
-func (r *recLatency) Snapshot() []capability.RouteLatency { return nil }
+func (r *recLatency) Snapshot() []groupapi.RouteLatency { return nil }
 func (r *recLatency) SetSLOTargets(t map[string]float64) {
 	r.mu.Lock()
 	r.targets, r.calls = t, r.calls+1
@@ -49,15 +50,15 @@ func (r *recLatency) get() (map[string]float64, int) {
 
 type recOverrides struct {
 	mu sync.Mutex
-	ov map[string]capability.RateOverride
+	ov map[string]groupapi.RateOverride
 }
 
-func (r *recOverrides) SetOverrides(o map[string]capability.RateOverride) {
+func (r *recOverrides) SetOverrides(o map[string]groupapi.RateOverride) {
 	r.mu.Lock()
 	r.ov = o
 	r.mu.Unlock()
 }
-func (r *recOverrides) get() map[string]capability.RateOverride {
+func (r *recOverrides) get() map[string]groupapi.RateOverride {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.ov

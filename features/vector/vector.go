@@ -2,9 +2,9 @@
 // under /api/v2/vector (Qdrant over gRPC when QDRANT_URL is set, else the
 // embedded index, kept durably in VECTOR_DATA_DIR by store/durable or in
 // memory only with VECTOR_DATA_DIR=:memory:), and Redis for shared state when REDIS_URL is
-// set (one server, or a Redis Cluster when it names several nodes): the response cache (capability.ResponseCache, used by llm) and a
+// set (one server, or a Redis Cluster when it names several nodes): the response cache (groupapi.ResponseCache, used by llm) and a
 // GCRA rate limiter shared by replicas (ratelimit.Limiter, used by core).
-// Text inputs are embedded through the capability.Embedder the llm group
+// Text inputs are embedded through the groupapi.Embedder the llm group
 // provides, when it is linked and ready.
 package vector
 
@@ -25,6 +25,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
@@ -47,11 +48,11 @@ var uses = capability.Uses{
 
 // shared are vector's sides of those services.
 type shared struct {
-	embedder capability.Source[capability.Embedder]
-	member   capability.Source[capability.ClusterMember]
-	cache    capability.Provider[capability.ResponseCache]
+	embedder capability.Source[groupapi.Embedder]
+	member   capability.Source[groupapi.ClusterMember]
+	cache    capability.Provider[groupapi.ResponseCache]
 	limiter  capability.Provider[ratelimit.Limiter]
-	cluster  capability.Provider[capability.ClusterLatency]
+	cluster  capability.Provider[groupapi.ClusterLatency]
 }
 
 // sharedFrom takes every side in Setup, whatever the configuration, so a

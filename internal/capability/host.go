@@ -8,6 +8,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -41,7 +42,7 @@ type Host struct {
 	Services *GroupServices
 	// Switches lets a group switch other linked groups off and on (the
 	// registry file); nil when core offers none.
-	Switches GroupSwitches
+	Switches groupapi.GroupSwitches
 	// Enabled reports whether this group is enabled right now (it may be
 	// switched off at run time); nil means always.
 	Enabled func() bool

@@ -5,11 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
-type stubLatency struct{ LatencySource }
-type stubEmbedder struct{ Embedder }
+type stubLatency struct{ groupapi.LatencySource }
+type stubEmbedder struct{ groupapi.Embedder }
 
 // TestGroupServicesHandOutOnlyDeclaredSides: a group's view gives the
 // sides it declared, wired to core's services, and refuses every other one
@@ -30,7 +31,7 @@ func TestGroupServicesHandOutOnlyDeclaredSides(t *testing.T) {
 	if v, ok := lat.Get(); !ok || v != want {
 		t.Fatalf("after core provides: (%v, %v)", v, ok)
 	}
-	if _, isProvider := lat.(Provider[LatencySource]); isProvider {
+	if _, isProvider := lat.(Provider[groupapi.LatencySource]); isProvider {
 		t.Fatal("a source can be asserted to its provider")
 	}
 
@@ -143,7 +144,7 @@ func TestRegisterRefusesSecondProvider(t *testing.T) {
 	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
 		t.Fatalf("nil key: %v", err)
 	}
-	opt.Uses = Uses{Reads: []AnyKey{Key[Embedder]{}}}
+	opt.Uses = Uses{Reads: []AnyKey{Key[groupapi.Embedder]{}}}
 	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
 		t.Fatalf("zero key: %v", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/auth"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
@@ -151,11 +151,11 @@ func (s *Server) securityInfo() (authMode, rateMode string) {
 	return s.auth.Mode(), s.rateLimitMode()
 }
 
-// overridesAdapter is core's capability.RateLimitOverrides: a registry file
+// overridesAdapter is core's groupapi.RateLimitOverrides: a registry file
 // (optional group) sets per-route limits through it.
 type overridesAdapter struct{ s *Server }
 
-func (a overridesAdapter) SetOverrides(in map[string]capability.RateOverride) {
+func (a overridesAdapter) SetOverrides(in map[string]groupapi.RateOverride) {
 	m := make(map[string]ratelimit.Override, len(in))
 	for k, v := range in {
 		m[k] = ratelimit.Override{RPS: v.RPS, Burst: v.Burst}

@@ -25,6 +25,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
@@ -364,7 +365,7 @@ func TestServicesLimiterAndOverrides(t *testing.T) {
 	if !ok {
 		t.Fatal("core did not provide RateLimitOverrides")
 	}
-	ov.SetOverrides(map[string]capability.RateOverride{"GET /api/v2/ml/ok": {RPS: 0.001, Burst: 1}, "bogus": {RPS: 1, Burst: 1}})
+	ov.SetOverrides(map[string]groupapi.RateOverride{"GET /api/v2/ml/ok": {RPS: 0.001, Burst: 1}, "bogus": {RPS: 1, Burst: 1}})
 	if r := e.do(t, nil, "GET", "/api/v2/ml/ok", nil, ""); r.code != 200 || r.hdr.Get("X-RateLimit-Limit") != "1" {
 		t.Fatalf("override 1st: %d %v", r.code, r.hdr)
 	}

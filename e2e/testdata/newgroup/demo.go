@@ -14,6 +14,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 func init() {
@@ -26,7 +27,7 @@ func init() {
 type feature struct {
 	greeting string
 	repeat   int
-	latency  capability.Source[capability.LatencySource]
+	latency  capability.Source[groupapi.LatencySource]
 	started  atomic.Bool
 }
 
