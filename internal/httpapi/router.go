@@ -63,7 +63,6 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	apierr.SetOpenAIPrefixes(groupspec.OpenAIPrefixes()...)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
@@ -73,7 +72,7 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(),
+	e.Use(apierr.OpenAIShape(groupspec.OpenAIPrefixes()), s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(),
 		connDeadlines(d.Config.HTTP.ReadTimeout, d.Config.HTTP.WriteTimeout),
 		apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits), bodyMemory(s.bodies))
 	s.engine = e
