@@ -116,7 +116,8 @@ func newRig(t testing.TB, env map[string]string, withServices bool) *rig {
 		}
 	}
 	e.GET("/api/v2/ml/ping", gate("ml"), func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
-	if err := r.f.Setup(&capability.Host{Settings: cfg.Group("optional"), Switches: r.rt, Logger: logger, Phase: r.pl, Router: e.Group("", gate("optional")),
+	svc.Switches.Provide(r.rt)
+	if err := r.f.Setup(&capability.Host{Settings: cfg.Group("optional"), Logger: logger, Phase: r.pl, Router: e.Group("", gate("optional")),
 		RequireAdmin: auth.TokenGuard("s3cret"), BodyLimits: &limits, Services: svc.For("optional", capability.UsesOf("optional"))}); err != nil {
 		t.Fatal(err)
 	}

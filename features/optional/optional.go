@@ -34,7 +34,7 @@ const sniffLimit = 64 << 10
 
 func init() {
 	capability.Register(capability.GroupInfo{Name: groupdesc.Optional.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
-		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey}}})
+		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey, capability.SwitchesKey}}})
 }
 
 // Settings are the optional group's settings (prefixes REGISTRY_, FILES_ in
@@ -77,7 +77,12 @@ func (f *feature) Setup(h *capability.Host) error {
 	if err != nil {
 		return err
 	}
-	f.reg = newManager(cfg.String("REGISTRY_FILE"), targets{lat, ov}, h.Switches, h.Logger, h.Phase)
+	switches, err := capability.SourceOf(h.Services, capability.SwitchesKey)
+	if err != nil {
+		return err
+	}
+	sw, _ := switches.Get() // core provides it before any Setup; none: switches are not applied
+	f.reg = newManager(cfg.String("REGISTRY_FILE"), targets{lat, ov}, sw, h.Logger, h.Phase)
 	f.files = fileLimits{maxFile: cfg.Int64("FILES_MAX_FILE_BYTES"), maxFiles: cfg.Int("FILES_MAX_FILES")}
 	if f.notify == nil {
 		f.notify = func(c chan<- os.Signal) { signal.Notify(c, syscall.SIGHUP) }

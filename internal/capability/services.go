@@ -74,6 +74,10 @@ type Services struct {
 	// Cluster is the replicas' shared latency store (provided by vector when
 	// REDIS_URL is set; core answers scope=cluster through it).
 	Cluster Slot[groupapi.ClusterLatency]
+	// Switches is the power to switch other linked groups off and on at
+	// run time (provided by core's runtime, read by optional's registry
+	// file); only a group that declares it gets it.
+	Switches Slot[groupapi.GroupSwitches]
 }
 
 // Key names one of the Services and the interface it carries, so that a
@@ -105,6 +109,7 @@ var (
 	RateLimitOverridesKey = Key[groupapi.RateLimitOverrides]{"rate_limit_overrides", true, func(s *Services) *Slot[groupapi.RateLimitOverrides] { return &s.RateLimitOverrides }}
 	ClusterMemberKey      = Key[groupapi.ClusterMember]{"cluster_member", true, func(s *Services) *Slot[groupapi.ClusterMember] { return &s.ClusterMember }}
 	ClusterKey            = Key[groupapi.ClusterLatency]{"cluster", false, func(s *Services) *Slot[groupapi.ClusterLatency] { return &s.Cluster }}
+	SwitchesKey           = Key[groupapi.GroupSwitches]{"group_switches", true, func(s *Services) *Slot[groupapi.GroupSwitches] { return &s.Switches }}
 )
 
 // Uses declares which services a group reads and which it provides. The

@@ -155,3 +155,19 @@ func TestRegisterRefusesSecondProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSwitchesOnlyForTheGroupThatDeclaresThem: the power to switch other
+// groups off is a declared service like the others: a group that does not
+// declare SwitchesKey is refused it, and no group may provide it.
+func TestSwitchesOnlyForTheGroupThatDeclaresThem(t *testing.T) {
+	all := &Services{}
+	if _, err := SourceOf(all.For("ml", Uses{Reads: []AnyKey{LatencyKey}}), SwitchesKey); err == nil {
+		t.Fatal("a group that did not declare SwitchesKey got it")
+	}
+	if _, err := SourceOf(all.For("optional", Uses{Reads: []AnyKey{SwitchesKey}}), SwitchesKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Uses{Provides: []AnyKey{SwitchesKey}}).check(nil); err == nil {
+		t.Fatal("a group may provide the switches")
+	}
+}

@@ -159,7 +159,6 @@ func (s *Server) mountGroups() {
 			RequireAdmin: s.admin,
 			BodyLimits:   &s.limits,
 			Services:     s.deps.Services.For(name, capability.UsesOf(name)),
-			Switches:     rt,
 			Enabled:      func() bool { return rt.Enabled(name) },
 		}
 		if err := f.Setup(h); err != nil {

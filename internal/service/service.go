@@ -80,13 +80,15 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return nil, fmt.Errorf("register process collector: %w", err)
 	}
+	services := &capability.Services{}
+	services.Switches.Provide(rt) // only a group that declares SwitchesKey gets it
 	srv, err := httpapi.New(httpapi.Deps{
 		Config:   cfg,
 		Logger:   logger,
 		Phase:    pl,
 		Groups:   rt,
 		Metrics:  reg,
-		Services: &capability.Services{},
+		Services: services,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
