@@ -186,7 +186,7 @@ func coreVars() []Var {
 				return err
 			}},
 		{Env: "STRICT_SETTINGS", Flag: "strict-settings", Default: "false", Bool: true,
-			Help: "refuse to start (exit 2) when a setting of a group this binary does not link is given",
+			Help: "refuse to start (exit 2) when a setting of a group this binary does not link, or a name under the prefix of core or a linked group that nothing declares (a typo), is given",
 			set:  func(c *Config, v string) error { return setBool(&c.StrictSettings, v) }},
 		{Env: "GROUP_START_TIMEOUT", Flag: "group-start-timeout", Default: "10s",
 			Help: "bound on each group's start-up step",
