@@ -29,22 +29,6 @@ func latencyScope(c *gin.Context) (string, bool) {
 	}
 }
 
-// memberAdapter is core's groupapi.ClusterMember: the vector group's
-// publisher reads this replica's window and applies cluster resets here.
-type memberAdapter struct{ s *Server }
-
-func (m memberAdapter) ReplicaID() string { return m.s.deps.Config.Cluster.ReplicaID }
-
-func (m memberAdapter) ExportLatency(maxBytes int) ([]byte, error) {
-	return m.s.lat.ExportCluster(maxBytes)
-}
-
-func (m memberAdapter) ResetLatency() {
-	res := m.s.lat.Reset()
-	m.s.deps.Phase.Info("latency", fmt.Sprintf("LATENCY: cluster-wide reset applied on replica %s, %d routes and %d samples cleared",
-		m.ReplicaID(), res.ClearedRoutes, res.ClearedSamples))
-}
-
 // clusterStore returns the shared store, or answers why there is none:
 // 501 when this replica cannot merge digests, 503 when no store is
 // provided (no REDIS_URL, the vector group not linked or not started).

@@ -51,7 +51,7 @@ func TestNoEmpty200WhenRenderFails(t *testing.T) {
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
 	rt := capability.NewRuntime(map[string]capability.Feature{"ml": nanGroup{}}, capability.FactsFrom(bi), false)
 	var logs syncBuf
-	s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Phase: phase.New(nil),
+	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Phase: phase.New(nil),
 		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
-// Package service wires one process together: configuration, logging, the
-// phase log, the capability runtime, metrics and the HTTP server, and runs
-// the lifecycle (listen first, start groups after, shut down gracefully).
+// Package service is the composition root: it wires one process together
+// (configuration, logging, the phase log, the capability runtime, metrics,
+// the latency engine, auth, the limiter, the typed services, each group's
+// host and Setup, the HTTP router: wire.go) and runs the lifecycle (listen
+// first, start groups after, shut down gracefully).
 package service
 
 import (
@@ -30,6 +32,8 @@ type Service struct {
 	phase  *phase.Log
 	rt     *capability.Runtime
 	server *httpapi.Server
+	// services are the typed meeting points of this service's parts.
+	services *capability.Services
 	// fatal carries a group start error marked capability.ErrFatal.
 	fatal chan error
 }
@@ -81,19 +85,11 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 		return nil, fmt.Errorf("register process collector: %w", err)
 	}
 	services := &capability.Services{}
-	services.Switches.Provide(rt) // only a group that declares SwitchesKey gets it
-	srv, err := httpapi.New(httpapi.Deps{
-		Config:   cfg,
-		Logger:   logger,
-		Phase:    pl,
-		Groups:   rt,
-		Metrics:  reg,
-		Services: services,
-	})
+	srv, err := wiring{cfg: cfg, logger: logger, phase: pl, metrics: reg, services: services, rt: rt}.build()
 	if err != nil {
-		return nil, fmt.Errorf("build router: %w", err)
+		return nil, err
 	}
-	return &Service{cfg: cfg, logger: logger, phase: pl, rt: rt, server: srv, fatal: make(chan error, 1)}, nil
+	return &Service{cfg: cfg, logger: logger, phase: pl, rt: rt, server: srv, services: services, fatal: make(chan error, 1)}, nil
 }
 
 // Server returns the HTTP server (for tests and the capabilities subcommand).
