@@ -168,11 +168,11 @@ func (f *feature) baseURL(name string) string {
 
 // Status is ready when at least one provider is configured; the detail
 // names each provider's state.
-func (f *feature) Status() capability.Status {
+func (f *feature) Status() groupapi.Status {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if !f.started {
-		return capability.Status{Detail: "not started"}
+		return groupapi.Status{Detail: "not started"}
 	}
 	var notes []string
 	for _, n := range providerNames {
@@ -189,7 +189,7 @@ func (f *feature) Status() capability.Status {
 	}
 	// Without a provider the group still serves (its routes answer 503
 	// naming the missing key): degraded, not a reason to leave service.
-	return capability.Status{Ready: len(f.chats) > 0, Degraded: len(f.chats) == 0, Detail: strings.Join(notes, "; ")}
+	return groupapi.Status{Ready: len(f.chats) > 0, Degraded: len(f.chats) == 0, Detail: strings.Join(notes, "; ")}
 }
 
 // lookup returns the provider to use for name ("" picks the first

@@ -56,12 +56,12 @@ func (f *feature) Setup(h *capability.Host) error {
 func (f *feature) Start(ctx context.Context) error { return nil }
 func (f *feature) Stop(ctx context.Context) error  { return nil }
 
-func (f *feature) Status() capability.Status {
+func (f *feature) Status() groupapi.Status {
 	src := "no latency source yet: /anomalies and /baseline/train answer 503"
 	if f.latencySrc != nil {
 		if _, ok := f.latencySrc.Get(); ok {
 			src = "reading the latency engine"
 		}
 	}
-	return capability.Status{Ready: true, Detail: fmt.Sprintf("mad/zscore/iqr detection and KS baselines (gonum/stat); %s", src)}
+	return groupapi.Status{Ready: true, Detail: fmt.Sprintf("mad/zscore/iqr detection and KS baselines (gonum/stat); %s", src)}
 }

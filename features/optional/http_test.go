@@ -70,7 +70,7 @@ type idle struct{}
 func (idle) Setup(*capability.Host) error { return nil }
 func (idle) Start(context.Context) error  { return nil }
 func (idle) Stop(context.Context) error   { return nil }
-func (idle) Status() capability.Status    { return capability.Status{Ready: true} }
+func (idle) Status() groupapi.Status      { return groupapi.Status{Ready: true} }
 
 type rig struct {
 	base    string

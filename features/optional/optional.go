@@ -26,6 +26,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // sniffLimit is how many leading bytes mimetype reads; the default 3 KiB
@@ -159,15 +160,15 @@ func (f *feature) Stop(ctx context.Context) error {
 	}
 }
 
-func (f *feature) Status() capability.Status {
+func (f *feature) Status() groupapi.Status {
 	f.mu.Lock()
 	ready := f.ready
 	f.mu.Unlock()
 	if !ready {
-		return capability.Status{Ready: false, Detail: "not started"}
+		return groupapi.Status{Ready: false, Detail: "not started"}
 	}
 	ok, detail := f.reg.healthy()
-	return capability.Status{Ready: ok, Detail: fmt.Sprintf("mimetype (sniff %d KiB), goccy/go-yaml; %s", sniffLimit>>10, detail)}
+	return groupapi.Status{Ready: ok, Detail: fmt.Sprintf("mimetype (sniff %d KiB), goccy/go-yaml; %s", sniffLimit>>10, detail)}
 }
 
 // show serves GET /admin/registry.

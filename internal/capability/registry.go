@@ -16,13 +16,13 @@ package capability
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
 
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
@@ -37,31 +37,9 @@ type Feature interface {
 	Start(ctx context.Context) error
 	// Stop releases what Start acquired.
 	Stop(ctx context.Context) error
-	// Status reports readiness as the group itself sees it.
-	Status() Status
+	// groupapi.Status reports readiness as the group itself sees it.
+	Status() groupapi.Status
 }
-
-// Status is a group's own view of its readiness. Ready means the group
-// serves everything it offers. Degraded (with Ready false) means it serves
-// without a dependency that it falls back from gracefully (Redis down:
-// local limits; no LLM provider key; Qdrant unreachable: its routes answer
-// 503 until it returns), so /ready stays 200 unless the operator marked the
-// group required (READY_REQUIRE). Neither means it cannot serve (its start
-// failed, its data is damaged).
-type Status struct {
-	Ready    bool   `json:"ready"`
-	Degraded bool   `json:"degraded,omitempty"`
-	Detail   string `json:"detail"`
-	// Info is the group's own facts for /ml-capabilities (a JSON value),
-	// such as what its store holds; nil when it has none.
-	Info any `json:"info,omitempty"`
-}
-
-// ErrFatal marks a group start error that the service cannot serve past
-// (a data directory that cannot be read, or that another process holds):
-// wrapped into Start's error, it stops the service, which exits with
-// status 2, instead of leaving the group reported not ready.
-var ErrFatal = errors.New("fatal start-up error")
 
 // GroupInfo is what a group package registers: a constructor, called once
 // per service, and the settings the group reads.

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
-	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
 // Slot holds one implementation of a core-defined interface that one party
@@ -60,7 +59,7 @@ type Services struct {
 	Embedder Slot[groupapi.Embedder]
 	// Limiter replaces core's local token buckets (provided by vector when
 	// REDIS_URL is set, so replicas share budgets).
-	Limiter Slot[ratelimit.Limiter]
+	Limiter Slot[groupapi.Limiter]
 	// Cache is a shared response cache (provided by vector when REDIS_URL is
 	// set, used by llm for deterministic answers and embeddings).
 	Cache Slot[groupapi.ResponseCache]
@@ -104,7 +103,7 @@ func (k Key[T]) providedByCore() bool { return k.core }
 var (
 	LatencyKey            = Key[groupapi.LatencySource]{"latency", true, func(s *Services) *Slot[groupapi.LatencySource] { return &s.Latency }}
 	EmbedderKey           = Key[groupapi.Embedder]{"embedder", false, func(s *Services) *Slot[groupapi.Embedder] { return &s.Embedder }}
-	LimiterKey            = Key[ratelimit.Limiter]{"limiter", false, func(s *Services) *Slot[ratelimit.Limiter] { return &s.Limiter }}
+	LimiterKey            = Key[groupapi.Limiter]{"limiter", false, func(s *Services) *Slot[groupapi.Limiter] { return &s.Limiter }}
 	CacheKey              = Key[groupapi.ResponseCache]{"cache", false, func(s *Services) *Slot[groupapi.ResponseCache] { return &s.Cache }}
 	RateLimitOverridesKey = Key[groupapi.RateLimitOverrides]{"rate_limit_overrides", true, func(s *Services) *Slot[groupapi.RateLimitOverrides] { return &s.RateLimitOverrides }}
 	ClusterMemberKey      = Key[groupapi.ClusterMember]{"cluster_member", true, func(s *Services) *Slot[groupapi.ClusterMember] { return &s.ClusterMember }}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
-	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
 type stubLatency struct{ groupapi.LatencySource }
@@ -77,7 +76,7 @@ func second[T any](_ T, err error) error { return err }
 // (Setup, at start-up), naming the group and the service.
 func TestGroupProvideIsSetOnce(t *testing.T) {
 	all := &Services{}
-	all.Limiter.Provide(ratelimit.Limiter(nil))
+	all.Limiter.Provide(groupapi.Limiter(nil))
 	p, err := ProviderOf(all.For("vector", Uses{Provides: []AnyKey{LimiterKey}}), LimiterKey)
 	if err != nil {
 		t.Fatal(err)

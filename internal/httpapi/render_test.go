@@ -17,6 +17,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -31,7 +32,7 @@ func (nanGroup) Setup(h *capability.Host) error {
 }
 func (nanGroup) Start(context.Context) error { return nil }
 func (nanGroup) Stop(context.Context) error  { return nil }
-func (nanGroup) Status() capability.Status   { return capability.Status{Ready: true} }
+func (nanGroup) Status() groupapi.Status     { return groupapi.Status{Ready: true} }
 
 type syncBuf struct {
 	mu sync.Mutex

@@ -20,6 +20,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -33,7 +34,7 @@ func (panicky) Setup(h *capability.Host) error {
 }
 func (panicky) Start(context.Context) error { return nil }
 func (panicky) Stop(context.Context) error  { return nil }
-func (panicky) Status() capability.Status   { return capability.Status{Ready: true, Detail: "test"} }
+func (panicky) Status() groupapi.Status     { return groupapi.Status{Ready: true, Detail: "test"} }
 
 func newTestServer(t *testing.T, env map[string]string) (*Server, *capability.Runtime) {
 	t.Helper()
@@ -233,19 +234,19 @@ func TestReadyNamesGroupsNotReady(t *testing.T) {
 // switchable is a test group whose status the test sets.
 type switchable struct {
 	panicky
-	st *atomic.Pointer[capability.Status]
+	st *atomic.Pointer[groupapi.Status]
 }
 
-func (f switchable) Status() capability.Status { return *f.st.Load() }
+func (f switchable) Status() groupapi.Status { return *f.st.Load() }
 
-func newSwitchable(t *testing.T, env map[string]string) (*Server, *atomic.Pointer[capability.Status]) {
+func newSwitchable(t *testing.T, env map[string]string) (*Server, *atomic.Pointer[groupapi.Status]) {
 	t.Helper()
 	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &atomic.Pointer[capability.Status]{}
-	st.Store(&capability.Status{Ready: true, Detail: "fine"})
+	st := &atomic.Pointer[groupapi.Status]{}
+	st.Store(&groupapi.Status{Ready: true, Detail: "fine"})
 	rt := capability.NewRuntime(map[string]capability.Feature{"ml": switchable{st: st}}, capability.FactsFrom(&debug.BuildInfo{}), false)
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil), Groups: rt,
 		Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
@@ -273,11 +274,11 @@ func TestReadyDegradedIsStillReady(t *testing.T) {
 			t.Fatalf("required=%t, ready group: %d %v", required, code, body)
 		}
 		for _, c := range []struct {
-			st   capability.Status
+			st   groupapi.Status
 			list string
 		}{
-			{capability.Status{Degraded: true, Detail: "redis down (local rate limits)"}, "degraded"},
-			{capability.Status{Detail: "start failed: boom"}, "not_ready"},
+			{groupapi.Status{Degraded: true, Detail: "redis down (local rate limits)"}, "degraded"},
+			{groupapi.Status{Detail: "start failed: boom"}, "not_ready"},
 		} {
 			st.Store(&c.st)
 			code, body := do(t, s, "GET", "/ready")

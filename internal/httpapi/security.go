@@ -8,7 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/auth"
-	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // probePaths are polled by health checks, scrapers and the dashboard: the
@@ -43,7 +43,7 @@ func (s *Server) installSecurity() {
 	s.authModeEvents()
 }
 
-func (s *Server) providedLimiter() (ratelimit.Limiter, bool) {
+func (s *Server) providedLimiter() (groupapi.Limiter, bool) {
 	if s.deps.Services == nil {
 		return nil, false
 	}

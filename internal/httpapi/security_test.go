@@ -27,7 +27,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
-	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
 const secSecret = "httpapi-test-secret-0123456789abcdef"
@@ -44,7 +43,7 @@ func (secGroup) Setup(h *capability.Host) error {
 }
 func (secGroup) Start(context.Context) error { return nil }
 func (secGroup) Stop(context.Context) error  { return nil }
-func (secGroup) Status() capability.Status   { return capability.Status{Ready: true} }
+func (secGroup) Status() groupapi.Status     { return groupapi.Status{Ready: true} }
 
 type secEnv struct {
 	s        *Server
@@ -352,11 +351,11 @@ func TestSafeModeInstallsNoLimiter(t *testing.T) {
 // sharedFake stands in for a group's shared limiter; it fails on demand.
 type sharedFake struct{ fail atomic.Bool }
 
-func (f *sharedFake) Allow(context.Context, string) (ratelimit.Decision, error) {
+func (f *sharedFake) Allow(context.Context, string) (groupapi.Decision, error) {
 	if f.fail.Load() {
-		return ratelimit.Decision{}, errors.New("redis: connection refused")
+		return groupapi.Decision{}, errors.New("redis: connection refused")
 	}
-	return ratelimit.Decision{Allowed: true, Limit: 77, Remaining: 76}, nil
+	return groupapi.Decision{Allowed: true, Limit: 77, Remaining: 76}, nil
 }
 
 func TestServicesLimiterAndOverrides(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
@@ -34,7 +35,7 @@ type Service struct {
 	server *httpapi.Server
 	// services are the typed meeting points of this service's parts.
 	services *capability.Services
-	// fatal carries a group start error marked capability.ErrFatal.
+	// fatal carries a group start error marked groupapi.ErrFatal.
 	fatal chan error
 }
 
@@ -183,7 +184,7 @@ func (s *Service) startGroups(ctx context.Context) {
 	s.rt.StartAll(ctx, func(group string, err error) {
 		if err != nil {
 			s.phase.Error("group", fmt.Sprintf("GROUP %s: start failed: %v", group, err))
-			if errors.Is(err, capability.ErrFatal) {
+			if errors.Is(err, groupapi.ErrFatal) {
 				select {
 				case s.fatal <- fmt.Errorf("group %s: %w", group, err):
 				default:

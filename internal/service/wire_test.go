@@ -24,7 +24,7 @@ func (greedy) Setup(h *capability.Host) error {
 }
 func (greedy) Start(context.Context) error { return nil }
 func (greedy) Stop(context.Context) error  { return nil }
-func (greedy) Status() capability.Status   { return capability.Status{Ready: true} }
+func (greedy) Status() groupapi.Status     { return groupapi.Status{Ready: true} }
 
 // TestWiringReports: the composition root builds core's parts, provides
 // core's services (latency, cluster member, rate-limit overrides,

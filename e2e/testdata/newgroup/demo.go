@@ -47,6 +47,6 @@ func (f *feature) Setup(h *capability.Host) error {
 
 func (f *feature) Start(context.Context) error { f.started.Store(true); return nil }
 func (f *feature) Stop(context.Context) error  { return nil }
-func (f *feature) Status() capability.Status {
-	return capability.Status{Ready: f.started.Load(), Detail: "demo says " + f.greeting}
+func (f *feature) Status() groupapi.Status {
+	return groupapi.Status{Ready: f.started.Load(), Detail: "demo says " + f.greeting}
 }
