@@ -23,11 +23,14 @@ func init() {
 		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
 }
 
-// Settings are the ml group's settings.
-func Settings() []config.Setting {
+// Settings are the ml group's settings, as registered and documented.
+func Settings() []config.Setting { return settings(&feature{}) }
+
+// settings declares each setting once, bound to the field of f it fills.
+func settings(f *feature) []config.Setting {
 	return []config.Setting{
-		config.Int("ML_MAX_SERIES", 100_000, 4, 10_000_000, "ml: bound on the length of a series sent to /api/v2/ml/detect (413 beyond)"),
-		config.Int("ML_MIN_HISTORY", 8, 3, 100_000, "ml: past window p95 values a route needs before it gets an anomaly score"),
+		config.Bind(&f.maxSeries, config.Int("ML_MAX_SERIES", 100_000, 4, 10_000_000, "ml: bound on the length of a series sent to /api/v2/ml/detect (413 beyond)")),
+		config.Bind(&f.minHistory, config.Int("ML_MIN_HISTORY", 8, 3, 100_000, "ml: past window p95 values a route needs before it gets an anomaly score")),
 	}
 }
 
@@ -45,7 +48,7 @@ func (f *feature) Setup(h *capability.Host) error {
 		return err
 	}
 	f.latencySrc = src
-	f.maxSeries, f.minHistory = h.Settings.Int("ML_MAX_SERIES"), h.Settings.Int("ML_MIN_HISTORY")
+	h.Settings.Into(settings(f))
 	g := h.Router.Group("/api/v2/ml")
 	g.GET("/anomalies", f.anomalies)
 	g.POST("/baseline/train", h.RequireAdmin, f.train)

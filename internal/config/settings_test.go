@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +146,42 @@ func TestMisspeltSettings(t *testing.T) {
 	if !errors.As(err, &ce) || !ce.Refused || !strings.Contains(err.Error(), "did you mean") || strings.Contains(err.Error(), "http://") {
 		t.Fatalf("strict: %v", err)
 	}
+}
+
+// TestBindFillsTheOwnersStruct: a group declares each setting once, bound
+// to its field; Into fills the fields from what was parsed, defaults
+// included, and a field of the wrong type is a panic the owner's tests see.
+func TestBindFillsTheOwnersStruct(t *testing.T) {
+	type conf struct {
+		Name  string
+		Count int
+		Bytes int64
+		Wait  time.Duration
+		Loud  bool
+	}
+	decl := func(c *conf) []Setting {
+		return []Setting{
+			Bind(&c.Name, String("DEMO_NAME", "world", "who to greet")),
+			Bind(&c.Count, Int("DEMO_COUNT", 3, 1, 10, "how often")),
+			Bind(&c.Bytes, Int64("DEMO_BYTES", 1<<20, 1, 1<<30, "bound in bytes")),
+			Bind(&c.Wait, Duration("DEMO_WAIT", time.Second, time.Millisecond, time.Minute, "how long")),
+			Bind(&c.Loud, Bool("DEMO_LOUD", false, "shout")),
+		}
+	}
+	v, err := ParseSettings("demo", decl(&conf{}), env(map[string]string{"DEMO_COUNT": "7", "DEMO_LOUD": "on"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c conf
+	v.Into(decl(&c))
+	if c != (conf{Name: "world", Count: 7, Bytes: 1 << 20, Wait: time.Second, Loud: true}) {
+		t.Fatalf("%+v", c)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "DEMO_COUNT holds a int, bound to a string field") {
+			t.Fatalf("type mismatch: %v", r)
+		}
+	}()
+	var wrong string
+	v.Into([]Setting{Bind(&wrong, Int("DEMO_COUNT", 3, 1, 10, "how often"))})
 }

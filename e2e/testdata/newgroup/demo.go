@@ -18,10 +18,16 @@ import (
 )
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: groupdesc.Demo.Name, New: func() capability.Feature { return &feature{} }, Settings: []config.Setting{
-		config.String("DEMO_GREETING", "hello", "demo: what GET /api/v2/demo/hello answers"),
-		config.Int("DEMO_REPEAT", 1, 1, 5, "demo: how often the greeting is repeated"),
-	}, Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
+	capability.Register(capability.GroupInfo{Name: groupdesc.Demo.Name, New: func() capability.Feature { return &feature{} },
+		Settings: settings(&feature{}), Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
+}
+
+// settings declares each setting once, bound to the field of f it fills.
+func settings(f *feature) []config.Setting {
+	return []config.Setting{
+		config.Bind(&f.greeting, config.String("DEMO_GREETING", "hello", "demo: what GET /api/v2/demo/hello answers")),
+		config.Bind(&f.repeat, config.Int("DEMO_REPEAT", 1, 1, 5, "demo: how often the greeting is repeated")),
+	}
 }
 
 type feature struct {
@@ -32,7 +38,7 @@ type feature struct {
 }
 
 func (f *feature) Setup(h *capability.Host) error {
-	f.greeting, f.repeat = h.Settings.String("DEMO_GREETING"), h.Settings.Int("DEMO_REPEAT")
+	h.Settings.Into(settings(f))
 	lat, err := capability.SourceOf(h.Services, capability.LatencyKey)
 	if err != nil {
 		return err
