@@ -116,8 +116,8 @@ func (e *entry) UnmarshalJSON(b []byte) error {
 // as declared.
 func settings() []entry {
 	var out []entry
-	for _, v := range config.Vars() {
-		out = append(out, entry{name: v.Env, def: v.Default, help: v.Help, boolean: v.Bool, secret: v.Secret})
+	for _, s := range config.CoreSettings() {
+		out = append(out, entry{name: s.Name, def: s.Default, help: s.Help, bounds: s.Bounds, boolean: s.Bool, secret: s.Secret})
 	}
 	linked, _, _ := capability.SettingsOptions(capability.Linked())
 	for _, g := range linked {

@@ -92,9 +92,9 @@ func TestDocumentsListEverySetting(t *testing.T) {
 			t.Errorf(".env.example lacks %s=%s", e.name, e.def)
 		}
 	}
-	for _, v := range config.Vars() {
-		if v.Default != "" && !strings.Contains(env, "\n"+v.Env+"="+v.Default+"\n") {
-			t.Errorf(".env.example does not set core setting %s to its default", v.Env)
+	for _, v := range config.CoreSettings() {
+		if v.Default != "" && !strings.Contains(env, "\n"+v.Name+"="+v.Default+"\n") {
+			t.Errorf(".env.example does not set core setting %s to its default", v.Name)
 		}
 	}
 }

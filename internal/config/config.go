@@ -97,7 +97,10 @@ func (c *Config) Group(name string) Values {
 	return newValues(name)
 }
 
-// Var declares one setting.
+// Var is how core declares one of its settings: with a setter that writes
+// the Config field it is bound to (several need checks of their own). Core
+// hands its settings to the loader, the help and the documents as the same
+// Setting a group declares (coreSettings), so there is one mechanism.
 type Var struct {
 	Env     string // environment variable
 	Flag    string // command-line flag, without dashes
@@ -127,8 +130,23 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Vars returns every core setting, sorted by environment name.
-func Vars() []Var {
+// CoreSettings returns core's settings as declared, sorted by name, for
+// --help and the documents (bound to a Config of their own).
+func CoreSettings() []Setting { return coreSettings(&Config{}) }
+
+// coreSettings returns core's settings bound to c.
+func coreSettings(c *Config) []Setting {
+	vars := declaredVars()
+	out := make([]Setting, len(vars))
+	for i, v := range vars {
+		out[i] = Setting{Name: v.Env, Flag: v.Flag, Default: v.Default, Help: v.Help, Bool: v.Bool, Secret: v.Secret,
+			parse: func(val string) (any, error) { return nil, v.set(c, val) }}
+	}
+	return out
+}
+
+// declaredVars lists core's declarations, sorted by environment name.
+func declaredVars() []Var {
 	var all []Var
 	all = append(all, coreVars()...)
 	all = append(all, latencyVars()...)
@@ -259,19 +277,19 @@ func LoadWith(o Options) (*Config, error) {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
 	c := &Config{Groups: map[string]Values{}}
-	vars := Vars()
-	for _, v := range vars {
-		if err := v.set(c, v.Default); err != nil {
-			return nil, fmt.Errorf("default of %s: %w", v.Env, err) // a bug in the table
+	core := coreSettings(c)
+	for _, s := range core {
+		if _, err := s.parse(s.Default); err != nil {
+			return nil, fmt.Errorf("default of %s: %w", s.Name, err) // a bug in the declaration
 		}
 	}
-	for _, v := range vars {
-		val, ok := lookupEnv(v.Env)
+	for _, s := range core {
+		val, ok := lookupEnv(s.Name)
 		if !ok {
 			continue
 		}
-		if err := v.set(c, val); err != nil {
-			return nil, v.fail(val, err)
+		if _, err := s.parse(val); err != nil {
+			return nil, s.fail(val, err)
 		}
 	}
 	for _, g := range o.Linked {
@@ -299,7 +317,7 @@ func LoadWith(o Options) (*Config, error) {
 		}
 		return false
 	}
-	unknown := unknownNames(vars, o.Linked)
+	unknown := unknownNames(core, o.Linked)
 	for _, kv := range o.Environ {
 		name, _, _ := strings.Cut(kv, "=")
 		if ignore(name) {
@@ -313,13 +331,13 @@ func LoadWith(o Options) (*Config, error) {
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	for _, v := range vars {
-		fs.Var(&flagValue{set: func(s string) error {
-			if err := v.set(c, s); err != nil {
-				return v.fail(s, err)
+	for _, s := range core {
+		fs.Var(&flagValue{set: func(val string) error {
+			if _, err := s.parse(val); err != nil {
+				return s.fail(val, err)
 			}
 			return nil
-		}, isBool: v.Bool}, v.Flag, v.Help+" (env "+v.Env+")")
+		}, isBool: s.Bool}, s.Flag, s.Help+" (env "+s.Name+")")
 	}
 	for _, g := range o.Linked {
 		vals := c.Groups[g.Group]
@@ -349,15 +367,15 @@ func LoadWith(o Options) (*Config, error) {
 
 // unknownNames returns the test for a given name that carries the prefix of
 // core or of a linked group but is none of its declared settings.
-func unknownNames(core []Var, linked []GroupSettings) func(string) (IgnoredSetting, bool) {
+func unknownNames(core []Setting, linked []GroupSettings) func(string) (IgnoredSetting, bool) {
 	type family struct {
 		group    string
 		prefixes []string
 		names    []string
 	}
 	fams := []family{{group: "core", prefixes: corePrefixes}}
-	for _, v := range core {
-		fams[0].names = append(fams[0].names, v.Env)
+	for _, s := range core {
+		fams[0].names = append(fams[0].names, s.Name)
 	}
 	for _, g := range linked {
 		f := family{group: g.Group, prefixes: g.Prefixes}
@@ -462,21 +480,13 @@ func (c *Config) validate() error {
 // group's, then one line per group that is not linked naming what brings it.
 func Usage(w io.Writer, linked []GroupSettings, unlinked []UnlinkedGroup) {
 	fmt.Fprintln(w, "core:")
-	for _, v := range Vars() {
-		extra := ""
-		if v.Secret {
-			extra = "secret: never shown"
-		}
-		usageLine(w, v.Flag, v.Env, v.Help, v.Default, extra)
+	for _, s := range CoreSettings() {
+		usageSetting(w, s)
 	}
 	for _, g := range linked {
 		fmt.Fprintf(w, "group %s:\n", g.Group)
 		for _, s := range g.Settings {
-			extra := s.Bounds
-			if s.Secret {
-				extra = "secret: never shown"
-			}
-			usageLine(w, s.Flag, s.Name, s.Help, s.Default, extra)
+			usageSetting(w, s)
 		}
 	}
 	for _, u := range unlinked {
@@ -485,19 +495,20 @@ func Usage(w io.Writer, linked []GroupSettings, unlinked []UnlinkedGroup) {
 	}
 }
 
+func usageSetting(w io.Writer, s Setting) {
+	extra := s.Bounds
+	if s.Secret {
+		extra = "secret: never shown"
+	}
+	usageLine(w, s.Flag, s.Name, s.Help, s.Default, extra)
+}
+
 func usageLine(w io.Writer, flagName, env, help, def, bounds string) {
 	extra := fmt.Sprintf("env %s, default %q", env, def)
 	if bounds != "" {
 		extra += ", " + bounds
 	}
 	fmt.Fprintf(w, "  --%-30s %s (%s)\n", flagName, help, extra)
-}
-
-func (v Var) fail(val string, err error) *Error {
-	if v.Secret {
-		val = "<redacted>"
-	}
-	return &Error{Var: v.Env, Value: val, Err: err}
 }
 
 // flagValue adapts a setting to flag.Value; switches take no argument.
