@@ -11,7 +11,10 @@
 // the group declared and refuse the others with an error from Setup. The
 // registry refuses, at init, a group that would provide a service core or
 // another group provides. The table of groups and variants itself is
-// internal/groupspec.
+// internal/groupspec, filled by the groups' descriptions
+// (features/groupdesc); the contracts the groups implement and use (Status,
+// the service interfaces, Limiter) are internal/groupapi's. Feature and
+// Host stay here: the Host carries gin's router and Prometheus' registerer.
 package capability
 
 import (
@@ -44,7 +47,7 @@ type Feature interface {
 // GroupInfo is what a group package registers: a constructor, called once
 // per service, and the settings the group reads.
 type GroupInfo struct {
-	// Name is the group's row in internal/groupspec.
+	// Name is the group's name in its description (features/groupdesc).
 	Name string
 	// New returns a fresh instance; it must not share mutable state with
 	// other instances.
