@@ -12,59 +12,75 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
+	"github.com/advanced-backend/advanced-backend/internal/opssmoke"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // TestAddingAGroup proves BUILD.md's "Adding a group": a throwaway group
 // (e2e/testdata/newgroup) is laid over the tree with `go build -overlay` as
-// exactly one table row in internal/groupspec, its package under features/
-// and one link file, and nothing else. Built with its tag it registers,
-// reports, serves, has its settings parsed and reads the core service it
-// declares (the latency engine); built without it, its
-// routes answer 501 and its settings are reported as ignored.
+// three new files and no edit to any existing file: its description in
+// features/groupdesc, its package under features/ and one link file.
+// Built with its tag it registers, reports, serves, has its settings parsed
+// and reads the core service it declares (the latency engine); built
+// without it, its routes answer 501 and its settings are reported as
+// ignored. It appears in the variant table (it declares itself part of
+// full), the goreleaser builds, the settings documents and the smoke run
+// of backendctl, all derived from what the group declares.
 func TestAddingAGroup(t *testing.T) {
 	dir := t.TempDir()
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	root := abs(repoRoot) // overlay paths are absolute
-	table := filepath.Join(root, "internal", "groupspec", "groupspec.go")
-	src, err := os.ReadFile(table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const marker = "\t// new groups: one row above this line\n"
-	row, err := os.ReadFile(filepath.Join("testdata", "newgroup", "row.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Count(string(src), marker) != 1 {
-		t.Fatalf("%s lacks the marker %q", table, marker)
-	}
-	newTable := filepath.Join(dir, "groupspec.go")
-	if err := os.WriteFile(newTable, []byte(strings.Replace(string(src), marker, string(row)+marker, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	replace := map[string]string{
-		table: newTable,
-		filepath.Join(root, "features", "demo", "demo.go"): abs(filepath.Join("testdata", "newgroup", "demo.go")),
-		filepath.Join(root, "features", "link_demo.go"):    abs(filepath.Join("testdata", "newgroup", "link_demo.go.txt")),
+		filepath.Join(root, "features", "groupdesc", "demo.go"): abs(filepath.Join("testdata", "newgroup", "groupdesc_demo.go.txt")),
+		filepath.Join(root, "features", "demo", "demo.go"):      abs(filepath.Join("testdata", "newgroup", "demo.go")),
+		filepath.Join(root, "features", "link_demo.go"):         abs(filepath.Join("testdata", "newgroup", "link_demo.go.txt")),
 	}
-	edited := 0 // files that exist in the tree: only the table may be among them
 	for p := range replace {
 		if _, err := os.Stat(p); err == nil {
-			edited++
-			if p != table {
-				t.Fatalf("the overlay edits %s", p)
-			}
+			t.Fatalf("the overlay edits %s, which exists: adding a group must only add files", p)
 		}
-	}
-	if edited != 1 {
-		t.Fatalf("the overlay edits %d existing files, want the table only", edited)
 	}
 	overlay, _ := json.Marshal(map[string]any{"Replace": replace})
 	overlayFile := filepath.Join(dir, "overlay.json")
 	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	goOverlay := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = repoRoot
+		// GOFLAGS, not -overlay: settingsdoc runs go again, which must see the overlay too.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-overlay="+overlayFile)
+		out, err := cmd.Output()
+		if err != nil {
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("go %v: %v\n%s", args, err, stderr)
+		}
+		return string(out)
+	}
+	// Derived from the description: the table, the goreleaser builds and
+	// the settings documents.
+	if vs := goOverlay("run", "./cmd/variants", "groups", "full"); strings.TrimSpace(vs) != "ml llm vector optional demo" {
+		t.Errorf("variant full: %q", vs)
+	}
+	if md := goOverlay("run", "./cmd/variants", "markdown"); !strings.Contains(md, "demo") {
+		t.Errorf("BUILD.md tables lack demo:\n%s", md)
+	}
+	if gr := goOverlay("run", "./cmd/variants", "goreleaser"); !strings.Contains(gr, "tags: [nomsgpack, grpcnotrace, ml, llm, vector, optional, demo]") {
+		t.Errorf("goreleaser builds lack demo:\n%s", gr)
+	}
+	if env := goOverlay("run", "./cmd/settingsdoc", "env"); !strings.Contains(env, "# --- group demo (full;") || !strings.Contains(env, "#DEMO_REPEAT=1\n") {
+		t.Errorf(".env.example lacks demo's settings:\n%s", env)
+	}
+	if tbl := goOverlay("run", "./cmd/settingsdoc", "table"); !strings.Contains(tbl, "| `DEMO_GREETING` | `hello` | demo (full) |") {
+		t.Errorf("README table lacks demo's settings:\n%s", tbl)
+	}
+	ctl := filepath.Join(dir, "backendctl")
+	goOverlay("build", "-o", ctl, "./cmd/backendctl")
+
 	build := func(name string, tags []string) string {
 		out := filepath.Join(dir, name, "advanced-backend")
 		cmd := exec.Command("go", "build", "-trimpath", "-overlay", overlayFile, "-tags", strings.Join(tags, ","), "-o", out, "./cmd/advanced-backend")
@@ -101,6 +117,22 @@ func TestAddingAGroup(t *testing.T) {
 	if err != nil || !strings.Contains(string(help), "group demo:") || !strings.Contains(string(help), "(env DEMO_REPEAT, default \"1\", 1..5)") {
 		t.Fatalf("--help: %v\n%s", err, help)
 	}
+	// backendctl's smoke run takes the demo's cases from its description.
+	smokeOut := filepath.Join(dir, "smoke.json")
+	if code, text := runExit(t, exec.Command(ctl, "smoke", "--url", p.Base, "--out", smokeOut), 3*time.Minute); code != 0 || !strings.Contains(text, " 0 failed") {
+		t.Fatalf("smoke: exit %d\n%s", code, text)
+	}
+	// core's cases, one per route prefix of each unlinked real group, and
+	// the demo's: its mounted prefix and its own case.
+	want := len(opssmoke.CoreCases()) + 2
+	for _, g := range groupspec.Groups() {
+		want += len(g.RoutePrefixes)
+	}
+	var sr smokeFile
+	if readJSON(t, smokeOut, &sr); sr.Checked != want || sr.Failed != 0 {
+		t.Fatalf("smoke result %+v, want %d checked", sr, want)
+	}
+
 	cmd := exec.Command(linked, "serve", "--demo-repeat", "9")
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "DEMO_REPEAT") {
 		t.Fatalf("out-of-bounds flag: %v\n%s", err, out)

@@ -146,19 +146,11 @@ func TestGoreleaserMatchesRegistry(t *testing.T) {
 	}
 }
 
-// TestMakefileVariantsMatchRegistry: the Makefile takes the variant list
-// from variants.mk (generated from the table; cmd/variants' test keeps it
-// current) and restates none; `make -n variants` builds exactly the
-// table's variants, in table order, from a plain shell (GOTOOLCHAIN unset:
-// the Makefile hands go.mod's toolchain to every go command itself).
-func TestMakefileVariantsMatchRegistry(t *testing.T) {
-	mk := readFile(t, "Makefile")
-	if !regexp.MustCompile(`(?m)^-?include variants\.mk$`).MatchString(mk) {
-		t.Fatal("the Makefile does not include variants.mk")
-	}
-	if regexp.MustCompile(`(?m)^VARIANTS\s*:?=`).MatchString(mk) {
-		t.Fatal("the Makefile restates VARIANTS")
-	}
+// TestMakeVariantsFromAPlainShell: `make -n variants` from a plain shell
+// (GOTOOLCHAIN unset) hands go.mod's toolchain to every go build of a
+// variant. (Which variants it builds is variants.mk, generated from the
+// groups' descriptions; cmd/variants' test keeps it current.)
+func TestMakeVariantsFromAPlainShell(t *testing.T) {
 	cmd := exec.Command(testtool.Need(t, "make", testtool.GetMake), "-n", "variants")
 	cmd.Dir = repoRoot
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOTOOLCHAIN=") })
@@ -166,16 +158,12 @@ func TestMakefileVariantsMatchRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatalf("make -n variants: %v", err)
 	}
-	got := regexp.MustCompile(`-o dist/(\w+)/advanced-backend`).FindAllStringSubmatch(string(out), -1)
-	var names []string
-	for _, g := range got {
-		names = append(names, g[1])
+	builds := regexp.MustCompile(`-o dist/(\w+)/advanced-backend`).FindAllString(string(out), -1)
+	if len(builds) == 0 {
+		t.Fatalf("make -n variants builds nothing:\n%s", out)
 	}
-	if !slices.Equal(names, groupspec.VariantNames()) {
-		t.Errorf("make variants builds %v, registry %v", names, groupspec.VariantNames())
-	}
-	if n := strings.Count(string(out), "GOTOOLCHAIN=go1."); n < len(names) {
-		t.Errorf("make -n variants: %d of %d go builds are given the toolchain:\n%s", n, len(names), out)
+	if n := strings.Count(string(out), "GOTOOLCHAIN=go1."); n < len(builds) {
+		t.Errorf("make -n variants: %d of %d go builds are given the toolchain:\n%s", n, len(builds), out)
 	}
 }
 

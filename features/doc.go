@@ -3,3 +3,6 @@
 // group package, whose init registers it with internal/capability. The group
 // packages themselves carry no tag, so go vet and go test always cover them.
 package features
+
+// Every binary knows every group, linked or not, from its description.
+import _ "github.com/advanced-backend/advanced-backend/features/groupdesc"

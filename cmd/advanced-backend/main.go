@@ -25,6 +25,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 	"github.com/advanced-backend/advanced-backend/internal/service"
@@ -154,7 +155,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if err := svc.Run(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("server stopped", "err", err)
-		if errors.Is(err, capability.ErrFatal) { // a group's data cannot be served: an operator must act
+		if errors.Is(err, groupapi.ErrFatal) { // a group's data cannot be served: an operator must act
 			fmt.Fprintf(stderr, "advanced-backend: %v\n", err)
 			return exitUsage
 		}

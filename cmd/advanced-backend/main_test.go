@@ -19,9 +19,9 @@ func TestHelpPrintsUsageAndExitsZero(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut.String())
 			continue
 		}
-		for _, v := range config.Vars() {
-			if !strings.Contains(out.String(), "--"+v.Flag+" ") || !strings.Contains(out.String(), "env "+v.Env+", default ") {
-				t.Errorf("%v: usage lacks --%s / %s with its default", args, v.Flag, v.Env)
+		for _, v := range config.CoreSettings() {
+			if !strings.Contains(out.String(), "--"+v.Flag+" ") || !strings.Contains(out.String(), "env "+v.Name+", default ") {
+				t.Errorf("%v: usage lacks --%s / %s with its default", args, v.Flag, v.Name)
 				break
 			}
 		}

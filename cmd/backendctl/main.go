@@ -13,10 +13,12 @@
 package main
 
 import (
+	// The group table: every group's description (stdlib only, no server code).
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	_ "github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"io"
 	"os"
 	"os/signal"

@@ -10,9 +10,11 @@
 package main
 
 import (
+	// The group table: every group's description (stdlib only, no server code).
 	"context"
 	"flag"
 	"fmt"
+	_ "github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"io"
 	"os"
 	"os/signal"

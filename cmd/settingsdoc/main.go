@@ -8,24 +8,27 @@
 //	settingsdoc env       print .env.example
 //
 // `make generate` runs it; its test fails when either file is stale. It
-// links every group package (they carry no build tag; only the link files
-// of cmd/advanced-backend decide what a binary holds) to read their
-// declarations, and starts none of them.
+// reads the groups' declarations from the groups themselves, linked the way
+// a binary links them (package features, one link file per group), and
+// starts none of them. Run without every group's tag, it runs itself again
+// through `go run` with the tags of every group the descriptions declare
+// (features/groupdesc), so a new group's settings are documented without
+// an edit here.
 package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
-	_ "github.com/advanced-backend/advanced-backend/features/llm"
-	_ "github.com/advanced-backend/advanced-backend/features/ml"
-	_ "github.com/advanced-backend/advanced-backend/features/optional"
-	_ "github.com/advanced-backend/advanced-backend/features/vector"
+	_ "github.com/advanced-backend/advanced-backend/features" // the link files: every group whose tag is given
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
@@ -37,14 +40,51 @@ const (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == linkedArg {
+		args = args[1:]
+		if missing := unlinked(); len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "settingsdoc: groups %v did not register although their tags were given: is features/link_<group>.go missing?\n", missing)
+			os.Exit(2)
+		}
+	} else if len(unlinked()) > 0 {
+		cmd := exec.Command("go", append([]string{"run", "-tags", strings.Join(allTags(), ","), pkgPath, linkedArg}, args...)...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			os.Exit(2)
+		}
+		return
+	}
+	if err := run(args, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "settingsdoc:", err)
 		os.Exit(2)
 	}
 }
 
+const (
+	pkgPath = groupspec.ModulePath + "/cmd/settingsdoc"
+	// linkedArg marks the run with every group's tag.
+	linkedArg = "-all-groups-linked"
+)
+
+// unlinked lists the declared groups this process does not link.
+func unlinked() []string {
+	var out []string
+	for _, g := range groupspec.GroupNames() {
+		if !slices.Contains(capability.LinkedNames(), g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// allTags are the base tags and every declared group's tag.
+func allTags() []string { return append(groupspec.BaseTags(), groupspec.GroupNames()...) }
+
 func run(args []string, w io.Writer) error {
 	switch {
+	case len(args) == 1 && args[0] == "json":
+		return json.NewEncoder(w).Encode(settings())
 	case len(args) == 1 && args[0] == "table":
 		_, err := io.WriteString(w, table(settings()))
 		return err
@@ -64,12 +104,20 @@ type entry struct {
 	boolean, secret         bool
 }
 
+func (e entry) MarshalJSON() ([]byte, error) {
+	return json.Marshal([]any{e.name, e.def, e.help, e.bounds, e.group, e.boolean, e.secret})
+}
+
+func (e *entry) UnmarshalJSON(b []byte) error {
+	return json.Unmarshal(b, &[]any{&e.name, &e.def, &e.help, &e.bounds, &e.group, &e.boolean, &e.secret})
+}
+
 // settings lists core's settings, then each group's in table order, each
 // as declared.
 func settings() []entry {
 	var out []entry
-	for _, v := range config.Vars() {
-		out = append(out, entry{name: v.Env, def: v.Default, help: v.Help, boolean: v.Bool, secret: v.Secret})
+	for _, s := range config.CoreSettings() {
+		out = append(out, entry{name: s.Name, def: s.Default, help: s.Help, bounds: s.Bounds, boolean: s.Bool, secret: s.Secret})
 	}
 	linked, _, _ := capability.SettingsOptions(capability.Linked())
 	for _, g := range linked {

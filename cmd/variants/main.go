@@ -13,7 +13,9 @@
 package main
 
 import (
+	// The group table: every group's description (stdlib only, no server code).
 	"fmt"
+	_ "github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"io"
 	"os"
 	"strings"

@@ -128,7 +128,7 @@ func (f *feature) providers(c *gin.Context) {
 	apierr.JSON(c, http.StatusOK, gin.H{"providers": out, "embedding_model": f.cfg.EmbeddingModel})
 }
 
-// embedder is the capability.Embedder llm offers the vector group.
+// embedder is the groupapi.Embedder llm offers the vector group.
 type embedder struct{ f *feature }
 
 // Embed embeds any number of inputs, in upstream calls of at most

@@ -13,13 +13,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
-	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/service"
 )
 
 // instantUpstream is an in-process OpenAI-compatible upstream that answers
@@ -63,13 +62,13 @@ func benchChain(b *testing.B) (*httpapi.Server, string) {
 		"JWT_SECRET": secret, "RATE_LIMIT_RPS": "1000000", "RATE_LIMIT_BURST": "1000000", "LOG_LEVEL": "error",
 	})
 	f := &feature{}
-	rt := capability.NewRuntime(map[string]capability.Feature{"llm": f}, capability.FactsFrom(&debug.BuildInfo{}), false)
-	srv, err := httpapi.New(httpapi.Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
-		Phase: phase.New(nil), Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+	svc, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
+		map[string]capability.Feature{"llm": f}, capability.FactsFrom(&debug.BuildInfo{}))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(srv.Close)
+	b.Cleanup(svc.Close)
+	srv := svc.Server()
 	if err := f.Start(b.Context()); err != nil {
 		b.Fatal(err)
 	}

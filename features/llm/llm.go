@@ -4,8 +4,8 @@
 // with the wire format and the Anthropic translation in openaicompat). Both
 // surfaces reach a provider through one path: its upstream.Client, with the
 // retries, metrics, cache and stream set-up of exchange.go. It provides the
-// capability.Embedder the vector group uses for text inputs, and uses the
-// shared response cache (capability.ResponseCache) for deterministic calls
+// groupapi.Embedder the vector group uses for text inputs, and uses the
+// shared response cache (groupapi.ResponseCache) for deterministic calls
 // when another group provides one.
 package llm
 
@@ -17,10 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // maxRetryWait caps a single wait between retries, whatever the upstream's
@@ -28,14 +30,14 @@ import (
 const maxRetryWait = 10 * time.Second
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "llm", New: func() capability.Feature { return &feature{} }, Settings: Settings(),
+	capability.Register(capability.GroupInfo{Name: groupdesc.LLM.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
 		Uses: capability.Uses{Reads: []capability.AnyKey{capability.CacheKey}, Provides: []capability.AnyKey{capability.EmbedderKey}}})
 }
 
 type feature struct {
 	cfg      Config
-	cacheSrc capability.Source[capability.ResponseCache] // nil before Setup
-	enabled  func() bool                                 // whether the group is switched on (nil: always)
+	cacheSrc capability.Source[groupapi.ResponseCache] // nil before Setup
+	enabled  func() bool                               // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
 	red      *provider.Redactor // both providers' credentials, out of every relayed error
@@ -161,11 +163,11 @@ func (f *feature) baseURL(name string) string {
 
 // Status is ready when at least one provider is configured; the detail
 // names each provider's state.
-func (f *feature) Status() capability.Status {
+func (f *feature) Status() groupapi.Status {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if !f.started {
-		return capability.Status{Detail: "not started"}
+		return groupapi.Status{Detail: "not started"}
 	}
 	var notes []string
 	for _, n := range providerNames {
@@ -182,7 +184,7 @@ func (f *feature) Status() capability.Status {
 	}
 	// Without a provider the group still serves (its routes answer 503
 	// naming the missing key): degraded, not a reason to leave service.
-	return capability.Status{Ready: len(f.clients) > 0, Degraded: len(f.clients) == 0, Detail: strings.Join(notes, "; ")}
+	return groupapi.Status{Ready: len(f.clients) > 0, Degraded: len(f.clients) == 0, Detail: strings.Join(notes, "; ")}
 }
 
 // lookup returns the provider to use for name ("" picks the first
@@ -220,7 +222,7 @@ func (f *feature) embedClient() (*upstream.Client, string) {
 	return c, ""
 }
 
-func (f *feature) cache() (capability.ResponseCache, bool) {
+func (f *feature) cache() (groupapi.ResponseCache, bool) {
 	if f.cacheSrc == nil || f.cfg.CacheTTL <= 0 {
 		return nil, false
 	}

@@ -513,7 +513,7 @@ func TestEmbeddingsAndEmbedder(t *testing.T) {
 	}
 }
 
-// memCache is an in-memory capability.ResponseCache for the llm side of
+// memCache is an in-memory groupapi.ResponseCache for the llm side of
 // caching; the Redis-backed one is tested in the vector group.
 type memCache struct {
 	mu   sync.Mutex

@@ -12,7 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // Bounds and defaults of the anomaly detector.
@@ -62,7 +62,7 @@ func (b *baselineStore) info() (time.Time, int) {
 
 // train snapshots the current distributions as the baseline: for each
 // route, its window p95 history and the current window's samples.
-func (b *baselineStore) train(snap []capability.RouteLatency, now time.Time) []trainedRoute {
+func (b *baselineStore) train(snap []groupapi.RouteLatency, now time.Time) []trainedRoute {
 	routes := make(map[string]routeBaseline, len(snap))
 	out := []trainedRoute{}
 	for _, r := range snap {
@@ -122,7 +122,7 @@ type scoreParams struct {
 
 // evaluate scores one route against its trained baseline when there is one,
 // else against its own window p95 history.
-func evaluate(r capability.RouteLatency, trained *routeBaseline, p scoreParams) RouteAnomaly {
+func evaluate(r groupapi.RouteLatency, trained *routeBaseline, p scoreParams) RouteAnomaly {
 	ra := RouteAnomaly{Route: r.Route, Count: r.Count, P95Ms: r.P95, Baseline: "history", Reasons: []string{}}
 	hist := finite(r.P95History)
 	if trained != nil {
@@ -188,7 +188,7 @@ func evaluate(r capability.RouteLatency, trained *routeBaseline, p scoreParams) 
 }
 
 // latency returns the latency source or answers 503.
-func (f *feature) latency(c *gin.Context) (capability.LatencySource, bool) {
+func (f *feature) latency(c *gin.Context) (groupapi.LatencySource, bool) {
 	src, ok := f.latencySrc.Get()
 	if !ok || src == nil {
 		apierr.Abort(c, http.StatusServiceUnavailable, "latency_unavailable",

@@ -13,27 +13,27 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/auth"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 )
 
-// fakeLatency is an in-test capability.LatencySource that hands the routes
+// fakeLatency is an in-test groupapi.LatencySource that hands the routes
 // exact snapshots; engine_test.go runs the routes on the real latency
 // engine (injected clock), and the e2e package checks the binary's wiring.
 type fakeLatency struct {
 	mu     sync.Mutex
-	routes []capability.RouteLatency
+	routes []groupapi.RouteLatency
 }
 
-func (f *fakeLatency) Snapshot() []capability.RouteLatency {
+func (f *fakeLatency) Snapshot() []groupapi.RouteLatency {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]capability.RouteLatency, len(f.routes))
+	out := make([]groupapi.RouteLatency, len(f.routes))
 	copy(out, f.routes)
 	return out
 }
 func (f *fakeLatency) SetSLOTargets(map[string]float64) {}
-func (f *fakeLatency) set(r ...capability.RouteLatency) {
+func (f *fakeLatency) set(r ...groupapi.RouteLatency) {
 	f.mu.Lock()
 	f.routes = r
 	f.mu.Unlock()
@@ -41,7 +41,7 @@ func (f *fakeLatency) set(r ...capability.RouteLatency) {
 
 // server mounts a fresh ml feature on a real gin engine served over
 // loopback, with the admin token guard core uses when JWT auth is off.
-func server(t *testing.T, env map[string]string, src capability.LatencySource) string {
+func server(t *testing.T, env map[string]string, src groupapi.LatencySource) string {
 	t.Helper()
 	h, all := grouptest.Host(grouptest.Config(t, "ml", Settings(), env), "ml")
 	if src != nil {
@@ -160,13 +160,13 @@ func TestAnomaliesAndBaseline(t *testing.T) {
 	src := &fakeLatency{}
 	base := server(t, nil, src)
 	src.set(
-		capability.RouteLatency{Route: "GET /slow", Count: 100, P95: 20, P95History: history10},    // (20-10)/0.74129 = 13.49
-		capability.RouteLatency{Route: "GET /fine", Count: 100, P95: 11, P95History: history10},    // 1/0.74129 = 1.349
-		capability.RouteLatency{Route: "GET /new", Count: 5, P95: 50, P95History: []float64{1, 2}}, // 2 < 8
-		capability.RouteLatency{Route: "GET /idle", Count: 0, P95History: history10},
+		groupapi.RouteLatency{Route: "GET /slow", Count: 100, P95: 20, P95History: history10},    // (20-10)/0.74129 = 13.49
+		groupapi.RouteLatency{Route: "GET /fine", Count: 100, P95: 11, P95History: history10},    // 1/0.74129 = 1.349
+		groupapi.RouteLatency{Route: "GET /new", Count: 5, P95: 50, P95History: []float64{1, 2}}, // 2 < 8
+		groupapi.RouteLatency{Route: "GET /idle", Count: 0, P95History: history10},
 		// flat history: MAD 0, the scale floor is 1% of 10 = 0.1 ms -> (10.05-10)/0.1 = 0.5
-		capability.RouteLatency{Route: "GET /flat", Count: 100, P95: 10.05, P95History: []float64{10, 10, 10, 10, 10, 10, 10, 10}},
-		capability.RouteLatency{Route: "GET /flatjump", Count: 100, P95: 11, P95History: []float64{10, 10, 10, 10, 10, 10, 10, 10}}, // 10
+		groupapi.RouteLatency{Route: "GET /flat", Count: 100, P95: 10.05, P95History: []float64{10, 10, 10, 10, 10, 10, 10, 10}},
+		groupapi.RouteLatency{Route: "GET /flatjump", Count: 100, P95: 11, P95History: []float64{10, 10, 10, 10, 10, 10, 10, 10}}, // 10
 	)
 	code, m := call(t, "GET", base+"/api/v2/ml/anomalies", "")
 	if code != 200 {
@@ -214,7 +214,7 @@ func TestAnomaliesAndBaseline(t *testing.T) {
 		t.Fatalf("train with a wrong token: %d", code)
 	}
 	// Train on a window of samples 1..100 ms.
-	src.set(capability.RouteLatency{Route: "GET /api", Count: 100, P95: 95, Samples: seq(1, 100), P95History: []float64{95, 94, 96, 95, 95, 94, 96, 95}})
+	src.set(groupapi.RouteLatency{Route: "GET /api", Count: 100, P95: 95, Samples: seq(1, 100), P95History: []float64{95, 94, 96, 95, 95, 94, 96, 95}})
 	code, m = call(t, "POST", base+"/api/v2/ml/baseline/train", "", "X-Admin-Token", "s3cret")
 	if code != 200 || m["baseline"].(map[string]any)["routes"].(float64) != 1 {
 		t.Fatalf("train: %d %v", code, m)
@@ -222,7 +222,7 @@ func TestAnomaliesAndBaseline(t *testing.T) {
 	// The next window is shifted by 30 ms: KS D = 0.30, p = 1.74e-4 < 0.01.
 	// Its p95 (125) against the trained history is anomalous too: median 95,
 	// MAD 0.5 -> 0.741 ms, below the floor of 1% of 95 = 0.95 ms: (125-95)/0.95 = 31.58.
-	src.set(capability.RouteLatency{Route: "GET /api", Count: 100, P95: 125, Samples: seq(31, 130), P95History: []float64{95}})
+	src.set(groupapi.RouteLatency{Route: "GET /api", Count: 100, P95: 125, Samples: seq(31, 130), P95History: []float64{95}})
 	_, m = call(t, "GET", base+"/api/v2/ml/anomalies", "")
 	got := routesByName(t, m)["GET /api"]
 	ks, _ := got["ks"].(map[string]any)
@@ -232,14 +232,14 @@ func TestAnomaliesAndBaseline(t *testing.T) {
 		t.Fatalf("shifted window: %v", got)
 	}
 	// A window like the baseline is not anomalous: D = 0.10, p = 0.68; p95 96 scores 1/0.95 = 1.0526.
-	src.set(capability.RouteLatency{Route: "GET /api", Count: 100, P95: 96, Samples: seq(11, 110)})
+	src.set(groupapi.RouteLatency{Route: "GET /api", Count: 100, P95: 96, Samples: seq(11, 110)})
 	_, m = call(t, "GET", base+"/api/v2/ml/anomalies", "")
 	got = routesByName(t, m)["GET /api"]
 	if got["anomalous"] != false || got["ks"] == nil || !near(got["score"].(float64), 1.0526, 1e-3) {
 		t.Fatalf("quiet window: %v", got)
 	}
 	// Too few samples for KS: reported, not faked.
-	src.set(capability.RouteLatency{Route: "GET /api", Count: 5, P95: 96, Samples: seq(1, 5)})
+	src.set(groupapi.RouteLatency{Route: "GET /api", Count: 5, P95: 96, Samples: seq(1, 5)})
 	_, m = call(t, "GET", base+"/api/v2/ml/anomalies", "")
 	got = routesByName(t, m)["GET /api"]
 	if got["ks"] != nil || !strings.Contains(strings.Join(toStrings(got["reasons"]), ";"), "KS test skipped: 5 current and 100 baseline samples (need 20 each)") {
@@ -272,12 +272,12 @@ func TestMethodNotAllowedIsNotMounted(t *testing.T) {
 func TestTrainedTooEarlyFallsBackToHistory(t *testing.T) {
 	src := &fakeLatency{}
 	base := server(t, nil, src)
-	src.set(capability.RouteLatency{Route: "GET /early", Count: 30, P95: 10, Samples: seq(1, 30), P95History: []float64{10, 11}})
+	src.set(groupapi.RouteLatency{Route: "GET /early", Count: 30, P95: 10, Samples: seq(1, 30), P95History: []float64{10, 11}})
 	if code, _ := call(t, "POST", base+"/api/v2/ml/baseline/train", "", "X-Admin-Token", "s3cret"); code != 200 {
 		t.Fatal(code)
 	}
 	// Later the route has a history of its own; the trained one is too short.
-	src.set(capability.RouteLatency{Route: "GET /early", Count: 30, P95: 20, Samples: seq(1, 30), P95History: history10})
+	src.set(groupapi.RouteLatency{Route: "GET /early", Count: 30, P95: 20, Samples: seq(1, 30), P95History: history10})
 	_, m := call(t, "GET", base+"/api/v2/ml/anomalies", "")
 	got := routesByName(t, m)["GET /early"]
 	if got["baseline"] != "history" || got["history_len"].(float64) != 10 || !near(got["score"].(float64), 13.49, 1e-3) ||

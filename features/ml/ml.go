@@ -12,25 +12,30 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "ml", New: func() capability.Feature { return &feature{} }, Settings: Settings(),
+	capability.Register(capability.GroupInfo{Name: groupdesc.ML.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
 		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
 }
 
-// Settings are the ml group's settings.
-func Settings() []config.Setting {
+// Settings are the ml group's settings, as registered and documented.
+func Settings() []config.Setting { return settings(&feature{}) }
+
+// settings declares each setting once, bound to the field of f it fills.
+func settings(f *feature) []config.Setting {
 	return []config.Setting{
-		config.Int("ML_MAX_SERIES", 100_000, 4, 10_000_000, "ml: bound on the length of a series sent to /api/v2/ml/detect (413 beyond)"),
-		config.Int("ML_MIN_HISTORY", 8, 3, 100_000, "ml: past window p95 values a route needs before it gets an anomaly score"),
+		config.Bind(&f.maxSeries, config.Int("ML_MAX_SERIES", 100_000, 4, 10_000_000, "ml: bound on the length of a series sent to /api/v2/ml/detect (413 beyond)")),
+		config.Bind(&f.minHistory, config.Int("ML_MIN_HISTORY", 8, 3, 100_000, "ml: past window p95 values a route needs before it gets an anomaly score")),
 	}
 }
 
 type feature struct {
-	latencySrc capability.Source[capability.LatencySource] // nil before Setup
+	latencySrc capability.Source[groupapi.LatencySource] // nil before Setup
 	maxSeries  int
 	minHistory int
 	baseline   baselineStore
@@ -43,7 +48,7 @@ func (f *feature) Setup(h *capability.Host) error {
 		return err
 	}
 	f.latencySrc = src
-	f.maxSeries, f.minHistory = h.Settings.Int("ML_MAX_SERIES"), h.Settings.Int("ML_MIN_HISTORY")
+	h.Settings.Into(settings(f))
 	g := h.Router.Group("/api/v2/ml")
 	g.GET("/anomalies", f.anomalies)
 	g.POST("/baseline/train", h.RequireAdmin, f.train)
@@ -54,12 +59,12 @@ func (f *feature) Setup(h *capability.Host) error {
 func (f *feature) Start(ctx context.Context) error { return nil }
 func (f *feature) Stop(ctx context.Context) error  { return nil }
 
-func (f *feature) Status() capability.Status {
+func (f *feature) Status() groupapi.Status {
 	src := "no latency source yet: /anomalies and /baseline/train answer 503"
 	if f.latencySrc != nil {
 		if _, ok := f.latencySrc.Get(); ok {
 			src = "reading the latency engine"
 		}
 	}
-	return capability.Status{Ready: true, Detail: fmt.Sprintf("mad/zscore/iqr detection and KS baselines (gonum/stat); %s", src)}
+	return groupapi.Status{Ready: true, Detail: fmt.Sprintf("mad/zscore/iqr detection and KS baselines (gonum/stat); %s", src)}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
@@ -35,7 +36,7 @@ type recLatency struct {
 	calls   int
 }
 
-func (r *recLatency) Snapshot() []capability.RouteLatency { return nil }
+func (r *recLatency) Snapshot() []groupapi.RouteLatency { return nil }
 func (r *recLatency) SetSLOTargets(t map[string]float64) {
 	r.mu.Lock()
 	r.targets, r.calls = t, r.calls+1
@@ -49,15 +50,15 @@ func (r *recLatency) get() (map[string]float64, int) {
 
 type recOverrides struct {
 	mu sync.Mutex
-	ov map[string]capability.RateOverride
+	ov map[string]groupapi.RateOverride
 }
 
-func (r *recOverrides) SetOverrides(o map[string]capability.RateOverride) {
+func (r *recOverrides) SetOverrides(o map[string]groupapi.RateOverride) {
 	r.mu.Lock()
 	r.ov = o
 	r.mu.Unlock()
 }
-func (r *recOverrides) get() map[string]capability.RateOverride {
+func (r *recOverrides) get() map[string]groupapi.RateOverride {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.ov
@@ -69,7 +70,7 @@ type idle struct{}
 func (idle) Setup(*capability.Host) error { return nil }
 func (idle) Start(context.Context) error  { return nil }
 func (idle) Stop(context.Context) error   { return nil }
-func (idle) Status() capability.Status    { return capability.Status{Ready: true} }
+func (idle) Status() groupapi.Status      { return groupapi.Status{Ready: true} }
 
 type rig struct {
 	base    string
@@ -115,7 +116,8 @@ func newRig(t testing.TB, env map[string]string, withServices bool) *rig {
 		}
 	}
 	e.GET("/api/v2/ml/ping", gate("ml"), func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
-	if err := r.f.Setup(&capability.Host{Settings: cfg.Group("optional"), Switches: r.rt, Logger: logger, Phase: r.pl, Router: e.Group("", gate("optional")),
+	svc.Switches.Provide(r.rt)
+	if err := r.f.Setup(&capability.Host{Settings: cfg.Group("optional"), Logger: logger, Phase: r.pl, Router: e.Group("", gate("optional")),
 		RequireAdmin: auth.TokenGuard("s3cret"), BodyLimits: &limits, Services: svc.For("optional", capability.UsesOf("optional"))}); err != nil {
 		t.Fatal(err)
 	}

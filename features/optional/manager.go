@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 // targets are the shared services a registry file is applied to.
 type targets struct {
-	latency   capability.Source[capability.LatencySource]
-	overrides capability.Source[capability.RateLimitOverrides]
+	latency   capability.Source[groupapi.LatencySource]
+	overrides capability.Source[groupapi.RateLimitOverrides]
 }
 
 // manager owns the active registry: it loads the file, applies it to the
@@ -28,7 +29,7 @@ type targets struct {
 type manager struct {
 	path     string
 	services targets
-	switches capability.GroupSwitches // nil: group switches are not applied
+	switches groupapi.GroupSwitches // nil: group switches are not applied
 	logger   *slog.Logger
 	phase    *phase.Log
 
@@ -61,7 +62,7 @@ type loadFailure struct {
 	Message string    `json:"message"`
 }
 
-func newManager(path string, svc targets, sw capability.GroupSwitches, logger *slog.Logger, pl *phase.Log) *manager {
+func newManager(path string, svc targets, sw groupapi.GroupSwitches, logger *slog.Logger, pl *phase.Log) *manager {
 	return &manager{path: path, services: svc, switches: sw, logger: logger, phase: pl, offByReg: map[string]bool{}}
 }
 
@@ -145,7 +146,7 @@ func (m *manager) apply(reg *Registry, meta loadMeta) {
 	}
 
 	if rl, ok := m.services.overrides.Get(); ok && rl != nil {
-		ov := make(map[string]capability.RateOverride, len(reg.RateLimits))
+		ov := make(map[string]groupapi.RateOverride, len(reg.RateLimits))
 		for route, o := range reg.RateLimits {
 			ov[route] = o
 		}

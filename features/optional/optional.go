@@ -22,9 +22,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/goccy/go-yaml"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // sniffLimit is how many leading bytes mimetype reads; the default 3 KiB
@@ -32,18 +34,29 @@ import (
 const sniffLimit = 64 << 10
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "optional", New: func() capability.Feature { return &feature{} }, Settings: Settings(),
-		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey}}})
+	capability.Register(capability.GroupInfo{Name: groupdesc.Optional.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
+		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey, capability.SwitchesKey}}})
 }
 
 // Settings are the optional group's settings (prefixes REGISTRY_, FILES_ in
-// internal/groupspec).
-func Settings() []config.Setting {
+// its description), as registered and documented.
+func Settings() []config.Setting { return settings(&settingValues{}) }
+
+// settingValues are the optional group's settings, filled by config.
+type settingValues struct {
+	registryFile    string
+	maxFileBytes    int64
+	maxRequestBytes int64
+	maxFiles        int
+}
+
+// settings declares each setting once, bound to the field of c it fills.
+func settings(c *settingValues) []config.Setting {
 	return []config.Setting{
-		config.String("REGISTRY_FILE", "", "optional: YAML or JSON registry file (SLO targets, group switches, rate-limit overrides); reloaded on SIGHUP and POST /admin/registry/reload"),
-		config.Int64("FILES_MAX_FILE_BYTES", 10<<20, 1, 1<<40, "optional: bound on one file sent to /api/v2/files/inspect (413 beyond)"),
-		config.Int64("FILES_MAX_REQUEST_BYTES", 32<<20, 1, 1<<40, "optional: bound on one /api/v2/files/inspect request, all files together (413 beyond)"),
-		config.Int("FILES_MAX_FILES", 32, 1, 10_000, "optional: bound on the number of files in one /api/v2/files/inspect request (413 beyond)"),
+		config.Bind(&c.registryFile, config.String("REGISTRY_FILE", "", "optional: YAML or JSON registry file (SLO targets, group switches, rate-limit overrides); reloaded on SIGHUP and POST /admin/registry/reload")),
+		config.Bind(&c.maxFileBytes, config.Int64("FILES_MAX_FILE_BYTES", 10<<20, 1, 1<<40, "optional: bound on one file sent to /api/v2/files/inspect (413 beyond)")),
+		config.Bind(&c.maxRequestBytes, config.Int64("FILES_MAX_REQUEST_BYTES", 32<<20, 1, 1<<40, "optional: bound on one /api/v2/files/inspect request, all files together (413 beyond)")),
+		config.Bind(&c.maxFiles, config.Int("FILES_MAX_FILES", 32, 1, 10_000, "optional: bound on the number of files in one /api/v2/files/inspect request (413 beyond)")),
 	}
 }
 
@@ -67,7 +80,8 @@ type feature struct {
 // does no I/O (the registry file is read in Start).
 func (f *feature) Setup(h *capability.Host) error {
 	mimetype.SetLimit(sniffLimit)
-	cfg := h.Settings
+	var cfg settingValues
+	h.Settings.Into(settings(&cfg))
 	lat, err := capability.SourceOf(h.Services, capability.LatencyKey)
 	if err != nil {
 		return err
@@ -76,8 +90,13 @@ func (f *feature) Setup(h *capability.Host) error {
 	if err != nil {
 		return err
 	}
-	f.reg = newManager(cfg.String("REGISTRY_FILE"), targets{lat, ov}, h.Switches, h.Logger, h.Phase)
-	f.files = fileLimits{maxFile: cfg.Int64("FILES_MAX_FILE_BYTES"), maxFiles: cfg.Int("FILES_MAX_FILES")}
+	switches, err := capability.SourceOf(h.Services, capability.SwitchesKey)
+	if err != nil {
+		return err
+	}
+	sw, _ := switches.Get() // core provides it before any Setup; none: switches are not applied
+	f.reg = newManager(cfg.registryFile, targets{lat, ov}, sw, h.Logger, h.Phase)
+	f.files = fileLimits{maxFile: cfg.maxFileBytes, maxFiles: cfg.maxFiles}
 	if f.notify == nil {
 		f.notify = func(c chan<- os.Signal) { signal.Notify(c, syscall.SIGHUP) }
 		f.stopNotify = func(c chan<- os.Signal) { signal.Stop(c) }
@@ -85,7 +104,7 @@ func (f *feature) Setup(h *capability.Host) error {
 
 	h.Router.POST("/api/v2/files/inspect", f.inspect)
 	if h.BodyLimits != nil {
-		h.BodyLimits.Set(http.MethodPost, "/api/v2/files/inspect", cfg.Int64("FILES_MAX_REQUEST_BYTES"))
+		h.BodyLimits.Set(http.MethodPost, "/api/v2/files/inspect", cfg.maxRequestBytes)
 	}
 	h.Router.GET("/admin/registry", h.RequireAdmin, f.show)
 	h.Router.POST("/admin/registry/reload", h.RequireAdmin, f.reload)
@@ -153,15 +172,15 @@ func (f *feature) Stop(ctx context.Context) error {
 	}
 }
 
-func (f *feature) Status() capability.Status {
+func (f *feature) Status() groupapi.Status {
 	f.mu.Lock()
 	ready := f.ready
 	f.mu.Unlock()
 	if !ready {
-		return capability.Status{Ready: false, Detail: "not started"}
+		return groupapi.Status{Ready: false, Detail: "not started"}
 	}
 	ok, detail := f.reg.healthy()
-	return capability.Status{Ready: ok, Detail: fmt.Sprintf("mimetype (sniff %d KiB), goccy/go-yaml; %s", sniffLimit>>10, detail)}
+	return groupapi.Status{Ready: ok, Detail: fmt.Sprintf("mimetype (sniff %d KiB), goccy/go-yaml; %s", sniffLimit>>10, detail)}
 }
 
 // show serves GET /admin/registry.

@@ -17,7 +17,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
@@ -44,9 +44,9 @@ const (
 //	rate_limits:    # per-route limits for the rate limiter (rps 0 exempts the route)
 //	  "POST /api/v2/llm/chat": {rps: 5, burst: 10}
 type Registry struct {
-	SLO        map[string]SLOTarget               `json:"slo"`
-	Groups     map[string]GroupSwitch             `json:"groups"`
-	RateLimits map[string]capability.RateOverride `json:"rate_limits"`
+	SLO        map[string]SLOTarget             `json:"slo"`
+	Groups     map[string]GroupSwitch           `json:"groups"`
+	RateLimits map[string]groupapi.RateOverride `json:"rate_limits"`
 }
 
 // SLOTarget is one route's latency objective.
@@ -156,7 +156,7 @@ func parse(name string, data []byte) (*Registry, Format, error) {
 		}
 		return fail(0, 0, "", "syntax error: "+err.Error())
 	}
-	reg := &Registry{SLO: map[string]SLOTarget{}, Groups: map[string]GroupSwitch{}, RateLimits: map[string]capability.RateOverride{}}
+	reg := &Registry{SLO: map[string]SLOTarget{}, Groups: map[string]GroupSwitch{}, RateLimits: map[string]groupapi.RateOverride{}}
 	var body ast.Node
 	for _, doc := range file.Docs {
 		if doc == nil || doc.Body == nil {
@@ -394,7 +394,7 @@ func (w walker) rateLimits(n ast.Node, reg *Registry) error {
 		if err != nil {
 			return err
 		}
-		var o capability.RateOverride
+		var o groupapi.RateOverride
 		var gotRPS, gotBurst bool
 		var burstN ast.Node
 		for _, f := range fields {
@@ -525,7 +525,7 @@ func (r *Registry) Clone() *Registry {
 		return nil
 	}
 	c := &Registry{SLO: make(map[string]SLOTarget, len(r.SLO)), Groups: make(map[string]GroupSwitch, len(r.Groups)),
-		RateLimits: make(map[string]capability.RateOverride, len(r.RateLimits))}
+		RateLimits: make(map[string]groupapi.RateOverride, len(r.RateLimits))}
 	maps.Copy(c.SLO, r.SLO)
 	maps.Copy(c.Groups, r.Groups)
 	maps.Copy(c.RateLimits, r.RateLimits)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
@@ -44,8 +44,8 @@ func checkGood(t *testing.T, reg *Registry) {
 	if len(reg.Groups) != 2 || reg.Groups["vector"] != (GroupSwitch{Enabled: false, Reason: "qdrant maintenance"}) || !reg.Groups["ml"].Enabled {
 		t.Errorf("groups: %+v", reg.Groups)
 	}
-	if len(reg.RateLimits) != 2 || reg.RateLimits["POST /api/v2/llm/chat"] != (capability.RateOverride{RPS: 5, Burst: 10}) ||
-		reg.RateLimits["POST /api/v2/files/inspect"] != (capability.RateOverride{RPS: 0.5, Burst: 2}) {
+	if len(reg.RateLimits) != 2 || reg.RateLimits["POST /api/v2/llm/chat"] != (groupapi.RateOverride{RPS: 5, Burst: 10}) ||
+		reg.RateLimits["POST /api/v2/files/inspect"] != (groupapi.RateOverride{RPS: 0.5, Burst: 2}) {
 		t.Errorf("rate_limits: %+v", reg.RateLimits)
 	}
 }
@@ -138,7 +138,7 @@ func TestParseRejectsWithLineAndField(t *testing.T) {
 
 func TestRateLimitZeroExempts(t *testing.T) {
 	reg, _, err := Parse("r.yaml", []byte("rate_limits:\n  \"GET /health\": {rps: 0}\n  \"POST /x\": {rps: 2, burst: 3}\n"))
-	if err != nil || reg.RateLimits["GET /health"] != (capability.RateOverride{}) || reg.RateLimits["POST /x"] != (capability.RateOverride{RPS: 2, Burst: 3}) {
+	if err != nil || reg.RateLimits["GET /health"] != (groupapi.RateOverride{}) || reg.RateLimits["POST /x"] != (groupapi.RateOverride{RPS: 2, Burst: 3}) {
 		t.Fatalf("%+v %v", reg, err)
 	}
 }

@@ -41,41 +41,32 @@ type Config struct {
 const MemoryOnly = ":memory:"
 
 // Settings are the vector group's settings (prefixes QDRANT_, REDIS_,
-// VECTOR_ in internal/groupspec).
-func Settings() []config.Setting {
+// VECTOR_ in its description), as registered and documented.
+func Settings() []config.Setting { return settings(&Config{}) }
+
+// settings declares each setting once, bound to the field of c it fills.
+func settings(c *Config) []config.Setting {
 	return []config.Setting{
-		config.AddrOrURL("QDRANT_URL", "Qdrant gRPC address (host:port or URL); empty uses the embedded index in VECTOR_DATA_DIR"),
-		config.String("QDRANT_API_KEY", "", "Qdrant API key").AsSecret(),
-		config.URL("REDIS_URL", "", "Redis for the cache, shared limits and cluster state: redis://[user:pass@]host:port/db for one Redis, or a Redis Cluster by several of its nodes separated by commas, redis://[user:pass@]host1:port1,host2:port2,host3:port3 (rediss:// for TLS)"),
-		config.Int("VECTOR_MEMORY_MAX_POINTS", 100_000, 1, 100_000_000, "bound on points held by the embedded index"),
-		config.Int("VECTOR_MEMORY_MAX_COLLECTIONS", 100, 1, 100_000, "bound on collections held by the embedded index"),
-		config.String("VECTOR_DATA_DIR", "data/vector", "directory of the embedded vector index (log, snapshot, backups; relative to the working directory); "+MemoryOnly+" keeps it in memory only, lost at exit"),
-		config.Int64("VECTOR_MEMORY_MAX_BYTES", 1<<30, 1<<10, 1<<40, "bound on the bytes held by the embedded index: vectors (5 bytes per dimension on flat collections: the float32 and its int8 code), payloads and per-point overhead (507 beyond)"),
-		config.Int("VECTOR_MAX_PAYLOAD_BYTES", 64<<10, 2, 64<<20, "bound on one point's payload as JSON bytes, every backend (413 beyond)"),
-		config.Int("VECTOR_MAX_PAYLOAD_DEPTH", 16, 1, 1000, "bound on how deeply one point's payload nests (the payload object is depth 1), every backend (400 beyond)"),
-		config.Bool("QDRANT_TLS", false, "use TLS to Qdrant (https:// and grpcs:// URLs imply it)"),
-		config.String("QDRANT_CA_FILE", "", "PEM file of CAs to trust for Qdrant TLS; empty uses the system roots"),
-		config.Duration("QDRANT_TIMEOUT", 5*time.Second, time.Millisecond, 10*time.Minute, "bound on one Qdrant call"),
-		config.Duration("REDIS_TIMEOUT", 50*time.Millisecond, time.Millisecond, 10*time.Second, "bound on dialling Redis and on each Redis call"),
-		config.Duration("REDIS_RETRY_INTERVAL", time.Second, 10*time.Millisecond, 5*time.Minute, "how often an unreachable Redis is probed again (calls bypass it meanwhile)"),
+		config.Bind(&c.QdrantURL, config.AddrOrURL("QDRANT_URL", "Qdrant gRPC address (host:port or URL); empty uses the embedded index in VECTOR_DATA_DIR")),
+		config.Bind(&c.QdrantAPIKey, config.String("QDRANT_API_KEY", "", "Qdrant API key").AsSecret()),
+		config.Bind(&c.RedisURL, config.URL("REDIS_URL", "", "Redis for the cache, shared limits and cluster state: redis://[user:pass@]host:port/db for one Redis, or a Redis Cluster by several of its nodes separated by commas, redis://[user:pass@]host1:port1,host2:port2,host3:port3 (rediss:// for TLS)")),
+		config.Bind(&c.MemoryMaxPoints, config.Int("VECTOR_MEMORY_MAX_POINTS", 100_000, 1, 100_000_000, "bound on points held by the embedded index")),
+		config.Bind(&c.MemoryMaxCollections, config.Int("VECTOR_MEMORY_MAX_COLLECTIONS", 100, 1, 100_000, "bound on collections held by the embedded index")),
+		config.Bind(&c.DataDir, config.String("VECTOR_DATA_DIR", "data/vector", "directory of the embedded vector index (log, snapshot, backups; relative to the working directory); "+MemoryOnly+" keeps it in memory only, lost at exit")),
+		config.Bind(&c.MemoryMaxBytes, config.Int64("VECTOR_MEMORY_MAX_BYTES", 1<<30, 1<<10, 1<<40, "bound on the bytes held by the embedded index: vectors (5 bytes per dimension on flat collections: the float32 and its int8 code), payloads and per-point overhead (507 beyond)")),
+		config.Bind(&c.MaxPayloadBytes, config.Int("VECTOR_MAX_PAYLOAD_BYTES", 64<<10, 2, 64<<20, "bound on one point's payload as JSON bytes, every backend (413 beyond)")),
+		config.Bind(&c.MaxPayloadDepth, config.Int("VECTOR_MAX_PAYLOAD_DEPTH", 16, 1, 1000, "bound on how deeply one point's payload nests (the payload object is depth 1), every backend (400 beyond)")),
+		config.Bind(&c.QdrantTLS, config.Bool("QDRANT_TLS", false, "use TLS to Qdrant (https:// and grpcs:// URLs imply it)")),
+		config.Bind(&c.QdrantCAFile, config.String("QDRANT_CA_FILE", "", "PEM file of CAs to trust for Qdrant TLS; empty uses the system roots")),
+		config.Bind(&c.QdrantTimeout, config.Duration("QDRANT_TIMEOUT", 5*time.Second, time.Millisecond, 10*time.Minute, "bound on one Qdrant call")),
+		config.Bind(&c.RedisTimeout, config.Duration("REDIS_TIMEOUT", 50*time.Millisecond, time.Millisecond, 10*time.Second, "bound on dialling Redis and on each Redis call")),
+		config.Bind(&c.RedisRetryInterval, config.Duration("REDIS_RETRY_INTERVAL", time.Second, 10*time.Millisecond, 5*time.Minute, "how often an unreachable Redis is probed again (calls bypass it meanwhile)")),
 	}
 }
 
+// configFrom fills a Config from the parsed settings.
 func configFrom(v config.Values) Config {
-	return Config{
-		QdrantURL:            v.String("QDRANT_URL"),
-		QdrantAPIKey:         v.String("QDRANT_API_KEY"),
-		RedisURL:             v.String("REDIS_URL"),
-		MemoryMaxPoints:      v.Int("VECTOR_MEMORY_MAX_POINTS"),
-		MemoryMaxCollections: v.Int("VECTOR_MEMORY_MAX_COLLECTIONS"),
-		QdrantTLS:            v.Bool("QDRANT_TLS"),
-		QdrantCAFile:         v.String("QDRANT_CA_FILE"),
-		QdrantTimeout:        v.Duration("QDRANT_TIMEOUT"),
-		RedisTimeout:         v.Duration("REDIS_TIMEOUT"),
-		RedisRetryInterval:   v.Duration("REDIS_RETRY_INTERVAL"),
-		DataDir:              v.String("VECTOR_DATA_DIR"),
-		MemoryMaxBytes:       v.Int64("VECTOR_MEMORY_MAX_BYTES"),
-		MaxPayloadBytes:      v.Int("VECTOR_MAX_PAYLOAD_BYTES"),
-		MaxPayloadDepth:      v.Int("VECTOR_MAX_PAYLOAD_DEPTH"),
-	}
+	var c Config
+	v.Into(settings(&c))
+	return c
 }

@@ -2,9 +2,9 @@
 // under /api/v2/vector (Qdrant over gRPC when QDRANT_URL is set, else the
 // embedded index, kept durably in VECTOR_DATA_DIR by store/durable or in
 // memory only with VECTOR_DATA_DIR=:memory:), and Redis for shared state when REDIS_URL is
-// set (one server, or a Redis Cluster when it names several nodes): the response cache (capability.ResponseCache, used by llm) and a
-// GCRA rate limiter shared by replicas (ratelimit.Limiter, used by core).
-// Text inputs are embedded through the capability.Embedder the llm group
+// set (one server, or a Redis Cluster when it names several nodes): the response cache (groupapi.ResponseCache, used by llm) and a
+// GCRA rate limiter shared by replicas (groupapi.Limiter, used by core).
+// Text inputs are embedded through the groupapi.Embedder the llm group
 // provides, when it is linked and ready.
 package vector
 
@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/features/vector/cluster"
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
@@ -24,15 +25,15 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
-	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
 // probeInterval is how often a remote store is probed.
 const probeInterval = 5 * time.Second
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "vector", New: func() capability.Feature { return &feature{} }, Settings: Settings(), Uses: uses,
+	capability.Register(capability.GroupInfo{Name: groupdesc.Vector.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(), Uses: uses,
 		Commands: []capability.Command{salvageCommand}})
 }
 
@@ -46,11 +47,11 @@ var uses = capability.Uses{
 
 // shared are vector's sides of those services.
 type shared struct {
-	embedder capability.Source[capability.Embedder]
-	member   capability.Source[capability.ClusterMember]
-	cache    capability.Provider[capability.ResponseCache]
-	limiter  capability.Provider[ratelimit.Limiter]
-	cluster  capability.Provider[capability.ClusterLatency]
+	embedder capability.Source[groupapi.Embedder]
+	member   capability.Source[groupapi.ClusterMember]
+	cache    capability.Provider[groupapi.ResponseCache]
+	limiter  capability.Provider[groupapi.Limiter]
+	cluster  capability.Provider[groupapi.ClusterLatency]
 }
 
 // sharedFrom takes every side in Setup, whatever the configuration, so a
@@ -228,7 +229,7 @@ func (f *feature) limits() memory.Limits {
 // without the acknowledged data would answer wrongly.
 func (f *feature) openEmbedded(ctx context.Context) (store.Store, error) {
 	if f.cfg.DataDir == "" {
-		return nil, fmt.Errorf("%w: VECTOR_DATA_DIR is empty: name a directory, or %s to keep the index in memory only", capability.ErrFatal, MemoryOnly)
+		return nil, fmt.Errorf("%w: VECTOR_DATA_DIR is empty: name a directory, or %s to keep the index in memory only", groupapi.ErrFatal, MemoryOnly)
 	}
 	if f.cfg.DataDir == MemoryOnly {
 		f.phaseInfo("VECTOR: embedded index in memory only (VECTOR_DATA_DIR=" + MemoryOnly + "): nothing is kept across restarts")
@@ -243,7 +244,7 @@ func (f *feature) openEmbedded(ctx context.Context) (store.Store, error) {
 		if ctx.Err() != nil { // out of time, not a bad directory: the group is reported not ready
 			return nil, fmt.Errorf("embedded vector index in %s: %w (raise GROUP_START_TIMEOUT for a large index)", f.cfg.DataDir, err)
 		}
-		return nil, fmt.Errorf("%w: %w", capability.ErrFatal, err)
+		return nil, fmt.Errorf("%w: %w", groupapi.ErrFatal, err)
 	}
 	l := d.Loaded()
 	from := "an empty directory"
@@ -335,12 +336,12 @@ func (f *feature) Stop(ctx context.Context) error {
 // Status is ready when the store answers (the embedded index always does)
 // and, when REDIS_URL is set, Redis answers PING; degraded when Redis or
 // Qdrant does not answer (local limits, vector routes 503 meanwhile).
-func (f *feature) Status() capability.Status {
+func (f *feature) Status() groupapi.Status {
 	f.mu.RLock()
 	st, ok, detail := f.store, f.storeOK, f.storeDetail
 	f.mu.RUnlock()
 	if st == nil {
-		return capability.Status{Detail: "not started"}
+		return groupapi.Status{Detail: "not started"}
 	}
 	var notes []string
 	info := f.storeInfo(st)
@@ -376,7 +377,7 @@ func (f *feature) Status() capability.Status {
 	}
 	_, emb := f.embedderState()
 	notes = append(notes, "text embeddings: "+emb)
-	return capability.Status{Ready: ready, Degraded: degraded, Detail: strings.Join(notes, "; "), Info: map[string]any{"store": info}}
+	return groupapi.Status{Ready: ready, Degraded: degraded, Detail: strings.Join(notes, "; "), Info: map[string]any{"store": info}}
 }
 
 // storeInfo is the store's part of /ml-capabilities: backend, directory,

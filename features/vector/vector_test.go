@@ -244,7 +244,7 @@ func TestEmbeddedIndexBound(t *testing.T) {
 	r.do(t, "POST", "/a/points", `[{"id":2,"vector":[5]},{"id":3,"vector":[1]}]`).want(t, 200, "upserted")
 }
 
-// embedder is a capability.Embedder for the vector side of text inputs; the
+// embedder is a groupapi.Embedder for the vector side of text inputs; the
 // real llm embedder meets vector in the e2e test of the full variant.
 type embedder struct {
 	ready bool

@@ -16,9 +16,9 @@ type Detail struct {
 }
 
 // Abort writes the error and stops the handler chain. Under an OpenAI
-// prefix (SetOpenAIPrefixes) the error takes OpenAI's shape instead.
+// prefix (OpenAIShape) the error takes OpenAI's shape instead.
 func Abort(c *gin.Context, status int, code, message string) {
-	if IsOpenAIPath(c.Request.URL.Path) {
+	if IsOpenAI(c) {
 		AbortOpenAI(c, status, code, "", message)
 		return
 	}

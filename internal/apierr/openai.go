@@ -2,8 +2,8 @@ package apierr
 
 import (
 	"net/http"
+	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 )
@@ -24,30 +24,37 @@ type OpenAIDetail struct {
 	Code    string  `json:"code"`
 }
 
-// openAIPrefixes are the URL prefixes whose errors, core's included (401,
-// 429, 404, 501, 503, ...), take OpenAI's shape. Set once, before serving.
-var openAIPrefixes atomic.Pointer[[]string]
+// ctxOpenAI marks a request whose errors take OpenAI's shape.
+const ctxOpenAI = "apierr.openai"
 
-// SetOpenAIPrefixes declares the prefixes (e.g. "/v1") that answer errors in
-// OpenAI's shape. The router calls it at construction from the group table.
-func SetOpenAIPrefixes(prefixes ...string) {
-	p := append([]string(nil), prefixes...)
-	openAIPrefixes.Store(&p)
+// OpenAIShape returns the middleware, installed first by the router, that
+// marks each request under one of prefixes (e.g. "/v1", from the group
+// table) so that every error it gets, core's included (401, 429, 404, 501,
+// 503, ...), takes OpenAI's shape. The prefixes are handed to the router
+// that serves them: no process-wide state, so two services in one process
+// may differ.
+func OpenAIShape(prefixes []string) gin.HandlerFunc {
+	p := slices.Clone(prefixes)
+	return func(c *gin.Context) {
+		if UnderPrefix(c.Request.URL.Path, p) {
+			c.Set(ctxOpenAI, true)
+		}
+		c.Next()
+	}
 }
 
-// IsOpenAIPath reports whether errors on path take OpenAI's shape.
-func IsOpenAIPath(path string) bool {
-	p := openAIPrefixes.Load()
-	if p == nil {
-		return false
-	}
-	for _, pre := range *p {
+// UnderPrefix reports whether path is one of prefixes or below one.
+func UnderPrefix(path string, prefixes []string) bool {
+	for _, pre := range prefixes {
 		if path == pre || (strings.HasPrefix(path, pre) && path[len(pre)] == '/') {
 			return true
 		}
 	}
 	return false
 }
+
+// IsOpenAI reports whether errors of this request take OpenAI's shape.
+func IsOpenAI(c *gin.Context) bool { return c.GetBool(ctxOpenAI) }
 
 // OpenAIType is the error type OpenAI's API gives a status.
 func OpenAIType(status int) string {

@@ -105,7 +105,7 @@ func FuzzParseUsers(f *testing.F) {
 		}
 		var out usersFile
 		for name, usr := range u.byName {
-			if !usernameRE.MatchString(name) || name != usr.Username || len(usr.Roles) > maxRoles {
+			if !usernameRE().MatchString(name) || name != usr.Username || len(usr.Roles) > maxRoles {
 				t.Fatalf("accepted user %+v", usr)
 			}
 			out.Users = append(out.Users, usr)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/crypto/bcrypt"
@@ -23,12 +24,14 @@ const (
 	MaxBcryptCost     = 14 // ~1 s per login on a server core; more is a DoS of our own making
 )
 
-var usernameRE = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+// usernameRE and bcryptHashRE are compiled on first use, not in package
+// init: a process that loads no users file never pays for them.
+var usernameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`) })
 
 // dummyHashes are bcrypt hashes of a password nobody knows, one per cost.
 // An unknown username is compared against the one with the users' cost so
 // that a wrong username costs the same bcrypt work as a wrong password.
-var dummyHashes = map[int]string{
+var dummyHashes = [MaxBcryptCost + 1]string{ // indexed by cost; static data, no init work
 	4:  "$2a$04$EYaAOld8m95M6dF85O.7SOVysdetW4ZQVz1dX7/.r4rHdDUe2kiZe",
 	5:  "$2a$05$9VlwZlI3vqygprG/hNE6JefvZ78yIb41866dpfd9q3zdQKnAh9yEG",
 	6:  "$2a$06$6QS/BYeNhx8kHXsppjQb/eG24.Vz11ismLl1yIaGOSIaacioKGwWq",
@@ -110,7 +113,7 @@ func ParseUsers(data []byte) (*Users, error) {
 	// does more or less bcrypt work than another.
 	cost, costOf := bcrypt.DefaultCost, ""
 	for i, usr := range uf.Users {
-		if !usernameRE.MatchString(usr.Username) {
+		if !usernameRE().MatchString(usr.Username) {
 			return nil, fmt.Errorf("user %d: username must be 1 to %d of A-Z a-z 0-9 . _ @ -", i, MaxUsernameBytes)
 		}
 		if _, dup := u.byName[usr.Username]; dup {
@@ -147,7 +150,7 @@ func ParseUsers(data []byte) (*Users, error) {
 // characters of bcrypt's base64 (22 of salt, 31 of hash). A hash that
 // merely starts right would fail its comparison at once, before the
 // expensive part, and so answer faster than the others.
-var bcryptHashRE = regexp.MustCompile(`^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$`)
+var bcryptHashRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$`) })
 
 // checkHash returns the cost of a well-formed bcrypt hash.
 func checkHash(h string) (int, error) {
@@ -155,7 +158,7 @@ func checkHash(h string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !bcryptHashRE.MatchString(h) {
+	if !bcryptHashRE().MatchString(h) {
 		return 0, errors.New(`want $2a$, $2b$ or $2y$, a two-digit cost and 53 characters of [./A-Za-z0-9]`)
 	}
 	return c, nil

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
@@ -43,11 +44,11 @@ func FactsFrom(bi *debug.BuildInfo) BuildFacts {
 }
 
 // ModulesOf lists the group's modules present in the build, with versions.
-func (f BuildFacts) ModulesOf(g groupspec.Group) []Module {
-	var out []Module
+func (f BuildFacts) ModulesOf(g groupspec.Group) []capreport.Module {
+	var out []capreport.Module
 	for _, p := range g.Modules {
 		if v, ok := f.Modules[p]; ok {
-			out = append(out, Module{Path: p, Version: v})
+			out = append(out, capreport.Module{Path: p, Version: v})
 		}
 	}
 	return out

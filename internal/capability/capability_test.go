@@ -13,15 +13,16 @@ import (
 	"testing"
 
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
-type fakeFeature struct{ status Status }
+type fakeFeature struct{ status groupapi.Status }
 
 func (f *fakeFeature) Setup(*Host) error           { return nil }
 func (f *fakeFeature) Start(context.Context) error { return nil }
 func (f *fakeFeature) Stop(context.Context) error  { return nil }
-func (f *fakeFeature) Status() Status              { return f.status }
+func (f *fakeFeature) Status() groupapi.Status     { return f.status }
 
 func withCleanRegistry(t *testing.T) {
 	t.Helper()
@@ -70,17 +71,6 @@ func TestLinkedNamesInTableOrder(t *testing.T) {
 	}
 	if got := LinkedNames(); !slices.Equal(got, []string{"ml", "vector", "optional"}) {
 		t.Fatalf("%v", got)
-	}
-}
-
-// TestInstancesAreFresh: each service gets its own instances, never one
-// shared value that Setup writes into.
-func TestInstancesAreFresh(t *testing.T) {
-	withCleanRegistry(t)
-	Register(fake("ml"))
-	a, b := Instantiate(Linked()), Instantiate(Linked())
-	if a["ml"] == nil || a["ml"] == b["ml"] {
-		t.Fatalf("instances shared: %p %p", a["ml"], b["ml"])
 	}
 }
 
@@ -175,7 +165,7 @@ func TestCrossCheck(t *testing.T) {
 
 func TestRuntimeStates(t *testing.T) {
 	f := facts("nomsgpack,ml", "gonum.org/v1/gonum")
-	ml := &fakeFeature{status: Status{Ready: true, Detail: "fine"}}
+	ml := &fakeFeature{status: groupapi.Status{Ready: true, Detail: "fine"}}
 	rt := NewRuntime(map[string]Feature{"ml": ml}, f, false)
 	if rt.Variant() != "custom" {
 		t.Fatal(rt.Variant())

@@ -39,9 +39,6 @@ type Host struct {
 	// cross-group work: only what it declared in GroupInfo.Uses (SourceOf,
 	// ProviderOf).
 	Services *GroupServices
-	// Switches lets a group switch other linked groups off and on (the
-	// registry file); nil when core offers none.
-	Switches GroupSwitches
 	// Enabled reports whether this group is enabled right now (it may be
 	// switched off at run time); nil means always.
 	Enabled func() bool

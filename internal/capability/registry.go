@@ -11,18 +11,21 @@
 // the group declared and refuse the others with an error from Setup. The
 // registry refuses, at init, a group that would provide a service core or
 // another group provides. The table of groups and variants itself is
-// internal/groupspec.
+// internal/groupspec, filled by the groups' descriptions
+// (features/groupdesc); the contracts the groups implement and use (Status,
+// the service interfaces, Limiter) are internal/groupapi's. Feature and
+// Host stay here: the Host carries gin's router and Prometheus' registerer.
 package capability
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
 
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
@@ -37,36 +40,14 @@ type Feature interface {
 	Start(ctx context.Context) error
 	// Stop releases what Start acquired.
 	Stop(ctx context.Context) error
-	// Status reports readiness as the group itself sees it.
-	Status() Status
+	// groupapi.Status reports readiness as the group itself sees it.
+	Status() groupapi.Status
 }
-
-// Status is a group's own view of its readiness. Ready means the group
-// serves everything it offers. Degraded (with Ready false) means it serves
-// without a dependency that it falls back from gracefully (Redis down:
-// local limits; no LLM provider key; Qdrant unreachable: its routes answer
-// 503 until it returns), so /ready stays 200 unless the operator marked the
-// group required (READY_REQUIRE). Neither means it cannot serve (its start
-// failed, its data is damaged).
-type Status struct {
-	Ready    bool   `json:"ready"`
-	Degraded bool   `json:"degraded,omitempty"`
-	Detail   string `json:"detail"`
-	// Info is the group's own facts for /ml-capabilities (a JSON value),
-	// such as what its store holds; nil when it has none.
-	Info any `json:"info,omitempty"`
-}
-
-// ErrFatal marks a group start error that the service cannot serve past
-// (a data directory that cannot be read, or that another process holds):
-// wrapped into Start's error, it stops the service, which exits with
-// status 2, instead of leaving the group reported not ready.
-var ErrFatal = errors.New("fatal start-up error")
 
 // GroupInfo is what a group package registers: a constructor, called once
 // per service, and the settings the group reads.
 type GroupInfo struct {
-	// Name is the group's row in internal/groupspec.
+	// Name is the group's name in its description (features/groupdesc).
 	Name string
 	// New returns a fresh instance; it must not share mutable state with
 	// other instances.
@@ -162,7 +143,7 @@ func SettingsOptions(linked map[string]GroupInfo) (lk []config.GroupSettings, un
 	names := linkedNames(linked)
 	for _, g := range groupspec.Groups() {
 		if info, ok := linked[g.Name]; ok {
-			lk = append(lk, config.GroupSettings{Group: g.Name, Settings: info.Settings})
+			lk = append(lk, config.GroupSettings{Group: g.Name, Settings: info.Settings, Prefixes: g.SettingPrefixes})
 			continue
 		}
 		unlinked = append(unlinked, config.UnlinkedGroup{Name: g.Name, Prefixes: g.SettingPrefixes, HowToLink: groupspec.HowToLink(g.Name)})

@@ -8,14 +8,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/version"
 )
 
-// The report's schema is internal/capreport; these names keep capability.X.
-type (
-	Report      = capreport.Report
-	Consistency = capreport.Consistency
-	GroupState  = capreport.GroupState
-	Module      = capreport.Module
-)
-
 // ReportInput carries what the registry does not know itself.
 type ReportInput struct {
 	SafeMode          bool
@@ -26,7 +18,7 @@ type ReportInput struct {
 }
 
 // Report assembles the capability report.
-func (r *Runtime) Report(in ReportInput) Report {
+func (r *Runtime) Report(in ReportInput) capreport.Report {
 	linked := r.LinkedNames()
 	problems := CrossCheck(linked, r.facts)
 	if problems == nil {
@@ -40,7 +32,7 @@ func (r *Runtime) Report(in ReportInput) Report {
 	if tracked == nil {
 		tracked = []string{}
 	}
-	return Report{
+	return capreport.Report{
 		MinimalMode:             r.minimal,
 		SafeMode:                in.SafeMode,
 		IncludeTensorflowFlag:   in.IncludeTensorflow,
@@ -55,7 +47,7 @@ func (r *Runtime) Report(in ReportInput) Report {
 		GoVersion:               runtime.Version(),
 		Platform:                runtime.GOOS + "/" + runtime.GOARCH,
 		Groups:                  r.States(),
-		Consistency:             Consistency{OK: len(problems) == 0, Problems: problems},
+		Consistency:             capreport.Consistency{OK: len(problems) == 0, Problems: problems},
 	}
 }
 

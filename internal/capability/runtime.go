@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
@@ -210,9 +211,9 @@ func (r *Runtime) stopOne(ctx context.Context, name string) error {
 }
 
 // State returns the snapshot of one group.
-func (r *Runtime) State(group string) GroupState {
+func (r *Runtime) State(group string) capreport.GroupState {
 	spec, _ := groupspec.LookupGroup(group)
-	st := GroupState{
+	st := capreport.GroupState{
 		Name:          spec.Name,
 		Tag:           spec.Name,
 		Description:   spec.Description,
@@ -221,11 +222,11 @@ func (r *Runtime) State(group string) GroupState {
 		Modules:       r.facts.ModulesOf(spec),
 	}
 	if st.Modules == nil {
-		st.Modules = []Module{}
+		st.Modules = []capreport.Module{}
 	}
 	if !st.Linked {
 		st.Detail = fmt.Sprintf("not linked into the %s variant (build tag %s)", r.variant, spec.Name)
-		st.Modules = []Module{}
+		st.Modules = []capreport.Module{}
 		return st
 	}
 	st.Enabled = r.Enabled(group)
@@ -249,9 +250,9 @@ func (r *Runtime) State(group string) GroupState {
 }
 
 // States returns every declared group's snapshot, linked or not.
-func (r *Runtime) States() map[string]GroupState {
+func (r *Runtime) States() map[string]capreport.GroupState {
 	gs := groupspec.Groups()
-	m := make(map[string]GroupState, len(gs))
+	m := make(map[string]capreport.GroupState, len(gs))
 	for _, g := range gs {
 		m[g.Name] = r.State(g.Name)
 	}

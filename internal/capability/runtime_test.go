@@ -2,6 +2,7 @@ package capability
 
 import (
 	"context"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,7 +25,7 @@ func (s *stubborn) Stop(context.Context) error {
 	s.stopped.Add(1)
 	return <-s.stop
 }
-func (s *stubborn) Status() Status { return Status{Ready: true, Detail: "stubborn"} }
+func (s *stubborn) Status() groupapi.Status { return groupapi.Status{Ready: true, Detail: "stubborn"} }
 
 // within runs fn and fails the test when it has not returned after bound:
 // the bound is what is under test, so a hang must fail, not stall.
@@ -45,7 +46,7 @@ func within(t *testing.T, bound time.Duration, what string, fn func()) {
 func TestStartAllBoundsAStartThatIgnoresItsContext(t *testing.T) {
 	ml := &stubborn{start: make(chan error), stop: make(chan error)}
 	t.Cleanup(func() { close(ml.stop) }) // let the abandoned goroutines end
-	llm := &fakeFeature{status: Status{Ready: true, Detail: "fine"}}
+	llm := &fakeFeature{status: groupapi.Status{Ready: true, Detail: "fine"}}
 	rt := NewRuntime(map[string]Feature{"ml": ml, "llm": llm}, facts("nomsgpack,ml,llm"), false)
 	outcomes := map[string]error{}
 	within(t, 10*time.Second, "StartAll", func() {

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
-	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
 // Slot holds one implementation of a core-defined interface that one party
@@ -55,25 +54,29 @@ type Source[T any] interface{ Get() (T, bool) }
 // only the sides it declares in GroupInfo.Uses, through its GroupServices.
 type Services struct {
 	// Latency is the latency engine's read view (provided by core, read by ml and optional).
-	Latency Slot[LatencySource]
+	Latency Slot[groupapi.LatencySource]
 	// Embedder turns text into vectors (provided by llm, used by vector).
-	Embedder Slot[Embedder]
+	Embedder Slot[groupapi.Embedder]
 	// Limiter replaces core's local token buckets (provided by vector when
 	// REDIS_URL is set, so replicas share budgets).
-	Limiter Slot[ratelimit.Limiter]
+	Limiter Slot[groupapi.Limiter]
 	// Cache is a shared response cache (provided by vector when REDIS_URL is
 	// set, used by llm for deterministic answers and embeddings).
-	Cache Slot[ResponseCache]
+	Cache Slot[groupapi.ResponseCache]
 	// RateLimitOverrides applies per-route limits from a registry file
 	// (provided by core rate limiting, used by optional).
-	RateLimitOverrides Slot[RateLimitOverrides]
+	RateLimitOverrides Slot[groupapi.RateLimitOverrides]
 	// ClusterMember is this replica's side of cluster mode: its identity,
 	// its exported latency window and its local reset (provided by core,
 	// used by vector's publisher).
-	ClusterMember Slot[ClusterMember]
+	ClusterMember Slot[groupapi.ClusterMember]
 	// Cluster is the replicas' shared latency store (provided by vector when
 	// REDIS_URL is set; core answers scope=cluster through it).
-	Cluster Slot[ClusterLatency]
+	Cluster Slot[groupapi.ClusterLatency]
+	// Switches is the power to switch other linked groups off and on at
+	// run time (provided by core's runtime, read by optional's registry
+	// file); only a group that declares it gets it.
+	Switches Slot[groupapi.GroupSwitches]
 }
 
 // Key names one of the Services and the interface it carries, so that a
@@ -98,13 +101,14 @@ func (k Key[T]) providedByCore() bool { return k.core }
 
 // The keys of the Services, one per slot.
 var (
-	LatencyKey            = Key[LatencySource]{"latency", true, func(s *Services) *Slot[LatencySource] { return &s.Latency }}
-	EmbedderKey           = Key[Embedder]{"embedder", false, func(s *Services) *Slot[Embedder] { return &s.Embedder }}
-	LimiterKey            = Key[ratelimit.Limiter]{"limiter", false, func(s *Services) *Slot[ratelimit.Limiter] { return &s.Limiter }}
-	CacheKey              = Key[ResponseCache]{"cache", false, func(s *Services) *Slot[ResponseCache] { return &s.Cache }}
-	RateLimitOverridesKey = Key[RateLimitOverrides]{"rate_limit_overrides", true, func(s *Services) *Slot[RateLimitOverrides] { return &s.RateLimitOverrides }}
-	ClusterMemberKey      = Key[ClusterMember]{"cluster_member", true, func(s *Services) *Slot[ClusterMember] { return &s.ClusterMember }}
-	ClusterKey            = Key[ClusterLatency]{"cluster", false, func(s *Services) *Slot[ClusterLatency] { return &s.Cluster }}
+	LatencyKey            = Key[groupapi.LatencySource]{"latency", true, func(s *Services) *Slot[groupapi.LatencySource] { return &s.Latency }}
+	EmbedderKey           = Key[groupapi.Embedder]{"embedder", false, func(s *Services) *Slot[groupapi.Embedder] { return &s.Embedder }}
+	LimiterKey            = Key[groupapi.Limiter]{"limiter", false, func(s *Services) *Slot[groupapi.Limiter] { return &s.Limiter }}
+	CacheKey              = Key[groupapi.ResponseCache]{"cache", false, func(s *Services) *Slot[groupapi.ResponseCache] { return &s.Cache }}
+	RateLimitOverridesKey = Key[groupapi.RateLimitOverrides]{"rate_limit_overrides", true, func(s *Services) *Slot[groupapi.RateLimitOverrides] { return &s.RateLimitOverrides }}
+	ClusterMemberKey      = Key[groupapi.ClusterMember]{"cluster_member", true, func(s *Services) *Slot[groupapi.ClusterMember] { return &s.ClusterMember }}
+	ClusterKey            = Key[groupapi.ClusterLatency]{"cluster", false, func(s *Services) *Slot[groupapi.ClusterLatency] { return &s.Cluster }}
+	SwitchesKey           = Key[groupapi.GroupSwitches]{"group_switches", true, func(s *Services) *Slot[groupapi.GroupSwitches] { return &s.Switches }}
 )
 
 // Uses declares which services a group reads and which it provides. The
@@ -207,19 +211,3 @@ func (p provider[T]) Provide(v T) {
 		panic(fmt.Sprintf("capability: group %s provides %s, which is provided already", p.group, p.name))
 	}
 }
-
-// The interfaces live in internal/groupapi; these names keep the groups'
-// code reading capability.X.
-type (
-	ClusterMember      = groupapi.ClusterMember
-	ReplicaPayload     = groupapi.ReplicaPayload
-	ClusterLatency     = groupapi.ClusterLatency
-	ClusterDescription = groupapi.ClusterDescription
-	Embedder           = groupapi.Embedder
-	ResponseCache      = groupapi.ResponseCache
-	RouteLatency       = groupapi.RouteLatency
-	LatencySource      = groupapi.LatencySource
-	RateOverride       = groupapi.RateOverride
-	RateLimitOverrides = groupapi.RateLimitOverrides
-	GroupSwitches      = groupapi.GroupSwitches
-)

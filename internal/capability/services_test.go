@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
-type stubLatency struct{ LatencySource }
-type stubEmbedder struct{ Embedder }
+type stubLatency struct{ groupapi.LatencySource }
+type stubEmbedder struct{ groupapi.Embedder }
 
 // TestGroupServicesHandOutOnlyDeclaredSides: a group's view gives the
 // sides it declared, wired to core's services, and refuses every other one
@@ -30,7 +30,7 @@ func TestGroupServicesHandOutOnlyDeclaredSides(t *testing.T) {
 	if v, ok := lat.Get(); !ok || v != want {
 		t.Fatalf("after core provides: (%v, %v)", v, ok)
 	}
-	if _, isProvider := lat.(Provider[LatencySource]); isProvider {
+	if _, isProvider := lat.(Provider[groupapi.LatencySource]); isProvider {
 		t.Fatal("a source can be asserted to its provider")
 	}
 
@@ -76,7 +76,7 @@ func second[T any](_ T, err error) error { return err }
 // (Setup, at start-up), naming the group and the service.
 func TestGroupProvideIsSetOnce(t *testing.T) {
 	all := &Services{}
-	all.Limiter.Provide(ratelimit.Limiter(nil))
+	all.Limiter.Provide(groupapi.Limiter(nil))
 	p, err := ProviderOf(all.For("vector", Uses{Provides: []AnyKey{LimiterKey}}), LimiterKey)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestRegisterRefusesSecondProvider(t *testing.T) {
 	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
 		t.Fatalf("nil key: %v", err)
 	}
-	opt.Uses = Uses{Reads: []AnyKey{Key[Embedder]{}}}
+	opt.Uses = Uses{Reads: []AnyKey{Key[groupapi.Embedder]{}}}
 	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
 		t.Fatalf("zero key: %v", err)
 	}
@@ -152,5 +152,21 @@ func TestRegisterRefusesSecondProvider(t *testing.T) {
 	vector.Uses.Provides = []AnyKey{CacheKey}
 	if err := register(vector); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSwitchesOnlyForTheGroupThatDeclaresThem: the power to switch other
+// groups off is a declared service like the others: a group that does not
+// declare SwitchesKey is refused it, and no group may provide it.
+func TestSwitchesOnlyForTheGroupThatDeclaresThem(t *testing.T) {
+	all := &Services{}
+	if _, err := SourceOf(all.For("ml", Uses{Reads: []AnyKey{LatencyKey}}), SwitchesKey); err == nil {
+		t.Fatal("a group that did not declare SwitchesKey got it")
+	}
+	if _, err := SourceOf(all.For("optional", Uses{Reads: []AnyKey{SwitchesKey}}), SwitchesKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Uses{Provides: []AnyKey{SwitchesKey}}).check(nil); err == nil {
+		t.Fatal("a group may provide the switches")
 	}
 }

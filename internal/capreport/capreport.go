@@ -44,7 +44,7 @@ type GroupState struct {
 	Enabled       bool     `json:"enabled"`
 	Ready         bool     `json:"ready"`
 	// Degraded: not ready, but serving with a graceful fallback
-	// (capability.Status); absent when false.
+	// (groupapi.Status); absent when false.
 	Degraded bool   `json:"degraded,omitempty"`
 	Detail   string `json:"detail"`
 	// Info is the group's own facts (Status.Info), such as what its store

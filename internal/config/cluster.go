@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -24,7 +25,8 @@ type ClusterConfig struct {
 	MaxPublishBytes int
 }
 
-var replicaIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+// replicaIDRE is compiled on first use, not in package init.
+var replicaIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`) })
 
 func clusterVars() []Var {
 	return []Var{
@@ -33,7 +35,7 @@ func clusterVars() []Var {
 				if err := setString(&c.Cluster.ReplicaID, v); err != nil {
 					return err
 				}
-				if c.Cluster.ReplicaID != "" && !replicaIDRE.MatchString(c.Cluster.ReplicaID) {
+				if c.Cluster.ReplicaID != "" && !replicaIDRE().MatchString(c.Cluster.ReplicaID) {
 					return errors.New("want 1-64 characters of A-Z a-z 0-9 . _ : -")
 				}
 				return nil

@@ -57,13 +57,36 @@ type Config struct {
 	Ignored []IgnoredSetting
 }
 
-// IgnoredSetting is a setting given for a group that is not linked.
+// IgnoredSetting is a setting that is given but has no effect: it belongs
+// to a group that is not linked, or it carries the prefix of core or of a
+// linked group without being one of its declared names (a typo).
 type IgnoredSetting struct {
 	Name    string `json:"name"`
 	Group   string `json:"group"`
 	Variant string `json:"variant"`
-	// HowToLink says which variants or build tag bring the group.
-	HowToLink string `json:"how_to_link"`
+	// HowToLink says which variants or build tag bring the group; empty
+	// for a misspelt name of a linked group.
+	HowToLink string `json:"how_to_link,omitempty"`
+	// Unknown marks a name under the prefix of core or a linked group that
+	// nothing declares; Nearest is the closest declared name.
+	Unknown bool   `json:"unknown,omitempty"`
+	Nearest string `json:"nearest,omitempty"`
+}
+
+// Why says in words why the setting has no effect.
+func (i IgnoredSetting) Why() string {
+	if i.Unknown {
+		return fmt.Sprintf("%s is not a setting of %s (did you mean %s?)", i.Name, groupWords(i.Group), i.Nearest)
+	}
+	return fmt.Sprintf("%s belongs to the %s group, which is not linked into the %s variant (it comes with %s)",
+		i.Name, i.Group, i.Variant, i.HowToLink)
+}
+
+func groupWords(g string) string {
+	if g == "core" {
+		return "core"
+	}
+	return "the " + g + " group"
 }
 
 // Group returns a linked group's settings (empty Values if it has none).
@@ -74,7 +97,10 @@ func (c *Config) Group(name string) Values {
 	return newValues(name)
 }
 
-// Var declares one setting.
+// Var is how core declares one of its settings: with a setter that writes
+// the Config field it is bound to (several need checks of their own). Core
+// hands its settings to the loader, the help and the documents as the same
+// Setting a group declares (coreSettings), so there is one mechanism.
 type Var struct {
 	Env     string // environment variable
 	Flag    string // command-line flag, without dashes
@@ -104,8 +130,23 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Vars returns every core setting, sorted by environment name.
-func Vars() []Var {
+// CoreSettings returns core's settings as declared, sorted by name, for
+// --help and the documents (bound to a Config of their own).
+func CoreSettings() []Setting { return coreSettings(&Config{}) }
+
+// coreSettings returns core's settings bound to c.
+func coreSettings(c *Config) []Setting {
+	vars := declaredVars()
+	out := make([]Setting, len(vars))
+	for i, v := range vars {
+		out[i] = Setting{Name: v.Env, Flag: v.Flag, Default: v.Default, Help: v.Help, Bool: v.Bool, Secret: v.Secret,
+			parse: func(val string) (any, error) { return nil, v.set(c, val) }}
+	}
+	return out
+}
+
+// declaredVars lists core's declarations, sorted by environment name.
+func declaredVars() []Var {
 	var all []Var
 	all = append(all, coreVars()...)
 	all = append(all, latencyVars()...)
@@ -163,7 +204,7 @@ func coreVars() []Var {
 				return err
 			}},
 		{Env: "STRICT_SETTINGS", Flag: "strict-settings", Default: "false", Bool: true,
-			Help: "refuse to start (exit 2) when a setting of a group this binary does not link is given",
+			Help: "refuse to start (exit 2) when a setting of a group this binary does not link, or a name under the prefix of core or a linked group that nothing declares (a typo), is given",
 			set:  func(c *Config, v string) error { return setBool(&c.StrictSettings, v) }},
 		{Env: "GROUP_START_TIMEOUT", Flag: "group-start-timeout", Default: "10s",
 			Help: "bound on each group's start-up step",
@@ -183,7 +224,16 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error)
 type GroupSettings struct {
 	Group    string
 	Settings []Setting
+	// Prefixes are the group's setting prefixes: a given name under one of
+	// them that Settings does not declare is reported as a typo.
+	Prefixes []string
 }
+
+// corePrefixes are the prefixes of core's families of settings: a given
+// name under one of them that core does not declare (JWT_SECRETS) is
+// reported as a typo. HTTP_ is not among them: HTTP_PROXY is the
+// environment's, not ours.
+var corePrefixes = []string{"JWT_", "LATENCY_", "RATE_LIMIT_", "CLUSTER_", "SHUTDOWN_", "TDIGEST_"}
 
 // Options are the inputs of LoadWith.
 type Options struct {
@@ -227,19 +277,19 @@ func LoadWith(o Options) (*Config, error) {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
 	c := &Config{Groups: map[string]Values{}}
-	vars := Vars()
-	for _, v := range vars {
-		if err := v.set(c, v.Default); err != nil {
-			return nil, fmt.Errorf("default of %s: %w", v.Env, err) // a bug in the table
+	core := coreSettings(c)
+	for _, s := range core {
+		if _, err := s.parse(s.Default); err != nil {
+			return nil, fmt.Errorf("default of %s: %w", s.Name, err) // a bug in the declaration
 		}
 	}
-	for _, v := range vars {
-		val, ok := lookupEnv(v.Env)
+	for _, s := range core {
+		val, ok := lookupEnv(s.Name)
 		if !ok {
 			continue
 		}
-		if err := v.set(c, val); err != nil {
-			return nil, v.fail(val, err)
+		if _, err := s.parse(val); err != nil {
+			return nil, s.fail(val, err)
 		}
 	}
 	for _, g := range o.Linked {
@@ -267,20 +317,27 @@ func LoadWith(o Options) (*Config, error) {
 		}
 		return false
 	}
+	unknown := unknownNames(core, o.Linked)
 	for _, kv := range o.Environ {
 		name, _, _ := strings.Cut(kv, "=")
-		ignore(name)
+		if ignore(name) {
+			continue
+		}
+		if i, ok := unknown(name); ok && !slices.ContainsFunc(c.Ignored, func(x IgnoredSetting) bool { return x.Name == name }) {
+			i.Variant = o.Variant
+			c.Ignored = append(c.Ignored, i)
+		}
 	}
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	for _, v := range vars {
-		fs.Var(&flagValue{set: func(s string) error {
-			if err := v.set(c, s); err != nil {
-				return v.fail(s, err)
+	for _, s := range core {
+		fs.Var(&flagValue{set: func(val string) error {
+			if _, err := s.parse(val); err != nil {
+				return s.fail(val, err)
 			}
 			return nil
-		}, isBool: v.Bool}, v.Flag, v.Help+" (env "+v.Env+")")
+		}, isBool: s.Bool}, s.Flag, s.Help+" (env "+s.Name+")")
 	}
 	for _, g := range o.Linked {
 		vals := c.Groups[g.Group]
@@ -300,14 +357,78 @@ func LoadWith(o Options) (*Config, error) {
 	}
 	if c.StrictSettings && len(c.Ignored) > 0 {
 		i := c.Ignored[0]
-		return nil, &Error{Var: i.Name, Refused: true, Err: fmt.Errorf(
-			"STRICT_SETTINGS=1 and %s belongs to the %s group, which is not linked into the %s variant (it comes with %s)",
-			i.Name, i.Group, i.Variant, i.HowToLink)}
+		return nil, &Error{Var: i.Name, Refused: true, Err: fmt.Errorf("STRICT_SETTINGS=1 and %s", i.Why())}
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// unknownNames returns the test for a given name that carries the prefix of
+// core or of a linked group but is none of its declared settings.
+func unknownNames(core []Setting, linked []GroupSettings) func(string) (IgnoredSetting, bool) {
+	type family struct {
+		group    string
+		prefixes []string
+		names    []string
+	}
+	fams := []family{{group: "core", prefixes: corePrefixes}}
+	for _, s := range core {
+		fams[0].names = append(fams[0].names, s.Name)
+	}
+	for _, g := range linked {
+		f := family{group: g.Group, prefixes: g.Prefixes}
+		for _, s := range g.Settings {
+			f.names = append(f.names, s.Name)
+		}
+		fams = append(fams, f)
+	}
+	return func(name string) (IgnoredSetting, bool) {
+		for _, f := range fams {
+			if !slices.ContainsFunc(f.prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
+				continue
+			}
+			if slices.Contains(f.names, name) {
+				return IgnoredSetting{}, false
+			}
+			return IgnoredSetting{Name: name, Group: f.group, Unknown: true, Nearest: Nearest(name, f.names)}, true
+		}
+		return IgnoredSetting{}, false
+	}
+}
+
+// Nearest returns the name among known closest to name by edit distance
+// (the first of equals); "" when known is empty.
+func Nearest(name string, known []string) string {
+	best, bestD := "", -1
+	for _, k := range known {
+		if d := editDistance(name, k); bestD < 0 || d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of two ASCII names.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // dropUnlinkedFlags removes the flags of groups that are not linked (a
@@ -359,21 +480,13 @@ func (c *Config) validate() error {
 // group's, then one line per group that is not linked naming what brings it.
 func Usage(w io.Writer, linked []GroupSettings, unlinked []UnlinkedGroup) {
 	fmt.Fprintln(w, "core:")
-	for _, v := range Vars() {
-		extra := ""
-		if v.Secret {
-			extra = "secret: never shown"
-		}
-		usageLine(w, v.Flag, v.Env, v.Help, v.Default, extra)
+	for _, s := range CoreSettings() {
+		usageSetting(w, s)
 	}
 	for _, g := range linked {
 		fmt.Fprintf(w, "group %s:\n", g.Group)
 		for _, s := range g.Settings {
-			extra := s.Bounds
-			if s.Secret {
-				extra = "secret: never shown"
-			}
-			usageLine(w, s.Flag, s.Name, s.Help, s.Default, extra)
+			usageSetting(w, s)
 		}
 	}
 	for _, u := range unlinked {
@@ -382,19 +495,20 @@ func Usage(w io.Writer, linked []GroupSettings, unlinked []UnlinkedGroup) {
 	}
 }
 
+func usageSetting(w io.Writer, s Setting) {
+	extra := s.Bounds
+	if s.Secret {
+		extra = "secret: never shown"
+	}
+	usageLine(w, s.Flag, s.Name, s.Help, s.Default, extra)
+}
+
 func usageLine(w io.Writer, flagName, env, help, def, bounds string) {
 	extra := fmt.Sprintf("env %s, default %q", env, def)
 	if bounds != "" {
 		extra += ", " + bounds
 	}
 	fmt.Fprintf(w, "  --%-30s %s (%s)\n", flagName, help, extra)
-}
-
-func (v Var) fail(val string, err error) *Error {
-	if v.Secret {
-		val = "<redacted>"
-	}
-	return &Error{Var: v.Env, Value: val, Err: err}
 }
 
 // flagValue adapts a setting to flag.Value; switches take no argument.

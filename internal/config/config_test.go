@@ -111,13 +111,13 @@ func TestFlagsOverrideEnv(t *testing.T) {
 
 func TestVarsAreUnique(t *testing.T) {
 	envs, flags := map[string]bool{}, map[string]bool{}
-	for _, v := range Vars() {
-		if envs[v.Env] || flags[v.Flag] {
-			t.Errorf("duplicate %s / --%s", v.Env, v.Flag)
+	for _, v := range CoreSettings() {
+		if envs[v.Name] || flags[v.Flag] {
+			t.Errorf("duplicate %s / --%s", v.Name, v.Flag)
 		}
-		envs[v.Env], flags[v.Flag] = true, true
+		envs[v.Name], flags[v.Flag] = true, true
 		if v.Help == "" {
-			t.Errorf("%s has no help", v.Env)
+			t.Errorf("%s has no help", v.Name)
 		}
 	}
 }

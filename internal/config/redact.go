@@ -11,18 +11,19 @@ import (
 // ?api-version=1 every "1" of an error became [redacted]).
 const minSecretLen = 6
 
-// publicQueryNames are query parameters that carry no credential, whatever
-// their value: API versions and formats that providers put in base URLs
-// (Azure OpenAI's api-version).
-var publicQueryNames = map[string]bool{
-	"api-version": true, "api_version": true, "apiversion": true, "version": true, "v": true,
-	"format": true, "region": true, "deployment": true, "deployment-id": true, "deployment_id": true,
-	"model": true, "timeout": true, "lang": true, "locale": true,
-}
-
 // publicQuery reports whether a query parameter is known to carry no
-// credential.
-func publicQuery(name string) bool { return publicQueryNames[strings.ToLower(name)] }
+// credential, whatever its value: API versions and formats that providers
+// put in base URLs (Azure OpenAI's api-version). A switch, not a map: a map
+// literal is built in package init.
+func publicQuery(name string) bool {
+	switch strings.ToLower(name) {
+	case "api-version", "api_version", "apiversion", "version", "v",
+		"format", "region", "deployment", "deployment-id", "deployment_id",
+		"model", "timeout", "lang", "locale":
+		return true
+	}
+	return false
+}
 
 // URLSecrets returns the credential parts of a URL setting, for scrubbing
 // text that may quote them (an upstream's error, a transport error): the

@@ -24,6 +24,29 @@ type Setting struct {
 	Secret  bool   // never shown: errors and logs say <redacted>
 	URL     bool   // shown without its userinfo and query
 	parse   func(string) (any, error)
+	bind    func(any) // fills the owner's field (Bind); nil when unbound
+}
+
+// Bind binds a declaration to the field of the owner's config struct that
+// receives its value, so the name is written once and read nowhere:
+//
+//	func settings(c *Config) []config.Setting {
+//		return []config.Setting{config.Bind(&c.MaxSeries, config.Int("ML_MAX_SERIES", ...))}
+//	}
+//
+// Values.Into fills every bound field. The field has the setting's type
+// (int for Int, int64 for Int64, time.Duration for Duration, bool for
+// Bool, string for the others); a mismatch panics in Into, which the
+// owner's own tests run.
+func Bind[T any](p *T, s Setting) Setting {
+	s.bind = func(v any) {
+		x, ok := v.(T)
+		if !ok {
+			panic(fmt.Sprintf("config: %s holds a %T, bound to a %T field", s.Name, v, *p))
+		}
+		*p = x
+	}
+	return s
 }
 
 // AsSecret returns s marked as a secret (API keys, passwords).
@@ -169,6 +192,17 @@ func (v Values) Int64(name string) int64 { return v.get(name).(int64) }
 
 // Duration returns a Duration setting.
 func (v Values) Duration(name string) time.Duration { return v.get(name).(time.Duration) }
+
+// Into fills the fields bound in decls (Bind) with the parsed values: the
+// one way a group reads its settings into its config struct. decls are the
+// declarations the group registered, bound to the struct to fill.
+func (v Values) Into(decls []Setting) {
+	for _, s := range decls {
+		if s.bind != nil {
+			s.bind(v.get(s.Name))
+		}
+	}
+}
 
 // Given reports whether the setting was given (environment or flag) rather
 // than left at its default.

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +112,76 @@ func TestUsageGrouped(t *testing.T) {
 		!strings.Contains(out, "--addr") || !strings.Contains(out, "(env DEMO_KEY, default \"\", secret: never shown)") || !strings.Contains(out, "build tag vector") {
 		t.Fatalf("usage:\n%s", out)
 	}
+}
+
+// TestMisspeltSettings: a name under the prefix of core or of a linked
+// group that nothing declares is reported with the nearest declared name,
+// and refused under STRICT_SETTINGS; a name under no known prefix is not
+// ours and is left alone.
+func TestMisspeltSettings(t *testing.T) {
+	o := func(e map[string]string) Options {
+		x := demoOptions(e)
+		x.Linked[0].Prefixes = []string{"DEMO_"}
+		return x
+	}
+	e := map[string]string{"DEMO_COUNTS": "4", "JWT_SECRETS": "x", "HTTP_PROXY": "http://[::1]:1", "HOME": "/"}
+	c, err := LoadWith(o(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]IgnoredSetting{}
+	for _, i := range c.Ignored {
+		got[i.Name] = i
+	}
+	if len(got) != 2 || got["DEMO_COUNTS"].Nearest != "DEMO_COUNT" || got["DEMO_COUNTS"].Group != "demo" || !got["DEMO_COUNTS"].Unknown ||
+		got["JWT_SECRETS"].Nearest != "JWT_SECRET" || got["JWT_SECRETS"].Group != "core" {
+		t.Fatalf("ignored %+v", c.Ignored)
+	}
+	if v := c.Group("demo").Int("DEMO_COUNT"); v != 3 {
+		t.Fatalf("DEMO_COUNT %d", v)
+	}
+	e["STRICT_SETTINGS"] = "1"
+	_, err = LoadWith(o(e))
+	var ce *Error
+	if !errors.As(err, &ce) || !ce.Refused || !strings.Contains(err.Error(), "did you mean") || strings.Contains(err.Error(), "http://") {
+		t.Fatalf("strict: %v", err)
+	}
+}
+
+// TestBindFillsTheOwnersStruct: a group declares each setting once, bound
+// to its field; Into fills the fields from what was parsed, defaults
+// included, and a field of the wrong type is a panic the owner's tests see.
+func TestBindFillsTheOwnersStruct(t *testing.T) {
+	type conf struct {
+		Name  string
+		Count int
+		Bytes int64
+		Wait  time.Duration
+		Loud  bool
+	}
+	decl := func(c *conf) []Setting {
+		return []Setting{
+			Bind(&c.Name, String("DEMO_NAME", "world", "who to greet")),
+			Bind(&c.Count, Int("DEMO_COUNT", 3, 1, 10, "how often")),
+			Bind(&c.Bytes, Int64("DEMO_BYTES", 1<<20, 1, 1<<30, "bound in bytes")),
+			Bind(&c.Wait, Duration("DEMO_WAIT", time.Second, time.Millisecond, time.Minute, "how long")),
+			Bind(&c.Loud, Bool("DEMO_LOUD", false, "shout")),
+		}
+	}
+	v, err := ParseSettings("demo", decl(&conf{}), env(map[string]string{"DEMO_COUNT": "7", "DEMO_LOUD": "on"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c conf
+	v.Into(decl(&c))
+	if c != (conf{Name: "world", Count: 7, Bytes: 1 << 20, Wait: time.Second, Loud: true}) {
+		t.Fatalf("%+v", c)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "DEMO_COUNT holds a int, bound to a string field") {
+			t.Fatalf("type mismatch: %v", r)
+		}
+	}()
+	var wrong string
+	v.Into([]Setting{Bind(&wrong, Int("DEMO_COUNT", 3, 1, 10, "how often"))})
 }

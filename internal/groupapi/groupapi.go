@@ -1,13 +1,16 @@
-// Package groupapi declares the interfaces through which core and the
-// groups cooperate without importing each other (llm's embedder used by
-// vector, core's latency engine read by ml, ...). The registry hands each
-// group the ones it uses. It imports nothing but the standard library, so
-// a provider such as internal/latency implements them without linking the
-// registry.
+// Package groupapi declares the contracts through which core and the
+// groups cooperate without importing each other: a group's Status and
+// ErrFatal, the rate Limiter, and the services one provides and others use
+// (llm's embedder used by vector, core's latency engine read by ml, the
+// switches optional's registry file uses, ...). The registry hands each
+// group the ones it declares. It imports nothing but the standard library,
+// so a provider such as internal/latency implements them without linking
+// the registry, and no other package re-exports them.
 package groupapi
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -110,4 +113,41 @@ type GroupSwitches interface {
 	Variant() string
 	// SetDisabled switches a linked group off (or back on).
 	SetDisabled(group string, off bool, reason string) error
+}
+
+// Status is a group's own view of its readiness. Ready means the group
+// serves everything it offers. Degraded (with Ready false) means it serves
+// without a dependency that it falls back from gracefully (Redis down:
+// local limits; no LLM provider key; Qdrant unreachable: its routes answer
+// 503 until it returns), so /ready stays 200 unless the operator marked the
+// group required (READY_REQUIRE). Neither means it cannot serve (its start
+// failed, its data is damaged).
+type Status struct {
+	Ready    bool   `json:"ready"`
+	Degraded bool   `json:"degraded,omitempty"`
+	Detail   string `json:"detail"`
+	// Info is the group's own facts for /ml-capabilities (a JSON value),
+	// such as what its store holds; nil when it has none.
+	Info any `json:"info,omitempty"`
+}
+
+// ErrFatal marks a group start error that the service cannot serve past
+// (a data directory that cannot be read, or that another process holds):
+// wrapped into Start's error, it stops the service, which exits with
+// status 2, instead of leaving the group reported not ready.
+var ErrFatal = errors.New("fatal start-up error")
+
+// Decision is the outcome of one Allow call; the middleware turns it into
+// X-RateLimit-* and Retry-After headers.
+type Decision struct {
+	Allowed    bool
+	Limit      int           // burst size
+	Remaining  int           // requests left right now
+	RetryAfter time.Duration // when not allowed: wait at least this long
+	ResetAfter time.Duration // until the bucket is full again
+}
+
+// Limiter decides for one key (a subject or a client IP).
+type Limiter interface {
+	Allow(ctx context.Context, key string) (Decision, error)
 }

@@ -1,14 +1,18 @@
 // Package groupspec is the table of optional dependency groups and build
-// variants: the single source of truth for which exist. The Makefile and
-// goreleaser (through cmd/variants), the registry, the tests and BUILD.md
-// all derive from it. It imports nothing but the standard library, so any
-// package can read the table without linking the registry's runtime.
+// variants. It imports nothing but the standard library and declares no
+// group itself: each group describes itself once, in its own stdlib-only
+// description (features/groupdesc/<group>.go), which calls Declare from
+// init. The variants are named here; which groups each holds comes from
+// the descriptions. The Makefile and goreleaser (through cmd/variants), the
+// registry, the settings documents, backendctl's smoke cases and the tests
+// all derive from what is declared, so adding a group touches no core file.
 package groupspec
 
 import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Group declares one optional dependency group.
@@ -16,6 +20,11 @@ type Group struct {
 	// Name is the group's name and also its Go build tag.
 	Name        string
 	Description string
+	// Rank orders the table: reports, version suffixes and docs list the
+	// groups by ascending Rank (then name).
+	Rank int
+	// Variants are the declared variants (below) that contain the group.
+	Variants []string
 	// Package is the import path of the group package, linked by features/link_<name>.go.
 	Package string
 	// RoutePrefixes are the URL prefixes the group serves. A request under one of
@@ -38,6 +47,29 @@ type Group struct {
 	// (QDRANT_ for QDRANT_URL). A binary without the group recognises its
 	// settings by them, and a test checks them against the declarations.
 	SettingPrefixes []string
+	// Smoke are requests a linked, enabled group answers without upstream
+	// services and without changing state (backendctl smoke). When JWT auth
+	// is on they need a user token.
+	Smoke []SmokeCase
+}
+
+// SmokeCase is one request of a group's smoke run and what its answer must
+// look like.
+type SmokeCase struct {
+	Name   string
+	Method string
+	Path   string
+	Status int
+	// Body and ContentType, when set, are sent with the request.
+	Body        string
+	ContentType string
+	// JSON requires a JSON body; ErrorCode requires {"error":{"code":...}}.
+	JSON      bool
+	ErrorCode string
+	// Contains is a substring the body must hold.
+	Contains string
+	// Keys are top-level keys the JSON body must hold.
+	Keys []string
 }
 
 // Exclusive lists the modules only this group brings: Modules minus Shared.
@@ -61,7 +93,8 @@ func (g Group) OwnsSetting(name string) bool {
 	return false
 }
 
-// Variant declares one named build variant.
+// Variant declares one named build variant. Groups is filled from the
+// groups' descriptions (Group.Variants), in table order.
 type Variant struct {
 	Name   string
 	Groups []string
@@ -84,54 +117,72 @@ var extraTags = map[string]string{
 	"grpcnotrace": "grpc without golang.org/x/net/trace (keeps the linker's dead-code elimination working)",
 }
 
-var groups = []Group{
-	{
-		Name:            "ml",
-		Description:     "local analytics: latency anomaly detection, baselines",
-		Package:         ModulePath + "/features/ml",
-		RoutePrefixes:   []string{"/api/v2/ml"},
-		Modules:         []string{"gonum.org/v1/gonum"},
-		Heavy:           []string{"gonum", "sklearn"}, // sklearn: gonum/stat does the statistics the seed used scikit-learn for
-		SettingPrefixes: []string{"ML_"},
-	},
-	// llm declares no module: it speaks to both providers over net/http
-	// (features/llm/upstream; DESIGN.md, "One upstream path per provider").
-	{
-		Name:            "llm",
-		Description:     "chat, streaming and embeddings against OpenAI-compatible and Anthropic APIs",
-		Package:         ModulePath + "/features/llm",
-		RoutePrefixes:   []string{"/api/v2/llm", "/v1"},
-		OpenAIPrefixes:  []string{"/v1"},
-		Heavy:           []string{"openai", "anthropic"},
-		SettingPrefixes: []string{"OPENAI_", "ANTHROPIC_", "LLM_"},
-	},
-	{
-		Name:            "vector",
-		Description:     "vector store (Qdrant or a durable embedded index), Redis cache and shared state",
-		Package:         ModulePath + "/features/vector",
-		RoutePrefixes:   []string{"/api/v2/vector"},
-		Modules:         []string{"github.com/qdrant/go-client", "google.golang.org/grpc", "github.com/redis/go-redis/v9", "github.com/go-redis/redis_rate/v10"},
-		Heavy:           []string{"qdrant", "redis"},
-		SettingPrefixes: []string{"QDRANT_", "REDIS_", "VECTOR_"},
-	},
-	{
-		Name:            "optional",
-		Description:     "YAML registry files, content-based file type detection",
-		Package:         ModulePath + "/features/optional",
-		RoutePrefixes:   []string{"/api/v2/files", "/admin/registry"},
-		Modules:         []string{"github.com/goccy/go-yaml", "github.com/gabriel-vasile/mimetype"},
-		Shared:          []string{"github.com/goccy/go-yaml", "github.com/gabriel-vasile/mimetype"},
-		Heavy:           []string{"yaml", "mimetype"},
-		SettingPrefixes: []string{"REGISTRY_", "FILES_"},
-	},
-	// new groups: one row above this line
+var (
+	mu     sync.RWMutex
+	groups []Group // declared, in table order
+)
+
+// Declare adds a group to the table. Each group's description calls it from
+// init; like database/sql.Register it panics on misuse (a name declared
+// twice, a variant that does not exist, a route or setting prefix another
+// group holds), because that is a programming error found at process start.
+func Declare(g Group) {
+	mu.Lock()
+	defer mu.Unlock()
+	if err := check(g, groups); err != nil {
+		panic("groupspec: Declare " + g.Name + ": " + err.Error())
+	}
+	g.Variants = slices.Clone(g.Variants)
+	// keep table order (rank, then name) by inserting in place: a handful of
+	// groups, and no sort instantiated for the struct in every binary
+	i := 0
+	for i < len(groups) && (groups[i].Rank < g.Rank || groups[i].Rank == g.Rank && groups[i].Name < g.Name) {
+		i++
+	}
+	groups = slices.Insert(groups, i, g)
 }
 
+func check(g Group, others []Group) error {
+	if g.Name == "" || strings.ContainsAny(g.Name, " ,") || g.Name != strings.ToLower(g.Name) {
+		return fmt.Errorf("the name must be a lower-case build tag")
+	}
+	if _, extra := extraTags[g.Name]; extra {
+		return fmt.Errorf("%s is a build tag of core", g.Name)
+	}
+	if len(g.SettingPrefixes) == 0 {
+		return fmt.Errorf("no setting prefix")
+	}
+	for _, v := range g.Variants {
+		if !slices.ContainsFunc(variants, func(x Variant) bool { return x.Name == v }) {
+			return fmt.Errorf("unknown variant %q", v)
+		}
+	}
+	for _, o := range others {
+		if o.Name == g.Name {
+			return fmt.Errorf("declared twice")
+		}
+		for _, p := range g.SettingPrefixes {
+			for _, q := range o.SettingPrefixes {
+				if strings.HasPrefix(p, q) || strings.HasPrefix(q, p) {
+					return fmt.Errorf("setting prefix %s overlaps %s of group %s", p, q, o.Name)
+				}
+			}
+		}
+		for _, p := range g.RoutePrefixes {
+			if slices.Contains(o.RoutePrefixes, p) {
+				return fmt.Errorf("route prefix %s is group %s's", p, o.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// variants are the named builds; which groups each holds, the groups say.
 var variants = []Variant{
-	{Name: "lean", Groups: nil, Use: "containers, serverless, API-only; the default of a plain go build"},
-	{Name: "hybrid", Groups: []string{"llm"}, Use: "LLM features without local analytics"},
-	{Name: "prodapi", Groups: []string{"vector", "optional"}, Use: "production API with vector search, no models"},
-	{Name: "full", Groups: []string{"ml", "llm", "vector", "optional"}, Use: "development, everything"},
+	{Name: "lean", Use: "containers, serverless, API-only; the default of a plain go build"},
+	{Name: "hybrid", Use: "LLM features without local analytics"},
+	{Name: "prodapi", Use: "production API with vector search, no models"},
+	{Name: "full", Use: "development, everything"},
 }
 
 // compatHeavyKeys are heavy_dependencies keys the Python service reported
@@ -146,23 +197,39 @@ var compatHeavyKeys = []string{"torch", "langchain", "tensorflow"}
 // or not (an unlinked group's 501 takes the shape its clients expect).
 func OpenAIPrefixes() []string {
 	var out []string
-	for _, g := range groups {
+	for _, g := range Groups() {
 		out = append(out, g.OpenAIPrefixes...)
 	}
 	return out
 }
 
 // Groups returns the declared groups in table order.
-func Groups() []Group { return slices.Clone(groups) }
+func Groups() []Group {
+	mu.RLock()
+	defer mu.RUnlock()
+	return slices.Clone(groups)
+}
 
-// Variants returns the declared variants in table order.
-func Variants() []Variant { return slices.Clone(variants) }
+// Variants returns the declared variants in table order, each with the
+// groups that declare it.
+func Variants() []Variant {
+	gs := Groups()
+	out := slices.Clone(variants)
+	for i := range out {
+		for _, g := range gs {
+			if slices.Contains(g.Variants, out[i].Name) {
+				out[i].Groups = append(out[i].Groups, g.Name)
+			}
+		}
+	}
+	return out
+}
 
 // HeavyKeys returns the keys of heavy_dependencies in report order: each
 // group's keys in table order, then the compatibility keys.
 func HeavyKeys() []string {
 	var keys []string
-	for _, g := range groups {
+	for _, g := range Groups() {
 		keys = append(keys, g.Heavy...)
 	}
 	return append(keys, compatHeavyKeys...)
@@ -170,20 +237,22 @@ func HeavyKeys() []string {
 
 // LookupGroup returns the spec of the named group.
 func LookupGroup(name string) (Group, bool) {
-	i := slices.IndexFunc(groups, func(g Group) bool { return g.Name == name })
+	gs := Groups()
+	i := slices.IndexFunc(gs, func(g Group) bool { return g.Name == name })
 	if i < 0 {
 		return Group{}, false
 	}
-	return groups[i], true
+	return gs[i], true
 }
 
 // LookupVariant returns the spec of the named variant.
 func LookupVariant(name string) (Variant, bool) {
-	i := slices.IndexFunc(variants, func(v Variant) bool { return v.Name == name })
+	vs := Variants()
+	i := slices.IndexFunc(vs, func(v Variant) bool { return v.Name == name })
 	if i < 0 {
 		return Variant{}, false
 	}
-	return variants[i], true
+	return vs[i], true
 }
 
 // BaseTags are the tags every variant is built with besides its groups.
@@ -209,8 +278,9 @@ func VariantNames() []string {
 
 // GroupNames lists the group names in table order.
 func GroupNames() []string {
-	names := make([]string, len(groups))
-	for i, g := range groups {
+	gs := Groups()
+	names := make([]string, len(gs))
+	for i, g := range gs {
 		names[i] = g.Name
 	}
 	return names
@@ -218,8 +288,9 @@ func GroupNames() []string {
 
 // KnownTags maps every build tag the project uses to what it does.
 func KnownTags() map[string]string {
-	m := make(map[string]string, len(groups)+len(extraTags))
-	for _, g := range groups {
+	gs := Groups()
+	m := make(map[string]string, len(gs)+len(extraTags))
+	for _, g := range gs {
 		m[g.Name] = "links the " + g.Name + " group: " + g.Description
 	}
 	for t, d := range extraTags {
@@ -231,7 +302,7 @@ func KnownTags() map[string]string {
 // VariantFor names the variant whose groups are exactly the given set, or
 // "custom" when no declared variant matches.
 func VariantFor(linked []string) string {
-	for _, v := range variants {
+	for _, v := range Variants() {
 		if sameSet(v.Groups, linked) {
 			return v.Name
 		}
@@ -243,7 +314,7 @@ func VariantFor(linked []string) string {
 // messages that say how to get it ("variants hybrid, full or -tags llm").
 func VariantsWith(group string) []string {
 	var out []string
-	for _, v := range variants {
+	for _, v := range Variants() {
 		if slices.Contains(v.Groups, group) {
 			out = append(out, v.Name)
 		}
@@ -262,7 +333,7 @@ func HowToLink(group string) string {
 
 // GroupForPath returns the group whose route prefix holds path.
 func GroupForPath(path string) (Group, bool) {
-	for _, g := range groups {
+	for _, g := range Groups() {
 		for _, p := range g.RoutePrefixes {
 			if path == p || (strings.HasPrefix(path, p) && path[len(p)] == '/') {
 				return g, true
@@ -274,7 +345,7 @@ func GroupForPath(path string) (Group, bool) {
 
 // GroupForSetting returns the group whose setting prefixes hold name.
 func GroupForSetting(name string) (Group, bool) {
-	for _, g := range groups {
+	for _, g := range Groups() {
 		if g.OwnsSetting(name) {
 			return g, true
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 )
 
@@ -29,31 +29,15 @@ func latencyScope(c *gin.Context) (string, bool) {
 	}
 }
 
-// memberAdapter is core's capability.ClusterMember: the vector group's
-// publisher reads this replica's window and applies cluster resets here.
-type memberAdapter struct{ s *Server }
-
-func (m memberAdapter) ReplicaID() string { return m.s.deps.Config.Cluster.ReplicaID }
-
-func (m memberAdapter) ExportLatency(maxBytes int) ([]byte, error) {
-	return m.s.lat.ExportCluster(maxBytes)
-}
-
-func (m memberAdapter) ResetLatency() {
-	res := m.s.lat.Reset()
-	m.s.deps.Phase.Info("latency", fmt.Sprintf("LATENCY: cluster-wide reset applied on replica %s, %d routes and %d samples cleared",
-		m.ReplicaID(), res.ClearedRoutes, res.ClearedSamples))
-}
-
 // clusterStore returns the shared store, or answers why there is none:
 // 501 when this replica cannot merge digests, 503 when no store is
 // provided (no REDIS_URL, the vector group not linked or not started).
-func (s *Server) clusterStore(c *gin.Context) (capability.ClusterLatency, bool) {
+func (s *Server) clusterStore(c *gin.Context) (groupapi.ClusterLatency, bool) {
 	if err := s.lat.ClusterSupported(); err != nil {
 		apierr.Abort(c, http.StatusNotImplemented, "cluster_unsupported", err.Error())
 		return nil, false
 	}
-	var cl capability.ClusterLatency
+	var cl groupapi.ClusterLatency
 	ok := false
 	if s.deps.Services != nil {
 		cl, ok = s.deps.Services.Cluster.Get()
@@ -80,7 +64,7 @@ func (s *Server) clusterAbsence() string {
 }
 
 // clusterParts reads the live replicas' payloads; false when it answered 503.
-func (s *Server) clusterParts(c *gin.Context, cl capability.ClusterLatency) ([]latency.ClusterPart, bool) {
+func (s *Server) clusterParts(c *gin.Context, cl groupapi.ClusterLatency) ([]latency.ClusterPart, bool) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), clusterReadTimeout)
 	defer cancel()
 	reps, err := cl.Replicas(ctx)
@@ -135,7 +119,7 @@ func (s *Server) clusterDistribution(c *gin.Context, route string) {
 // replica resets at once, every other live replica within one publish
 // interval (it watches the reset token in the shared store).
 func (s *Server) clusterReset(c *gin.Context) {
-	var cl capability.ClusterLatency
+	var cl groupapi.ClusterLatency
 	ok := false
 	if s.deps.Services != nil {
 		cl, ok = s.deps.Services.Cluster.Get()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/web"
@@ -154,7 +155,7 @@ func (s *Server) phaseInfo(c *gin.Context) {
 }
 
 // Report builds the capability report of this server.
-func (s *Server) Report() capability.Report {
+func (s *Server) Report() capreport.Report {
 	cfg := s.deps.Config
 	return s.deps.Groups.Report(capability.ReportInput{
 		SafeMode:          cfg.SafeMode,

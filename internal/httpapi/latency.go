@@ -14,39 +14,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 )
 
-// newLatency builds the latency engine from the configuration, records in
-// the phase log which estimator runs and why, and offers the engine to the
-// groups (ml and optional read it through capability.LatencyKey).
-func (s *Server) newLatency() error {
-	cfg := s.deps.Config.Latency
-	choice := latency.Select(cfg.Compression, cfg.ReservoirSize)
-	eng, err := latency.New(latency.Options{
-		Window:        cfg.Window,
-		SubWindows:    cfg.SubWindows,
-		Alpha:         cfg.EMAAlpha,
-		FlushInterval: cfg.FlushInterval,
-		ShardBuffer:   cfg.ShardBuffer,
-		Estimator:     choice,
-		Metrics:       s.deps.Metrics,
-	})
-	if err != nil {
-		return fmt.Errorf("latency engine: %w", err)
-	}
-	s.lat, s.estimator = eng, eng.Info()
-	msg := fmt.Sprintf("LATENCY: estimator %s (%s), window %s in %d sub-windows",
-		s.estimator.Name, s.estimator.Reason, eng.Window(), cfg.SubWindows)
-	if s.estimator.Fallback {
-		s.deps.Phase.Warn("latency", msg)
-	} else {
-		s.deps.Phase.Info("latency", msg)
-	}
-	if s.deps.Services != nil {
-		s.deps.Services.Latency.Provide(eng)
-		s.deps.Services.ClusterMember.Provide(memberAdapter{s})
-	}
-	return nil
-}
-
 // recordLatency is the outermost middleware: it times every request and
 // records it under its route template (gin's FullPath), or the shared
 // unmatched key, with its status. The engine's Record only appends to a

@@ -24,7 +24,7 @@ func benchServer(b *testing.B) *Server {
 		b.Fatal(err)
 	}
 	rt := capability.NewRuntime(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
-	s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil),
+	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil),
 		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
 	if err != nil {
 		b.Fatal(err)

@@ -17,7 +17,7 @@ type groupCollector struct {
 	linked  *prometheus.Desc
 	enabled *prometheus.Desc
 	ready   *prometheus.Desc
-	// degraded: serving with a graceful fallback (capability.Status).
+	// degraded: serving with a graceful fallback (groupapi.Status).
 	degraded *prometheus.Desc
 }
 

@@ -86,7 +86,7 @@ func logServer(t *testing.T, env map[string]string) (*Server, *bytes.Buffer) {
 	}
 	buf := &bytes.Buffer{}
 	rt := capability.NewRuntime(map[string]capability.Feature{"ml": panicky{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
-	s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(buf, nil)), Phase: phase.New(nil),
+	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(buf, nil)), Phase: phase.New(nil),
 		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestProbeRequestsLogAtDebug(t *testing.T) {
 	d.Logger = slog.New(slog.NewJSONHandler(dbg, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d.Metrics = prometheus.NewRegistry()
 	d.Services = &capability.Services{} // a second server gets its own: the slots are set once
-	s2, err := New(d)
+	s2, err := wire(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func BenchmarkHealthRequestLog(b *testing.B) {
 				b.Fatal(err)
 			}
 			rt := capability.NewRuntime(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
-			s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Phase: phase.New(nil),
+			s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Phase: phase.New(nil),
 				Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
 			if err != nil {
 				b.Fatal(err)

@@ -55,7 +55,7 @@ func TestOpenAIPrefixErrorsTakeOpenAIShape(t *testing.T) {
 		t.Fatalf("core shape: %d %s", w2.Code, w2.Body)
 	}
 	// /v1x is not under /v1
-	if apierr.IsOpenAIPath("/v1x") || !apierr.IsOpenAIPath("/v1") || !apierr.IsOpenAIPath("/v1/models") {
+	if v1 := []string{"/v1"}; apierr.UnderPrefix("/v1x", v1) || !apierr.UnderPrefix("/v1", v1) || !apierr.UnderPrefix("/v1/models", v1) {
 		t.Fatal("prefix match")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -31,7 +32,7 @@ func (nanGroup) Setup(h *capability.Host) error {
 }
 func (nanGroup) Start(context.Context) error { return nil }
 func (nanGroup) Stop(context.Context) error  { return nil }
-func (nanGroup) Status() capability.Status   { return capability.Status{Ready: true} }
+func (nanGroup) Status() groupapi.Status     { return groupapi.Status{Ready: true} }
 
 type syncBuf struct {
 	mu sync.Mutex
@@ -51,7 +52,7 @@ func TestNoEmpty200WhenRenderFails(t *testing.T) {
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
 	rt := capability.NewRuntime(map[string]capability.Feature{"ml": nanGroup{}}, capability.FactsFrom(bi), false)
 	var logs syncBuf
-	s, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Phase: phase.New(nil),
+	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Phase: phase.New(nil),
 		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
 	if err != nil {
 		t.Fatal(err)

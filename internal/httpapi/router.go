@@ -1,9 +1,14 @@
-// Package httpapi builds the gin router: middleware, the core endpoints, the
-// mount points of the linked groups, and JSON answers for everything else
-// (404, 405, 501 for a group that is not linked, 503 for one that is off).
+// Package httpapi builds the gin router from the parts it is handed:
+// middleware, the core endpoints, the mount points of the linked groups, and
+// JSON answers for everything else (404, 405, 501 for a group that is not
+// linked, 503 for one that is off). It constructs no part and sets up no
+// group: internal/service, the composition root, builds the latency engine,
+// the auth stack and the limiter, hands them over, and mounts each group on
+// the router GroupRouter gives it.
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,7 +28,8 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
-// Deps is what the router needs from the process.
+// Deps is what the router needs from the process, built by the
+// composition root (internal/service).
 type Deps struct {
 	Config   *config.Config
 	Logger   *slog.Logger
@@ -31,6 +37,14 @@ type Deps struct {
 	Groups   *capability.Runtime
 	Metrics  *prometheus.Registry
 	Services *capability.Services
+	// Latency records every request and answers /api/v2/latency/...;
+	// Close stops it.
+	Latency *latency.Engine
+	// Auth identifies clients and guards user and admin routes.
+	Auth *auth.Stack
+	// Limiter is the rate-limit middleware (local buckets, or the shared
+	// limiter a group provides).
+	Limiter *ratelimit.Middleware
 }
 
 // Server is the HTTP side of the service.
@@ -51,19 +65,19 @@ type Server struct {
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
-// New builds the router and lets each enabled group mount its routes.
-// Group set-up failures are recorded in the runtime, not returned: the
-// service runs without that group.
+// New builds the router from the parts in d: middleware and core routes.
+// The groups mount theirs afterwards on GroupRouter; Finish then hands the
+// route list to the latency engine.
 func New(d Deps) (*Server, error) {
-	s := &Server{deps: d, bodies: bodymem.New(bodyBudget(d.Config))}
-	if err := s.newLatency(); err != nil {
-		return nil, err
+	if d.Latency == nil || d.Auth == nil || d.Limiter == nil {
+		return nil, errors.New("httpapi: Deps lacks the latency engine, the auth stack or the limiter (built by internal/service)")
 	}
+	s := &Server{deps: d, bodies: bodymem.New(bodyBudget(d.Config)),
+		lat: d.Latency, estimator: d.Latency.Info(), auth: d.Auth, limiter: d.Limiter}
 	if err := s.initObservability(); err != nil { // observemetrics.go
 		s.Close()
 		return nil, err
 	}
-	apierr.SetOpenAIPrefixes(groupspec.OpenAIPrefixes()...)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
@@ -73,15 +87,12 @@ func New(d Deps) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("set trusted proxies: %w", err)
 	}
-	e.Use(s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(),
+	e.Use(apierr.OpenAIShape(groupspec.OpenAIPrefixes()), s.recordLatency(), s.requestLog(), s.recovery(), s.renderGuard(),
 		connDeadlines(d.Config.HTTP.ReadTimeout, d.Config.HTTP.WriteTimeout),
 		apierr.LimitBodyRoutes(d.Config.MaxBodyBytes, &s.limits), bodyMemory(s.bodies))
 	s.engine = e
 
-	if err := s.setupSecurity(); err != nil { // security.go: auth, rate limiting, guards
-		s.Close()
-		return nil, err
-	}
+	s.installSecurity() // security.go: auth, rate limiting, guards
 
 	s.mountCore()
 	s.mountLatency()
@@ -90,11 +101,6 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	if err := registerBodyMetrics(d.Metrics, s.bodies); err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.mountGroups()
-	if err := s.trackLatencyRoutes(); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -142,33 +148,22 @@ func (s *Server) BodyBudget() *bodymem.Budget { return s.bodies }
 // Engine exposes the gin engine for tests.
 func (s *Server) Engine() *gin.Engine { return s.engine }
 
-// mountGroups gives each enabled group its gate and lets it mount routes.
-func (s *Server) mountGroups() {
-	rt := s.deps.Groups
-	for _, name := range rt.LinkedNames() {
-		if !rt.Enabled(name) {
-			continue // MINIMAL_MODE: noRoute answers 503 for its prefixes
-		}
-		f, _ := rt.Feature(name)
-		h := &capability.Host{
-			Settings:     s.deps.Config.Group(name),
-			Core:         capability.CoreOf(s.deps.Config),
-			Logger:       s.deps.Logger.With("group", name),
-			Phase:        s.deps.Phase,
-			Metrics:      s.deps.Metrics,
-			Router:       s.engine.Group("", s.gate(name), s.user),
-			RequireAdmin: s.admin,
-			BodyLimits:   &s.limits,
-			Services:     s.deps.Services.For(name, capability.UsesOf(name)),
-			Switches:     rt,
-			Enabled:      func() bool { return rt.Enabled(name) },
-		}
-		if err := f.Setup(h); err != nil {
-			rt.MarkFailed(name, fmt.Errorf("setup: %w", err))
-			s.deps.Phase.Error("group", fmt.Sprintf("GROUP %s: setup failed: %v", name, err))
-		}
-	}
+// GroupRouter is where a group mounts its routes: behind its gate (503
+// while it is switched off at run time) and, when auth is on, the user
+// guard.
+func (s *Server) GroupRouter(group string) *gin.RouterGroup {
+	return s.engine.Group("", s.gate(group), s.user)
 }
+
+// AdminGuard guards admin-only routes (a group's included).
+func (s *Server) AdminGuard() gin.HandlerFunc { return s.admin }
+
+// BodyLimits are the per-route body limits groups may set.
+func (s *Server) BodyLimits() *apierr.RouteLimits { return &s.limits }
+
+// Finish hands the router's routes to the latency engine, once every group
+// has mounted its own.
+func (s *Server) Finish() error { return s.trackLatencyRoutes() }
 
 // gate answers 503 while a linked group is switched off at run time.
 func (s *Server) gate(group string) gin.HandlerFunc {

@@ -2,13 +2,13 @@ package httpapi
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/auth"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // probePaths are polled by health checks, scrapers and the dashboard: the
@@ -16,33 +16,18 @@ import (
 // their request-log lines are DEBUG unless they fail.
 var probePaths = []string{"/health", "/ready", "/__phase", "/metrics", "/startup/heartbeat", "/executive_dashboard.html", "/"}
 
-// setupSecurity installs, after recovery and the body limit, the JWT
-// identification and the rate limiter, and picks the user and admin
-// guards. In SAFE_MODE neither middleware is installed; with no JWT key
-// configured, auth is off (with a warning) and rate limiting stays on.
-func (s *Server) setupSecurity() error {
-	cfg := s.deps.Config
-	st, err := auth.NewStack(cfg, s.deps.Metrics, nil)
-	if err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-	s.auth = st
-	s.limiter = ratelimit.New(ratelimit.Options{
-		RPS:        cfg.RateLimit.RPS,
-		Burst:      cfg.RateLimit.Burst,
-		MaxClients: cfg.RateLimit.MaxClients,
-		Provided:   s.providedLimiter,
-		Key:        clientKey,
-		Exempt:     probePaths,
-		Logger:     s.deps.Logger,
-	})
-	if err := s.limiter.Register(s.deps.Metrics); err != nil {
-		return err
-	}
-	if s.deps.Services != nil {
-		s.deps.Services.RateLimitOverrides.Provide(overridesAdapter{s})
-	}
+// ProbePaths are the paths the limiter must never count (for the
+// composition root that builds it).
+func ProbePaths() []string { return slices.Clone(probePaths) }
 
+// installSecurity installs, after recovery and the body limit, the JWT
+// identification and the rate limiter it was handed, and picks the user
+// and admin guards. In SAFE_MODE neither middleware is installed; with no
+// JWT key configured, auth is off (with a warning) and rate limiting stays
+// on.
+func (s *Server) installSecurity() {
+	cfg := s.deps.Config
+	st := s.auth
 	if st.Enabled() {
 		s.engine.Use(st.Identify())
 	}
@@ -56,19 +41,19 @@ func (s *Server) setupSecurity() error {
 	}
 	s.engine.POST("/auth/token", st.TokenHandler())
 	s.authModeEvents()
-	return nil
 }
 
-func (s *Server) providedLimiter() (ratelimit.Limiter, bool) {
+func (s *Server) providedLimiter() (groupapi.Limiter, bool) {
 	if s.deps.Services == nil {
 		return nil, false
 	}
 	return s.deps.Services.Limiter.Get()
 }
 
-// clientKey is the subject of a verified token, else the resolved client
-// address (auth.ClientAddr: X-Forwarded-For only from TRUSTED_PROXIES).
-func clientKey(c *gin.Context) string {
+// ClientKey is the limiter's client key: the subject of a verified token,
+// else the resolved client address (auth.ClientAddr: X-Forwarded-For only
+// from TRUSTED_PROXIES).
+func ClientKey(c *gin.Context) string {
 	if sub, ok := auth.Subject(c); ok {
 		return "sub:" + sub
 	}
@@ -149,19 +134,4 @@ func (s *Server) authModeEvents() {
 // the heartbeat.
 func (s *Server) securityInfo() (authMode, rateMode string) {
 	return s.auth.Mode(), s.rateLimitMode()
-}
-
-// overridesAdapter is core's capability.RateLimitOverrides: a registry file
-// (optional group) sets per-route limits through it.
-type overridesAdapter struct{ s *Server }
-
-func (a overridesAdapter) SetOverrides(in map[string]capability.RateOverride) {
-	m := make(map[string]ratelimit.Override, len(in))
-	for k, v := range in {
-		m[k] = ratelimit.Override{RPS: v.RPS, Burst: v.Burst}
-	}
-	if err := a.s.limiter.SetOverrides(m); err != nil {
-		a.s.deps.Logger.Warn("rate-limit overrides partly rejected", "err", err)
-	}
-	a.s.deps.Phase.Info("ratelimit", fmt.Sprintf("RATELIMIT: %d per-route overrides in force", len(a.s.limiter.Overrides())))
 }

@@ -20,12 +20,6 @@ import (
 // or from the binary's build info.
 var ErrMismatch = errors.New("capabilities differ")
 
-// Report is /ml-capabilities as the service encodes it.
-type Report = capreport.Report
-
-// GroupInfo is one entry of groups in /ml-capabilities.
-type GroupInfo = capreport.GroupState
-
 // Options configure one probe.
 type Options struct {
 	Exe string // binary to start; "" probes an already running service at Addr
@@ -43,7 +37,7 @@ type Options struct {
 // Result is what a probe saw.
 type Result struct {
 	Raw        json.RawMessage // /ml-capabilities as served
-	Report     Report
+	Report     capreport.Report
 	HealthIn   time.Duration // exec to first /health 200 (0 when not started here)
 	Mismatches []string
 }
@@ -114,7 +108,7 @@ func waitURL(ctx context.Context, url string, timeout time.Duration) error {
 
 // Compare checks a report against an expected variant and group set and
 // against its own consistency section.
-func Compare(r Report, expectVariant string, expectGroups []string) []string {
+func Compare(r capreport.Report, expectVariant string, expectGroups []string) []string {
 	var out []string
 	if !r.Consistency.OK {
 		out = append(out, "consistency.ok is false: "+strings.Join(r.Consistency.Problems, ", "))
@@ -163,7 +157,7 @@ func ReadBuild(exe string) (Build, error) {
 
 // CompareBuild checks a report against the binary's own build info: the
 // tags, the groups those tags select, and the modules of each group.
-func CompareBuild(r Report, b Build) []string {
+func CompareBuild(r capreport.Report, b Build) []string {
 	var out []string
 	if !slices.Equal(r.BuildTags, b.Tags) {
 		out = append(out, fmt.Sprintf("build_tags %v, the binary was built with %v", r.BuildTags, b.Tags))

@@ -1,20 +1,21 @@
 package opsprobe
 
 import (
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"strings"
 	"testing"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
-func report(variant string, tags []string, linked ...string) Report {
-	r := Report{Variant: variant, BuildTags: tags, Groups: map[string]GroupInfo{}}
+func report(variant string, tags []string, linked ...string) capreport.Report {
+	r := capreport.Report{Variant: variant, BuildTags: tags, Groups: map[string]capreport.GroupState{}}
 	r.Consistency.OK = true
 	for _, g := range groupspec.GroupNames() {
-		r.Groups[g] = GroupInfo{}
+		r.Groups[g] = capreport.GroupState{}
 	}
 	for _, g := range linked {
-		r.Groups[g] = GroupInfo{Linked: true}
+		r.Groups[g] = capreport.GroupState{Linked: true}
 	}
 	return r
 }
@@ -25,7 +26,7 @@ func TestCompare(t *testing.T) {
 		t.Errorf("matching report: %v", m)
 	}
 	for name, tc := range map[string]struct {
-		r       Report
+		r       capreport.Report
 		variant string
 		groups  []string
 		want    string
@@ -35,7 +36,7 @@ func TestCompare(t *testing.T) {
 		"other groups":    {hybrid, "", []string{"llm", "ml"}, "linked groups are [llm], expected [llm ml]"},
 		"no groups":       {hybrid, "", []string{}, "expected []"},
 		"links wrong set": {report("hybrid", nil, "ml"), "hybrid", nil, "the registry declares [llm]"},
-		"inconsistent": {func() Report {
+		"inconsistent": {func() capreport.Report {
 			r := report("lean", nil)
 			r.Consistency.OK, r.Consistency.Problems = false, []string{"group ml: module missing"}
 			return r

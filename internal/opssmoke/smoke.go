@@ -64,7 +64,8 @@ func CoreCases() []Case {
 
 // GroupCases are the requests of one group given its state in
 // /ml-capabilities. A linked and enabled group's prefixes must not answer
-// 501/503 or a 5xx; group owners add their endpoints to groupEndpoints.
+// 501/503 or a 5xx; its own requests are the smoke cases of its
+// description (features/groupdesc), so a new group brings its own.
 func GroupCases(g groupspec.Group, linked, enabled bool) []Case {
 	var out []Case
 	for _, p := range g.RoutePrefixes {
@@ -81,68 +82,16 @@ func GroupCases(g groupspec.Group, linked, enabled bool) []Case {
 		}
 	}
 	if linked && enabled {
-		out = append(out, groupEndpoints[g.Name]...)
+		for _, sc := range g.Smoke {
+			c := Case{Name: sc.Name, Method: sc.Method, Path: sc.Path, Status: sc.Status, Body: sc.Body,
+				ContentType: sc.ContentType, JSON: sc.JSON, ErrorCode: sc.ErrorCode, Contains: sc.Contains}
+			if len(sc.Keys) > 0 {
+				c.JSON, c.Check = true, hasKeys(sc.Keys...)
+			}
+			out = append(out, c)
+		}
 	}
 	return out
-}
-
-// groupEndpoints lists requests a linked, enabled group answers without
-// upstream services and without changing state, by group. When JWT auth is
-// on they need a user token (backendctl smoke --token).
-var groupEndpoints = map[string][]Case{
-	"ml": {
-		{Name: "ml detect", Method: "POST", Path: "/api/v2/ml/detect", Status: 200, ContentType: "application/json",
-			Body:  `{"series":[10,11,9,10,12,10,95,11,10,9,10],"method":"mad"}`,
-			Check: wantIndices(6)},
-		{Name: "ml detect NaN", Method: "POST", Path: "/api/v2/ml/detect", Status: 400, ContentType: "application/json",
-			Body: `{"series":[1,"NaN",3],"method":"mad"}`, JSON: true},
-		{Name: "ml anomalies", Method: "GET", Path: "/api/v2/ml/anomalies", Status: 200, JSON: true, Check: hasKeys("routes")},
-	},
-	"llm": {
-		{Name: "llm providers", Method: "GET", Path: "/api/v2/llm/providers", Status: 200, JSON: true},
-		{Name: "llm chat bad JSON", Method: "POST", Path: "/api/v2/llm/chat", Status: 400, ContentType: "application/json",
-			Body: `{"messages":`, JSON: true},
-		{Name: "llm /v1 models", Method: "GET", Path: "/v1/models", Status: 200, JSON: true, Check: hasKeys("object", "data")},
-		{Name: "llm /v1 chat bad JSON", Method: "POST", Path: "/v1/chat/completions", Status: 400, ContentType: "application/json",
-			Body: `{"messages":`, ErrorCode: "invalid_json"},
-	},
-	"vector": {
-		{Name: "vector unknown collection", Method: "GET", Path: "/api/v2/vector/collections/backendctl-smoke-absent",
-			Status: 404, ErrorCode: "collection_not_found"},
-		{Name: "vector search unknown collection", Method: "POST", Path: "/api/v2/vector/collections/backendctl-smoke-absent/search",
-			Status: 404, ContentType: "application/json", Body: `{"vector":[1,0],"limit":1}`, ErrorCode: "collection_not_found"},
-	},
-	"optional": {
-		{Name: "files inspect", Method: "POST", Path: "/api/v2/files/inspect", Status: 200,
-			ContentType: "multipart/form-data; boundary=" + smokeBoundary, Body: smokeUpload, Contains: "image/png"},
-	},
-}
-
-// smokeUpload is a multipart body with a 1x1 PNG named .txt: inspection
-// must tell it by content.
-const smokeBoundary = "backendctl-smoke-boundary"
-
-var smokeUpload = "--" + smokeBoundary + "\r\n" +
-	`Content-Disposition: form-data; name="file"; filename="pixel.txt"` + "\r\n" +
-	"Content-Type: text/plain\r\n\r\n" +
-	"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
-	"\x00\x00\x00\rIDATx\xdacd\xf8\xcf\x50\x0f\x00\x03\x86\x01\x80Z4}k\x00\x00\x00\x00IEND\xaeB`\x82" +
-	"\r\n--" + smokeBoundary + "--\r\n"
-
-// wantIndices checks a detect answer flags exactly the given indices.
-func wantIndices(want ...int) func(map[string]any) error {
-	return func(m map[string]any) error {
-		got, _ := m["indices"].([]any)
-		if len(got) != len(want) {
-			return fmt.Errorf("indices %v, want %v", m["indices"], want)
-		}
-		for i, w := range want {
-			if f, ok := got[i].(float64); !ok || int(f) != w {
-				return fmt.Errorf("indices %v, want %v", m["indices"], want)
-			}
-		}
-		return nil
-	}
 }
 
 // Failure is one case that did not pass.

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"container/list"
 	"context"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"math"
 	"sync"
 	"time"
@@ -43,7 +44,7 @@ func NewLocal(rps float64, burst, maxClients int, now func() time.Time) *Local {
 }
 
 // Allow takes one token from key's bucket if there is one.
-func (l *Local) Allow(_ context.Context, key string) (Decision, error) {
+func (l *Local) Allow(_ context.Context, key string) (groupapi.Decision, error) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -66,8 +67,8 @@ func (l *Local) Allow(_ context.Context, key string) (Decision, error) {
 }
 
 // decide turns the bucket level after the attempt into a Decision.
-func decide(allowed bool, tokens, rps float64, burst int) Decision {
-	d := Decision{Allowed: allowed, Limit: burst, Remaining: max(int(math.Floor(tokens)), 0)}
+func decide(allowed bool, tokens, rps float64, burst int) groupapi.Decision {
+	d := groupapi.Decision{Allowed: allowed, Limit: burst, Remaining: max(int(math.Floor(tokens)), 0)}
 	if rps > 0 {
 		d.ResetAfter = seconds((float64(burst) - tokens) / rps)
 		if !allowed {

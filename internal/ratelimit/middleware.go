@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,13 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
-// RateAware is implemented by a provided Limiter that can apply a rate
+// RateAware is implemented by a provided groupapi.Limiter that can apply a rate
 // other than its default to a key (used for per-route overrides). A
-// provided Limiter without it leaves overridden routes to local buckets.
+// provided groupapi.Limiter without it leaves overridden routes to local buckets.
 type RateAware interface {
-	AllowRate(ctx context.Context, key string, rps float64, burst int) (Decision, error)
+	AllowRate(ctx context.Context, key string, rps float64, burst int) (groupapi.Decision, error)
 }
 
 // Override is a per-route limit. RPS 0 exempts the route.
@@ -36,7 +38,7 @@ type Override struct {
 // client table of MaxClients keys).
 const MaxOverrides = 256
 
-var routeKeyRE = regexp.MustCompile(`^[A-Z]{3,7} /[^\s]*$`)
+var routeKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z]{3,7} /[^\s]*$`) }) // compiled on first use, not in init
 
 // Options configures the middleware.
 type Options struct {
@@ -45,7 +47,7 @@ type Options struct {
 	MaxClients int
 	// Provided returns the limiter a group provided (shared by replicas),
 	// looked up at request time; nil or !ok means local buckets.
-	Provided func() (Limiter, bool)
+	Provided func() (groupapi.Limiter, bool)
 	// Key names the client of a request (subject or IP); nil means the
 	// client IP as gin sees it.
 	Key func(*gin.Context) string
@@ -140,7 +142,7 @@ func (m *Middleware) SetOverrides(in map[string]Override) error {
 	for _, k := range keys {
 		ov := in[k]
 		switch {
-		case !routeKeyRE.MatchString(k):
+		case !routeKeyRE().MatchString(k):
 			errs = append(errs, fmt.Errorf("override %q: want \"METHOD /route/template\"", k))
 			continue
 		case math.IsNaN(ov.RPS) || math.IsInf(ov.RPS, 0) || ov.RPS < 0 || ov.RPS > 1e6:
@@ -210,10 +212,10 @@ func (m *Middleware) Handler() gin.HandlerFunc {
 
 // decide picks the limiter for the request and asks it; ok is false when
 // the route is exempt by an override.
-func (m *Middleware) decide(c *gin.Context) (Decision, bool) {
+func (m *Middleware) decide(c *gin.Context) (groupapi.Decision, bool) {
 	ctx := c.Request.Context()
 	key := m.o.Key(c)
-	var provided Limiter
+	var provided groupapi.Limiter
 	if m.o.Provided != nil {
 		if p, ok := m.o.Provided(); ok && p != nil {
 			provided = p
@@ -223,7 +225,7 @@ func (m *Middleware) decide(c *gin.Context) (Decision, bool) {
 		rk := c.Request.Method + " " + route
 		if rl, ok := (*m.overrides.Load())[rk]; ok {
 			if rl.local == nil {
-				return Decision{}, false
+				return groupapi.Decision{}, false
 			}
 			if ra, ok := provided.(RateAware); ok {
 				d, err := ra.AllowRate(ctx, rk+" "+key, rl.ov.RPS, rl.ov.Burst)

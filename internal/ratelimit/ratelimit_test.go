@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -88,7 +89,7 @@ func TestLocalTableBound(t *testing.T) {
 	}
 }
 
-// fakeShared is an in-process Limiter standing in for a shared (Redis)
+// fakeShared is an in-process groupapi.Limiter standing in for a shared (Redis)
 // limiter: it counts calls and can be made to fail.
 type fakeShared struct {
 	mu      sync.Mutex
@@ -98,19 +99,19 @@ type fakeShared struct {
 	allowed bool
 }
 
-func (f *fakeShared) Allow(_ context.Context, key string) (Decision, error) {
+func (f *fakeShared) Allow(_ context.Context, key string) (groupapi.Decision, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	if f.fail {
-		return Decision{}, errors.New("connection refused")
+		return groupapi.Decision{}, errors.New("connection refused")
 	}
-	return Decision{Allowed: f.allowed, Limit: 42, Remaining: 41, RetryAfter: 2 * time.Second}, nil
+	return groupapi.Decision{Allowed: f.allowed, Limit: 42, Remaining: 41, RetryAfter: 2 * time.Second}, nil
 }
 
 type rateAwareShared struct{ fakeShared }
 
-func (f *rateAwareShared) AllowRate(ctx context.Context, key string, rps float64, burst int) (Decision, error) {
+func (f *rateAwareShared) AllowRate(ctx context.Context, key string, rps float64, burst int) (groupapi.Decision, error) {
 	f.mu.Lock()
 	f.rate = append(f.rate, fmt.Sprintf("%s %g %d", key, rps, burst))
 	f.mu.Unlock()
@@ -233,7 +234,7 @@ func TestProvidedLimiterAndFallback(t *testing.T) {
 	shared := &fakeShared{allowed: true}
 	var provide bool
 	m := New(Options{RPS: 1, Burst: 2, MaxClients: 100, Key: ipKey,
-		Provided: func() (Limiter, bool) { return shared, provide }})
+		Provided: func() (groupapi.Limiter, bool) { return shared, provide }})
 	e := newEngine(m)
 	// Not provided: local buckets (limit 2).
 	if w := hit(e, "GET", "/api/free", "192.0.2.9"); w.Header().Get("X-RateLimit-Limit") != "2" || shared.calls != 0 {
@@ -321,7 +322,7 @@ func TestOverrides(t *testing.T) {
 func TestOverrideWithRateAwareSharedLimiter(t *testing.T) {
 	shared := &rateAwareShared{fakeShared{allowed: true}}
 	m := New(Options{RPS: 100, Burst: 100, MaxClients: 100, Key: ipKey,
-		Provided: func() (Limiter, bool) { return shared, true }})
+		Provided: func() (groupapi.Limiter, bool) { return shared, true }})
 	e := newEngine(m)
 	if err := m.SetOverrides(map[string]Override{"POST /api/items": {RPS: 3, Burst: 4}}); err != nil {
 		t.Fatal(err)

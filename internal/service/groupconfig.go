@@ -15,6 +15,10 @@ import (
 // not start.
 func reportSettings(cfg *config.Config, rt *capability.Runtime, pl *phase.Log) {
 	for _, s := range cfg.Ignored {
+		if s.Unknown {
+			pl.Warn("settings", fmt.Sprintf("SETTINGS: %s is ignored: %s; STRICT_SETTINGS=1 refuses it", s.Name, s.Why()))
+			continue
+		}
 		pl.Warn("settings", fmt.Sprintf("SETTINGS: %s is ignored: it belongs to the %s group, which is not linked into the %s variant (it comes with %s; STRICT_SETTINGS=1 refuses it)",
 			s.Name, s.Group, s.Variant, s.HowToLink))
 	}

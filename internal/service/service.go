@@ -1,6 +1,8 @@
-// Package service wires one process together: configuration, logging, the
-// phase log, the capability runtime, metrics and the HTTP server, and runs
-// the lifecycle (listen first, start groups after, shut down gracefully).
+// Package service is the composition root: it wires one process together
+// (configuration, logging, the phase log, the capability runtime, metrics,
+// the latency engine, auth, the limiter, the typed services, each group's
+// host and Setup, the HTTP router: wire.go) and runs the lifecycle (listen
+// first, start groups after, shut down gracefully).
 package service
 
 import (
@@ -19,6 +21,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
@@ -30,7 +33,9 @@ type Service struct {
 	phase  *phase.Log
 	rt     *capability.Runtime
 	server *httpapi.Server
-	// fatal carries a group start error marked capability.ErrFatal.
+	// services are the typed meeting points of this service's parts.
+	services *capability.Services
+	// fatal carries a group start error marked groupapi.ErrFatal.
 	fatal chan error
 }
 
@@ -80,18 +85,12 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return nil, fmt.Errorf("register process collector: %w", err)
 	}
-	srv, err := httpapi.New(httpapi.Deps{
-		Config:   cfg,
-		Logger:   logger,
-		Phase:    pl,
-		Groups:   rt,
-		Metrics:  reg,
-		Services: &capability.Services{},
-	})
+	services := &capability.Services{}
+	srv, err := wiring{cfg: cfg, logger: logger, phase: pl, metrics: reg, services: services, rt: rt}.build()
 	if err != nil {
-		return nil, fmt.Errorf("build router: %w", err)
+		return nil, err
 	}
-	return &Service{cfg: cfg, logger: logger, phase: pl, rt: rt, server: srv, fatal: make(chan error, 1)}, nil
+	return &Service{cfg: cfg, logger: logger, phase: pl, rt: rt, server: srv, services: services, fatal: make(chan error, 1)}, nil
 }
 
 // Server returns the HTTP server (for tests and the capabilities subcommand).
@@ -185,7 +184,7 @@ func (s *Service) startGroups(ctx context.Context) {
 	s.rt.StartAll(ctx, func(group string, err error) {
 		if err != nil {
 			s.phase.Error("group", fmt.Sprintf("GROUP %s: start failed: %v", group, err))
-			if errors.Is(err, capability.ErrFatal) {
+			if errors.Is(err, groupapi.ErrFatal) {
 				select {
 				case s.fatal <- fmt.Errorf("group %s: %w", group, err):
 				default:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
@@ -51,7 +52,7 @@ func (g *slowGroup) Start(ctx context.Context) error {
 	}
 }
 func (g *slowGroup) Stop(context.Context) error { close(g.stopped); return nil }
-func (g *slowGroup) Status() capability.Status  { return capability.Status{Ready: true, Detail: "slow"} }
+func (g *slowGroup) Status() groupapi.Status    { return groupapi.Status{Ready: true, Detail: "slow"} }
 
 func getJSON(t *testing.T, url string) map[string]any {
 	t.Helper()
@@ -205,7 +206,7 @@ func (g *deafGroup) Setup(h *capability.Host) error {
 }
 func (g *deafGroup) Start(context.Context) error { <-g.block; return nil }
 func (g *deafGroup) Stop(context.Context) error  { <-g.block; return nil }
-func (g *deafGroup) Status() capability.Status   { return capability.Status{Ready: true} }
+func (g *deafGroup) Status() groupapi.Status     { return groupapi.Status{Ready: true} }
 
 // TestRunIsBoundedWhateverAGroupDoes: a start that ignores its context is
 // abandoned at GROUP_START_TIMEOUT (reported, phase runtime), and Run
@@ -279,12 +280,12 @@ func TestRunIsBoundedWhateverAGroupDoes(t *testing.T) {
 	}
 }
 
-// A start error marked capability.ErrFatal (a group whose data cannot be
+// A start error marked groupapi.ErrFatal (a group whose data cannot be
 // served) ends Run with that error, which main turns into exit status 2.
 func TestFatalGroupStartEndsRun(t *testing.T) {
 	cfg, _ := config.Load(nil, func(string) (string, bool) { return "", false })
 	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}),
-		fail: fmt.Errorf("%w: data directory in use", capability.ErrFatal)}
+		fail: fmt.Errorf("%w: data directory in use", groupapi.ErrFatal)}
 	close(g.release)
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
 		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
@@ -295,7 +296,7 @@ func TestFatalGroupStartEndsRun(t *testing.T) {
 	select {
 	case err := <-r.done:
 		r.stopped = true
-		if !errors.Is(err, capability.ErrFatal) || !strings.Contains(err.Error(), "group ml: fatal start-up error: data directory in use") {
+		if !errors.Is(err, groupapi.ErrFatal) || !strings.Contains(err.Error(), "group ml: fatal start-up error: data directory in use") {
 			t.Fatalf("Run: %v", err)
 		}
 	case <-time.After(10 * time.Second):

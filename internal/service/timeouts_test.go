@@ -18,6 +18,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // timeoutGroup serves routes that exercise the connection bounds.
@@ -69,7 +70,7 @@ func (g *timeoutGroup) Setup(h *capability.Host) error {
 }
 func (g *timeoutGroup) Start(context.Context) error { return nil }
 func (g *timeoutGroup) Stop(context.Context) error  { return nil }
-func (g *timeoutGroup) Status() capability.Status   { return capability.Status{Ready: true} }
+func (g *timeoutGroup) Status() groupapi.Status     { return groupapi.Status{Ready: true} }
 
 func runTimeouts(t *testing.T, env map[string]string) (*timeoutGroup, string) {
 	t.Helper()

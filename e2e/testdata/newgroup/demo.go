@@ -1,7 +1,7 @@
 // Package demo is a throwaway group for e2e/newgroup_test.go: it is laid
 // over the tree at features/demo with `go build -overlay`, together with
-// one table row and one link file, to prove that adding a group needs
-// nothing else.
+// its description (features/groupdesc/demo.go) and one link file, to prove
+// that adding a group needs nothing else.
 package demo
 
 import (
@@ -11,26 +11,34 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: "demo", New: func() capability.Feature { return &feature{} }, Settings: []config.Setting{
-		config.String("DEMO_GREETING", "hello", "demo: what GET /api/v2/demo/hello answers"),
-		config.Int("DEMO_REPEAT", 1, 1, 5, "demo: how often the greeting is repeated"),
-	}, Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
+	capability.Register(capability.GroupInfo{Name: groupdesc.Demo.Name, New: func() capability.Feature { return &feature{} },
+		Settings: settings(&feature{}), Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
+}
+
+// settings declares each setting once, bound to the field of f it fills.
+func settings(f *feature) []config.Setting {
+	return []config.Setting{
+		config.Bind(&f.greeting, config.String("DEMO_GREETING", "hello", "demo: what GET /api/v2/demo/hello answers")),
+		config.Bind(&f.repeat, config.Int("DEMO_REPEAT", 1, 1, 5, "demo: how often the greeting is repeated")),
+	}
 }
 
 type feature struct {
 	greeting string
 	repeat   int
-	latency  capability.Source[capability.LatencySource]
+	latency  capability.Source[groupapi.LatencySource]
 	started  atomic.Bool
 }
 
 func (f *feature) Setup(h *capability.Host) error {
-	f.greeting, f.repeat = h.Settings.String("DEMO_GREETING"), h.Settings.Int("DEMO_REPEAT")
+	h.Settings.Into(settings(f))
 	lat, err := capability.SourceOf(h.Services, capability.LatencyKey)
 	if err != nil {
 		return err
@@ -45,6 +53,6 @@ func (f *feature) Setup(h *capability.Host) error {
 
 func (f *feature) Start(context.Context) error { f.started.Store(true); return nil }
 func (f *feature) Stop(context.Context) error  { return nil }
-func (f *feature) Status() capability.Status {
-	return capability.Status{Ready: f.started.Load(), Detail: "demo says " + f.greeting}
+func (f *feature) Status() groupapi.Status {
+	return groupapi.Status{Ready: f.started.Load(), Detail: "demo says " + f.greeting}
 }

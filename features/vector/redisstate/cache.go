@@ -15,7 +15,7 @@ const MaxValueBytes = 1 << 20
 // keyPrefix keeps the service's cache keys apart in a shared Redis.
 const keyPrefix = "advanced-backend:cache:"
 
-// Cache is a capability.ResponseCache in Redis.
+// Cache is a groupapi.ResponseCache in Redis.
 type Cache struct{ g *Guard }
 
 // NewCache returns the cache over g.

@@ -1,6 +1,6 @@
 // Package redisstate is the vector group's shared state in Redis: a response
-// cache (capability.ResponseCache) and a GCRA rate limiter
-// (ratelimit.Limiter, via redis_rate) that replicas share. Both go through a
+// cache (groupapi.ResponseCache) and a GCRA rate limiter
+// (groupapi.Limiter, via redis_rate) that replicas share. Both go through a
 // Guard, a circuit breaker that bounds every call and, once Redis fails,
 // answers "unavailable" at once (no network wait) until a background probe
 // finds Redis again. Callers then bypass the cache and core falls back to its

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
 
@@ -26,7 +27,7 @@ func LimitKey(key string) string { return "rate:" + rateKey(key) }
 // rateKey is the key handed to redis_rate, which prepends "rate:".
 func rateKey(key string) string { return limiterPrefix + "{" + key + "}" }
 
-// Limiter is a ratelimit.Limiter shared by every replica that uses the same
+// Limiter is a groupapi.Limiter shared by every replica that uses the same
 // Redis: GCRA (redis_rate) at rps sustained with bursts of burst. While
 // Redis is down Allow fails at once; core then uses its local buckets.
 type Limiter struct {
@@ -47,20 +48,20 @@ func gcra(rps float64, burst int) redis_rate.Limit {
 }
 
 // Allow takes one request from key's budget.
-func (l *Limiter) Allow(ctx context.Context, key string) (ratelimit.Decision, error) {
+func (l *Limiter) Allow(ctx context.Context, key string) (groupapi.Decision, error) {
 	return l.allow(ctx, key, l.limit)
 }
 
 // AllowRate takes one request from key's budget at a per-route rate (a
 // registry-file override), so overrides are shared by replicas too.
-func (l *Limiter) AllowRate(ctx context.Context, key string, rps float64, burst int) (ratelimit.Decision, error) {
+func (l *Limiter) AllowRate(ctx context.Context, key string, rps float64, burst int) (groupapi.Decision, error) {
 	if rps <= 0 || burst < 1 {
-		return ratelimit.Decision{}, fmt.Errorf("shared limiter: invalid rate %g/%d", rps, burst)
+		return groupapi.Decision{}, fmt.Errorf("shared limiter: invalid rate %g/%d", rps, burst)
 	}
 	return l.allow(ctx, key, gcra(rps, burst))
 }
 
-func (l *Limiter) allow(ctx context.Context, key string, limit redis_rate.Limit) (ratelimit.Decision, error) {
+func (l *Limiter) allow(ctx context.Context, key string, limit redis_rate.Limit) (groupapi.Decision, error) {
 	var res *redis_rate.Result
 	err := l.g.Do(ctx, "limiter", func(ctx context.Context) error {
 		var err error
@@ -68,9 +69,9 @@ func (l *Limiter) allow(ctx context.Context, key string, limit redis_rate.Limit)
 		return err
 	})
 	if err != nil {
-		return ratelimit.Decision{}, fmt.Errorf("shared limiter: %w", err)
+		return groupapi.Decision{}, fmt.Errorf("shared limiter: %w", err)
 	}
-	d := ratelimit.Decision{
+	d := groupapi.Decision{
 		Allowed:    res.Allowed > 0,
 		Limit:      limit.Burst,
 		Remaining:  res.Remaining,
@@ -83,6 +84,6 @@ func (l *Limiter) allow(ctx context.Context, key string, limit redis_rate.Limit)
 }
 
 var (
-	_ ratelimit.Limiter   = (*Limiter)(nil)
+	_ groupapi.Limiter    = (*Limiter)(nil)
 	_ ratelimit.RateAware = (*Limiter)(nil)
 )
