@@ -9,6 +9,12 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 )
 
+// The write path. One owner checks a change: the index, against its state
+// and bounds (Plan*, or the methods of store.Store below, which check and
+// apply under one lock). store/durable wraps the index: under its own write
+// lock it asks for a plan, logs plan.Op, and commits the plan; the index
+// never calls back into it.
+
 // Kind is the kind of a change.
 type Kind uint8
 
@@ -20,7 +26,7 @@ const (
 	OpDelete                 // Collection, IDs
 )
 
-// Op is one change, as the journal records it and replay applies it.
+// Op is one change, as store/durable's log records it and replay applies it.
 type Op struct {
 	Kind       Kind
 	Collection string
@@ -41,12 +47,6 @@ type Record struct {
 	Payload []byte
 }
 
-// The write path. One owner checks a change: the index, against its state
-// and bounds (Plan*, or the methods of store.Store below, which check and
-// apply under one lock). store/durable wraps the index: under its own write
-// lock it asks for a plan, logs plan.Op, and commits the plan; the index
-// never calls back into it.
-
 // Batch is an upsert's points made ready for the index without any lock:
 // payloads encoded (once), what filters read decoded, bytes counted, vectors
 // copied into one allocation.
@@ -56,7 +56,7 @@ type Batch struct {
 }
 
 // Change is a change the index has checked and not yet applied: Op is what a
-// journal records. It applies only to the state it was checked against
+// log records. It applies only to the state it was checked against
 // (Commit).
 type Change struct {
 	Op      Op
@@ -165,7 +165,7 @@ func (x *Index) PlanDeletePoints(name string, ids []store.ID) (*Change, error) {
 // Commit applies a planned change. The caller keeps other writes out
 // between the plan and the commit (store/durable holds its write lock); a
 // change planned against a state the index has left is a bug and panics,
-// since a journal may already hold it.
+// since a log may already hold it.
 func (x *Index) Commit(ch *Change) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
