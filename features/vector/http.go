@@ -201,10 +201,10 @@ func (f *feature) upsert(c *gin.Context) {
 		return
 	}
 	pts := make([]store.Point, len(in))
-	hasText := false
-	for _, p := range in {
-		hasText = hasText || p.Text != nil
-	}
+	// each payload is checked against the bounds and encoded here, once,
+	// for every backend, before any embedding call (a bad payload must not
+	// cost one); a backend that keeps JSON keeps this encoding
+	enc := make([]store.Encoded, len(in))
 	var texts []string
 	var textAt []int
 	for i, p := range in {
@@ -214,16 +214,12 @@ func (f *feature) upsert(c *gin.Context) {
 			return
 		}
 		pts[i] = store.Point{ID: id, Vector: p.Vector, Payload: p.Payload}
-		// the payload bounds hold for every backend; the embedded store
-		// checks them itself (the same settings) when it encodes the
-		// payload, so it is encoded once there unless texts must be
-		// embedded first (a bad payload must not cost an embedding call)
-		if _, embedded := st.(store.Indexed); !embedded || hasText {
-			if _, err := store.EncodePayload(p.Payload, f.cfg.MaxPayloadBytes, f.cfg.MaxPayloadDepth); err != nil {
-				storeError(c, fmt.Errorf("points[%d].payload: %w", i, err))
-				return
-			}
+		payload, err := store.EncodePayload(p.Payload, f.cfg.MaxPayloadBytes, f.cfg.MaxPayloadDepth)
+		if err != nil {
+			storeError(c, fmt.Errorf("points[%d].payload: %w", i, err))
+			return
 		}
+		enc[i] = store.Encoded{ID: id, Payload: payload}
 		switch {
 		case p.Vector != nil && p.Text != nil:
 			apierr.Abort(c, http.StatusBadRequest, "bad_request", fmt.Sprintf("points[%d]: give vector or text, not both", i))
@@ -259,7 +255,15 @@ func (f *feature) upsert(c *gin.Context) {
 			pts[i].Vector = vecs[j]
 		}
 	}
-	if err := st.Upsert(ctx, name, pts); err != nil {
+	if w, ok := st.(store.EncodedWriter); ok {
+		for i := range enc {
+			enc[i].Vector = pts[i].Vector
+		}
+		err = w.UpsertEncoded(ctx, name, enc)
+	} else {
+		err = st.Upsert(ctx, name, pts)
+	}
+	if err != nil {
 		storeError(c, err)
 		return
 	}

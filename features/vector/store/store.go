@@ -316,6 +316,22 @@ func EncodePayload(p map[string]any, maxBytes, maxDepth int) ([]byte, error) {
 	return b, nil
 }
 
+// Encoded is a point to write whose payload has been checked against the
+// per-point bounds and encoded by EncodePayload (nil when empty).
+type Encoded struct {
+	ID      ID
+	Vector  []float32
+	Payload []byte
+}
+
+// EncodedWriter is a Store that keeps payloads as their canonical JSON (the
+// embedded index). The points route checks and encodes every payload once,
+// before any embedding call, for every backend; a backend with this method
+// keeps that encoding instead of making its own.
+type EncodedWriter interface {
+	UpsertEncoded(ctx context.Context, name string, points []Encoded) error
+}
+
 // Store is a vector store backend. Methods return the errors above
 // (wrapped) so the HTTP layer can choose statuses.
 type Store interface {

@@ -5,6 +5,16 @@
 // grows. Start-up loads the snapshot and replays the log. A lock file
 // (flock) keeps a second process off the directory.
 //
+// The Store wraps the index: each write is checked by the index (a plan),
+// appended to the log and applied (committed) under the store's write
+// lock, then fsynced (write.go). The index knows nothing of the log.
+//
+// Files of the package: durable.go opening and the reads; write.go the
+// write path and the log's appends and fsyncs; load.go start-up (snapshot,
+// replay, torn tails); snapshot.go compaction and backups; codec.go the
+// record format; recover.go and salvage.go damage and the way out of it;
+// indexes.go the index choices and saved graphs; files.go file handling.
+//
 // Files in the directory:
 //
 //	LOCK                   held while a process has the directory open; holds its pid
@@ -65,14 +75,11 @@
 package durable
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,17 +124,21 @@ type Loaded struct {
 	Built  []string `json:"graphs_built,omitempty"`
 }
 
-// Store is the durable embedded index: a memory.Index whose changes go
-// through the log first.
+// Store is the durable embedded index: it wraps a memory.Index and puts
+// every change through the log before it is applied.
 type Store struct {
-	*memory.Index
+	index   *memory.Index
 	dir     string
 	lock    *os.File
 	compact int64
 	loaded  Loaded
 
-	// mu guards the open log file; Write takes it under the index's write
-	// lock, so records are in apply order.
+	// wmu serialises the writes (plan, append, commit: records are in apply
+	// order and the log's last record is the index's state whenever wmu is
+	// free) and what must see the two agree: snapshots and saved graphs.
+	wmu sync.Mutex
+
+	// mu guards the open log file.
 	mu       sync.Mutex
 	f        *os.File
 	fileLSN  uint64 // first lsn of the open log file
@@ -184,7 +195,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := lf.Truncate(0); err == nil {
 		_, _ = lf.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
-	s := &Store{Index: memory.New(o.Limits), dir: dir, lock: lf, compact: o.CompactBytes,
+	s := &Store{index: memory.New(o.Limits), dir: dir, lock: lf, compact: o.CompactBytes,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if s.compact <= 0 {
 		s.compact = DefaultCompactBytes
@@ -207,7 +218,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.loaded.TookMS = float64(s.loaded.Took.Microseconds()) / 1000
 	st := s.Stats()
 	s.loaded.Collections, s.loaded.Points, s.loaded.Bytes = st.Collections, st.Points, st.Bytes
-	s.SetJournal(s)
 	go s.compactor()
 	return s, nil
 }
@@ -221,466 +231,33 @@ func (s *Store) Loaded() Loaded { return s.loaded }
 // Backend names the backend.
 func (s *Store) Backend() string { return "embedded durable index at " + s.dir }
 
-func walName(first uint64) string { return fmt.Sprintf("wal-%016x", first) }
+// The reads go to the index.
 
-// logFiles lists the log files by first lsn.
-func (s *Store) logFiles() ([]uint64, error) {
-	ents, err := os.ReadDir(s.dir)
-	if err != nil {
-		return nil, fmt.Errorf("vector data directory %s cannot be read: %w", s.dir, err)
-	}
-	var out []uint64
-	for _, e := range ents {
-		name := e.Name()
-		if rest, ok := strings.CutPrefix(name, "wal-"); ok && len(rest) == 16 {
-			if n, err := strconv.ParseUint(rest, 16, 64); err == nil {
-				out = append(out, n)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+// Stats returns what the index holds, without waiting for a lock.
+func (s *Store) Stats() memory.Stats { return s.index.Stats() }
+
+// Len returns the number of points held.
+func (s *Store) Len() int { return s.index.Len() }
+
+func (s *Store) Info(ctx context.Context, name string) (store.Info, error) {
+	return s.index.Info(ctx, name)
 }
 
-func (s *Store) load(ctx context.Context, warn func(string)) error {
-	removed, err := removeTemps(s.dir)
-	if err != nil {
-		return err
-	}
-	if len(removed) > 0 && warn != nil {
-		warn(fmt.Sprintf("VECTOR: removed %d unfinished files of an interrupted snapshot, index save or backup in %s: %s",
-			len(removed), s.dir, strings.Join(removed, ", ")))
-	}
-	files, err := s.logFiles()
-	if err != nil {
-		return err
-	}
-	var snapLSN uint64
-	snapPath := filepath.Join(s.dir, "snapshot")
-	if f, err := openFile(snapPath, os.O_RDONLY, 0); err == nil {
-		counts := snapshotCounts(snapPath)
-		ended := false
-		end, rerr := readRecords(f, snapMagic, func(lsn uint64, op *memory.Op) error {
-			if ended {
-				return errors.New("records after the end record")
-			}
-			if op == nil {
-				snapLSN, ended = lsn, true
-				return nil
-			}
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("loading stopped: %w", err)
-			}
-			if err := s.Apply(op); err != nil {
-				return err
-			}
-			if op.Kind == memory.OpCreate {
-				s.Reserve(op.Collection, counts[op.Collection])
-			}
-			return nil
-		})
-		if st, err := f.Stat(); err == nil {
-			s.snapSize = st.Size()
-		}
-		f.Close()
-		if rerr == nil && !ended {
-			rerr = fmt.Errorf("no end record: the file ends at offset %d", end)
-		}
-		var te *tailError
-		if errors.As(rerr, &te) {
-			return damaged(snapPath, rerr)
-		}
-		if rerr != nil && ctx.Err() != nil {
-			return fmt.Errorf("vector snapshot %s: %w", snapPath, rerr)
-		}
-		if rerr != nil {
-			// written whole and renamed into place: damage here is not a
-			// crash but a damaged disk or a bad copy, and skipping it would
-			// lose acknowledged writes
-			return fmt.Errorf("vector snapshot %s is damaged (%w): restore a backup into an empty directory, or %s", snapPath, rerr, SalvageHint)
-		}
-		s.loaded.Snapshot = true
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("vector snapshot %s cannot be read: %w", snapPath, err)
-	}
-	s.lsn = snapLSN
-	s.graphsAt()
-	for i, first := range files {
-		path := filepath.Join(s.dir, walName(first))
-		f, err := openFile(path, os.O_RDONLY, 0)
-		if err != nil {
-			return fmt.Errorf("vector log %s cannot be read: %w", path, err)
-		}
-		lastRead := first - 1 // the lsn before a damaged record
-		end, rerr := readRecords(f, logMagic, func(lsn uint64, op *memory.Op) error {
-			lastRead = lsn
-			if lsn <= snapLSN {
-				return nil // already in the snapshot
-			}
-			if lsn != s.lsn+1 || op == nil {
-				return fmt.Errorf("record %d follows record %d: a log file is missing", lsn, s.lsn)
-			}
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("loading stopped after record %d: %w", s.lsn, err)
-			}
-			if err := s.Apply(op); err != nil {
-				return fmt.Errorf("record %d: %w", lsn, err)
-			}
-			s.lsn = lsn
-			s.graphsAt()
-			s.loaded.LogRecords++
-			return nil
-		})
-		f.Close()
-		var te *tailError
-		switch {
-		case rerr == nil:
-		case errors.As(rerr, &te) && i == len(files)-1:
-			// only a torn tail may be cut: intact records after the damage
-			// were acknowledged
-			if err := checkTorn(path, te, lastRead); err != nil {
-				return err
-			}
-			msg, err := s.cutTail(path, end, te)
-			if err != nil {
-				return err
-			}
-			s.loaded.Recovered = msg
-			if warn != nil {
-				warn(msg)
-			}
-		case errors.As(rerr, &te):
-			return damaged(path, rerr) // a log file before the last is never torn
-		case ctx.Err() != nil:
-			return fmt.Errorf("vector log %s: %w", path, rerr)
-		default:
-			return fmt.Errorf("vector log %s: %w; %s", path, rerr, SalvageHint)
-		}
-	}
-	last := s.lsn + 1
-	if len(files) > 0 {
-		last = files[len(files)-1]
-	}
-	return s.openLog(last)
+func (s *Store) Get(ctx context.Context, name string, id store.ID) (store.Point, error) {
+	return s.index.Get(ctx, name, id)
 }
 
-// cutTail keeps the damaged tail of a log file aside and truncates the file
-// to its last complete record.
-func (s *Store) cutTail(path string, end int64, te *tailError) (string, error) {
-	f, err := openFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return "", fmt.Errorf("vector log %s: recover tail: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("vector log %s: %w", path, err)
-	}
-	aside := ""
-	if st.Size() > end {
-		aside = fmt.Sprintf("%s.corrupt-%d", path, end)
-		tail, err := io.ReadAll(io.NewSectionReader(f, end, st.Size()-end))
-		if err == nil {
-			err = writeNewFile(aside, tail)
-		}
-		if err != nil {
-			return "", fmt.Errorf("vector log %s: keep damaged tail aside: %w", path, err)
-		}
-	}
-	if end < int64(len(logMagic)) {
-		end = 0 // torn at creation: rewritten with its header below
-	}
-	if err := f.Truncate(end); err != nil {
-		return "", fmt.Errorf("vector log %s: cut damaged tail: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return "", fmt.Errorf("vector log %s: %w", path, err)
-	}
-	msg := fmt.Sprintf("VECTOR: recovered log %s to its last complete write (record %d): %s; %d bytes cut",
-		filepath.Base(path), s.lsn, te.reason, st.Size()-end)
-	if aside != "" {
-		msg += " and kept in " + filepath.Base(aside)
-	}
-	return msg, nil
+func (s *Store) Search(ctx context.Context, name string, q []float32, limit int, f store.Filter) ([]store.Hit, error) {
+	return s.index.Search(ctx, name, q, limit, f)
 }
 
-// openLog opens (or creates) the log file starting at first for appending.
-func (s *Store) openLog(first uint64) error {
-	path := filepath.Join(s.dir, walName(first))
-	f, err := openFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		return fmt.Errorf("vector log %s cannot be opened for writing: %w", path, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("vector log %s: %w", path, err)
-	}
-	size := st.Size()
-	if size == 0 {
-		if _, err := f.Write([]byte(logMagic)); err != nil {
-			f.Close()
-			return fmt.Errorf("vector log %s: write header: %w", path, err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return fmt.Errorf("vector log %s: %w", path, err)
-		}
-		if err := syncDir(s.dir); err != nil {
-			f.Close()
-			return fmt.Errorf("vector data directory %s: sync: %w", s.dir, err)
-		}
-		size = int64(len(logMagic))
-	}
-	s.f, s.fileLSN, s.size, s.synced = f, first, size, s.lsn
-	return nil
+func (s *Store) SearchWith(ctx context.Context, name string, q []float32, limit int, f store.Filter, p store.SearchParams) ([]store.Hit, error) {
+	return s.index.SearchWith(ctx, name, q, limit, f, p)
 }
 
-// writeErr classifies a failed write: no space is ErrFull (507), the rest
-// ErrUnavailable.
-func writeErr(what string, err error) error {
-	if diskFull(err) {
-		return fmt.Errorf("%w: disk full: %s: %v", store.ErrFull, what, err)
-	}
-	return fmt.Errorf("%w: %s: %v", store.ErrUnavailable, what, err)
-}
-
-// Write appends op to the log (memory.Journal). A failed append is cut back
-// off the file, so the log holds whole records only and nothing is lost.
-func (s *Store) Write(op *memory.Op) (func() error, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.broken != nil {
-		return nil, s.broken
-	}
-	if err := s.noteIndex(op); err != nil {
-		return nil, err
-	}
-	s.buf = appendRecord(s.buf[:0], s.lsn+1, op)
-	if _, err := s.f.Write(s.buf); err != nil {
-		if terr := s.f.Truncate(s.size); terr != nil {
-			s.broken = fmt.Errorf("%w: the vector log cannot be cut back after a failed write (%v); restart the service", store.ErrUnavailable, terr)
-		}
-		return nil, writeErr("append to the vector log", err)
-	}
-	if cap(s.buf) > 4<<20 {
-		s.buf = nil // do not keep a large batch's buffer
-	}
-	s.size += int64(len(s.buf))
-	s.lsn++
-	lsn := s.lsn
-	if s.size >= max(s.compact, s.snapSize, s.retryAt) {
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
-	}
-	return func() error { return s.syncTo(lsn) }, nil
-}
-
-// syncTo returns once record lsn is on disk; one fsync covers every record
-// written before it started.
-func (s *Store) syncTo(lsn uint64) error {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	if s.synced >= lsn {
-		return nil
-	}
-	s.mu.Lock()
-	f, upto, broken := s.f, s.lsn, s.broken
-	s.mu.Unlock()
-	if broken != nil {
-		return broken
-	}
-	if err := f.Sync(); err != nil {
-		// after a failed fsync the kernel may have dropped the dirty pages:
-		// no later write can be promised durable (PostgreSQL's lesson)
-		err = writeErr("sync the vector log; restart the service to recover from the log", err)
-		s.mu.Lock()
-		s.broken = err
-		s.mu.Unlock()
-		return err
-	}
-	s.synced = upto
-	return nil
-}
-
-func (s *Store) compactor() {
-	defer close(s.done)
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.kick:
-			err := s.Compact()
-			if err == nil {
-				err = s.saveGraphs() // so that a reopen after a crash replays less
-			}
-			if err != nil {
-				// say so, and do not retry on every write (a full disk
-				// would make each one wait for a doomed snapshot)
-				s.mu.Lock()
-				s.compactErr = err.Error()
-				s.retryAt = s.size + s.compact
-				s.mu.Unlock()
-			}
-		}
-	}
-}
-
-// Compact writes a snapshot of the index and drops the log files it
-// covers. Writers wait while the snapshot is written (it holds the
-// index read-locked), and so do readers that arrive behind a waiting writer.
-func (s *Store) Compact() error {
-	var first uint64
-	var rotateErr error
-	tmp := filepath.Join(s.dir, snapshotTmp)
-	size, _, err := s.writeSnapshot(tmp, func() {
-		// under the index's read lock: no write is between the snapshot
-		// and the new log file
-		first, rotateErr = s.rotate()
-	})
-	if err == nil {
-		err = rotateErr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(s.dir, "snapshot")); err != nil {
-		return fmt.Errorf("install vector snapshot: %w", err)
-	}
-	if err := syncDir(s.dir); err != nil {
-		return fmt.Errorf("vector data directory %s: sync: %w", s.dir, err)
-	}
-	files, err := s.logFiles()
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		if f < first {
-			if err := os.Remove(filepath.Join(s.dir, walName(f))); err != nil {
-				return fmt.Errorf("drop compacted vector log: %w", err)
-			}
-		}
-	}
-	s.mu.Lock()
-	s.snapSize, s.compactErr, s.retryAt = size, "", 0
-	s.mu.Unlock()
-	return syncDir(s.dir)
-}
-
-// rotate syncs the open log file and starts a new one at the next lsn.
-func (s *Store) rotate() (uint64, error) {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.broken != nil {
-		return 0, s.broken
-	}
-	old := s.f
-	if err := old.Sync(); err != nil {
-		return 0, writeErr("sync the vector log", err)
-	}
-	if err := s.openLog(s.lsn + 1); err != nil {
-		s.f = old
-		return 0, err
-	}
-	old.Close()
-	return s.lsn + 1, nil
-}
-
-// writeSnapshot writes the index as a snapshot file at path (fsynced) and
-// returns its size and what it holds; begin runs under the index's read
-// lock first.
-func (s *Store) writeSnapshot(path string, begin func()) (int64, memory.Stats, error) {
-	var stats memory.Stats
-	f, err := openFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return 0, stats, writeErr("create vector snapshot", err)
-	}
-	defer f.Close()
-	cw := &countingWriter{w: f}
-	bw := bufio.NewWriterSize(cw, 1<<20)
-	var lsn uint64
-	var buf []byte
-	_, err = bw.Write([]byte(snapMagic))
-	if err == nil {
-		err = s.Dump(1000, func(st memory.Stats) {
-			stats = st
-			s.mu.Lock()
-			lsn = s.lsn
-			s.mu.Unlock()
-			if begin != nil {
-				begin()
-			}
-		}, func(op *memory.Op) error {
-			buf = appendRecord(buf[:0], 0, op)
-			_, err := bw.Write(buf)
-			return err
-		})
-	}
-	if err == nil {
-		_, err = bw.Write(appendRecord(buf[:0], lsn, nil))
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if err != nil {
-		return 0, stats, writeErr("write vector snapshot "+path, err)
-	}
-	return cw.n, stats, nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// BackupInfo describes a snapshot written by Backup.
-type BackupInfo struct {
-	Path  string `json:"path"`
-	Bytes int64  `json:"bytes"`
-	memory.Stats
-}
-
-// Backup writes a consistent snapshot of the index to dir/backups (while
-// serving: writers wait for it, as for Compact) and returns where. To
-// restore it, copy it as "snapshot" into an empty directory and start the
-// service on that directory.
-func (s *Store) Backup() (BackupInfo, error) {
-	bdir, err := backupsDir(s.dir)
-	if err != nil {
-		return BackupInfo{}, writeErr("vector backups", err)
-	}
-	if err := os.MkdirAll(bdir, 0o750); err != nil {
-		return BackupInfo{}, writeErr("create "+bdir, err)
-	}
-	name := "vector-" + time.Now().UTC().Format("20060102T150405.000000000Z") + ".snapshot"
-	path := filepath.Join(bdir, name)
-	size, stats, err := s.writeSnapshot(path+".tmp", nil) // backupTmp: removed at start-up if left
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	if err == nil {
-		err = syncDir(bdir)
-	}
-	if err != nil {
-		os.Remove(path + ".tmp")
-		return BackupInfo{}, err
-	}
-	return BackupInfo{Path: path, Bytes: size, Stats: stats}, nil
-}
+// Ping always succeeds, as the index's: a log that cannot be written is
+// reported by LogState and by the writes' errors.
+func (s *Store) Ping(ctx context.Context) error { return s.index.Ping(ctx) }
 
 // LogState is the log's state for the capability report.
 type LogState struct {
@@ -724,4 +301,8 @@ func (s *Store) Close() error {
 	return err
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.Indexed       = (*Store)(nil)
+	_ store.EncodedWriter = (*Store)(nil)
+)

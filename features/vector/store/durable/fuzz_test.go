@@ -85,7 +85,7 @@ func scenarioFor(t testing.TB, n int) *scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := &scenario{states: map[uint64]string{0: canon(t, s.Index)}}
+	sc := &scenario{states: map[uint64]string{0: canon(t, s.index)}}
 	r := rand.New(rand.NewPCG(uint64(n), 20))
 	dim, batch := 3, 3
 	if n/2%2 == 1 {
@@ -97,7 +97,7 @@ func scenarioFor(t testing.TB, n int) *scenario {
 		}
 		return store.ID{Num: uint64(r.IntN(30))}
 	}
-	record := func() { sc.states[s.LogState().LastRecord] = canon(t, s.Index) }
+	record := func() { sc.states[s.LogState().LastRecord] = canon(t, s.index) }
 	s.Create(ctx, "a", dim, store.Cosine)
 	record()
 	bExists := false
@@ -265,7 +265,7 @@ func FuzzRecovery(f *testing.F) {
 			return
 		}
 		k := s.LogState().LastRecord
-		got := canon(t, s.Index)
+		got := canon(t, s.index)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +300,7 @@ func FuzzRecovery(f *testing.F) {
 			t.Fatalf("second start after a recovery: %v", err)
 		}
 		defer s2.Close()
-		if s2.LogState().LastRecord != k || canon(t, s2.Index) != want {
+		if s2.LogState().LastRecord != k || canon(t, s2.index) != want {
 			t.Fatalf("second start: record %d, want %d", s2.LogState().LastRecord, k)
 		}
 	})

@@ -76,7 +76,7 @@ func (s *Store) writeIndexes(m map[string]store.IndexSpec) error {
 }
 
 // noteIndex records the index of a create before its log record is
-// written (Write calls it under s.mu).
+// written (appendLog calls it under s.mu).
 func (s *Store) noteIndex(op *memory.Op) error {
 	if op.Kind != memory.OpCreate {
 		return nil
@@ -119,7 +119,7 @@ func (s *Store) buildIndexes(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("building the index of %s stopped: %w", n, err)
 		}
-		built, err := s.SetIndex(n, s.indexes[n])
+		built, err := s.index.SetIndex(n, s.indexes[n])
 		if built {
 			s.loaded.Built = append(s.loaded.Built, n)
 		}
@@ -149,8 +149,11 @@ func (s *Store) buildIndexes(ctx context.Context) error {
 const graphsFile = "graphs"
 
 // saveGraphs writes the graphs file (or removes it when no collection has
-// a graph). It takes the index's read lock: writers wait meanwhile.
+// a graph). It holds wmu, so the stamp is the last record the graphs
+// include: writers wait meanwhile.
 func (s *Store) saveGraphs() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	path := filepath.Join(s.dir, graphsFile)
 	has := false
 	for _, spec := range s.indexSpecs() {
@@ -168,7 +171,7 @@ func (s *Store) saveGraphs() error {
 	}
 	crc := crc32.New(crcTable)
 	bw := bufio.NewWriterSize(io.MultiWriter(f, crc), 1<<20)
-	err = s.WriteGraphs(bw, func() uint64 {
+	err = s.index.WriteGraphs(bw, func() uint64 {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return s.lsn
@@ -231,6 +234,6 @@ func (s *Store) graphsAt() {
 	if s.graphs == nil || s.lsn != s.graphs.Stamp {
 		return
 	}
-	s.loaded.Graphs = s.AttachGraphs(s.graphs)
+	s.loaded.Graphs = s.index.AttachGraphs(s.graphs)
 	s.graphs = nil
 }

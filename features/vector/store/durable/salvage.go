@@ -241,7 +241,7 @@ func writeSalvaged(ctx context.Context, dir string, idx *memory.Index, last uint
 	if err != nil {
 		return err
 	}
-	if err := idx.Dump(1000, func(memory.Stats) {}, s.Index.Apply); err != nil {
+	if err := idx.Dump(1000, func(memory.Stats) {}, s.index.Apply); err != nil {
 		s.Close()
 		return err
 	}

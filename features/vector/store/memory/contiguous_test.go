@@ -180,7 +180,8 @@ func fill(b *testing.B, up func([]store.Point) error) [][]float32 {
 }
 
 // BenchmarkSearch100k: 100,000 points of dimension 384, cosine, top 10, one
-// query at a time; "map" is the map walk this index replaced.
+// query at a time; "map" is the test oracle (a map walk that scores and
+// sorts every point), the baseline the index is measured against.
 func BenchmarkSearch100k(b *testing.B) {
 	b.Run("map", func(b *testing.B) {
 		x := newRef(benchN, 1)
@@ -252,6 +253,9 @@ func TestScreenAtTheEdges(t *testing.T) {
 				}
 				got, _ := x.Search(ctx, "e", q, 5, nil)
 				want, _ := ref.Search(ctx, "e", q, 5, nil)
+				if len(got) != len(want) {
+					t.Fatalf("scale %g %s: %d hits, reference %d", scale, d, len(got), len(want))
+				}
 				for i := range want {
 					if got[i].ID != want[i].ID || got[i].Score != want[i].Score {
 						t.Fatalf("scale %g %s: %v, reference %v", scale, d, got, want)

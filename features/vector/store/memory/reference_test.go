@@ -1,9 +1,11 @@
 package memory
 
-// refIndex is the embedded index as it was before contiguous storage: a Go
-// map of points walked on every search. It is kept, unchanged but for
-// names, as the reference the contiguous index must agree with (same ids,
-// same order, same scores) and as the baseline of the search benchmark.
+// refIndex is the oracle the index's searches are compared with (same ids,
+// same order, same scores): a Go map of points walked on every search,
+// which scores every point that passes the filter in float64, sorts all the
+// scores and takes the first limit. It shares no code with the index
+// (memory.go's heaps included), so a bug in the index's selection cannot
+// pass here too. It is also the baseline of BenchmarkSearch100k ("map").
 
 import (
 	"cmp"
@@ -172,9 +174,10 @@ func (x *refIndex) Search(_ context.Context, name string, q []float32, limit int
 		}
 		return refCmpID(a.id, b.id) < 0
 	}
-	// top keeps the best limit hits in a heap whose root is the worst of
-	// them, so a search costs O(n log limit), not a sort of every point.
-	top := make([]refScored, 0, min(limit, len(c.points)))
+	// every point that passes is scored and all of them sorted: no heap, no
+	// pruning, nothing shared with the index's search, so a bug there (its
+	// top-k heap, the bound heap of the int8 scan) cannot pass here too
+	var all []refScored
 	for id, e := range c.points {
 		if !f.Match(e.payload) {
 			continue
@@ -188,21 +191,18 @@ func (x *refIndex) Search(_ context.Context, name string, q []float32, limit int
 		case store.Euclid:
 			s = refEuclid(q, e.vec)
 		}
-		h := refScored{id, s, e}
-		if len(top) < limit {
-			top = append(top, h)
-			refSiftUp(top, len(top)-1, better)
-		} else if better(h, top[0]) {
-			top[0] = h
-			refSiftDown(top, 0, better)
-		}
+		all = append(all, refScored{id, s, e})
 	}
-	slices.SortFunc(top, func(a, b refScored) int {
+	slices.SortFunc(all, func(a, b refScored) int {
 		if better(a, b) {
 			return -1
 		}
-		return 1
+		if better(b, a) {
+			return 1
+		}
+		return 0
 	})
+	top := all[:min(limit, len(all))]
 	out := make([]store.Hit, len(top))
 	for i, h := range top {
 		out[i] = store.Hit{ID: h.id, Score: float32(h.score), Payload: maps.Clone(h.e.payload)}
@@ -214,36 +214,6 @@ type refScored struct {
 	id    store.ID
 	score float64
 	e     *refEntry
-}
-
-// The heap keeps the worst hit at index 0: a parent is never better than
-// its children.
-func refSiftUp(h []refScored, i int, better func(a, b refScored) bool) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !better(h[p], h[i]) {
-			return
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-}
-
-func refSiftDown(h []refScored, i int, better func(a, b refScored) bool) {
-	for {
-		worst, l, r := i, 2*i+1, 2*i+2
-		if l < len(h) && better(h[worst], h[l]) {
-			worst = l
-		}
-		if r < len(h) && better(h[worst], h[r]) {
-			worst = r
-		}
-		if worst == i {
-			return
-		}
-		h[i], h[worst] = h[worst], h[i]
-		i = worst
-	}
 }
 
 func refCmpID(a, b store.ID) int {

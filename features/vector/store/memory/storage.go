@@ -1,0 +1,226 @@
+package memory
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/advanced-backend/advanced-backend/features/vector/store"
+)
+
+// nodeCost is what a point costs in the graph of an HNSW collection
+// besides its vector: its layer-0 links, node and position maps, level.
+func (c *collection) nodeCost() int64 {
+	if c.g == nil {
+		return 0
+	}
+	return int64(4*(c.g.m0+1) + 4 + 4 + 1)
+}
+
+// SetIndex gives an existing collection the index spec chooses, building
+// its graph from the points it holds, without journaling (the durable
+// store keeps the choice itself and calls this at reopen).
+// It reports whether it built a graph (false when the collection already
+// had this index).
+func (x *Index) SetIndex(name string, spec store.IndexSpec) (bool, error) {
+	spec, err := spec.Normalize()
+	if err != nil {
+		return false, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, ok := x.cols[name]
+	if !ok {
+		return false, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+	}
+	if c.spec == spec {
+		return false, nil
+	}
+	c.setIndex(spec)
+	x.version++ // a plan counted bytes against the old index
+	return spec.Type == store.IndexHNSW, nil
+}
+
+func (c *collection) setIndex(spec store.IndexSpec) {
+	if spec == c.spec {
+		return
+	}
+	if c.g != nil { // back to flat: codes by position
+		c.codes, c.scales = make([]int8, len(c.ids)*c.size), make([]float32, len(c.ids))
+		for i := range c.ids {
+			c.scales[i] = quantize(c.vecs[i*c.size:(i+1)*c.size], c.codes[i*c.size:(i+1)*c.size])
+		}
+		c.g, c.slots = nil, nil
+	}
+	c.spec = spec
+	if spec.Type == store.IndexHNSW {
+		c.g = newGraph(spec)
+		c.rebuildGraph()
+	}
+}
+
+// grow makes room for n more points in one step per slice, so a batch
+// appends without a growslice per point (and a reload pre-sized by Reserve
+// without any).
+func (c *collection) grow(n int) {
+	c.vecs = slices.Grow(c.vecs, n*c.size)
+	c.norms = slices.Grow(c.norms, n)
+	c.ids = slices.Grow(c.ids, n)
+	c.payloads = slices.Grow(c.payloads, n)
+	c.scalars = slices.Grow(c.scalars, n)
+	c.cost = slices.Grow(c.cost, n)
+	if c.g == nil {
+		c.codes = slices.Grow(c.codes, n*c.size)
+		c.scales = slices.Grow(c.scales, n)
+	} else {
+		c.slots = slices.Grow(c.slots, n)
+		g := c.g
+		g.pos, g.level = slices.Grow(g.pos, n), slices.Grow(g.level, n)
+		g.links0 = slices.Grow(g.links0, n*(g.m0+1))
+	}
+}
+
+// Reserve sizes collection name for n points in all, so that loading n
+// points copies nothing (a reload knows the count from its snapshot). An
+// unknown collection or n not above what is held is ignored.
+func (x *Index) Reserve(name string, n int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, ok := x.cols[name]
+	if !ok || n <= len(c.ids) {
+		return
+	}
+	c.grow(n - len(c.ids))
+	if len(c.pos) == 0 {
+		c.pos = make(map[store.ID]int, n)
+	}
+}
+
+func (c *collection) put(r Record, p prepared, x *Index) {
+	p.cost += c.nodeCost()
+	if i, ok := c.pos[r.ID]; ok {
+		if c.g != nil {
+			// the old node keeps routing until a rebuild (with codes of
+			// the old vector); a new one links the new vector
+			c.kill(uint32(c.slots[i]))
+		}
+		copy(c.vecs[i*c.size:(i+1)*c.size], r.Vector)
+		c.norms[i] = norm(r.Vector)
+		if c.g != nil {
+			c.slots[i] = int32(c.addNode(r.Vector, c.norms[i], i))
+			c.maybeRebuild()
+		} else {
+			c.scales[i] = quantize(r.Vector, c.codes[i*c.size:(i+1)*c.size])
+		}
+		c.payloads[i], c.scalars[i] = r.Payload, p.scalars
+		x.bytes += p.cost - c.cost[i]
+		c.cost[i] = p.cost
+		return
+	}
+	c.pos[r.ID] = len(c.ids)
+	c.vecs = append(c.vecs, r.Vector...)
+	c.norms = append(c.norms, norm(r.Vector))
+	c.ids = append(c.ids, r.ID)
+	c.payloads = append(c.payloads, r.Payload)
+	c.scalars = append(c.scalars, p.scalars)
+	c.cost = append(c.cost, p.cost)
+	if c.g != nil {
+		c.slots = append(c.slots, int32(c.addNode(r.Vector, c.norms[len(c.norms)-1], len(c.ids)-1)))
+	} else {
+		at := len(c.codes)
+		c.codes = append(c.codes, make([]int8, c.size)...)
+		c.scales = append(c.scales, quantize(r.Vector, c.codes[at:]))
+	}
+	x.points++
+	x.bytes += p.cost
+}
+
+// remove moves the last point into the hole, so storage stays contiguous.
+func (c *collection) remove(id store.ID, x *Index) {
+	i, ok := c.pos[id]
+	if !ok {
+		return
+	}
+	last := len(c.ids) - 1
+	x.points--
+	x.bytes -= c.cost[i]
+	if c.g != nil {
+		c.kill(uint32(c.slots[i]))
+		if i != last {
+			c.slots[i] = c.slots[last]
+			c.g.pos[c.slots[i]] = int32(i)
+		}
+		c.slots = c.slots[:last]
+	}
+	if i != last {
+		copy(c.vecs[i*c.size:(i+1)*c.size], c.vecs[last*c.size:])
+		if c.g == nil {
+			copy(c.codes[i*c.size:(i+1)*c.size], c.codes[last*c.size:])
+			c.scales[i] = c.scales[last]
+		}
+		c.norms[i], c.ids[i], c.payloads[i], c.scalars[i], c.cost[i] =
+			c.norms[last], c.ids[last], c.payloads[last], c.scalars[last], c.cost[last]
+		c.pos[c.ids[i]] = i
+	}
+	delete(c.pos, id)
+	c.vecs = c.vecs[:last*c.size]
+	if c.g == nil {
+		c.codes, c.scales = c.codes[:last*c.size], c.scales[:last]
+	}
+	c.norms, c.ids, c.payloads, c.scalars, c.cost =
+		c.norms[:last], c.ids[:last], c.payloads[:last], c.scalars[:last], c.cost[:last]
+	clear(c.payloads[last:cap(c.payloads)][:1])
+	clear(c.scalars[last:cap(c.scalars)][:1])
+	// give memory back once most of it is unused
+	if cap(c.ids) > 1024 && len(c.ids) < cap(c.ids)/4 {
+		c.vecs, c.norms, c.ids = slices.Clip(slices.Clone(c.vecs)), slices.Clone(c.norms), slices.Clone(c.ids)
+		c.payloads, c.scalars, c.cost = slices.Clone(c.payloads), slices.Clone(c.scalars), slices.Clone(c.cost)
+		if c.g == nil {
+			c.codes, c.scales = slices.Clip(slices.Clone(c.codes)), slices.Clone(c.scales)
+		}
+	}
+	if c.g != nil {
+		c.maybeRebuild()
+	}
+}
+
+// maybeRebuild rebuilds the graph once dead nodes pass half the live ones
+// (and 1000): they cost memory and crowd the candidates of searches. The
+// rebuild runs under the write lock; its cost is O(1) inserts per delete
+// or replacement, amortized.
+func (c *collection) maybeRebuild() {
+	if c.g.dead > max(1000, len(c.ids)/2) {
+		c.rebuildGraph()
+	}
+}
+
+// Dump emits the index as changes that rebuild it: each collection's
+// create, then its points in upserts of at most batch points. begin runs
+// first, under the same read lock, so a caller can note the state that the
+// dump is of. The records point into the index: emit must not keep them.
+func (x *Index) Dump(batch int, begin func(Stats), emit func(*Op) error) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	begin(Stats{Collections: len(x.cols), Points: x.points, Bytes: x.bytes})
+	names := make([]string, 0, len(x.cols))
+	for n := range x.cols {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		c := x.cols[n]
+		if err := emit(&Op{Kind: OpCreate, Collection: n, Size: c.size, Distance: c.dist, Index: c.spec}); err != nil {
+			return err
+		}
+		recs := make([]Record, 0, min(batch, len(c.ids)))
+		for i := 0; i < len(c.ids); i += batch {
+			recs = recs[:0]
+			for j := i; j < min(i+batch, len(c.ids)); j++ {
+				recs = append(recs, Record{ID: c.ids[j], Vector: c.vecs[j*c.size : (j+1)*c.size : (j+1)*c.size], Payload: c.payloads[j]})
+			}
+			if err := emit(&Op{Kind: OpUpsert, Collection: n, Points: recs}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
