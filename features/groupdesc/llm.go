@@ -2,8 +2,9 @@ package groupdesc
 
 import "github.com/advanced-backend/advanced-backend/internal/groupspec"
 
-// LLM describes the llm group. It declares no module: it speaks to both
-// providers over net/http (features/llm/upstream; DESIGN.md, "One upstream
+// LLM describes the llm group. Its one module is go-openai, whose types it
+// reads OpenAI's answers, chunks and embeddings with; requests go out over
+// its own net/http path (features/llm/upstream; DESIGN.md, "One upstream
 // path per provider").
 var LLM = groupspec.Group{
 	Name:            "llm",
@@ -13,6 +14,7 @@ var LLM = groupspec.Group{
 	Package:         module + "/features/llm",
 	RoutePrefixes:   []string{"/api/v2/llm", "/v1"},
 	OpenAIPrefixes:  []string{"/v1"},
+	Modules:         []string{"github.com/sashabaranov/go-openai"},
 	Heavy:           []string{"openai", "anthropic"},
 	SettingPrefixes: []string{"OPENAI_", "ANTHROPIC_", "LLM_"},
 	Smoke: []groupspec.SmokeCase{

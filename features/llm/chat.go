@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
@@ -172,10 +173,10 @@ func chatBody(client *upstream.Client, model string, msgs []provider.Message, ma
 	return call, ""
 }
 
-// decodeChatAnswer reads the one answer shape of both providers from a
-// chat.completion.
+// decodeChatAnswer reads the one answer shape of both providers (Anthropic's
+// translated) from a chat.completion, in go-openai's type.
 func decodeChatAnswer(prov string, b []byte) (provider.Response, error) {
-	var cc openaicompat.ChatCompletion
+	var cc openai.ChatCompletionResponse
 	if err := json.Unmarshal(b, &cc); err != nil {
 		return provider.Response{}, &provider.Error{Provider: prov, Kind: provider.KindMalformed, Message: "answer does not parse: " + err.Error(), Err: err}
 	}
@@ -183,14 +184,8 @@ func decodeChatAnswer(prov string, b []byte) (provider.Response, error) {
 		return provider.Response{}, &provider.Error{Provider: prov, Kind: provider.KindMalformed, Message: "answer has no choices"}
 	}
 	ch := cc.Choices[0]
-	resp := provider.Response{Model: cc.Model, FinishReason: ch.FinishReason}
-	if ch.Message.Content != nil {
-		resp.Text = *ch.Message.Content
-	}
-	if cc.Usage != nil {
-		resp.Usage = provider.Usage{PromptTokens: cc.Usage.PromptTokens, CompletionTokens: cc.Usage.CompletionTokens, TotalTokens: cc.Usage.TotalTokens}
-	}
-	return resp, nil
+	return provider.Response{Model: cc.Model, FinishReason: string(ch.FinishReason), Text: ch.Message.Content,
+		Usage: provider.Usage{PromptTokens: cc.Usage.PromptTokens, CompletionTokens: cc.Usage.CompletionTokens, TotalTokens: cc.Usage.TotalTokens}}, nil
 }
 
 // chatSink writes a streamed /api/v2/llm answer: one `data: {"delta":...}`

@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	openai "github.com/sashabaranov/go-openai"
+
 	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 )
@@ -37,7 +39,7 @@ func (c *Client) Complete(ctx context.Context, body []byte) (Answer, error) {
 		}
 		return Answer{Body: out, Usage: usageOf(cc.Usage)}, nil
 	}
-	var usage openaicompat.Usage
+	var usage openai.Usage
 	if raw, _ := openaicompat.TopLevel(b, "usage"); raw != nil && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &usage); err != nil {
 			if !json.Valid(b) {
@@ -49,7 +51,7 @@ func (c *Client) Complete(ctx context.Context, body []byte) (Answer, error) {
 	if !json.Valid(b) {
 		return Answer{}, c.malformed("answer does not parse as JSON")
 	}
-	return Answer{Body: b, Usage: usageOf(&usage)}, nil
+	return Answer{Body: b, Usage: provider.Usage{PromptTokens: usage.PromptTokens, CompletionTokens: usage.CompletionTokens, TotalTokens: usage.TotalTokens}}, nil
 }
 
 // read posts body to t and reads the whole answer, bounded by MaxAnswer.
@@ -76,27 +78,12 @@ func usageOf(u *openaicompat.Usage) provider.Usage {
 	return provider.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
 }
 
-// embedRequest is OpenAI's embeddings request for string inputs.
-type embedRequest struct {
-	Input []string `json:"input"`
-	Model string   `json:"model"`
-}
-
-type embedAnswer struct {
-	Data []struct {
-		Index     int       `json:"index"`
-		Embedding []float32 `json:"embedding"`
-	} `json:"data"`
-	Usage struct {
-		PromptTokens int `json:"prompt_tokens"`
-		TotalTokens  int `json:"total_tokens"`
-	} `json:"usage"`
-}
-
 // Embed makes one embeddings call (OpenAI only) and returns one vector per
 // input, in input order.
 func (c *Client) Embed(ctx context.Context, inputs []string, model string) ([][]float32, provider.Usage, error) {
-	body, err := json.Marshal(embedRequest{Input: inputs, Model: model})
+	// OpenAI's embeddings request and answer in go-openai's types (their
+	// float form: the encoding_format is left to its default).
+	body, err := json.Marshal(openai.EmbeddingRequest{Input: inputs, Model: openai.EmbeddingModel(model)})
 	if err != nil {
 		return nil, provider.Usage{}, err
 	}
@@ -104,7 +91,7 @@ func (c *Client) Embed(ctx context.Context, inputs []string, model string) ([][]
 	if err != nil {
 		return nil, provider.Usage{}, err
 	}
-	var a embedAnswer
+	var a openai.EmbeddingResponse
 	if err := json.Unmarshal(b, &a); err != nil {
 		return nil, provider.Usage{}, c.malformed("embeddings answer does not parse: %s", err.Error())
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	openai "github.com/sashabaranov/go-openai"
+
 	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 )
@@ -77,14 +79,10 @@ func (s *Stream) Next() (Event, error) {
 	if string(ev.Data) == "[DONE]" {
 		return Event{Done: true}, nil
 	}
+	// an OpenAI chunk, read in go-openai's type; an error sent inside the
+	// stream comes as {"error": {...}} instead
 	var meta struct {
-		Choices []struct {
-			Delta struct {
-				Content string `json:"content"`
-			} `json:"delta"`
-			FinishReason *string `json:"finish_reason"`
-		} `json:"choices"`
-		Usage *openaicompat.Usage `json:"usage"`
+		openai.ChatCompletionStreamResponse
 		Error *struct {
 			Message string `json:"message"`
 		} `json:"error"`
@@ -97,7 +95,7 @@ func (s *Stream) Next() (Event, error) {
 	}
 	out := Event{Data: ev.Data}
 	if meta.Usage != nil {
-		u := usageOf(meta.Usage)
+		u := provider.Usage{PromptTokens: meta.Usage.PromptTokens, CompletionTokens: meta.Usage.CompletionTokens, TotalTokens: meta.Usage.TotalTokens}
 		out.Usage = &u
 		if len(meta.Choices) == 0 && !s.includeUsage {
 			out.Data = nil // asked for by the caller's request, not by its client
@@ -105,9 +103,7 @@ func (s *Stream) Next() (Event, error) {
 	}
 	if len(meta.Choices) > 0 {
 		out.Text = meta.Choices[0].Delta.Content
-		if fr := meta.Choices[0].FinishReason; fr != nil {
-			out.Finish = *fr
-		}
+		out.Finish = string(meta.Choices[0].FinishReason) // "" while null
 	}
 	return out, nil
 }
