@@ -49,7 +49,7 @@ run: lean
 
 # Everything the tests need is installed by scripts/test-deps.sh (as root,
 # with apt-get) when missing; then vet, the race-enabled tests, and the rest.
-# TEST_STRICT=1 (internal/testtool): a test whose tool is missing fails
+# TEST_STRICT=1 (internal/testkit/testtool): a test whose tool is missing fails
 # instead of skipping, so nothing is skipped silently here or in CI.
 test:
 	./scripts/test-deps.sh

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
@@ -44,7 +44,7 @@ func metric(t *testing.T, p *proc, name string) float64 {
 // 200 bytes held), the heap (go_memstats_heap_alloc_bytes, no GC forced)
 // has grown by less than 20 MiB; it grew about 200 MiB when /v1
 // allocated the declared length. Then the same across the other routes
-// that read a body. The fake upstream is internal/testllm (no LLM API is
+// that read a body. The fake upstream is internal/testkit/testllm (no LLM API is
 // reachable here).
 func TestDeclaredBodiesCostNoMemory(t *testing.T) {
 	fake := testllm.Start(t)

@@ -1,7 +1,7 @@
 package e2e
 
 // Cluster mode end to end: three real prodapi replicas on loopback ports,
-// one real redis-server (internal/testredis) and Debian's nginx as the load
+// one real redis-server (internal/testkit/testredis) and Debian's nginx as the load
 // balancer in front of them (a generated configuration in a temp dir, a
 // random loopback port, run in the foreground). Nothing is timed: every
 // wait polls a condition with a bound (internal/waitfor).
@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

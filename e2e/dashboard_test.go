@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
-	"github.com/advanced-backend/advanced-backend/internal/testtool"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testtool"
 )
 
 // browser starts Debian's chromium headless with a fresh profile and

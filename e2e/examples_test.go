@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
-	"github.com/advanced-backend/advanced-backend/internal/testtool"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testtool"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
@@ -108,7 +108,7 @@ func TestExampleRunWithEnvFile(t *testing.T) {
 // OpenAI Node SDK pinned in e2e/openai-node, against the hybrid variant
 // configured as the example says (OPENAI_API_KEY, LLM_MODELS; JWT auth on,
 // the API key a token from POST /auth/token), its upstream an in-process
-// server speaking OpenAI's wire protocol (internal/testllm; no real API is
+// server speaking OpenAI's wire protocol (internal/testkit/testllm; no real API is
 // called). README's snippet is the example file itself.
 func TestExampleOpenAIGateway(t *testing.T) {
 	node := nodeSDK(t)

@@ -1,9 +1,9 @@
 package e2e
 
 // A fleet behind nginx (issue 22): three real full-variant replicas sharing
-// one real redis-server (internal/testredis), Debian's nginx running the
+// one real redis-server (internal/testkit/testredis), Debian's nginx running the
 // repository's own configuration (deploy/nginx/advanced-backend.conf), and
-// the in-process fake LLM upstream (internal/testllm: no real LLM API can
+// the in-process fake LLM upstream (internal/testkit/testllm: no real LLM API can
 // be reached here; it speaks the OpenAI wire protocol, SSE included). A
 // client sends mixed requests at a fixed rate while each replica in turn
 // is restarted: with SIGTERM nothing may fail; with SIGKILL only requests
@@ -28,9 +28,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
-	"github.com/advanced-backend/advanced-backend/internal/testtool"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testtool"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

@@ -2,7 +2,7 @@ package e2e
 
 // Measurements of the /v1 gateway (reports, not timed assertions): what the
 // gateway adds at a fixed request rate, and 1,000 concurrent slow streams in
-// bounded memory. The upstream is internal/testllm in this test process (no
+// bounded memory. The upstream is internal/testkit/testllm in this test process (no
 // real LLM API is reachable here).
 
 import (
@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/opsload"
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/ops/load"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 )
 
 // peakRSS reads a process's peak resident set (VmHWM) in bytes.
@@ -128,7 +128,7 @@ func TestV1GatewayLoadReport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("backendctl load: %d\n%s", code, text)
 	}
-	var sum opsload.Summary
+	var sum load.Summary
 	readJSON(t, out, &sum)
 	if len(sum.URLs) != 2 {
 		t.Fatalf("summary %+v", sum)

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
-	"github.com/advanced-backend/advanced-backend/internal/testtool"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testtool"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

@@ -1,8 +1,8 @@
 package e2e
 
 // Real variant binaries against an in-process OpenAI/Anthropic wire server
-// (internal/testllm: no real LLM API is reachable here) and a real
-// redis-server (internal/testredis).
+// (internal/testkit/testllm: no real LLM API is reachable here) and a real
+// redis-server (internal/testkit/testredis).
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
-	"github.com/advanced-backend/advanced-backend/internal/opssmoke"
+	"github.com/advanced-backend/advanced-backend/internal/ops/smoke"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
@@ -124,7 +124,7 @@ func TestAddingAGroup(t *testing.T) {
 	}
 	// core's cases, one per route prefix of each unlinked real group, and
 	// the demo's: its mounted prefix and its own case.
-	want := len(opssmoke.CoreCases()) + 2
+	want := len(smoke.CoreCases()) + 2
 	for _, g := range groupspec.Groups() {
 		want += len(g.RoutePrefixes)
 	}

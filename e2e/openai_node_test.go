@@ -3,7 +3,7 @@ package e2e
 // The /v1 gateway of real binaries, driven by the official OpenAI Node SDK
 // and LangChain's @langchain/openai
 // (e2e/openai-node, pinned by its package-lock.json; `npm ci` runs when
-// node_modules is missing) and by raw HTTP, against internal/testllm: an
+// node_modules is missing) and by raw HTTP, against internal/testkit/testllm: an
 // in-process server speaking the OpenAI and Anthropic wire protocols (no
 // real LLM API is reachable here).
 
@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
-	"github.com/advanced-backend/advanced-backend/internal/testtool"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testtool"
 )
 
 const nodeDir = repoRoot + "/e2e/openai-node"

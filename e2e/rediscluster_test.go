@@ -1,7 +1,7 @@
 package e2e
 
 // A fleet on a Redis Cluster: three real prodapi replicas whose REDIS_URL
-// names the seed nodes of a real Redis Cluster (internal/testredis
+// names the seed nodes of a real Redis Cluster (internal/testkit/testredis
 // StartCluster: three masters with one replica each, Debian's redis-server
 // on loopback ports). Clients are told apart by their loopback source
 // address (127.0.0.x), so each check has a budget of its own. Nothing is
@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 )
 
 // clientFrom is an HTTP client whose connections come from ip (any

@@ -12,8 +12,8 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
-	"github.com/advanced-backend/advanced-backend/internal/opssizes"
-	"github.com/advanced-backend/advanced-backend/internal/testtool"
+	"github.com/advanced-backend/advanced-backend/internal/ops/sizes"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testtool"
 )
 
 // goreleaserConfig is the part of .goreleaser.yaml the agreement test reads.
@@ -335,7 +335,7 @@ func TestBuildDocSizesListsEveryBuild(t *testing.T) {
 		t.Fatal("BUILD.md lacks the sizes:begin/end markers")
 	}
 	table := doc[i:j]
-	for _, c := range opssizes.Configs() {
+	for _, c := range sizes.Configs() {
 		if !strings.Contains(table, "| "+c.Name+" ") {
 			t.Errorf("BUILD.md sizes table has no row for %s; regenerate with backendctl sizes --markdown", c.Name)
 		}

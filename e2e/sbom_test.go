@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/advanced-backend/advanced-backend/internal/opsprobe"
-	"github.com/advanced-backend/advanced-backend/internal/releasecheck"
+	"github.com/advanced-backend/advanced-backend/internal/ops/probe"
+	"github.com/advanced-backend/advanced-backend/internal/ops/releasecheck"
 )
 
 // TestSBOMGroupModules runs goreleaser's SBOM step (the command in
@@ -30,7 +30,7 @@ func TestSBOMGroupModules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := opsprobe.ReadBuild(bin)
+		b, err := probe.ReadBuild(bin)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,14 +12,14 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // TestNoSecretInAnyAnswerOrLog runs the full binary with every URL setting
 // carrying user:password (and a query with a key), with API keys, a JWT
 // secret and an admin token set, against an in-process LLM wire server
-// (internal/testllm) that echoes the request's credentials in its error
+// (internal/testkit/testllm) that echoes the request's credentials in its error
 // bodies; Qdrant and Redis point at closed loopback ports. It walks every
 // public endpoint, a group error, an upstream error relayed, and the log
 // (debug, text and JSON): no secret substring appears anywhere.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/opsload"
+	"github.com/advanced-backend/advanced-backend/internal/ops/load"
 )
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -56,7 +56,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *burst < 0 {
 		*burst = *duration / 5
 	}
-	opts := opsload.Options{URLs: urls.values, Duration: *duration, Burst: *burst, Concurrency: *conc,
+	opts := load.Options{URLs: urls.values, Duration: *duration, Burst: *burst, Concurrency: *conc,
 		RPS: *rps, Rate: *rate, MaxRequests: *maxReq, Timeout: *timeout, AllowRemote: *allowRemote,
 		Method: strings.ToUpper(*method), Header: headers.h}
 	if b, err := readBody(*body); err != nil {
@@ -72,7 +72,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "backendctl load: %v\n", err)
 		return exitUsage
 	}
-	sum, err := opsload.Run(ctx, opts)
+	sum, err := load.Run(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "backendctl load: %v\n", err)
 		return exitFailed
@@ -139,12 +139,12 @@ func readBody(v string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, opsload.MaxBodyBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, load.MaxBodyBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > opsload.MaxBodyBytes {
-		return nil, fmt.Errorf("%s is over %d bytes", path, opsload.MaxBodyBytes)
+	if len(b) > load.MaxBodyBytes {
+		return nil, fmt.Errorf("%s is over %d bytes", path, load.MaxBodyBytes)
 	}
 	return b, nil
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/gotoolchain"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
-	"github.com/advanced-backend/advanced-backend/internal/opsprobe"
+	"github.com/advanced-backend/advanced-backend/internal/ops/probe"
 )
 
 func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -41,7 +41,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "backendctl probe: --port %d out of range\n", *port)
 		return exitUsage
 	}
-	opts := opsprobe.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)), Env: env.values,
+	opts := probe.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)), Env: env.values,
 		Timeout: *timeout, ExpectVariant: *variant, Emulator: *emulator}
 	if groups.set {
 		opts.ExpectGroups = append([]string{}, groups.values...)
@@ -55,7 +55,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer cleanup()
 		opts.Exe = path
 	}
-	res, err := opsprobe.Probe(ctx, opts)
+	res, err := probe.Probe(ctx, opts)
 	if len(res.Raw) > 0 {
 		if !*quiet {
 			stdout.Write(res.Raw)
@@ -73,11 +73,11 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "probe: %s variant %s, groups %v, consistent; /health after %s\n",
 			opts.Addr, res.Report.Variant, res.Report.Linked(), res.HealthIn.Round(time.Millisecond))
 		return exitOK
-	case errors.Is(err, opsprobe.ErrExited), errors.Is(err, opsprobe.ErrNotReady),
-		errors.Is(err, opsprobe.ErrPortInUse), errors.Is(err, opsprobe.ErrNotOurs):
+	case errors.Is(err, probe.ErrExited), errors.Is(err, probe.ErrNotReady),
+		errors.Is(err, probe.ErrPortInUse), errors.Is(err, probe.ErrNotOurs):
 		fmt.Fprintf(stderr, "backendctl probe: %v\n", err)
 		return exitNotReady
-	case errors.Is(err, opsprobe.ErrMismatch):
+	case errors.Is(err, probe.ErrMismatch):
 		fmt.Fprintf(stderr, "backendctl probe: %v\n", err)
 		return exitDiffers
 	default:

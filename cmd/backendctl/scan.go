@@ -12,21 +12,21 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/gotoolchain"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
-	"github.com/advanced-backend/advanced-backend/internal/opsscan"
+	"github.com/advanced-backend/advanced-backend/internal/ops/scan"
 )
 
 type licenseReport struct {
-	GeneratedAt time.Time                   `json:"generated_at"`
-	Source      string                      `json:"source"`
-	Variants    map[string][]opsscan.Module `json:"variants"`
-	Unknown     []string                    `json:"unknown_licenses"`
+	GeneratedAt time.Time                `json:"generated_at"`
+	Source      string                   `json:"source"`
+	Variants    map[string][]scan.Module `json:"variants"`
+	Unknown     []string                 `json:"unknown_licenses"`
 }
 
 type vulnReport struct {
-	GeneratedAt time.Time                    `json:"generated_at"`
-	Database    string                       `json:"database"`
-	Variants    map[string][]opsscan.Finding `json:"variants"`
-	Reachable   int                          `json:"reachable"`
+	GeneratedAt time.Time                 `json:"generated_at"`
+	Database    string                    `json:"database"`
+	Variants    map[string][]scan.Finding `json:"variants"`
+	Reachable   int                       `json:"reachable"`
 }
 
 func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -36,7 +36,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&variants, "variant", "variants to scan (repeatable or comma-separated; default all)")
 	out := fs.String("out", "build-reports", "directory for licenses.json and vulns.json")
 	db := fs.String("db", "", "vulnerability database URL (default: the pinned golang.org/x/vulndb module's data/osv, offline)")
-	dbVersion := fs.String("vulndb-version", opsscan.VulnDBVersion, "version of golang.org/x/vulndb to read")
+	dbVersion := fs.String("vulndb-version", scan.VulnDBVersion, "version of golang.org/x/vulndb to read")
 	skipVulns := fs.Bool("skip-vulns", false, "write the license inventory only")
 	failOnHigh := fs.Bool("fail-on-high", false, "exit 1 when a variant calls a known-vulnerable symbol")
 	if code, ok := parse(fs, args, stderr); !ok {
@@ -59,10 +59,10 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		tagsOf[v] = tags
 	}
-	lic := licenseReport{GeneratedAt: time.Now().UTC(), Source: "license files in the module cache", Variants: map[string][]opsscan.Module{}, Unknown: []string{}}
+	lic := licenseReport{GeneratedAt: time.Now().UTC(), Source: "license files in the module cache", Variants: map[string][]scan.Module{}, Unknown: []string{}}
 	unknown := map[string]bool{}
 	for _, v := range names {
-		mods, err := opsscan.Licenses(ctx, "go", *root, tagsOf[v])
+		mods, err := scan.Licenses(ctx, "go", *root, tagsOf[v])
 		if err != nil {
 			fmt.Fprintf(stderr, "backendctl scan: %s: %v\n", v, err)
 			return exitFailed
@@ -88,7 +88,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	dbURL := *db
 	if dbURL == "" {
-		dir, err := opsscan.VulnDBDir(ctx, "go", *dbVersion)
+		dir, err := scan.VulnDBDir(ctx, "go", *dbVersion)
 		if err != nil {
 			fmt.Fprintf(stderr, "backendctl scan: %v\n", err)
 			return exitFailed
@@ -101,14 +101,14 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	defer os.RemoveAll(binDir)
-	gvc, err := opsscan.BuildGovulncheck(ctx, "go", *root, binDir)
+	gvc, err := scan.BuildGovulncheck(ctx, "go", *root, binDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "backendctl scan: %v\n", err)
 		return exitFailed
 	}
-	vr := vulnReport{GeneratedAt: time.Now().UTC(), Database: dbURL, Variants: map[string][]opsscan.Finding{}}
+	vr := vulnReport{GeneratedAt: time.Now().UTC(), Database: dbURL, Variants: map[string][]scan.Finding{}}
 	for _, v := range names {
-		fnd, err := opsscan.Vulns(ctx, gvc, *root, dbURL, tagsOf[v])
+		fnd, err := scan.Vulns(ctx, gvc, *root, dbURL, tagsOf[v])
 		if err != nil {
 			fmt.Fprintf(stderr, "backendctl scan: %s: %v\n", v, err)
 			return exitFailed

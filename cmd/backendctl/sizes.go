@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/gotoolchain"
-	"github.com/advanced-backend/advanced-backend/internal/opssizes"
+	"github.com/advanced-backend/advanced-backend/internal/ops/sizes"
 )
 
 func runSizes(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -30,12 +30,12 @@ func runSizes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	var rep *opssizes.Report
+	var rep *sizes.Report
 	var err error
 	if *from != "" {
-		rep, err = opssizes.LoadReport(*from)
+		rep, err = sizes.LoadReport(*from)
 	} else if _, err = gotoolchain.Pin(*root); err == nil {
-		rep, err = opssizes.Run(ctx, opssizes.Options{Root: *root, CacheDir: *cache, Go: "go", Runs: *runs,
+		rep, err = sizes.Run(ctx, sizes.Options{Root: *root, CacheDir: *cache, Go: "go", Runs: *runs,
 			Idle: *idle, Timeout: *timeout, NMTop: *nm, Only: only.values, Log: stderr})
 	}
 	if err != nil {
@@ -51,12 +51,12 @@ func runSizes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitFailed
 		}
 	case *asMarkdown:
-		opssizes.WriteMarkdown(stdout, rep)
+		sizes.WriteMarkdown(stdout, rep)
 	default:
-		opssizes.WriteTable(stdout, rep)
+		sizes.WriteTable(stdout, rep)
 	}
 	if *budget != "" {
-		b, err := opssizes.LoadBudget(*budget)
+		b, err := sizes.LoadBudget(*budget)
 		if err != nil {
 			fmt.Fprintf(stderr, "backendctl sizes: %v\n", err)
 			return exitFailed

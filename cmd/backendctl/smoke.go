@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/opsload"
-	"github.com/advanced-backend/advanced-backend/internal/opsprobe"
-	"github.com/advanced-backend/advanced-backend/internal/opssmoke"
+	"github.com/advanced-backend/advanced-backend/internal/ops/load"
+	"github.com/advanced-backend/advanced-backend/internal/ops/probe"
+	"github.com/advanced-backend/advanced-backend/internal/ops/smoke"
 )
 
 func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -32,7 +32,7 @@ func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// smoke_failures.json is written whatever happens after the flags
 	// parse: a target that is down or never starts is a failure to record.
 	base := *url
-	res := opssmoke.NewResult(base)
+	res := smoke.NewResult(base)
 	finish := func(code int) int {
 		data, err := json.MarshalIndent(res, "", "  ")
 		if err == nil {
@@ -51,7 +51,7 @@ func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	setup := func(name, detail string, code int) int {
 		fmt.Fprintf(stderr, "backendctl smoke: %s\n", detail)
 		res.Checked++
-		res.Fail(opssmoke.Failure{Name: name, Detail: detail})
+		res.Fail(smoke.Failure{Name: name, Detail: detail})
 		return finish(code)
 	}
 	var token string
@@ -65,7 +65,7 @@ func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *exe != "" {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
 		res.Target = "http://" + addr
-		p, err := opsprobe.Start(*exe, addr, nil)
+		p, err := probe.Start(*exe, addr, nil)
 		if err != nil {
 			return setup("start", err.Error(), exitNotReady)
 		}
@@ -74,10 +74,10 @@ func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return setup("start", fmt.Sprintf("%v\n%s", err, p.Logs()), exitNotReady)
 		}
 		base = p.Base()
-	} else if err := opsload.CheckTarget(base, *allowRemote); err != nil {
+	} else if err := load.CheckTarget(base, *allowRemote); err != nil {
 		return setup("target", err.Error(), exitUsage)
 	}
-	r, err := opssmoke.RunWithToken(ctx, base, *timeout, token)
+	r, err := smoke.RunWithToken(ctx, base, *timeout, token)
 	if err != nil {
 		return setup("run", err.Error(), exitFailed)
 	}

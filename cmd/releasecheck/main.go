@@ -1,5 +1,5 @@
 // Command releasecheck verifies goreleaser's artifacts (see
-// internal/releasecheck) and derives the linux-only snapshot configuration
+// internal/ops/releasecheck) and derives the linux-only snapshot configuration
 // that .ci/run can afford:
 //
 //	releasecheck config --goos linux [FILE]      FILE (.goreleaser.yaml) with builds for those OSes only, on stdout
@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/releasecheck"
+	"github.com/advanced-backend/advanced-backend/internal/ops/releasecheck"
 )
 
 func main() {

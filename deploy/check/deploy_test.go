@@ -318,7 +318,7 @@ func unitSettings(t *testing.T) (string, map[string]string) {
 }
 
 // needTool finds an external tool or skips naming it; under TEST_STRICT=1
-// (make test, CI) the absence is a failure, as internal/testtool does it
+// (make test, CI) the absence is a failure, as internal/testkit/testtool does it
 // for the service's module (this module cannot import that package).
 func needTool(t *testing.T, name string) string {
 	t.Helper()

@@ -2,7 +2,7 @@ package llm
 
 // Every field of OpenAI's chat completion request, sent through /v1 to an
 // anthropic/ model: each is either translated (the test asserts what the
-// upstream got, internal/testllm speaking the Anthropic Messages API in
+// upstream got, internal/testkit/testllm speaking the Anthropic Messages API in
 // process) or refused with a 400 naming it; none is dropped with a 200
 // (issue 20 item 7: messages[].cache_control, tools[].cache_control and
 // unknown tools[].function.* were dropped).
@@ -15,7 +15,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 )
 
 // fieldCase is one field: extra top-level members added to a base request

@@ -2,7 +2,7 @@ package llm
 
 // Request bodies on the /v1 gateway through the whole service (the real gin
 // stack with core's middleware: read deadlines, size limits and the memory
-// bound of bodies in flight) over loopback, against internal/testllm (the
+// bound of bodies in flight) over loopback, against internal/testkit/testllm (the
 // OpenAI and Anthropic wire protocols in process; no real LLM API is
 // reachable here).
 
@@ -23,7 +23,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/service"
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

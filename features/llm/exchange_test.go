@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 )
 
 // TestSurfacesShareOneClient: the same chat put through /api/v2/llm and

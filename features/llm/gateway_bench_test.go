@@ -16,9 +16,9 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
-	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/service"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 )
 
 // instantUpstream is an in-process OpenAI-compatible upstream that answers

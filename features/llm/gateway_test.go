@@ -2,7 +2,7 @@ package llm
 
 // The /v1 gateway behind the real gin stack over loopback, driven by a real
 // OpenAI client (sashabaranov/go-openai) and by raw HTTP where the exact
-// wire bytes matter, against internal/testllm (the OpenAI and Anthropic wire
+// wire bytes matter, against internal/testkit/testllm (the OpenAI and Anthropic wire
 // protocols in process; no real LLM API is reachable here). The official
 // Node SDK drives the built binary in e2e/openai_node_test.go.
 
@@ -23,7 +23,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 )
 
 func (r *rig) client() *openai.Client {

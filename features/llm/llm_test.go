@@ -1,7 +1,7 @@
 package llm
 
 // These tests run the group behind the real gin stack over loopback against
-// internal/testllm, an in-process server that speaks the OpenAI and
+// internal/testkit/testllm, an in-process server that speaks the OpenAI and
 // Anthropic wire protocols (JSON and SSE); no real LLM API is reachable here.
 
 import (
@@ -24,8 +24,8 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
-	"github.com/advanced-backend/advanced-backend/internal/grouptest"
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 )
 
 // withUserInfo puts user:password into a base URL.

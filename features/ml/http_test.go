@@ -14,7 +14,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
-	"github.com/advanced-backend/advanced-backend/internal/grouptest"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 )
 
 // fakeLatency is an in-test groupapi.LatencySource that hands the routes

@@ -14,8 +14,8 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 
-	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

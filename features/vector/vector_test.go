@@ -4,7 +4,7 @@ package vector
 // on the embedded index and once on Qdrant's gRPC protocol served by
 // qdrantfake (an in-process server from the go-client's generated server
 // interfaces; see its package comment for its limits). Redis tests use a
-// real redis-server (internal/testredis).
+// real redis-server (internal/testkit/testredis).
 
 import (
 	"context"
@@ -26,10 +26,10 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore/qdrantfake"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
-	"github.com/advanced-backend/advanced-backend/internal/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
-	"github.com/advanced-backend/advanced-backend/internal/testllm"
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

@@ -3,7 +3,7 @@ package upstream
 // These tests run a Client against an in-process HTTP server on loopback
 // that answers in each provider's wire format (JSON, SSE); no LLM API is
 // reachable here. The surfaces built on the client are tested in package
-// llm against internal/testllm.
+// llm against internal/testkit/testllm.
 
 import (
 	"context"

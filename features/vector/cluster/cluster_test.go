@@ -1,6 +1,6 @@
 package cluster
 
-// These tests run against a real redis-server (internal/testredis) on a
+// These tests run against a real redis-server (internal/testkit/testredis) on a
 // random loopback port, with real latency engines as the members.
 
 import (
@@ -16,7 +16,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

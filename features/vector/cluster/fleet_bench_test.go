@@ -1,7 +1,7 @@
 package cluster
 
 // BenchmarkFleetRedis: how far one Redis carries a fleet, and the same on a
-// three-master Redis Cluster. Both are real (internal/testredis: Debian's
+// three-master Redis Cluster. Both are real (internal/testkit/testredis: Debian's
 // redis-server on loopback; the cluster made by redis-cli). DEPLOY.md
 // ("How far one Redis carries") quotes it; run it alone, once per step:
 //
@@ -41,7 +41,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/features/vector/redisstate"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 )
 
 const (

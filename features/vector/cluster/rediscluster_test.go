@@ -1,6 +1,6 @@
 package cluster
 
-// Cluster mode on a real Redis Cluster (internal/testredis StartCluster:
+// Cluster mode on a real Redis Cluster (internal/testkit/testredis StartCluster:
 // three masters from Debian's redis-server on loopback ports).
 
 import (
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/latency"
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 )
 
 // Every replica's publication is read back and merged (scope=cluster), the

@@ -1,6 +1,6 @@
 package redisstate
 
-// These tests run against a real Redis Cluster (internal/testredis
+// These tests run against a real Redis Cluster (internal/testkit/testredis
 // StartCluster: Debian's redis-server on random loopback ports, joined by
 // redis-cli --cluster create).
 
@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

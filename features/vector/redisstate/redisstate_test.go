@@ -1,6 +1,6 @@
 package redisstate
 
-// These tests run against a real redis-server (internal/testredis) on a
+// These tests run against a real redis-server (internal/testkit/testredis) on a
 // random loopback port.
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/advanced-backend/advanced-backend/internal/testredis"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

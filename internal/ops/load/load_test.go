@@ -1,4 +1,4 @@
-package opsload
+package load
 
 import (
 	"context"

@@ -1,8 +1,8 @@
-// Package opssizes builds every variant, and lean plus one group and full
+// Package sizes builds every variant, and lean plus one group and full
 // minus one group, with fixed flags, and measures each binary: size, the
 // modules it links, the time from exec to the first 200 on /health and the
 // idle resident memory. Builds are cached by tag set and source state.
-package opssizes
+package sizes
 
 import (
 	"slices"

@@ -1,4 +1,4 @@
-package opssmoke
+package smoke
 
 import (
 	"strings"

@@ -1,4 +1,4 @@
-package opsprobe
+package sizes
 
 // The tests use the real group table; outside a binary (which links it
 // through features) the descriptions come in here.

@@ -1,8 +1,8 @@
-// Package opsload drives a bounded HTTP load against one or more URLs: a
+// Package load drives a bounded HTTP load against one or more URLs: a
 // burst phase (as fast as the workers go) and then a steady phase paced at
 // a requests-per-second cap, and summarises counts, status classes and
 // latency quantiles per URL. Every run is bounded in time and in requests.
-package opsload
+package load
 
 import (
 	"bytes"

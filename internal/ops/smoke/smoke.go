@@ -1,8 +1,8 @@
-// Package opssmoke replays a fixed set of requests against a running
+// Package smoke replays a fixed set of requests against a running
 // service: the core endpoints, and for every group what /ml-capabilities
 // says about it (a linked, enabled group must serve its routes; an unlinked
 // one must answer 501, a disabled one 503). It reports every failure.
-package opssmoke
+package smoke
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package opssizes
+package sizes
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/opsprobe"
+	"github.com/advanced-backend/advanced-backend/internal/ops/probe"
 )
 
 // Sample is one start of a binary.
@@ -28,7 +28,7 @@ func MeasureStart(ctx context.Context, exe string, idle, timeout time.Duration) 
 	if err != nil {
 		return Sample{}, err
 	}
-	p, err := opsprobe.Start(exe, addr, nil)
+	p, err := probe.Start(exe, addr, nil)
 	if err != nil {
 		return Sample{}, err
 	}

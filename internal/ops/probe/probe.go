@@ -1,4 +1,4 @@
-package opsprobe
+package probe
 
 import (
 	"context"

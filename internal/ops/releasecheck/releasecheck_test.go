@@ -18,7 +18,7 @@ import (
 // repository's .goreleaser.yaml: every build targets linux only, with its
 // arches, and nothing else changes.
 func TestRestrictGOOS(t *testing.T) {
-	orig, err := os.ReadFile("../../.goreleaser.yaml")
+	orig, err := os.ReadFile("../../../.goreleaser.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package opsscan
+package scan
 
 import (
 	"bytes"

@@ -1,8 +1,8 @@
-// Package opsscan inventories the licenses of the modules a variant links
+// Package scan inventories the licenses of the modules a variant links
 // (read from the module cache's license files) and runs govulncheck for a
 // variant's build tags against a pinned, offline copy of the Go
 // vulnerability database.
-package opsscan
+package scan
 
 import (
 	"bufio"

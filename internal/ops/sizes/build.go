@@ -1,4 +1,4 @@
-package opssizes
+package sizes
 
 import (
 	"context"

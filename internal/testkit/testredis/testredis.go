@@ -3,7 +3,7 @@
 // test ends. Kill and Restart let tests take Redis away and bring it back on
 // the same address. StartCluster (cluster.go) builds a Redis Cluster from
 // such servers. Tool finds redis-server and redis-cli: without them the test
-// is skipped naming them (internal/testtool); under TEST_STRICT=1 (`make
+// is skipped naming them (internal/testkit/testtool); under TEST_STRICT=1 (`make
 // test`, which installs them through scripts/test-deps.sh) that is a failure.
 package testredis
 
@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/testtool"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/testtool"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 

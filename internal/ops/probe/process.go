@@ -1,8 +1,8 @@
-// Package opsprobe starts a service binary on a loopback port, waits for its
+// Package probe starts a service binary on a loopback port, waits for its
 // /health, reads /ml-capabilities and compares what it reports with what was
 // expected and with the binary's own build info. backendctl's probe and sizes
 // commands use it.
-package opsprobe
+package probe
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package opsprobe
+package probe
 
 import (
 	"github.com/advanced-backend/advanced-backend/internal/capreport"
