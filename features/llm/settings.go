@@ -41,60 +41,41 @@ type Config struct {
 }
 
 // Settings are the llm group's settings (prefixes OPENAI_, ANTHROPIC_, LLM_
-// in internal/groupspec).
-func Settings() []config.Setting {
+// in its description), as registered and documented.
+func Settings() []config.Setting { return settings(&Config{}) }
+
+// settings declares each setting once, bound to the field of c it fills.
+func settings(c *Config) []config.Setting {
 	return []config.Setting{
-		config.String("OPENAI_API_KEY", "", "API key of the OpenAI-compatible provider").AsSecret(),
-		config.URL("OPENAI_BASE_URL", "https://api.openai.com/v1", "base URL of the OpenAI-compatible API"),
-		config.String("OPENAI_MODEL", "gpt-4o-mini", "default OpenAI chat model"),
-		config.String("ANTHROPIC_API_KEY", "", "API key of the Anthropic provider").AsSecret(),
-		config.URL("ANTHROPIC_BASE_URL", "https://api.anthropic.com", "base URL of the Anthropic API"),
-		config.String("ANTHROPIC_MODEL", "claude-sonnet-4-5", "default Anthropic model"),
-		config.Duration("LLM_TIMEOUT", 60*time.Second, time.Millisecond, 30*time.Minute, "timeout of one upstream LLM call"),
-		config.String("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small", "default embedding model of the OpenAI-compatible provider"),
-		config.Int("LLM_MAX_RETRIES", 2, 0, 10, "retries of one upstream LLM call on 429/5xx"),
-		config.Duration("LLM_RETRY_BACKOFF", 250*time.Millisecond, time.Millisecond, 30*time.Second, "wait before the first retry; doubles per retry, with jitter"),
-		config.Int("LLM_MAX_TOKENS", 1024, 1, 1_000_000, "default and upper bound of a chat request's max_tokens"),
-		config.Duration("LLM_STREAM_MAX_DURATION", 10*time.Minute, time.Second, 2*time.Hour, "bound on one streamed answer as a whole"),
-		config.Checked("LLM_MODELS", "", "models the /v1 gateway routes, comma-separated provider/model or provider/* (empty: each provider's default models)",
-			func(v string) error { _, err := parseModels(v); return err }),
-		config.Checked("LLM_DEFAULT_PROVIDER", "", "provider of /v1 model names without an openai/ or anthropic/ prefix (empty: the first configured of openai, anthropic)",
+		config.Bind(&c.OpenAIAPIKey, config.String("OPENAI_API_KEY", "", "API key of the OpenAI-compatible provider").AsSecret()),
+		config.Bind(&c.OpenAIBaseURL, config.URL("OPENAI_BASE_URL", "https://api.openai.com/v1", "base URL of the OpenAI-compatible API")),
+		config.Bind(&c.OpenAIModel, config.String("OPENAI_MODEL", "gpt-4o-mini", "default OpenAI chat model")),
+		config.Bind(&c.AnthropicAPIKey, config.String("ANTHROPIC_API_KEY", "", "API key of the Anthropic provider").AsSecret()),
+		config.Bind(&c.AnthropicBaseURL, config.URL("ANTHROPIC_BASE_URL", "https://api.anthropic.com", "base URL of the Anthropic API")),
+		config.Bind(&c.AnthropicModel, config.String("ANTHROPIC_MODEL", "claude-sonnet-4-5", "default Anthropic model")),
+		config.Bind(&c.Timeout, config.Duration("LLM_TIMEOUT", 60*time.Second, time.Millisecond, 30*time.Minute, "timeout of one upstream LLM call")),
+		config.Bind(&c.EmbeddingModel, config.String("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small", "default embedding model of the OpenAI-compatible provider")),
+		config.Bind(&c.MaxRetries, config.Int("LLM_MAX_RETRIES", 2, 0, 10, "retries of one upstream LLM call on 429/5xx")),
+		config.Bind(&c.RetryBackoff, config.Duration("LLM_RETRY_BACKOFF", 250*time.Millisecond, time.Millisecond, 30*time.Second, "wait before the first retry; doubles per retry, with jitter")),
+		config.Bind(&c.MaxTokens, config.Int("LLM_MAX_TOKENS", 1024, 1, 1_000_000, "default and upper bound of a chat request's max_tokens")),
+		config.Bind(&c.StreamMaxDuration, config.Duration("LLM_STREAM_MAX_DURATION", 10*time.Minute, time.Second, 2*time.Hour, "bound on one streamed answer as a whole")),
+		config.Bind(&c.Models, config.Parsed("LLM_MODELS", "", "models the /v1 gateway routes, comma-separated provider/model or provider/* (empty: each provider's default models)", parseModels)),
+		config.Bind(&c.DefaultProvider, config.Checked("LLM_DEFAULT_PROVIDER", "", "provider of /v1 model names without an openai/ or anthropic/ prefix (empty: the first configured of openai, anthropic)",
 			func(v string) error {
 				if v != "" && v != "openai" && v != "anthropic" {
 					return fmt.Errorf("want openai or anthropic")
 				}
 				return nil
-			}),
-		config.Duration("LLM_CACHE_TTL", 10*time.Minute, 0, 30*24*time.Hour, "lifetime of cached deterministic answers and embeddings in Redis (0 disables)"),
+			})),
+		config.Bind(&c.CacheTTL, config.Duration("LLM_CACHE_TTL", 10*time.Minute, 0, 30*24*time.Hour, "lifetime of cached deterministic answers and embeddings in Redis (0 disables)")),
 	}
 }
 
+// configFrom fills a Config from the parsed settings.
 func configFrom(v config.Values) Config {
-	return Config{
-		OpenAIAPIKey:      v.String("OPENAI_API_KEY"),
-		OpenAIBaseURL:     v.String("OPENAI_BASE_URL"),
-		OpenAIModel:       v.String("OPENAI_MODEL"),
-		AnthropicAPIKey:   v.String("ANTHROPIC_API_KEY"),
-		AnthropicBaseURL:  v.String("ANTHROPIC_BASE_URL"),
-		AnthropicModel:    v.String("ANTHROPIC_MODEL"),
-		Timeout:           v.Duration("LLM_TIMEOUT"),
-		EmbeddingModel:    v.String("OPENAI_EMBEDDING_MODEL"),
-		MaxRetries:        v.Int("LLM_MAX_RETRIES"),
-		RetryBackoff:      v.Duration("LLM_RETRY_BACKOFF"),
-		MaxTokens:         v.Int("LLM_MAX_TOKENS"),
-		StreamMaxDuration: v.Duration("LLM_STREAM_MAX_DURATION"),
-		CacheTTL:          v.Duration("LLM_CACHE_TTL"),
-		Models:            must(parseModels(v.String("LLM_MODELS"))),
-		DefaultProvider:   v.String("LLM_DEFAULT_PROVIDER"),
-	}
-}
-
-// must unwraps a value the setting's check has already accepted.
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic("llm: a checked setting does not parse: " + err.Error())
-	}
-	return v
+	var c Config
+	v.Into(settings(&c))
+	return c
 }
 
 // maxModels bounds LLM_MODELS (the list is scanned per request).

@@ -73,6 +73,15 @@ func Checked(name, def, help string, check func(string) error) Setting {
 	})
 }
 
+// Parsed declares a setting whose value is what parse makes of the trimmed
+// text (a list, an enumeration), so the field it is bound to holds the
+// parsed value and nobody parses it twice; the error names the value.
+func Parsed[T any](name, def, help string, parse func(string) (T, error)) Setting {
+	return newSetting(name, def, help, func(v string) (any, error) {
+		return parse(strings.TrimSpace(v))
+	})
+}
+
 // Bool declares a switch.
 func Bool(name string, def bool, help string) Setting {
 	s := newSetting(name, strconv.FormatBool(def), help, func(v string) (any, error) { return ParseBool(v) })

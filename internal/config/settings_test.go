@@ -185,3 +185,31 @@ func TestBindFillsTheOwnersStruct(t *testing.T) {
 	var wrong string
 	v.Into([]Setting{Bind(&wrong, Int("DEMO_COUNT", 3, 1, 10, "how often"))})
 }
+
+// TestParsedBindsTheParsedValue: a Parsed setting (a list) fills its field
+// with what its parser made, and a value the parser refuses is an error
+// naming the setting.
+func TestParsedBindsTheParsedValue(t *testing.T) {
+	split := func(v string) ([]string, error) {
+		if strings.Contains(v, ";") {
+			return nil, fmt.Errorf("want commas, not semicolons")
+		}
+		if v == "" {
+			return nil, nil
+		}
+		return strings.Split(v, ","), nil
+	}
+	var got []string
+	decl := []Setting{Bind(&got, Parsed("DEMO_LIST", "", "a list", split))}
+	v, err := ParseSettings("demo", decl, env(map[string]string{"DEMO_LIST": " a,b "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Into(decl)
+	if strings.Join(got, "|") != "a|b" {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := ParseSettings("demo", decl, env(map[string]string{"DEMO_LIST": "a;b"})); err == nil || !strings.Contains(err.Error(), "DEMO_LIST") {
+		t.Fatalf("refusal: %v", err)
+	}
+}
