@@ -360,3 +360,25 @@ func TestStopEndsTheWatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSubscribesBeforeTheFirstLoad: the SIGHUP watcher is subscribed before
+// the start-up load, so a SIGHUP sent as soon as that load is visible (an
+// operator who has just fixed the file) is never lost to the window between
+// the two, where the process ignores SIGHUP.
+func TestSubscribesBeforeTheFirstLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.yaml")
+	writeFile(t, path, goodYAML)
+	r := newRig(t, map[string]string{"REGISTRY_FILE": path}, true)
+	loadsAtSubscribe := -1
+	r.f.notify = func(c chan<- os.Signal) {
+		loadsAtSubscribe = r.f.reg.View().Loads
+		r.sig <- c
+	}
+	r.start(t)
+	if loadsAtSubscribe != 0 {
+		t.Fatalf("subscribed to SIGHUP after %d load(s): a SIGHUP in between is lost", loadsAtSubscribe)
+	}
+	if v := r.f.reg.View(); v.Loads != 1 {
+		t.Fatalf("start-up load: %+v", v)
+	}
+}

@@ -120,18 +120,22 @@ func (f *feature) Start(ctx context.Context) error {
 	if err := yaml.Unmarshal([]byte("ok: 1\n"), &probe); err != nil || probe["ok"] != 1 {
 		return fmt.Errorf("yaml self-check failed: %v", err)
 	}
+	// Subscribe before the first load: a SIGHUP sent once that load is
+	// visible (an operator who fixed the file, a test) must not fall into
+	// the window before the watcher exists, where it would be ignored.
+	sig := make(chan os.Signal, 1)
+	f.notify(sig)
 	if f.reg.path != "" {
 		_ = f.reg.Load(ctx, "start") // a rejection is recorded and reported by Status
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.started {
+		f.stopNotify(sig)
 		return errors.New("optional group started twice")
 	}
 	wctx, cancel := context.WithCancel(context.Background()) // outlives Start's deadline; ended by Stop
 	f.cancel, f.done, f.started, f.ready = cancel, make(chan struct{}), true, true
-	sig := make(chan os.Signal, 1)
-	f.notify(sig)
 	go f.watch(wctx, sig, f.done)
 	return nil
 }
