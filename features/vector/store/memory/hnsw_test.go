@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -319,5 +320,116 @@ func TestGraphFileRoundTrip(t *testing.T) {
 	data[len(data)/2] ^= 1
 	if _, err := DecodeGraphs(data); err == nil {
 		t.Fatal("damage not detected")
+	}
+}
+
+// BenchmarkHNSWInsert builds an HNSW collection (m 16, ef_construction
+// 200, cosine) of 10,000 random points of dimension 384 in batches of 1000
+// and reports the insert rate; each iteration builds it anew.
+//
+//	go test -run '^$' -bench HNSWInsert -benchtime 1x ./features/vector/store/memory/
+func BenchmarkHNSWInsert(b *testing.B) {
+	const n = 10_000
+	r := rand.New(rand.NewPCG(61, 62))
+	pts := make([]store.Point, n)
+	for i := range pts {
+		pts[i] = store.Point{ID: store.ID{Num: uint64(i)}, Vector: randVec(r, benchDim)}
+	}
+	spec := store.IndexSpec{Type: store.IndexHNSW, M: 16, EfConstruction: 200}
+	for i := 0; i < b.N; i++ {
+		x := New(Limits{MaxPoints: n, MaxCollections: 1, MaxBytes: 1 << 34, MaxPayloadBytes: 1 << 16, MaxPayloadDepth: 8})
+		if _, err := x.CreateIndexed(ctx, "c", benchDim, store.Cosine, spec); err != nil {
+			b.Fatal(err)
+		}
+		for j := 0; j < n; j += 1000 {
+			if err := x.Upsert(ctx, "c", pts[j:j+1000]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "points/s")
+}
+
+// sphere returns n points drawn uniformly from the unit sphere in dim
+// dimensions (normalized N(0,1) components): data without neighbourhood
+// structure, the hardest case for a graph.
+func sphere(r *rand.Rand, n, dim int) [][]float32 {
+	out := make([][]float32, n)
+	for i := range out {
+		v := randVec(r, dim)
+		var s float64
+		for _, x := range v {
+			s += float64(x) * float64(x)
+		}
+		s = math.Sqrt(s)
+		for j := range v {
+			v[j] = float32(float64(v[j]) / s)
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// sphereSet is TestHNSWRecallMatchesHnswlib's data: 5,000 points and 200
+// queries on the unit sphere in 128 dimensions, fixed seed.
+func sphereSet() (pts, qs [][]float32) {
+	r := rand.New(rand.NewPCG(2027, 1))
+	return sphere(r, 5000, 128), sphere(r, 200, 128)
+}
+
+// TestHNSWRecallMatchesHnswlib holds the graph to a reference
+// implementation on data where graph bugs show (random points on the
+// sphere; TestHNSWRecall's clustered sets forgive much). hnswlib 0.6.2
+// (the C++ library as Debian packages it, libhnswlib-dev; inner product
+// space, M 16, ef_construction 200, points added in order, one thread)
+// reaches recall@10 0.659, 0.839 and 0.966 at ef 40, 80 and 160 on these
+// points and queries (written to files by a scratch test and read by a
+// small C++ program; this graph measured 0.647, 0.840 and 0.965). The
+// thresholds are hnswlib's less 0.04. Checked by breaking the code: a
+// neighbour heuristic with its comparison reversed (0.215 at ef 40),
+// layer 0 capped at m links instead of 2m (0.496), back-links dropped
+// when a list is full (0.544) or never made (the graph then misses
+// results) all fail it. Answers come from the graph itself, not from the
+// exact fallback that Search takes when the graph finds too few.
+func TestHNSWRecallMatchesHnswlib(t *testing.T) {
+	pts, qs := sphereSet()
+	x := New(lim(len(pts), 1))
+	if _, err := x.CreateIndexed(ctx, "h", 128, store.Cosine, store.IndexSpec{Type: store.IndexHNSW, M: 16, EfConstruction: 200}); err != nil {
+		t.Fatal(err)
+	}
+	fillIndex(t, x, "h", pts)
+	checkGraph(t, x.cols["h"])
+	for _, c := range []struct {
+		ef        int
+		reference float64
+	}{{40, 0.659}, {80, 0.839}, {160, 0.966}} {
+		found := 0
+		for _, q := range qs {
+			want, err := x.SearchWith(ctx, "h", q, 10, nil, store.SearchParams{Exact: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x.mu.RLock()
+			col := x.cols["h"]
+			got, ok, err := col.graphSearch(col.newSearch(q, 10), nil, c.ef)
+			x.mu.RUnlock()
+			if err != nil || !ok {
+				t.Fatalf("ef %d: the graph found fewer than 10 points (%v)", c.ef, err)
+			}
+			in := map[store.ID]bool{}
+			for _, h := range got {
+				in[h.ID] = true
+			}
+			for _, h := range want {
+				if in[h.ID] {
+					found++
+				}
+			}
+		}
+		rc := float64(found) / float64(10*len(qs))
+		t.Logf("recall@10 %.3f at ef %d (hnswlib %.3f)", rc, c.ef, c.reference)
+		if rc < c.reference-0.04 {
+			t.Errorf("recall@10 %.3f at ef %d, want >= %.3f (hnswlib's less 0.04)", rc, c.ef, c.reference-0.04)
+		}
 	}
 }
