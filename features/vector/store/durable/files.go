@@ -73,6 +73,35 @@ func writeNewFile(path string, b []byte) error {
 	return err
 }
 
+// replaceFile writes dir/name whole through name.tmp: write fills it, then
+// it is synced, renamed into place and the directory synced, so a reader
+// finds the old file or the new one, never a part; a crash leaves at most
+// the .tmp, which start-up removes (isTemp). No link is followed.
+func replaceFile(dir, name string, write func(io.Writer) error) error {
+	path := filepath.Join(dir, name)
+	f, err := openFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(path+".tmp", path)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		os.Remove(path + ".tmp")
+	}
+	return err
+}
+
 // backupsDir returns dir/backups, refusing it when it is a link or not a
 // directory (the store writes and, at start-up, deletes files in it).
 func backupsDir(dir string) (string, error) {

@@ -47,32 +47,14 @@ func (s *Store) readIndexes() (map[string]store.IndexSpec, error) {
 }
 
 func (s *Store) writeIndexes(m map[string]store.IndexSpec) error {
-	path := filepath.Join(s.dir, indexesFile)
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	f, err := openFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
+	return replaceFile(s.dir, indexesFile, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	if err == nil {
-		err = syncDir(s.dir)
-	}
-	if err != nil {
-		os.Remove(path + ".tmp")
-	}
-	return err
+	})
 }
 
 // noteIndex records the index of a create before its log record is
@@ -165,37 +147,23 @@ func (s *Store) saveGraphs() error {
 		}
 		return nil
 	}
-	f, err := openFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
+	err := replaceFile(s.dir, graphsFile, func(f io.Writer) error {
+		crc := crc32.New(crcTable)
+		bw := bufio.NewWriterSize(io.MultiWriter(f, crc), 1<<20)
+		err := s.index.WriteGraphs(bw, func() uint64 {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.lsn
+		})
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err == nil {
+			_, err = f.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+		}
 		return err
-	}
-	crc := crc32.New(crcTable)
-	bw := bufio.NewWriterSize(io.MultiWriter(f, crc), 1<<20)
-	err = s.index.WriteGraphs(bw, func() uint64 {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.lsn
 	})
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		_, err = f.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	if err == nil {
-		err = syncDir(s.dir)
-	}
 	if err != nil {
-		os.Remove(path + ".tmp")
 		return fmt.Errorf("save vector graphs: %w", err)
 	}
 	return nil
