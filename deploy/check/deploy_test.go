@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -193,6 +194,18 @@ func TestDeploymentAgreesWithTheService(t *testing.T) {
 		if !known[name] {
 			t.Errorf("env %s is not a setting of the service (README.md's settings table)", name)
 		}
+	}
+
+	// Image: the tag `make image` gives (scripts/image.sh): the version
+	// without its v, then the variant; one with the vector group, since the
+	// Deployment sets VECTOR_DATA_DIR and REDIS_URL.
+	vb, err := os.ReadFile(filepath.Join(root, "VERSION"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := strings.TrimPrefix(strings.TrimSpace(string(vb)), "v")
+	if want := []string{"advanced-backend:" + version + "-prodapi", "advanced-backend:" + version + "-full"}; !slices.Contains(want, c.Image) {
+		t.Errorf("image %q: want one of %v (the tags make image gives)", c.Image, want)
 	}
 
 	// Port: ADDR's port is the container port the probes and the Service use.
