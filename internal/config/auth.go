@@ -34,64 +34,58 @@ func (a AuthConfig) JWTConfigured() bool { return a.Secret != "" || a.PublicKeyF
 // Algorithms accepted in JWT_ALGORITHM.
 var jwtAlgorithms = []string{"HS256", "RS256", "ES256", "EdDSA"}
 
-func authVars() []Var {
-	return []Var{
-		{Env: "JWT_SECRET", Flag: "jwt-secret", Secret: true,
-			Help: fmt.Sprintf("HS256 key (at least %d bytes); with JWT_PUBLIC_KEY_FILE unset, this turns JWT auth on", MinJWTSecretBytes),
-			set: func(c *Config, v string) error {
-				if v != "" && len(v) < MinJWTSecretBytes {
-					return fmt.Errorf("want at least %d bytes, got %d", MinJWTSecretBytes, len(v))
-				}
-				c.Auth.Secret = v // not trimmed: every byte is key material
-				return nil
-			}},
-		{Env: "JWT_PUBLIC_KEY_FILE", Flag: "jwt-public-key-file",
-			Help: "PEM public key (RSA, ECDSA P-256 or Ed25519) that verifies tokens; turns JWT auth on",
-			set:  func(c *Config, v string) error { return setString(&c.Auth.PublicKeyFile, v) }},
-		{Env: "JWT_PRIVATE_KEY_FILE", Flag: "jwt-private-key-file",
-			Help: "PEM private key matching JWT_PUBLIC_KEY_FILE, to sign tokens issued by POST /auth/token",
-			set:  func(c *Config, v string) error { return setString(&c.Auth.PrivateKeyFile, v) }},
-		{Env: "JWT_ALGORITHM", Flag: "jwt-algorithm",
-			Help: "the one accepted algorithm: HS256, RS256, ES256 or EdDSA (unset: inferred from the key)",
-			set: func(c *Config, v string) error {
-				v = strings.TrimSpace(v)
-				if v == "" {
-					c.Auth.Algorithm = ""
-					return nil
-				}
-				for _, a := range jwtAlgorithms {
-					if strings.EqualFold(v, a) {
-						c.Auth.Algorithm = a
-						return nil
-					}
-				}
-				return fmt.Errorf("want one of %s", strings.Join(jwtAlgorithms, ", "))
-			}},
-		{Env: "JWT_ISSUER", Flag: "jwt-issuer",
-			Help: "required iss claim (also set on issued tokens); unset: not checked",
-			set:  func(c *Config, v string) error { return setString(&c.Auth.Issuer, v) }},
-		{Env: "JWT_AUDIENCE", Flag: "jwt-audience",
-			Help: "required aud claim (also set on issued tokens); unset: not checked",
-			set:  func(c *Config, v string) error { return setString(&c.Auth.Audience, v) }},
-		{Env: "JWT_LEEWAY", Flag: "jwt-leeway", Default: "30s",
-			Help: "clock skew allowed on exp, nbf and iat (0s to 5m)",
-			set:  func(c *Config, v string) error { return setDuration(&c.Auth.Leeway, v, 0, 5*time.Minute) }},
-		{Env: "JWT_TTL", Flag: "jwt-ttl", Default: "15m",
-			Help: "lifetime of tokens issued by POST /auth/token (1m to 24h)",
-			set:  func(c *Config, v string) error { return setDuration(&c.Auth.TTL, v, time.Minute, 24*time.Hour) }},
-		{Env: "JWT_MAX_TOKEN_BYTES", Flag: "jwt-max-token-bytes", Default: "4096",
-			Help: "bearer tokens longer than this are rejected (401) before parsing",
-			set:  func(c *Config, v string) error { return setInt(&c.Auth.MaxTokenBytes, v, 256, 65536) }},
-		{Env: "USERS_FILE", Flag: "users-file",
-			Help: "JSON file of users (username, bcrypt password_hash, roles) for POST /auth/token",
-			set:  func(c *Config, v string) error { return setString(&c.Auth.UsersFile, v) }},
-		{Env: "TRUSTED_PROXIES", Flag: "trusted-proxies",
-			Help: "comma-separated IPs/CIDRs whose X-Forwarded-For is trusted for the client IP; unset: none",
-			set:  func(c *Config, v string) error { return setProxies(&c.Auth.TrustedProxies, v) }},
+func authSettings(a *AuthConfig) []Setting {
+	return []Setting{
+		Bind(&a.Secret, jwtSecret()),
+		Bind(&a.PublicKeyFile, String("JWT_PUBLIC_KEY_FILE", "",
+			"PEM public key (RSA, ECDSA P-256 or Ed25519) that verifies tokens; turns JWT auth on")),
+		Bind(&a.PrivateKeyFile, String("JWT_PRIVATE_KEY_FILE", "",
+			"PEM private key matching JWT_PUBLIC_KEY_FILE, to sign tokens issued by POST /auth/token")),
+		Bind(&a.Algorithm, Parsed("JWT_ALGORITHM", "",
+			"the one accepted algorithm: HS256, RS256, ES256 or EdDSA (unset: inferred from the key)", parseJWTAlgorithm)),
+		Bind(&a.Issuer, String("JWT_ISSUER", "", "required iss claim (also set on issued tokens); unset: not checked")),
+		Bind(&a.Audience, String("JWT_AUDIENCE", "", "required aud claim (also set on issued tokens); unset: not checked")),
+		Bind(&a.Leeway, DurationText("JWT_LEEWAY", "30s", 0, 5*time.Minute,
+			"clock skew allowed on exp, nbf and iat (0s to 5m)")),
+		Bind(&a.TTL, DurationText("JWT_TTL", "15m", time.Minute, 24*time.Hour,
+			"lifetime of tokens issued by POST /auth/token (1m to 24h)")),
+		Bind(&a.MaxTokenBytes, Int("JWT_MAX_TOKEN_BYTES", 4096, 256, 65536,
+			"bearer tokens longer than this are rejected (401) before parsing")),
+		Bind(&a.UsersFile, String("USERS_FILE", "",
+			"JSON file of users (username, bcrypt password_hash, roles) for POST /auth/token")),
+		Bind(&a.TrustedProxies, Parsed("TRUSTED_PROXIES", "",
+			"comma-separated IPs/CIDRs whose X-Forwarded-For is trusted for the client IP; unset: none", parseProxies)),
 	}
 }
 
-func setProxies(dst *[]string, v string) error {
+// jwtSecret is a secret string that is not trimmed (every byte is key
+// material) and, when set, at least MinJWTSecretBytes long.
+func jwtSecret() Setting {
+	return newSetting("JWT_SECRET", "",
+		fmt.Sprintf("HS256 key (at least %d bytes); with JWT_PUBLIC_KEY_FILE unset, this turns JWT auth on", MinJWTSecretBytes),
+		func(v string) (any, error) {
+			if v != "" && len(v) < MinJWTSecretBytes {
+				return "", fmt.Errorf("want at least %d bytes, got %d", MinJWTSecretBytes, len(v))
+			}
+			return v, nil
+		}).AsSecret()
+}
+
+// parseJWTAlgorithm accepts one of jwtAlgorithms in any case and returns
+// its canonical spelling; "" is unset.
+func parseJWTAlgorithm(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	for _, a := range jwtAlgorithms {
+		if strings.EqualFold(v, a) {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("want one of %s", strings.Join(jwtAlgorithms, ", "))
+}
+
+func parseProxies(v string) ([]string, error) {
 	var out []string
 	for _, p := range strings.Split(v, ",") {
 		p = strings.TrimSpace(p)
@@ -100,15 +94,14 @@ func setProxies(dst *[]string, v string) error {
 		}
 		if strings.Contains(p, "/") {
 			if _, _, err := net.ParseCIDR(p); err != nil {
-				return fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", p)
+				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", p)
 			}
 		} else if net.ParseIP(p) == nil {
-			return fmt.Errorf("%q is not an IP address", p)
+			return nil, fmt.Errorf("%q is not an IP address", p)
 		}
 		out = append(out, p)
 	}
-	*dst = out
-	return nil
+	return out, nil
 }
 
 // validateAuth checks the rules that span several auth settings.

@@ -28,28 +28,22 @@ type ClusterConfig struct {
 // replicaIDRE is compiled on first use, not in package init.
 var replicaIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`) })
 
-func clusterVars() []Var {
-	return []Var{
-		{Env: "REPLICA_ID", Flag: "replica-id", Help: "this replica's name in cluster reports, /health, logs and metrics (1-64 of A-Z a-z 0-9 . _ : -); default hostname:port of ADDR",
-			set: func(c *Config, v string) error {
-				if err := setString(&c.Cluster.ReplicaID, v); err != nil {
-					return err
-				}
-				if c.Cluster.ReplicaID != "" && !replicaIDRE().MatchString(c.Cluster.ReplicaID) {
+func clusterSettings(c *ClusterConfig) []Setting {
+	return []Setting{
+		Bind(&c.ReplicaID, Checked("REPLICA_ID", "",
+			"this replica's name in cluster reports, /health, logs and metrics (1-64 of A-Z a-z 0-9 . _ : -); default hostname:port of ADDR",
+			func(v string) error {
+				if v != "" && !replicaIDRE().MatchString(v) {
 					return errors.New("want 1-64 characters of A-Z a-z 0-9 . _ : -")
 				}
 				return nil
-			}},
-		{Env: "CLUSTER_PUBLISH_INTERVAL", Flag: "cluster-publish-interval", Default: "2s", Help: "how often a replica publishes its latency window to Redis (100ms-1m)",
-			set: func(c *Config, v string) error {
-				return setDuration(&c.Cluster.PublishInterval, v, 100*time.Millisecond, time.Minute)
-			}},
-		{Env: "CLUSTER_TTL", Flag: "cluster-ttl", Default: "6s", Help: "lifetime of a publication: a stopped replica leaves the cluster view after it (at least 2 x CLUSTER_PUBLISH_INTERVAL)",
-			set: func(c *Config, v string) error {
-				return setDuration(&c.Cluster.TTL, v, 200*time.Millisecond, 10*time.Minute)
-			}},
-		{Env: "CLUSTER_MAX_PUBLISH_BYTES", Flag: "cluster-max-publish-bytes", Default: "262144", Help: "bound on one publication in bytes; the least busy routes are left out beyond it (4096-16777216)",
-			set: func(c *Config, v string) error { return setInt(&c.Cluster.MaxPublishBytes, v, 4096, 16<<20) }},
+			})),
+		Bind(&c.PublishInterval, DurationText("CLUSTER_PUBLISH_INTERVAL", "2s", 100*time.Millisecond, time.Minute,
+			"how often a replica publishes its latency window to Redis (100ms-1m)")),
+		Bind(&c.TTL, DurationText("CLUSTER_TTL", "6s", 200*time.Millisecond, 10*time.Minute,
+			"lifetime of a publication: a stopped replica leaves the cluster view after it (at least 2 x CLUSTER_PUBLISH_INTERVAL)")),
+		Bind(&c.MaxPublishBytes, Int("CLUSTER_MAX_PUBLISH_BYTES", 262144, 4096, 16<<20,
+			"bound on one publication in bytes; the least busy routes are left out beyond it (4096-16777216)")),
 	}
 }
 

@@ -2,10 +2,14 @@
 // Config value. It is the only package that reads the environment; every
 // other package receives what it needs from the Config it is handed.
 //
-// Each setting is declared once, in a Var table (core here, each area in its
-// own file), with its environment name, flag name, default and help; flags
-// override the environment. README.md documents every variable and a test
-// keeps the two in agreement.
+// Each setting is declared once, typed, by its owner, as a Setting built
+// with the constructors of settings.go (String, Int, Duration, Parsed, ...)
+// and bound to the field it fills (Bind): core's here, one file per area
+// (latency.go, auth.go, ...), each group's in its own settings.go. The
+// declaration carries the environment name, flag name, default, bounds and
+// help; flags override the environment. Rules that span several settings
+// are checked after parsing (validate). --help, README.md's settings table
+// and .env.example are generated from the declarations.
 package config
 
 import (
@@ -97,20 +101,6 @@ func (c *Config) Group(name string) Values {
 	return newValues(name)
 }
 
-// Var is how core declares one of its settings: with a setter that writes
-// the Config field it is bound to (several need checks of their own). Core
-// hands its settings to the loader, the help and the documents as the same
-// Setting a group declares (coreSettings), so there is one mechanism.
-type Var struct {
-	Env     string // environment variable
-	Flag    string // command-line flag, without dashes
-	Default string
-	Help    string
-	Bool    bool // a switch: 1/true/on or 0/false/off, any case
-	Secret  bool // never echoed in errors
-	set     func(c *Config, v string) error
-}
-
 // Error is an invalid setting; it names the variable.
 type Error struct {
 	Var   string
@@ -134,83 +124,50 @@ func (e *Error) Unwrap() error { return e.Err }
 // --help and the documents (bound to a Config of their own).
 func CoreSettings() []Setting { return coreSettings(&Config{}) }
 
-// coreSettings returns core's settings bound to c.
+// coreSettings returns core's settings bound to the fields of c, sorted
+// by name.
 func coreSettings(c *Config) []Setting {
-	vars := declaredVars()
-	out := make([]Setting, len(vars))
-	for i, v := range vars {
-		out[i] = Setting{Name: v.Env, Flag: v.Flag, Default: v.Default, Help: v.Help, Bool: v.Bool, Secret: v.Secret,
-			parse: func(val string) (any, error) { return nil, v.set(c, val) }}
-	}
-	return out
-}
-
-// declaredVars lists core's declarations, sorted by environment name.
-func declaredVars() []Var {
-	var all []Var
-	all = append(all, coreVars()...)
-	all = append(all, latencyVars()...)
-	all = append(all, authVars()...)
-	all = append(all, rateLimitVars()...)
-	all = append(all, clusterVars()...)
-	all = append(all, observabilityVars()...)
-	all = append(all, httpVars()...)
-	sort.Slice(all, func(i, j int) bool { return all[i].Env < all[j].Env })
+	var all []Setting
+	all = append(all, generalSettings(c)...)
+	all = append(all, latencySettings(&c.Latency)...)
+	all = append(all, authSettings(&c.Auth)...)
+	all = append(all, rateLimitSettings(&c.RateLimit)...)
+	all = append(all, clusterSettings(&c.Cluster)...)
+	all = append(all, observabilitySettings(&c.Observability)...)
+	all = append(all, httpSettings(&c.HTTP)...)
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
 }
 
-func coreVars() []Var {
-	return []Var{
-		{Env: "ADDR", Flag: "addr", Default: "127.0.0.1:8000", Help: "listen address (host:port)",
-			set: func(c *Config, v string) error { return setAddr(&c.Addr, v) }},
-		{Env: "SAFE_MODE", Flag: "safe-mode", Default: "false", Bool: true,
-			Help: "skip JWT and rate-limit middleware; admin endpoints fall back to ADMIN_RESET_TOKEN",
-			set:  func(c *Config, v string) error { return setBool(&c.SafeMode, v) }},
-		{Env: "MINIMAL_MODE", Flag: "minimal-mode", Default: "false", Bool: true,
-			Help: "do not start linked groups; their routes answer 503",
-			set:  func(c *Config, v string) error { return setBool(&c.MinimalMode, v) }},
-		{Env: "STRUCTURED_LOG", Flag: "structured-log", Default: "false", Bool: true,
-			Help: "log JSON lines (log/slog) instead of text",
-			set:  func(c *Config, v string) error { return setBool(&c.StructuredLog, v) }},
-		{Env: "INCLUDE_TENSORFLOW", Flag: "include-tensorflow", Bool: true,
-			Help: "reported as include_tensorflow_flag (null when unset) for compatibility; no Go build links TensorFlow",
-			set:  setOptionalBool(func(c *Config) **bool { return &c.IncludeTensorflow })},
-		{Env: "LOG_LEVEL", Flag: "log-level", Default: "info", Help: "debug, info, warn or error",
-			set: func(c *Config, v string) error {
-				return setEnum(&c.LogLevel, strings.ToLower(v), "debug", "info", "warn", "error")
-			}},
-		{Env: "SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "10s",
-			Help: "bound on the whole shutdown after SIGINT/SIGTERM, SHUTDOWN_DRAIN included: in-flight requests finish, then the groups stop",
-			set: func(c *Config, v string) error {
-				return setDuration(&c.ShutdownTimeout, v, time.Millisecond, time.Hour)
-			}},
-		{Env: "SHUTDOWN_DRAIN", Flag: "shutdown-drain", Default: "0s",
-			Help: "after SIGINT/SIGTERM, how long /ready answers 503 while every request is still served (so a load balancer stops sending) before the listener closes; within SHUTDOWN_TIMEOUT",
-			set: func(c *Config, v string) error {
-				return setDuration(&c.ShutdownDrain, v, 0, time.Hour)
-			}},
-		{Env: "READY_REQUIRE", Flag: "ready-require", Default: "",
-			Help: "comma-separated groups without which /ready is 503 (a degraded group counts as not ready); others only report degraded",
-			set:  func(c *Config, v string) error { return setGroupList(&c.ReadyRequire, v) }},
-		{Env: "ADMIN_RESET_TOKEN", Flag: "admin-reset-token", Secret: true,
-			Help: "admin token for admin routes when JWT auth is off; unset: loopback clients only",
-			set:  func(c *Config, v string) error { return setString(&c.AdminResetToken, v) }},
-		{Env: "MAX_BODY_BYTES", Flag: "max-body-bytes", Default: "1048576",
-			Help: "bound on a request body in bytes (413 beyond; routes may set their own)",
-			set: func(c *Config, v string) error {
-				var n int
-				err := setInt(&n, v, 1, 1<<30)
-				c.MaxBodyBytes = int64(n)
-				return err
-			}},
-		{Env: "STRICT_SETTINGS", Flag: "strict-settings", Default: "false", Bool: true,
-			Help: "refuse to start (exit 2) when a setting of a group this binary does not link, or a name under the prefix of core or a linked group that nothing declares (a typo), is given",
-			set:  func(c *Config, v string) error { return setBool(&c.StrictSettings, v) }},
-		{Env: "GROUP_START_TIMEOUT", Flag: "group-start-timeout", Default: "10s",
-			Help: "bound on each group's start-up step",
-			set: func(c *Config, v string) error {
-				return setDuration(&c.GroupStartTimeout, v, time.Millisecond, time.Hour)
-			}},
+// generalSettings are core's settings that belong to no area of their own.
+func generalSettings(c *Config) []Setting {
+	return []Setting{
+		Bind(&c.Addr, Checked("ADDR", "127.0.0.1:8000", "listen address (host:port)", checkAddr)),
+		Bind(&c.SafeMode, Bool("SAFE_MODE", false,
+			"skip JWT and rate-limit middleware; admin endpoints fall back to ADMIN_RESET_TOKEN")),
+		Bind(&c.MinimalMode, Bool("MINIMAL_MODE", false, "do not start linked groups; their routes answer 503")),
+		Bind(&c.StructuredLog, Bool("STRUCTURED_LOG", false, "log JSON lines (log/slog) instead of text")),
+		Bind(&c.IncludeTensorflow, Parsed("INCLUDE_TENSORFLOW", "",
+			"reported as include_tensorflow_flag (null when unset) for compatibility; no Go build links TensorFlow",
+			parseOptionalBool).AsSwitch()),
+		Bind(&c.LogLevel, Parsed("LOG_LEVEL", "info", "debug, info, warn or error", func(v string) (string, error) {
+			return parseEnum(strings.ToLower(v), "debug", "info", "warn", "error")
+		})),
+		Bind(&c.ShutdownTimeout, DurationText("SHUTDOWN_TIMEOUT", "10s", time.Millisecond, time.Hour,
+			"bound on the whole shutdown after SIGINT/SIGTERM, SHUTDOWN_DRAIN included: in-flight requests finish, then the groups stop")),
+		Bind(&c.ShutdownDrain, DurationText("SHUTDOWN_DRAIN", "0s", 0, time.Hour,
+			"after SIGINT/SIGTERM, how long /ready answers 503 while every request is still served (so a load balancer stops sending) before the listener closes; within SHUTDOWN_TIMEOUT")),
+		Bind(&c.ReadyRequire, Parsed("READY_REQUIRE", "",
+			"comma-separated groups without which /ready is 503 (a degraded group counts as not ready); others only report degraded",
+			parseGroupList)),
+		Bind(&c.AdminResetToken, String("ADMIN_RESET_TOKEN", "",
+			"admin token for admin routes when JWT auth is off; unset: loopback clients only").AsSecret()),
+		Bind(&c.MaxBodyBytes, Int64("MAX_BODY_BYTES", 1<<20, 1, 1<<30,
+			"bound on a request body in bytes (413 beyond; routes may set their own)")),
+		Bind(&c.StrictSettings, Bool("STRICT_SETTINGS", false,
+			"refuse to start (exit 2) when a setting of a group this binary does not link, or a name under the prefix of core or a linked group that nothing declares (a typo), is given")),
+		Bind(&c.GroupStartTimeout, DurationText("GROUP_START_TIMEOUT", "10s", time.Millisecond, time.Hour,
+			"bound on each group's start-up step")),
 	}
 }
 
@@ -278,18 +235,17 @@ func LoadWith(o Options) (*Config, error) {
 	}
 	c := &Config{Groups: map[string]Values{}}
 	core := coreSettings(c)
+	coreVals := newValues("core")
 	for _, s := range core {
-		if _, err := s.parse(s.Default); err != nil {
-			return nil, fmt.Errorf("default of %s: %w", s.Name, err) // a bug in the declaration
+		if err := coreVals.setDefault(s); err != nil {
+			return nil, err
 		}
 	}
 	for _, s := range core {
-		val, ok := lookupEnv(s.Name)
-		if !ok {
-			continue
-		}
-		if _, err := s.parse(val); err != nil {
-			return nil, s.fail(val, err)
+		if val, ok := lookupEnv(s.Name); ok {
+			if err := coreVals.set(s, val); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, g := range o.Linked {
@@ -332,12 +288,7 @@ func LoadWith(o Options) (*Config, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	for _, s := range core {
-		fs.Var(&flagValue{set: func(val string) error {
-			if _, err := s.parse(val); err != nil {
-				return s.fail(val, err)
-			}
-			return nil
-		}, isBool: s.Bool}, s.Flag, s.Help+" (env "+s.Name+")")
+		fs.Var(&flagValue{set: func(val string) error { return coreVals.set(s, val) }, isBool: s.Bool}, s.Flag, s.Help+" (env "+s.Name+")")
 	}
 	for _, g := range o.Linked {
 		vals := c.Groups[g.Group]
@@ -355,6 +306,7 @@ func LoadWith(o Options) (*Config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	coreVals.Into(core)
 	if c.StrictSettings && len(c.Ignored) > 0 {
 		i := c.Ignored[0]
 		return nil, &Error{Var: i.Name, Refused: true, Err: fmt.Errorf("STRICT_SETTINGS=1 and %s", i.Why())}
@@ -536,40 +488,22 @@ func ParseBool(s string) (bool, error) {
 	return false, errors.New("want 1/true/on or 0/false/off")
 }
 
-func setBool(dst *bool, v string) error {
+// parseOptionalBool is nil for an empty value (the default: unset), else
+// the switch's value.
+func parseOptionalBool(v string) (*bool, error) {
+	if v == "" {
+		return nil, nil
+	}
 	b, err := ParseBool(v)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	*dst = b
-	return nil
+	return &b, nil
 }
 
-// setOptionalBool leaves the setting nil for an empty value (the default:
-// unset), else parses it.
-func setOptionalBool(dst func(*Config) **bool) func(c *Config, v string) error {
-	return func(c *Config, v string) error {
-		if strings.TrimSpace(v) == "" {
-			*dst(c) = nil
-			return nil
-		}
-		var b bool
-		if err := setBool(&b, v); err != nil {
-			return err
-		}
-		*dst(c) = &b
-		return nil
-	}
-}
-
-func setString(dst *string, v string) error {
-	*dst = strings.TrimSpace(v)
-	return nil
-}
-
-// setGroupList parses a comma-separated list of group names from the
+// parseGroupList parses a comma-separated list of group names from the
 // group table; an unknown name is an error naming the known ones.
-func setGroupList(dst *[]string, v string) error {
+func parseGroupList(v string) ([]string, error) {
 	var out []string
 	for _, name := range strings.Split(v, ",") {
 		name = strings.ToLower(strings.TrimSpace(name))
@@ -577,24 +511,20 @@ func setGroupList(dst *[]string, v string) error {
 			continue
 		}
 		if _, ok := groupspec.LookupGroup(name); !ok {
-			return fmt.Errorf("unknown group %q (groups: %s)", name, strings.Join(groupspec.GroupNames(), ", "))
+			return nil, fmt.Errorf("unknown group %q (groups: %s)", name, strings.Join(groupspec.GroupNames(), ", "))
 		}
 		if !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
-	*dst = out
-	return nil
+	return out, nil
 }
 
-func setEnum(dst *string, v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			*dst = v
-			return nil
-		}
+func parseEnum(v string, allowed ...string) (string, error) {
+	if slices.Contains(allowed, v) {
+		return v, nil
 	}
-	return fmt.Errorf("want one of %s", strings.Join(allowed, ", "))
+	return "", fmt.Errorf("want one of %s", strings.Join(allowed, ", "))
 }
 
 func setDuration(dst *time.Duration, v string, lo, hi time.Duration) error {
@@ -633,8 +563,7 @@ func setFloat(dst *float64, v string, lo, hi float64) error {
 	return nil
 }
 
-func setAddr(dst *string, v string) error {
-	v = strings.TrimSpace(v)
+func checkAddr(v string) error {
 	_, p, err := net.SplitHostPort(v)
 	if err != nil {
 		return errors.New("want host:port")
@@ -643,6 +572,5 @@ func setAddr(dst *string, v string) error {
 	if err != nil || port < 0 || port > 65535 {
 		return errors.New("want host:port with a port between 0 and 65535")
 	}
-	*dst = v
 	return nil
 }

@@ -220,3 +220,33 @@ func TestBodyMemoryMaxBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestCoreSettingsBound: every core setting is bound to a Config field, so
+// a value given for any of them reaches the Config (none is parsed and
+// dropped), and each loads its declared default.
+func TestCoreSettingsBound(t *testing.T) {
+	for _, s := range CoreSettings() {
+		if s.bind == nil {
+			t.Errorf("%s is not bound to a Config field", s.Name)
+		}
+	}
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Latency.Window != 300*time.Second || c.Latency.EMAAlpha != 0.3 || c.Latency.Compression != 100 ||
+		c.RateLimit.RPS != 50 || c.MaxBodyBytes != 1<<20 || c.HTTP.BodyMemoryMaxBytes != DefaultBodyMemoryMaxBytes ||
+		c.Auth.TTL != 15*time.Minute || c.HTTP.IdleTimeout != time.Minute || c.LogLevel != "info" || !c.Observability.RequestLog {
+		t.Fatalf("defaults: %+v", c)
+	}
+	secret := " " + strings.Repeat("k", MinJWTSecretBytes) + " "
+	c, err = Load([]string{"--include-tensorflow", "--log-level", "WARN", "--rate-limit-rps", "2.5", "--jwt-algorithm", "hs256"},
+		env(map[string]string{"JWT_SECRET": secret, "REPLICA_ID": " r-1 ", "MAX_BODY_BYTES": "2048"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IncludeTensorflow == nil || !*c.IncludeTensorflow || c.LogLevel != "warn" || c.RateLimit.RPS != 2.5 ||
+		c.Auth.Algorithm != "HS256" || c.Auth.Secret != secret || c.Cluster.ReplicaID != "r-1" || c.MaxBodyBytes != 2048 {
+		t.Fatalf("given values: %+v", c)
+	}
+}

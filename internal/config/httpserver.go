@@ -1,10 +1,8 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -45,35 +43,17 @@ func (c *Config) validateHTTP() error {
 	return nil
 }
 
-func httpVars() []Var {
-	dur := func(dst func(*Config) *time.Duration) func(c *Config, v string) error {
-		return func(c *Config, v string) error { return setDuration(dst(c), v, time.Millisecond, time.Hour) }
+func httpSettings(h *HTTPConfig) []Setting {
+	dur := func(dst *time.Duration, name, def, help string) Setting {
+		return Bind(dst, DurationText(name, def, time.Millisecond, time.Hour, help))
 	}
-	return []Var{
-		{Env: "HTTP_READ_HEADER_TIMEOUT", Flag: "http-read-header-timeout", Default: "10s",
-			Help: "bound on reading a request's headers",
-			set:  dur(func(c *Config) *time.Duration { return &c.HTTP.ReadHeaderTimeout })},
-		{Env: "HTTP_READ_TIMEOUT", Flag: "http-read-timeout", Default: "30s",
-			Help: "bound on reading a request's body after its headers (408 beyond)",
-			set:  dur(func(c *Config) *time.Duration { return &c.HTTP.ReadTimeout })},
-		{Env: "HTTP_WRITE_TIMEOUT", Flag: "http-write-timeout", Default: "30s",
-			Help: "bound on each write of a response (renewed per write, so streams that keep moving are not cut)",
-			set:  dur(func(c *Config) *time.Duration { return &c.HTTP.WriteTimeout })},
-		{Env: "HTTP_IDLE_TIMEOUT", Flag: "http-idle-timeout", Default: "60s",
-			Help: "how long a keep-alive connection may wait for its next request",
-			set:  dur(func(c *Config) *time.Duration { return &c.HTTP.IdleTimeout })},
-		{Env: "REQUEST_BODY_MEMORY_MAX_BYTES", Flag: "request-body-memory-max-bytes", Default: strconv.Itoa(DefaultBodyMemoryMaxBytes),
-			Help: "bound on the bytes all request bodies in flight hold together, reserved as read, not as declared (503 with Retry-After beyond; at least MAX_BODY_BYTES)",
-			set: func(c *Config, v string) error {
-				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				if err != nil {
-					return errors.New("want an integer")
-				}
-				if n < 4096 || n > 1<<40 {
-					return fmt.Errorf("want an integer between %d and %d", 4096, int64(1)<<40)
-				}
-				c.HTTP.BodyMemoryMaxBytes = n
-				return nil
-			}},
+	return []Setting{
+		dur(&h.ReadHeaderTimeout, "HTTP_READ_HEADER_TIMEOUT", "10s", "bound on reading a request's headers"),
+		dur(&h.ReadTimeout, "HTTP_READ_TIMEOUT", "30s", "bound on reading a request's body after its headers (408 beyond)"),
+		dur(&h.WriteTimeout, "HTTP_WRITE_TIMEOUT", "30s",
+			"bound on each write of a response (renewed per write, so streams that keep moving are not cut)"),
+		dur(&h.IdleTimeout, "HTTP_IDLE_TIMEOUT", "60s", "how long a keep-alive connection may wait for its next request"),
+		Bind(&h.BodyMemoryMaxBytes, Int64("REQUEST_BODY_MEMORY_MAX_BYTES", DefaultBodyMemoryMaxBytes, 4096, 1<<40,
+			"bound on the bytes all request bodies in flight hold together, reserved as read, not as declared (503 with Retry-After beyond; at least MAX_BODY_BYTES)")),
 	}
 }

@@ -16,42 +16,39 @@ type LatencyConfig struct {
 	ShardBuffer   int           // LATENCY_SHARD_BUFFER: samples one recording shard holds
 }
 
-func latencyVars() []Var {
-	return []Var{
-		{Env: "LATENCY_WINDOW", Flag: "latency-window", Default: "300s",
-			Help: "sliding window the latency quantiles cover (10s-24h)",
-			set: func(c *Config, v string) error {
-				return setDuration(&c.Latency.Window, v, 10*time.Second, 24*time.Hour)
-			}},
-		{Env: "LATENCY_SUBWINDOWS", Flag: "latency-subwindows", Default: "10",
-			Help: "sub-windows the window is a ring of; one closes (and feeds the EMA) every window/subwindows (2-600)",
-			set:  func(c *Config, v string) error { return setInt(&c.Latency.SubWindows, v, 2, 600) }},
-		{Env: "TDIGEST_COMPRESSION", Flag: "tdigest-compression", Default: "100",
-			Help: "t-digest compression (0-10000); below 1 the t-digest refuses it and the reservoir estimator runs instead",
-			set:  func(c *Config, v string) error { return setFloat(&c.Latency.Compression, v, 0, 10000) }},
-		{Env: "LATENCY_RESERVOIR_SIZE", Flag: "latency-reservoir-size", Default: "2048",
-			Help: "reservoir estimator: priority-sample size (slow requests kept with higher probability) and exact-tail size per estimator (64-1048576)",
-			set:  func(c *Config, v string) error { return setInt(&c.Latency.ReservoirSize, v, 64, 1<<20) }},
-		{Env: "LATENCY_EMA_ALPHA", Flag: "latency-ema-alpha", Default: "0.3",
-			Help: "weight of the newest sub-window's p50/p95 in the EMA (0 < alpha <= 1)",
-			set: func(c *Config, v string) error {
-				if err := setFloat(&c.Latency.EMAAlpha, v, 0, 1); err != nil {
-					return err
-				}
-				if c.Latency.EMAAlpha == 0 {
-					return fmt.Errorf("want a number with 0 < alpha <= 1")
-				}
-				return nil
-			}},
-		{Env: "LATENCY_FLUSH_INTERVAL", Flag: "latency-flush-interval", Default: "100ms",
-			Help: "how often recorded latencies are moved into the estimators off the request path (1ms-10s)",
-			set: func(c *Config, v string) error {
-				return setDuration(&c.Latency.FlushInterval, v, time.Millisecond, 10*time.Second)
-			}},
-		{Env: "LATENCY_SHARD_BUFFER", Flag: "latency-shard-buffer", Default: "4096",
-			Help: "samples one recording shard buffers between ingestions; beyond it samples are dropped and counted (64-1048576)",
-			set:  func(c *Config, v string) error { return setInt(&c.Latency.ShardBuffer, v, 64, 1<<20) }},
+func latencySettings(l *LatencyConfig) []Setting {
+	return []Setting{
+		Bind(&l.Window, DurationText("LATENCY_WINDOW", "300s", 10*time.Second, 24*time.Hour,
+			"sliding window the latency quantiles cover (10s-24h)")),
+		Bind(&l.SubWindows, Int("LATENCY_SUBWINDOWS", 10, 2, 600,
+			"sub-windows the window is a ring of; one closes (and feeds the EMA) every window/subwindows (2-600)")),
+		Bind(&l.Compression, Float("TDIGEST_COMPRESSION", 100, 0, 10000,
+			"t-digest compression (0-10000); below 1 the t-digest refuses it and the reservoir estimator runs instead")),
+		Bind(&l.ReservoirSize, Int("LATENCY_RESERVOIR_SIZE", 2048, 64, 1<<20,
+			"reservoir estimator: priority-sample size (slow requests kept with higher probability) and exact-tail size per estimator (64-1048576)")),
+		Bind(&l.EMAAlpha, emaAlpha()),
+		Bind(&l.FlushInterval, DurationText("LATENCY_FLUSH_INTERVAL", "100ms", time.Millisecond, 10*time.Second,
+			"how often recorded latencies are moved into the estimators off the request path (1ms-10s)")),
+		Bind(&l.ShardBuffer, Int("LATENCY_SHARD_BUFFER", 4096, 64, 1<<20,
+			"samples one recording shard buffers between ingestions; beyond it samples are dropped and counted (64-1048576)")),
 	}
+}
+
+// emaAlpha is a Float in (0, 1]: 0 would freeze the EMA at its first value.
+func emaAlpha() Setting {
+	s := Parsed("LATENCY_EMA_ALPHA", "0.3", "weight of the newest sub-window's p50/p95 in the EMA (0 < alpha <= 1)",
+		func(v string) (float64, error) {
+			var f float64
+			if err := setFloat(&f, v, 0, 1); err != nil {
+				return 0, err
+			}
+			if f == 0 {
+				return 0, fmt.Errorf("want a number with 0 < alpha <= 1")
+			}
+			return f, nil
+		})
+	s.Bounds = "0 < alpha <= 1"
+	return s
 }
 
 // validateLatency checks the latency rules that span settings.

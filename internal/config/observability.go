@@ -7,10 +7,9 @@ type ObservabilityConfig struct {
 	RequestLog bool
 }
 
-func observabilityVars() []Var {
-	return []Var{
-		{Env: "REQUEST_LOG", Flag: "request-log", Default: "true", Bool: true,
-			Help: "log one line per request: method, route, status, duration, client, request id",
-			set:  func(c *Config, v string) error { return setBool(&c.Observability.RequestLog, v) }},
+func observabilitySettings(o *ObservabilityConfig) []Setting {
+	return []Setting{
+		Bind(&o.RequestLog, Bool("REQUEST_LOG", true,
+			"log one line per request: method, route, status, duration, client, request id")),
 	}
 }

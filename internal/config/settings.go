@@ -9,11 +9,12 @@ import (
 	"time"
 )
 
-// Setting declares one setting of a group. The group declares its settings
-// beside its code and hands them over when it registers; this package
-// parses them for the linked groups, so it stays the only reader of the
-// environment and the flags. Build one with String, Bool, Int, Int64,
-// Duration, URL or AddrOrURL; Secret marks it as never shown.
+// Setting declares one setting of core or of a group. Core declares its
+// own in this package (coreSettings); a group declares its settings beside
+// its code and hands them over when it registers. This package parses them
+// all, so it stays the only reader of the environment and the flags. Build one with String, Bool, Int, Int64,
+// Float, Duration, URL, AddrOrURL, Checked or Parsed; AsSecret marks it as
+// never shown, AsSwitch as a flag that takes no argument.
 type Setting struct {
 	Name    string // environment variable, such as QDRANT_URL
 	Flag    string // command-line flag without dashes; derived from Name
@@ -35,8 +36,8 @@ type Setting struct {
 //	}
 //
 // Values.Into fills every bound field. The field has the setting's type
-// (int for Int, int64 for Int64, time.Duration for Duration, bool for
-// Bool, string for the others); a mismatch panics in Into, which the
+// (int for Int, int64 for Int64, float64 for Float, time.Duration for
+// Duration, bool for Bool, T for Parsed[T], string for the others); a mismatch panics in Into, which the
 // owner's own tests run.
 func Bind[T any](p *T, s Setting) Setting {
 	s.bind = func(v any) {
@@ -51,6 +52,10 @@ func Bind[T any](p *T, s Setting) Setting {
 
 // AsSecret returns s marked as a secret (API keys, passwords).
 func (s Setting) AsSecret() Setting { s.Secret = true; return s }
+
+// AsSwitch returns s as a switch: its flag takes no argument (--name means
+// true), for a Parsed setting of a boolean kind (a nullable bool).
+func (s Setting) AsSwitch() Setting { s.Bool = true; return s }
 
 func newSetting(name, def, help string, parse func(string) (any, error)) Setting {
 	return Setting{Name: name, Flag: flagName(name), Default: def, Help: help, parse: parse}
@@ -124,6 +129,26 @@ func Duration(name string, def, lo, hi time.Duration, help string) Setting {
 		return d, err
 	})
 	s.Bounds = fmt.Sprintf("%s..%s", lo, hi)
+	return s
+}
+
+// DurationText is Duration with the default written as it is shown in
+// --help and the documents ("300s" rather than "5m0s"); the text is parsed
+// like any value, so a default out of bounds fails every load.
+func DurationText(name, def string, lo, hi time.Duration, help string) Setting {
+	s := Duration(name, 0, lo, hi, help)
+	s.Default = def
+	return s
+}
+
+// Float declares a number setting within [lo, hi] (NaN refused).
+func Float(name string, def, lo, hi float64, help string) Setting {
+	s := newSetting(name, strconv.FormatFloat(def, 'g', -1, 64), help, func(v string) (any, error) {
+		var f float64
+		err := setFloat(&f, v, lo, hi)
+		return f, err
+	})
+	s.Bounds = fmt.Sprintf("%g..%g", lo, hi)
 	return s
 }
 

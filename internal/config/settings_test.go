@@ -213,3 +213,31 @@ func TestParsedBindsTheParsedValue(t *testing.T) {
 		t.Fatalf("refusal: %v", err)
 	}
 }
+
+func TestFloatAndDurationText(t *testing.T) {
+	var c struct {
+		F float64
+		D time.Duration
+	}
+	decl := []Setting{Bind(&c.F, Float("X_F", 1.5, 0, 2, "f")), Bind(&c.D, DurationText("X_D", "300s", time.Second, time.Hour, "d"))}
+	if decl[0].Default != "1.5" || decl[0].Bounds != "0..2" || decl[1].Default != "300s" || decl[1].Bounds != "1s..1h0m0s" {
+		t.Fatalf("declared: %+v", decl)
+	}
+	v, err := ParseSettings("x", decl, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Into(decl)
+	if c.F != 1.5 || c.D != 300*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+	for _, bad := range []map[string]string{{"X_F": "2.1"}, {"X_F": "NaN"}, {"X_F": "x"}, {"X_D": "2h"}} {
+		var ce *Error
+		if _, err := ParseSettings("x", decl, env(bad)); !errors.As(err, &ce) {
+			t.Errorf("%v accepted: %v", bad, err)
+		}
+	}
+	if _, err := ParseSettings("x", []Setting{DurationText("X_D", "2h", time.Second, time.Hour, "d")}, env(nil)); err == nil {
+		t.Error("default out of bounds accepted")
+	}
+}

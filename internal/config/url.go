@@ -59,5 +59,9 @@ func setAddrOrURL(dst *string, v string) error {
 	if v == "" || strings.Contains(v, "://") {
 		return setOptionalURL(dst, v)
 	}
-	return setAddr(dst, v)
+	if err := checkAddr(v); err != nil {
+		return err
+	}
+	*dst = v
+	return nil
 }
