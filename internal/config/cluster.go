@@ -39,11 +39,11 @@ func clusterSettings(c *ClusterConfig) []Setting {
 				return nil
 			})),
 		Bind(&c.PublishInterval, DurationText("CLUSTER_PUBLISH_INTERVAL", "2s", 100*time.Millisecond, time.Minute,
-			"how often a replica publishes its latency window to Redis (100ms-1m)")),
+			"how often a replica publishes its latency window to Redis")),
 		Bind(&c.TTL, DurationText("CLUSTER_TTL", "6s", 200*time.Millisecond, 10*time.Minute,
 			"lifetime of a publication: a stopped replica leaves the cluster view after it (at least 2 x CLUSTER_PUBLISH_INTERVAL)")),
 		Bind(&c.MaxPublishBytes, Int("CLUSTER_MAX_PUBLISH_BYTES", 262144, 4096, 16<<20,
-			"bound on one publication in bytes; the least busy routes are left out beyond it (4096-16777216)")),
+			"bound on one publication in bytes; the least busy routes are left out beyond it")),
 	}
 }
 

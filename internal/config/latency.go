@@ -19,24 +19,24 @@ type LatencyConfig struct {
 func latencySettings(l *LatencyConfig) []Setting {
 	return []Setting{
 		Bind(&l.Window, DurationText("LATENCY_WINDOW", "300s", 10*time.Second, 24*time.Hour,
-			"sliding window the latency quantiles cover (10s-24h)")),
+			"sliding window the latency quantiles cover")),
 		Bind(&l.SubWindows, Int("LATENCY_SUBWINDOWS", 10, 2, 600,
-			"sub-windows the window is a ring of; one closes (and feeds the EMA) every window/subwindows (2-600)")),
+			"sub-windows the window is a ring of; one closes (and feeds the EMA) every window/subwindows")),
 		Bind(&l.Compression, Float("TDIGEST_COMPRESSION", 100, 0, 10000,
-			"t-digest compression (0-10000); below 1 the t-digest refuses it and the reservoir estimator runs instead")),
+			"t-digest compression; below 1 the t-digest refuses it and the reservoir estimator runs instead")),
 		Bind(&l.ReservoirSize, Int("LATENCY_RESERVOIR_SIZE", 2048, 64, 1<<20,
-			"reservoir estimator: priority-sample size (slow requests kept with higher probability) and exact-tail size per estimator (64-1048576)")),
+			"reservoir estimator: priority-sample size (slow requests kept with higher probability) and exact-tail size per estimator")),
 		Bind(&l.EMAAlpha, emaAlpha()),
 		Bind(&l.FlushInterval, DurationText("LATENCY_FLUSH_INTERVAL", "100ms", time.Millisecond, 10*time.Second,
-			"how often recorded latencies are moved into the estimators off the request path (1ms-10s)")),
+			"how often recorded latencies are moved into the estimators off the request path")),
 		Bind(&l.ShardBuffer, Int("LATENCY_SHARD_BUFFER", 4096, 64, 1<<20,
-			"samples one recording shard buffers between ingestions; beyond it samples are dropped and counted (64-1048576)")),
+			"samples one recording shard buffers between ingestions; beyond it samples are dropped and counted")),
 	}
 }
 
 // emaAlpha is a Float in (0, 1]: 0 would freeze the EMA at its first value.
 func emaAlpha() Setting {
-	s := Parsed("LATENCY_EMA_ALPHA", "0.3", "weight of the newest sub-window's p50/p95 in the EMA (0 < alpha <= 1)",
+	s := Parsed("LATENCY_EMA_ALPHA", "0.3", "weight of the newest sub-window's p50/p95 in the EMA",
 		func(v string) (float64, error) {
 			var f float64
 			if err := setFloat(&f, v, 0, 1); err != nil {
