@@ -52,6 +52,10 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 	snapPath := filepath.Join(s.dir, "snapshot")
 	if f, err := openFile(snapPath, os.O_RDONLY, 0); err == nil {
 		counts := snapshotCounts(snapPath)
+		var snapBytes int64
+		if st, err := f.Stat(); err == nil {
+			snapBytes = st.Size()
+		}
 		ended := false
 		end, rerr := readRecords(f, snapMagic, func(lsn uint64, op *memory.Op) error {
 			if ended {
@@ -67,8 +71,11 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			if err := s.index.Apply(op); err != nil {
 				return err
 			}
-			if op.Kind == memory.OpCreate {
-				s.index.Reserve(op.Collection, counts[op.Collection])
+			if op.Kind == memory.OpCreate && op.Size > 0 {
+				// the header pass checked nothing: a count the file's own
+				// size cannot hold (4 bytes a dimension at least) is damage
+				// the full read reports; reserve no more than could be there
+				s.index.Reserve(op.Collection, int(min(int64(counts[op.Collection]), snapBytes/int64(4*op.Size))))
 			}
 			return nil
 		})

@@ -81,12 +81,22 @@ func (c *collection) grow(n int) {
 
 // Reserve sizes collection name for n points in all, so that loading n
 // points copies nothing (a reload knows the count from its snapshot). An
-// unknown collection or n not above what is held is ignored.
+// unknown collection or n not above what is held is ignored. n is a hint
+// read from a file that may be damaged: it is capped by the index's own
+// bounds (points, and the bytes their vectors take), so a wrong count can
+// only mis-size, never reserve more than the index may hold.
 func (x *Index) Reserve(name string, n int) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	c, ok := x.cols[name]
-	if !ok || n <= len(c.ids) {
+	if !ok {
+		return
+	}
+	n = min(n, x.lim.MaxPoints)
+	if c.size > 0 && x.lim.MaxBytes > 0 {
+		n = min(n, int(min(x.lim.MaxBytes/int64(4*c.size), int64(x.lim.MaxPoints))))
+	}
+	if n <= len(c.ids) {
 		return
 	}
 	c.grow(n - len(c.ids))
