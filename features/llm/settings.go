@@ -48,7 +48,7 @@ func Settings() []config.Setting { return settings(&Config{}) }
 func settings(c *Config) []config.Setting {
 	return []config.Setting{
 		config.Bind(&c.OpenAIAPIKey, config.String("OPENAI_API_KEY", "", "API key of the OpenAI-compatible provider").AsSecret()),
-		config.Bind(&c.OpenAIBaseURL, config.URL("OPENAI_BASE_URL", "https://api.openai.com/v1", "base URL of the OpenAI-compatible API")),
+		config.Bind(&c.OpenAIBaseURL, config.URL("OPENAI_BASE_URL", "https://api.openai.com/v1", "base URL of the OpenAI-compatible API; the endpoint paths go after its path and its query (an Azure deployment's api-version) is kept")),
 		config.Bind(&c.OpenAIModel, config.String("OPENAI_MODEL", "gpt-4o-mini", "default OpenAI chat model")),
 		config.Bind(&c.AnthropicAPIKey, config.String("ANTHROPIC_API_KEY", "", "API key of the Anthropic provider").AsSecret()),
 		config.Bind(&c.AnthropicBaseURL, config.URL("ANTHROPIC_BASE_URL", "https://api.anthropic.com", "base URL of the Anthropic API")),

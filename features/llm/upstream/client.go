@@ -67,35 +67,37 @@ type target struct {
 // check too; the Anthropic API also takes a bearer token, which its Go SDK
 // v2 sends).
 func New(name, baseURL, apiKey string, tr http.RoundTripper, red *provider.Redactor) (*Client, error) {
-	base := strings.TrimRight(baseURL, "/")
+	// The endpoint paths go onto the base's path; its query (an Azure
+	// OpenAI deployment's api-version, say) stays on every endpoint.
+	base, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s endpoint: %w", name, red.Error(err))
+	}
 	h := http.Header{"Content-Type": {"application/json"}}
 	c := &Client{name: name, tr: tr, red: red}
-	var err error
 	switch name {
 	case OpenAI:
 		h["Authorization"] = []string{"Bearer " + apiKey}
-		if c.chat, err = newTarget(base+"/chat/completions", h); err == nil {
-			c.embed, err = newTarget(base+"/embeddings", h)
-		}
+		c.chat = newTarget(base, "chat/completions", h)
+		c.embed = newTarget(base, "embeddings", h)
 	case Anthropic:
 		h["X-Api-Key"] = []string{apiKey}
 		h["Anthropic-Version"] = []string{openaicompat.AnthropicVersion}
-		c.chat, err = newTarget(base+"/v1/messages", h)
+		c.chat = newTarget(base, "v1/messages", h)
 	default:
 		return nil, fmt.Errorf("upstream: unknown provider %q", name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s endpoint: %w", name, red.Error(err))
 	}
 	return c, nil
 }
 
-func newTarget(raw string, h http.Header) (target, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return target{}, err
+// newTarget is path under base, keeping base's query.
+func newTarget(base *url.URL, path string, h http.Header) target {
+	b := *base
+	if b.Path == "" { // JoinPath would give a path without its leading slash
+		b.Path, b.RawPath = "/", ""
 	}
-	return target{url: u, header: h}, nil
+	u := b.JoinPath(path)
+	return target{url: u, header: h}
 }
 
 // Name is the provider's name.

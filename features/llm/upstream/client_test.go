@@ -220,3 +220,43 @@ func TestAnthropicStreamPingsAreEvents(t *testing.T) {
 		t.Fatalf("empty %d text %q finish %q usage %+v", empty, text, finish, usage)
 	}
 }
+
+// TestBaseURLQueryKept: a base URL with a query (an Azure OpenAI
+// deployment's api-version) keeps it on every endpoint, with the
+// endpoint's path after the base's; a base without a path gets one.
+func TestBaseURLQueryKept(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.RequestURI)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/embeddings") {
+			_, _ = io.WriteString(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5]}],"model":"e","usage":{"prompt_tokens":1,"total_tokens":1}}`)
+			return
+		}
+		_, _ = io.WriteString(w, completion)
+	}))
+	t.Cleanup(srv.Close)
+	c := client(t, OpenAI, srv.URL+"/openai/deployments/d1?api-version=2024-10-21", "sk-o")
+	if _, err := c.Complete(context.Background(), []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Embed(context.Background(), []string{"x"}, "e"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client(t, OpenAI, srv.URL, "sk-o").Complete(context.Background(), []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"/openai/deployments/d1/chat/completions?api-version=2024-10-21",
+		"/openai/deployments/d1/embeddings?api-version=2024-10-21",
+		"/chat/completions",
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("upstream got %q, want %q", got, want)
+	}
+}
