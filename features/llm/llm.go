@@ -69,11 +69,10 @@ func (f *feature) Setup(h *capability.Host) error {
 		return err
 	}
 	f.metrics = m
-	g := h.Router.Group("/api/v2/llm")
-	g.POST("/chat", f.chat)
-	g.POST("/embeddings", f.embeddings)
-	g.GET("/providers", f.providers)
-	f.mountV1(h.Router)
+	h.Routes.Handle(http.MethodPost, "/api/v2/llm/chat", http.HandlerFunc(f.chat))
+	h.Routes.Handle(http.MethodPost, "/api/v2/llm/embeddings", http.HandlerFunc(f.embeddings))
+	h.Routes.Handle(http.MethodGet, "/api/v2/llm/providers", http.HandlerFunc(f.providers))
+	f.mountV1(h.Routes)
 	emb.Provide(embedder{f})
 	return nil
 }

@@ -63,8 +63,9 @@ func newRig(t *testing.T, extra map[string]string) *rig {
 	}
 	cfg := loadConfig(t, env)
 	h, all := grouptest.Host(cfg, "llm")
-	h.Metrics = prometheus.NewRegistry()
-	r := &rig{fake: fake, reg: h.Metrics.(*prometheus.Registry), svc: all, f: &feature{}}
+	reg := prometheus.NewRegistry()
+	h.Metrics = grouptest.Metrics(reg)
+	r := &rig{fake: fake, reg: reg, svc: all, f: &feature{}}
 	r.base = grouptest.Mount(t, r.f, h)
 	grouptest.Start(t, r.f)
 	return r
@@ -727,7 +728,6 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 	cfg := grouptest.Config(b, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": fake.OpenAIBase(), "OPENAI_API_KEY": fake.OpenAIKey})
 	f := &feature{}
 	h, _ := grouptest.Host(cfg, "llm")
-	h.Metrics = prometheus.NewRegistry()
 	base := grouptest.Mount(b, f, h)
 	grouptest.Start(b, f)
 	body := `{"messages":[{"role":"user","content":"bench"}]}`
@@ -753,7 +753,6 @@ func TestStatusShowsBaseURLWithoutCredentials(t *testing.T) {
 	cfg := grouptest.Config(t, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": base, "OPENAI_API_KEY": "sk-hunter2"})
 	f := &feature{}
 	h, _ := grouptest.Host(cfg, "llm")
-	h.Metrics = prometheus.NewRegistry()
 	grouptest.Mount(t, f, h)
 	grouptest.Start(t, f)
 	st := f.Status()

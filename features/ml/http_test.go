@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -47,8 +46,7 @@ func server(t *testing.T, env map[string]string, src groupapi.LatencySource) str
 	if src != nil {
 		all.Latency.Provide(src)
 	}
-	h.Logger, h.RequireAdmin = slog.New(slog.NewTextHandler(io.Discard, nil)), auth.TokenGuard("s3cret")
-	return grouptest.Mount(t, &feature{}, h)
+	return grouptest.Mount(t, &feature{}, h, grouptest.Admin(auth.TokenGuard("s3cret")))
 }
 
 func call(t *testing.T, method, url, body string, hdr ...string) (int, map[string]any) {

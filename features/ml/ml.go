@@ -11,6 +11,7 @@ package ml
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
@@ -49,10 +50,9 @@ func (f *feature) Setup(h *capability.Host) error {
 	}
 	f.latencySrc = src
 	h.Settings.Into(settings(f))
-	g := h.Router.Group("/api/v2/ml")
-	g.GET("/anomalies", f.anomalies)
-	g.POST("/baseline/train", h.RequireAdmin, f.train)
-	g.POST("/detect", f.detect)
+	h.Routes.Handle(http.MethodGet, "/api/v2/ml/anomalies", http.HandlerFunc(f.anomalies))
+	h.Routes.Handle(http.MethodPost, "/api/v2/ml/baseline/train", http.HandlerFunc(f.train), groupapi.AdminOnly)
+	h.Routes.Handle(http.MethodPost, "/api/v2/ml/detect", http.HandlerFunc(f.detect))
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
@@ -117,8 +118,8 @@ func newRig(t testing.TB, env map[string]string, withServices bool) *rig {
 	}
 	e.GET("/api/v2/ml/ping", gate("ml"), func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
 	svc.Switches.Provide(r.rt)
-	if err := r.f.Setup(&capability.Host{Settings: cfg.Group("optional"), Logger: logger, Phase: r.pl, Router: e.Group("", gate("optional")),
-		RequireAdmin: auth.TokenGuard("s3cret"), BodyLimits: &limits, Services: svc.For("optional", capability.UsesOf("optional"))}); err != nil {
+	if err := r.f.Setup(&capability.Host{Settings: cfg.Group("optional"), Logger: logger, Phase: r.pl,
+		Routes: httpapi.GroupRoutes(e.Group("", gate("optional")), auth.TokenGuard("s3cret"), &limits), Services: svc.For("optional", capability.UsesOf("optional"))}); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(e)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
-	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 // targets are the shared services a registry file is applied to.
@@ -31,7 +30,7 @@ type manager struct {
 	services targets
 	switches groupapi.GroupSwitches // nil: group switches are not applied
 	logger   *slog.Logger
-	phase    *phase.Log
+	phase    groupapi.Phase
 
 	load sync.Mutex // serialises loads (HTTP reload and SIGHUP)
 
@@ -62,7 +61,7 @@ type loadFailure struct {
 	Message string    `json:"message"`
 }
 
-func newManager(path string, svc targets, sw groupapi.GroupSwitches, logger *slog.Logger, pl *phase.Log) *manager {
+func newManager(path string, svc targets, sw groupapi.GroupSwitches, logger *slog.Logger, pl groupapi.Phase) *manager {
 	return &manager{path: path, services: svc, switches: sw, logger: logger, phase: pl, offByReg: map[string]bool{}}
 }
 

@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
@@ -44,10 +40,7 @@ func publisherLifecycle(t *testing.T, url, describe string) {
 	m := &member{}
 	svc.ClusterMember.Provide(m)
 	f := &feature{}
-	h.Phase, h.Metrics, h.Router = phase.New(nil), prometheus.NewRegistry(), gin.New().Group("")
-	if err := f.Setup(h); err != nil {
-		t.Fatal(err)
-	}
+	grouptest.Mount(t, f, h)
 	cl, ok := svc.Cluster.Get()
 	if !ok {
 		t.Fatal("no cluster store provided with REDIS_URL")

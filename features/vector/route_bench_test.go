@@ -35,7 +35,7 @@ func BenchmarkUpsertRoute(b *testing.B) {
 				env := map[string]string{"VECTOR_DATA_DIR": dir, "VECTOR_MEMORY_MAX_POINTS": "10000000", "VECTOR_MEMORY_MAX_BYTES": "68719476736"}
 				h, _ := grouptest.Host(grouptest.Config(b, "vector", Settings(), env), "vector")
 				f := &feature{}
-				h.Phase, h.Metrics = phase.New(nil), prometheus.NewRegistry()
+				h.Phase, h.Metrics = phase.New(nil), grouptest.Metrics(prometheus.NewRegistry())
 				base := grouptest.Mount(b, f, h) + "/api/v2/vector/collections/c"
 				grouptest.Start(b, f)
 				post := func(method, url, body string) {
@@ -100,7 +100,7 @@ func BenchmarkSearchRoute(b *testing.B) {
 			env := map[string]string{"VECTOR_DATA_DIR": ":memory:", "VECTOR_MEMORY_MAX_POINTS": "10000000", "VECTOR_MEMORY_MAX_BYTES": "68719476736"}
 			h, _ := grouptest.Host(grouptest.Config(b, "vector", Settings(), env), "vector")
 			f := &feature{}
-			h.Phase, h.Metrics = phase.New(nil), prometheus.NewRegistry()
+			h.Phase, h.Metrics = phase.New(nil), grouptest.Metrics(prometheus.NewRegistry())
 			base := grouptest.Mount(b, f, h) + "/api/v2/vector/collections/c"
 			grouptest.Start(b, f)
 			st := f.currentStore().(store.Indexed)

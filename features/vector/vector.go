@@ -26,7 +26,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
-	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 // probeInterval is how often a remote store is probed.
@@ -73,7 +72,7 @@ func sharedFrom(gs *capability.GroupServices) (*shared, error) {
 type feature struct {
 	cfg     Config
 	shared  *shared // nil before Setup
-	phase   *phase.Log
+	phase   groupapi.Phase
 	logger  *slog.Logger
 	redis   *redisstate.Guard // nil without REDIS_URL
 	cluster *cluster.Cluster  // nil without REDIS_URL

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore/qdrantfake"
@@ -58,8 +57,8 @@ func newRig(t *testing.T, env map[string]string) *rig {
 			apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only")
 		}
 	}
-	h.Phase, h.Metrics, h.RequireAdmin = r.phase, prometheus.NewRegistry(), admin
-	r.base = grouptest.Mount(t, r.f, h)
+	h.Phase = r.phase
+	r.base = grouptest.Mount(t, r.f, h, grouptest.Admin(admin))
 	grouptest.Start(t, r.f)
 	return r
 }

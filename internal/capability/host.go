@@ -3,12 +3,8 @@ package capability
 import (
 	"log/slog"
 
-	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/config"
-	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // Host is what core hands a group in Setup: its own settings, logging, the
@@ -24,17 +20,10 @@ type Host struct {
 	// cluster mode); nil in tests that need none.
 	Core    *CoreSettings
 	Logger  *slog.Logger
-	Phase   *phase.Log
-	Metrics prometheus.Registerer
-	// Router is the root of the group's routes. Requests through it pass
-	// the group gate (503 when the group is switched off at run time) and,
-	// when auth is on, require a valid user token.
-	Router *gin.RouterGroup
-	// RequireAdmin guards admin-only group routes.
-	RequireAdmin gin.HandlerFunc
-	// BodyLimits lets a route take a body larger (or smaller) than
-	// MAX_BODY_BYTES: Set(method, full route path, limit).
-	BodyLimits *apierr.RouteLimits
+	Phase   groupapi.Phase
+	Metrics groupapi.Metrics
+	// Routes is where the group mounts its routes (groupapi.Router).
+	Routes groupapi.Router
 	// Services is the group's view of the set-once meeting points for
 	// cross-group work: only what it declared in GroupInfo.Uses (SourceOf,
 	// ProviderOf).

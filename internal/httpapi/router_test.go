@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
@@ -28,8 +28,8 @@ import (
 type panicky struct{}
 
 func (panicky) Setup(h *capability.Host) error {
-	h.Router.GET("/api/v2/ml/boom", func(c *gin.Context) { panic("boom") })
-	h.Router.GET("/api/v2/ml/ok", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
+	h.Routes.Handle("GET", "/api/v2/ml/boom", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	h.Routes.Handle("GET", "/api/v2/ml/ok", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
 	return nil
 }
 func (panicky) Start(context.Context) error { return nil }
@@ -387,7 +387,7 @@ func (greedy) Setup(h *capability.Host) error {
 	if _, err := capability.SourceOf(h.Services, capability.LatencyKey); err != nil {
 		return err
 	}
-	h.Router.GET("/api/v2/ml/ok", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
+	h.Routes.Handle("GET", "/api/v2/ml/ok", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
 	return nil
 }
 

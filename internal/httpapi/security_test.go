@@ -18,10 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
@@ -32,13 +32,15 @@ import (
 const secSecret = "httpapi-test-secret-0123456789abcdef"
 
 // secGroup is a test group (registered as ml) with a user route and an
-// admin route guarded by the Host's RequireAdmin.
+// admin-only route (groupapi.AdminOnly).
 type secGroup struct{}
 
 func (secGroup) Setup(h *capability.Host) error {
-	h.Router.GET("/api/v2/ml/ok", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
-	h.Router.GET("/api/v2/ml/other", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
-	h.Router.POST("/api/v2/ml/admin", h.RequireAdmin, func(c *gin.Context) { c.JSON(200, gin.H{"admin": true}) })
+	h.Routes.Handle("GET", "/api/v2/ml/ok", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
+	h.Routes.Handle("GET", "/api/v2/ml/other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
+	h.Routes.Handle("POST", "/api/v2/ml/admin", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierr.WriteJSON(w, r, 200, map[string]any{"admin": true})
+	}), groupapi.AdminOnly)
 	return nil
 }
 func (secGroup) Start(context.Context) error { return nil }

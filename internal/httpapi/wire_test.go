@@ -53,7 +53,7 @@ func wire(d Deps) (*Server, error) {
 		}
 		f, _ := rt.Feature(name)
 		h := &capability.Host{Settings: d.Config.Group(name), Core: capability.CoreOf(d.Config), Logger: d.Logger.With("group", name),
-			Phase: d.Phase, Metrics: d.Metrics, Router: s.GroupRouter(name), RequireAdmin: s.AdminGuard(), BodyLimits: s.BodyLimits(),
+			Phase: d.Phase, Metrics: GroupMetrics(d.Metrics), Routes: s.GroupRoutes(name),
 			Services: d.Services.For(name, capability.UsesOf(name)), Enabled: func() bool { return rt.Enabled(name) }}
 		if err := f.Setup(h); err != nil {
 			rt.MarkFailed(name, fmt.Errorf("setup: %w", err))

@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
@@ -33,14 +32,14 @@ type slowGroup struct {
 }
 
 func (g *slowGroup) Setup(h *capability.Host) error {
-	h.Router.GET("/api/v2/ml/slow", func(c *gin.Context) {
+	h.Routes.Handle("GET", "/api/v2/ml/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(g.entered)
 		select {
 		case <-g.finish:
-			c.JSON(200, gin.H{"done": true})
-		case <-c.Request.Context().Done():
+			apierr.WriteJSON(w, r, 200, map[string]any{"done": true})
+		case <-r.Context().Done():
 		}
-	})
+	}))
 	return nil
 }
 func (g *slowGroup) Start(ctx context.Context) error {
@@ -201,7 +200,7 @@ func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
 type deafGroup struct{ block, entered chan struct{} }
 
 func (g *deafGroup) Setup(h *capability.Host) error {
-	h.Router.GET("/api/v2/ml/hang", func(c *gin.Context) { close(g.entered); <-g.block })
+	h.Routes.Handle("GET", "/api/v2/ml/hang", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { close(g.entered); <-g.block }))
 	return nil
 }
 func (g *deafGroup) Start(context.Context) error { <-g.block; return nil }

@@ -114,16 +114,14 @@ func (w wiring) setupGroups(srv *httpapi.Server) {
 		}
 		f, _ := rt.Feature(name)
 		h := &capability.Host{
-			Settings:     w.cfg.Group(name),
-			Core:         capability.CoreOf(w.cfg),
-			Logger:       w.logger.With("group", name),
-			Phase:        w.phase,
-			Metrics:      w.metrics,
-			Router:       srv.GroupRouter(name),
-			RequireAdmin: srv.AdminGuard(),
-			BodyLimits:   srv.BodyLimits(),
-			Services:     w.services.For(name, capability.UsesOf(name)),
-			Enabled:      func() bool { return rt.Enabled(name) },
+			Settings: w.cfg.Group(name),
+			Core:     capability.CoreOf(w.cfg),
+			Logger:   w.logger.With("group", name),
+			Phase:    w.phase,
+			Metrics:  httpapi.GroupMetrics(w.metrics),
+			Routes:   srv.GroupRoutes(name),
+			Services: w.services.For(name, capability.UsesOf(name)),
+			Enabled:  func() bool { return rt.Enabled(name) },
 		}
 		if err := f.Setup(h); err != nil {
 			rt.MarkFailed(name, fmt.Errorf("setup: %w", err))

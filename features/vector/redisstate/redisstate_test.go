@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
@@ -39,7 +41,10 @@ func (e *events) on(up bool, _ string) {
 
 func newGuard(t testing.TB, url string, reg prometheus.Registerer, ev *events) *Guard {
 	t.Helper()
-	o := Options{URL: url, Timeout: 200 * time.Millisecond, RetryInterval: 50 * time.Millisecond, Metrics: reg}
+	o := Options{URL: url, Timeout: 200 * time.Millisecond, RetryInterval: 50 * time.Millisecond}
+	if reg != nil {
+		o.Metrics = grouptest.Metrics(reg)
+	}
 	if ev != nil {
 		o.OnChange = ev.on
 	}
