@@ -132,7 +132,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	logger := service.NewLogger(cfg, stderr)
-	svc, err := service.New(cfg, logger, capability.Instantiate(capability.Linked()), capability.ReadBuildFacts())
+	svc, err := service.New(cfg, logger, capability.Instantiate(capability.Linked(), cfg.Group), capability.ReadBuildFacts())
 	var cerr *config.Error
 	if errors.As(err, &cerr) { // a setting this binary cannot honour (READY_REQUIRE of a group not linked)
 		fmt.Fprintf(stderr, "advanced-backend: configuration: %v\n", err)
@@ -185,7 +185,7 @@ func printCapabilities(args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
-	rt := capability.NewRuntime(capability.Instantiate(capability.Linked()), capability.ReadBuildFacts(), cfg.MinimalMode)
+	rt := capability.NewRuntime(capability.Instantiate(capability.Linked(), cfg.Group), capability.ReadBuildFacts(), cfg.MinimalMode)
 	est := latency.Select(cfg.Latency.Compression, cfg.Latency.ReservoirSize).Info
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

@@ -22,8 +22,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 )
@@ -34,7 +34,7 @@ type rig struct {
 	fake *testllm.Server
 	base string
 	reg  *prometheus.Registry
-	svc  *capability.Services
+	svc  *groupapi.Services
 	f    *feature
 }
 
@@ -65,7 +65,7 @@ func newRig(t *testing.T, extra map[string]string) *rig {
 	h, all := grouptest.Host(cfg, "llm")
 	reg := prometheus.NewRegistry()
 	h.Metrics = grouptest.Metrics(reg)
-	r := &rig{fake: fake, reg: reg, svc: all, f: &feature{}}
+	r := &rig{fake: fake, reg: reg, svc: all, f: newFeature(cfg.Group("llm"))}
 	r.base = grouptest.Mount(t, r.f, h)
 	grouptest.Start(t, r.f)
 	return r
@@ -726,7 +726,7 @@ func mustFloat(s string) float64 {
 func BenchmarkChatRoundTrip(b *testing.B) {
 	fake := testllm.Start(b)
 	cfg := grouptest.Config(b, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": fake.OpenAIBase(), "OPENAI_API_KEY": fake.OpenAIKey})
-	f := &feature{}
+	f := newFeature(cfg.Group("llm"))
 	h, _ := grouptest.Host(cfg, "llm")
 	base := grouptest.Mount(b, f, h)
 	grouptest.Start(b, f)
@@ -751,7 +751,7 @@ func TestStatusShowsBaseURLWithoutCredentials(t *testing.T) {
 	fake := testllm.Start(t)
 	base := strings.Replace(fake.OpenAIBase(), "://", "://user:hunter2@", 1) + "?key=hunter2"
 	cfg := grouptest.Config(t, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": base, "OPENAI_API_KEY": "sk-hunter2"})
-	f := &feature{}
+	f := newFeature(cfg.Group("llm"))
 	h, _ := grouptest.Host(cfg, "llm")
 	grouptest.Mount(t, f, h)
 	grouptest.Start(t, f)

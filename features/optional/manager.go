@@ -12,14 +12,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // targets are the shared services a registry file is applied to.
 type targets struct {
-	latency   capability.Source[groupapi.LatencySource]
-	overrides capability.Source[groupapi.RateLimitOverrides]
+	latency   groupapi.Source[groupapi.LatencySource]
+	overrides groupapi.Source[groupapi.RateLimitOverrides]
 }
 
 // manager owns the active registry: it loads the file, applies it to the

@@ -33,8 +33,8 @@ import (
 const sniffLimit = 64 << 10
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: groupdesc.Optional.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
-		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey, capability.SwitchesKey}}})
+	capability.Register(capability.GroupInfo{Name: groupdesc.Optional.Name, New: func(v config.Values) groupapi.Feature { return newFeature(v) }, Settings: Settings(),
+		Uses: capability.Uses{Reads: []groupapi.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey, capability.SwitchesKey}}})
 }
 
 // Settings are the optional group's settings (prefixes REGISTRY_, FILES_ in
@@ -59,7 +59,15 @@ func settings(c *settingValues) []config.Setting {
 	}
 }
 
+// newFeature builds an instance with its settings bound.
+func newFeature(v config.Values) *feature {
+	f := &feature{}
+	v.Into(settings(&f.cfg))
+	return f
+}
+
 type feature struct {
+	cfg   settingValues
 	reg   *manager
 	files fileLimits
 
@@ -77,19 +85,18 @@ type feature struct {
 
 // Setup mounts the routes and raises the body limit of the upload route; it
 // does no I/O (the registry file is read in Start).
-func (f *feature) Setup(h *capability.Host) error {
+func (f *feature) Setup(h *groupapi.Host) error {
 	mimetype.SetLimit(sniffLimit)
-	var cfg settingValues
-	h.Settings.Into(settings(&cfg))
-	lat, err := capability.SourceOf(h.Services, capability.LatencyKey)
+	cfg := f.cfg
+	lat, err := groupapi.SourceOf(h.Services, capability.LatencyKey)
 	if err != nil {
 		return err
 	}
-	ov, err := capability.SourceOf(h.Services, capability.RateLimitOverridesKey)
+	ov, err := groupapi.SourceOf(h.Services, capability.RateLimitOverridesKey)
 	if err != nil {
 		return err
 	}
-	switches, err := capability.SourceOf(h.Services, capability.SwitchesKey)
+	switches, err := groupapi.SourceOf(h.Services, capability.SwitchesKey)
 	if err != nil {
 		return err
 	}

@@ -36,10 +36,11 @@ func TestClusterPublisherLifecycle(t *testing.T) {
 
 func publisherLifecycle(t *testing.T, url, describe string) {
 	env := map[string]string{"REDIS_URL": url, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s", "VECTOR_DATA_DIR": t.TempDir()}
-	h, svc := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
+	cfg := grouptest.Config(t, "vector", Settings(), env)
+	h, svc := grouptest.Host(cfg, "vector")
 	m := &member{}
 	svc.ClusterMember.Provide(m)
-	f := &feature{}
+	f := newFeature(cfg.Group("vector"))
 	grouptest.Mount(t, f, h)
 	cl, ok := svc.Cluster.Get()
 	if !ok {

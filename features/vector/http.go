@@ -9,7 +9,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/durable"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
@@ -20,7 +19,7 @@ const (
 	defaultLimit    = 10
 )
 
-func (f *feature) mount(h *capability.Host) {
+func (f *feature) mount(h *groupapi.Host) {
 	const c = "/api/v2/vector/collections/{name}"
 	route := func(method, pattern string, handler http.HandlerFunc, opts ...groupapi.RouteOption) {
 		h.Routes.Handle(method, pattern, handler, opts...)

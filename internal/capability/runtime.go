@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/capreport"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // Runtime is the run-time state of the groups of one process: which are
 // linked, enabled and started. It is safe for concurrent use.
 type Runtime struct {
-	features map[string]Feature
+	features map[string]groupapi.Feature
 	facts    BuildFacts
 	minimal  bool
 	variant  string
@@ -36,7 +37,7 @@ type startResult struct {
 
 // NewRuntime wraps the linked features. With minimal set (MINIMAL_MODE)
 // no group is enabled.
-func NewRuntime(features map[string]Feature, facts BuildFacts, minimal bool) *Runtime {
+func NewRuntime(features map[string]groupapi.Feature, facts BuildFacts, minimal bool) *Runtime {
 	return &Runtime{
 		features: features,
 		facts:    facts,
@@ -62,7 +63,7 @@ func (r *Runtime) LinkedNames() []string {
 }
 
 // Feature returns the linked feature of a group.
-func (r *Runtime) Feature(group string) (Feature, bool) {
+func (r *Runtime) Feature(group string) (groupapi.Feature, bool) {
 	f, ok := r.features[group]
 	return f, ok
 }

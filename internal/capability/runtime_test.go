@@ -17,7 +17,7 @@ type stubborn struct {
 	stopped atomic.Int32
 }
 
-func (s *stubborn) Setup(*Host) error { return nil }
+func (s *stubborn) Setup(*groupapi.Host) error { return nil }
 func (s *stubborn) Start(context.Context) error {
 	return <-s.start
 }
@@ -47,7 +47,7 @@ func TestStartAllBoundsAStartThatIgnoresItsContext(t *testing.T) {
 	ml := &stubborn{start: make(chan error), stop: make(chan error)}
 	t.Cleanup(func() { close(ml.stop) }) // let the abandoned goroutines end
 	llm := &fakeFeature{status: groupapi.Status{Ready: true, Detail: "fine"}}
-	rt := NewRuntime(map[string]Feature{"ml": ml, "llm": llm}, facts("nomsgpack,ml,llm"), false)
+	rt := NewRuntime(map[string]groupapi.Feature{"ml": ml, "llm": llm}, facts("nomsgpack,ml,llm"), false)
 	outcomes := map[string]error{}
 	within(t, 10*time.Second, "StartAll", func() {
 		rt.StartAll(context.Background(), func(g string, err error) { outcomes[g] = err }, 50*time.Millisecond)
@@ -99,7 +99,7 @@ func TestStartAllBoundsAStartThatIgnoresItsContext(t *testing.T) {
 func TestStartAllReturnsWhenCancelled(t *testing.T) {
 	ml := &stubborn{start: make(chan error), stop: make(chan error)}
 	t.Cleanup(func() { close(ml.start) })
-	rt := NewRuntime(map[string]Feature{"ml": ml}, facts("nomsgpack,ml"), false)
+	rt := NewRuntime(map[string]groupapi.Feature{"ml": ml}, facts("nomsgpack,ml"), false)
 	ctx, cancel := context.WithCancel(context.Background())
 	var got error
 	started := make(chan struct{})

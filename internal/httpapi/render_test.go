@@ -25,7 +25,7 @@ import (
 // way every group answers JSON.
 type nanGroup struct{}
 
-func (nanGroup) Setup(h *capability.Host) error {
+func (nanGroup) Setup(h *groupapi.Host) error {
 	h.Routes.Handle("GET", "/api/v2/ml/nan", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apierr.WriteJSON(w, r, 200, map[string]any{"x": math.NaN()})
 	}))
@@ -54,10 +54,10 @@ func TestNoEmpty200WhenRenderFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
-	rt := capability.NewRuntime(map[string]capability.Feature{"ml": nanGroup{}}, capability.FactsFrom(bi), false)
+	rt := capability.NewRuntime(map[string]groupapi.Feature{"ml": nanGroup{}}, capability.FactsFrom(bi), false)
 	var logs syncBuf
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Phase: phase.New(nil),
-		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err != nil {
 		t.Fatal(err)
 	}

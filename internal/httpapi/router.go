@@ -37,7 +37,7 @@ type Deps struct {
 	Phase    *phase.Log
 	Groups   *capability.Runtime
 	Metrics  *prometheus.Registry
-	Services *capability.Services
+	Services *groupapi.Services
 	// Latency records every request and answers /api/v2/latency/...;
 	// Close stops it.
 	Latency *latency.Engine

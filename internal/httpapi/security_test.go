@@ -35,7 +35,7 @@ const secSecret = "httpapi-test-secret-0123456789abcdef"
 // admin-only route (groupapi.AdminOnly).
 type secGroup struct{}
 
-func (secGroup) Setup(h *capability.Host) error {
+func (secGroup) Setup(h *groupapi.Host) error {
 	h.Routes.Handle("GET", "/api/v2/ml/ok", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
 	h.Routes.Handle("GET", "/api/v2/ml/other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
 	h.Routes.Handle("POST", "/api/v2/ml/admin", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +50,7 @@ func (secGroup) Status() groupapi.Status     { return groupapi.Status{Ready: tru
 type secEnv struct {
 	s        *Server
 	base     string
-	services *capability.Services
+	services *groupapi.Services
 	metrics  *prometheus.Registry
 }
 
@@ -62,8 +62,8 @@ func newSecServer(t *testing.T, env map[string]string) secEnv {
 		t.Fatal(err)
 	}
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
-	rt := capability.NewRuntime(map[string]capability.Feature{"ml": secGroup{}}, capability.FactsFrom(bi), cfg.MinimalMode)
-	svcs := &capability.Services{}
+	rt := capability.NewRuntime(map[string]groupapi.Feature{"ml": secGroup{}}, capability.FactsFrom(bi), cfg.MinimalMode)
+	svcs := &groupapi.Services{}
 	reg := prometheus.NewRegistry()
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil),
 		Groups: rt, Metrics: reg, Services: svcs})
@@ -418,7 +418,7 @@ func TestBadSecurityConfigFailsStartup(t *testing.T) {
 	}
 	rt := capability.NewRuntime(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
 	_, err = wire(Deps{Config: cfg, Logger: slog.New(slog.DiscardHandler), Phase: phase.New(nil), Groups: rt,
-		Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+		Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err == nil || !strings.Contains(err.Error(), "JWT_PUBLIC_KEY_FILE") {
 		t.Fatalf("want a start-up error naming JWT_PUBLIC_KEY_FILE, got %v", err)
 	}

@@ -34,7 +34,7 @@ type Service struct {
 	rt     *capability.Runtime
 	server *httpapi.Server
 	// services are the typed meeting points of this service's parts.
-	services *capability.Services
+	services *groupapi.Services
 	// fatal carries a group start error marked groupapi.ErrFatal.
 	fatal chan error
 }
@@ -55,7 +55,7 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // New assembles the service from fresh instances of the linked groups
 // (capability.Instantiate). It does no network
 // I/O, so it is as fast as start-up needs to be.
-func New(cfg *config.Config, logger *slog.Logger, features map[string]capability.Feature, facts capability.BuildFacts) (*Service, error) {
+func New(cfg *config.Config, logger *slog.Logger, features map[string]groupapi.Feature, facts capability.BuildFacts) (*Service, error) {
 	pl := phase.New(logger)
 	pl.Info("init", "INIT: process start")
 	rt := capability.NewRuntime(features, facts, cfg.MinimalMode)
@@ -85,7 +85,7 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return nil, fmt.Errorf("register process collector: %w", err)
 	}
-	services := &capability.Services{}
+	services := &groupapi.Services{}
 	srv, err := wiring{cfg: cfg, logger: logger, phase: pl, metrics: reg, services: services, rt: rt}.build()
 	if err != nil {
 		return nil, err

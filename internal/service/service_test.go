@@ -31,7 +31,7 @@ type slowGroup struct {
 	fail    error
 }
 
-func (g *slowGroup) Setup(h *capability.Host) error {
+func (g *slowGroup) Setup(h *groupapi.Host) error {
 	h.Routes.Handle("GET", "/api/v2/ml/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(g.entered)
 		select {
@@ -115,7 +115,7 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 	}
 	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), entered: make(chan struct{}), finish: make(chan struct{})}
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
 	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), fail: errors.New("no backend")}
 	close(g.release)
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
 // and serves a route that ignores its request's context too.
 type deafGroup struct{ block, entered chan struct{} }
 
-func (g *deafGroup) Setup(h *capability.Host) error {
+func (g *deafGroup) Setup(h *groupapi.Host) error {
 	h.Routes.Handle("GET", "/api/v2/ml/hang", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { close(g.entered); <-g.block }))
 	return nil
 }
@@ -225,7 +225,7 @@ func TestRunIsBoundedWhateverAGroupDoes(t *testing.T) {
 			g := &deafGroup{block: make(chan struct{}), entered: make(chan struct{})}
 			t.Cleanup(func() { close(g.block) })
 			svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-				map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+				map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +287,7 @@ func TestFatalGroupStartEndsRun(t *testing.T) {
 		fail: fmt.Errorf("%w: data directory in use", groupapi.ErrFatal)}
 	close(g.release)
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestDrainKeepsServingThenCloses(t *testing.T) {
 	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), entered: make(chan struct{}), finish: make(chan struct{})}
 	close(g.release)
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +382,7 @@ func TestReadyRequireOfAGroupNotLinked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]capability.Feature{}, capability.BuildFacts{})
+	_, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]groupapi.Feature{}, capability.BuildFacts{})
 	var ce *config.Error
 	if !errors.As(err, &ce) || ce.Var != "READY_REQUIRE" || !strings.Contains(err.Error(), "vector is not linked") {
 		t.Fatalf("New with READY_REQUIRE=vector on a build without it: %v", err)

@@ -25,7 +25,7 @@ type timeoutGroup struct {
 	pause    time.Duration
 }
 
-func (g *timeoutGroup) Setup(h *capability.Host) error {
+func (g *timeoutGroup) Setup(h *groupapi.Host) error {
 	h.Routes.Handle("POST", "/api/v2/ml/echo", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var v map[string]any
 		if !apierr.ReadJSON(w, r, &v) {
@@ -80,7 +80,7 @@ func runTimeouts(t *testing.T, env map[string]string) (*timeoutGroup, string) {
 	}
 	g := &timeoutGroup{writeErr: make(chan error, 1), pause: 3 * cfg.HTTP.WriteTimeout}
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}

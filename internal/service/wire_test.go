@@ -18,8 +18,8 @@ import (
 // nothing, so it declared nothing).
 type greedy struct{}
 
-func (greedy) Setup(h *capability.Host) error {
-	_, err := capability.SourceOf(h.Services, capability.LatencyKey)
+func (greedy) Setup(h *groupapi.Host) error {
+	_, err := groupapi.SourceOf(h.Services, capability.LatencyKey)
 	return err
 }
 func (greedy) Start(context.Context) error { return nil }
@@ -36,7 +36,7 @@ func TestWiringReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]capability.Feature{"ml": greedy{}}, capability.BuildFacts{})
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]groupapi.Feature{"ml": greedy{}}, capability.BuildFacts{})
 	if err != nil {
 		t.Fatal(err)
 	}

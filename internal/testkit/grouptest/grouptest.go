@@ -1,4 +1,4 @@
-// Package grouptest serves one group's capability.Feature over loopback on
+// Package grouptest serves one group's groupapi.Feature over loopback on
 // the real gin stack, mounted the way core mounts it (body limits with the
 // group's per-route exceptions, the admin guard, the groups' net/http
 // handlers through core's groupapi.Router), for the group packages' tests.
@@ -22,6 +22,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/service"
 )
 
 // Config parses core settings and the group's own from env the way a
@@ -38,18 +39,19 @@ func Config(t testing.TB, group string, settings []config.Setting, env map[strin
 	return cfg
 }
 
-// Host returns the Host core would give the group under cfg: fresh
+// Host returns the Host core would give the group under cfg (the group's
+// own settings are bound by its constructor, with cfg.Group(group)): fresh
 // services, of which the group sees what its registration declares (the
 // group's package is linked into its own tests), a discarding logger, a
 // phase log and a fresh metrics registry of its own. It also returns the
 // whole services, core's side, for the test to provide and inspect. Mount
 // sets the routes.
-func Host(cfg *config.Config, group string) (*capability.Host, *capability.Services) {
-	all := &capability.Services{}
-	return &capability.Host{Settings: cfg.Group(group), Core: capability.CoreOf(cfg),
+func Host(cfg *config.Config, group string) (*groupapi.Host, *groupapi.Services) {
+	all := &groupapi.Services{}
+	return &groupapi.Host{Core: service.CoreOf(cfg),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil),
 		Metrics:  Metrics(prometheus.NewRegistry()),
-		Services: all.For(group, capability.UsesOf(group))}, all
+		Services: capability.UsesOf(group).View(all, group)}, all
 }
 
 // Metrics is the groupapi.Metrics core gives a group, over reg (for a test
@@ -67,7 +69,7 @@ func Admin(guard gin.HandlerFunc) Option { return func(m *mount) { m.admin = gua
 
 // Mount sets h.Routes, runs Setup, and serves the routes until the test
 // ends. It returns the server's base URL.
-func Mount(t testing.TB, f capability.Feature, h *capability.Host, opts ...Option) string {
+func Mount(t testing.TB, f groupapi.Feature, h *groupapi.Host, opts ...Option) string {
 	t.Helper()
 	m := mount{admin: func(c *gin.Context) {
 		apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only (grouptest: no admin guard given)")
@@ -82,9 +84,9 @@ func Mount(t testing.TB, f capability.Feature, h *capability.Host, opts ...Optio
 		t.Fatalf("trusted proxies: %v", err)
 	}
 	limits := &apierr.RouteLimits{}
-	maxBody := int64(1 << 20)
-	if h.Core != nil {
-		maxBody = h.Core.MaxBodyBytes
+	maxBody := h.Core.MaxBodyBytes
+	if maxBody <= 0 {
+		maxBody = 1 << 20
 	}
 	e.Use(apierr.LimitBodyRoutes(maxBody, limits))
 	h.Routes = httpapi.GroupRoutes(e.Group(""), m.admin, limits)
@@ -97,7 +99,7 @@ func Mount(t testing.TB, f capability.Feature, h *capability.Host, opts ...Optio
 }
 
 // Start runs the feature's Start and stops it when the test ends.
-func Start(t testing.TB, f capability.Feature) {
+func Start(t testing.TB, f groupapi.Feature) {
 	t.Helper()
 	if err := f.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)
