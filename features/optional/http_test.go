@@ -21,6 +21,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
@@ -77,7 +78,7 @@ type rig struct {
 	base    string
 	handler http.Handler
 	f       *feature
-	rt      *capability.Runtime
+	rt      *lifecycle.Runtime
 	lat     *recLatency
 	ov      *recOverrides
 	sig     chan chan<- os.Signal
@@ -94,7 +95,7 @@ func newRig(t testing.TB, env map[string]string, withServices bool) *rig {
 	r.f = newFeature(cfg.Group("optional"))
 	r.f.notify = func(c chan<- os.Signal) { r.sig <- c }
 	r.f.stopNotify = func(chan<- os.Signal) {}
-	r.rt = capability.NewRuntime(map[string]groupapi.Feature{"ml": idle{}, "optional": r.f}, capability.BuildFacts{}, false)
+	r.rt = lifecycle.New(map[string]groupapi.Feature{"ml": idle{}, "optional": r.f}, capability.BuildFacts{}, false)
 	svc := &groupapi.Services{}
 	if withServices {
 		svc.Latency.Provide(r.lat)

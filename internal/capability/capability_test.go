@@ -149,45 +149,6 @@ func TestCrossCheck(t *testing.T) {
 	}
 }
 
-func TestRuntimeStates(t *testing.T) {
-	f := facts("nomsgpack,ml", "gonum.org/v1/gonum")
-	ml := &fakeFeature{status: groupapi.Status{Ready: true, Detail: "fine"}}
-	rt := NewRuntime(map[string]groupapi.Feature{"ml": ml}, f, false)
-	if rt.Variant() != "custom" {
-		t.Fatal(rt.Variant())
-	}
-	st := rt.State("ml")
-	if !st.Linked || !st.Enabled || st.Ready || st.Detail != "starting" {
-		t.Fatalf("before start: %+v", st)
-	}
-	rt.StartAll(context.Background(), func(string, error) {}, 1e9)
-	st = rt.State("ml")
-	if !st.Ready || st.Detail != "fine" || len(st.Modules) != 1 || st.Modules[0].Version != "v1.0.0" {
-		t.Fatalf("after start: %+v", st)
-	}
-	if err := rt.SetDisabled("ml", true, "switched off by test"); err != nil {
-		t.Fatal(err)
-	}
-	if st = rt.State("ml"); st.Enabled || st.Ready || st.Detail != "switched off by test" {
-		t.Fatalf("disabled: %+v", st)
-	}
-	if err := rt.SetDisabled("llm", true, "x"); err == nil {
-		t.Fatal("disabling an unlinked group accepted")
-	}
-	llm := rt.State("llm")
-	if llm.Linked || llm.Enabled || len(llm.Modules) != 0 || !strings.Contains(llm.Detail, "not linked") {
-		t.Fatalf("unlinked: %+v", llm)
-	}
-	if len(rt.States()) != len(groupspec.Groups()) {
-		t.Fatal("States must list every declared group")
-	}
-
-	min := NewRuntime(map[string]groupapi.Feature{"ml": ml}, f, true)
-	if st := min.State("ml"); !st.Linked || st.Enabled || st.Ready || !strings.Contains(st.Detail, "MINIMAL_MODE") {
-		t.Fatalf("minimal: %+v", st)
-	}
-}
-
 // TestEveryBuildTagIsDeclared greps the tree for build constraints and fails
 // on any tag the table does not declare, so a stray or misspelt tag cannot
 // silently build a different binary.

@@ -2,8 +2,8 @@
 // packages register a constructor, their settings and the shared services
 // they read and provide (GroupInfo.Uses) from init, the way database/sql
 // drivers and Caddy modules do; each service builds fresh group instances
-// from them (Runtime), and cross-checks what registered against
-// runtime/debug.ReadBuildInfo.
+// from them (Instantiate; internal/lifecycle runs them), and cross-checks
+// what registered against runtime/debug.ReadBuildInfo.
 //
 // Core and groups cooperate through groupapi.Services, a set of typed
 // slots, each set once. This package names them (LatencyKey, ...) and

@@ -20,6 +20,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -86,7 +87,7 @@ func logServer(t *testing.T, env map[string]string) (*Server, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	buf := &bytes.Buffer{}
-	rt := capability.NewRuntime(map[string]groupapi.Feature{"ml": panicky{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": panicky{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(buf, nil)), Phase: phase.New(nil),
 		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err != nil {
@@ -297,7 +298,7 @@ func BenchmarkHealthRequestLog(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			rt := capability.NewRuntime(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
+			rt := lifecycle.New(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
 			s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Phase: phase.New(nil),
 				Groups: rt, Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 			if err != nil {

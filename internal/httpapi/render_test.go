@@ -18,6 +18,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -54,7 +55,7 @@ func TestNoEmpty200WhenRenderFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
-	rt := capability.NewRuntime(map[string]groupapi.Feature{"ml": nanGroup{}}, capability.FactsFrom(bi), false)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": nanGroup{}}, capability.FactsFrom(bi), false)
 	var logs syncBuf
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Phase: phase.New(nil),
 		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})

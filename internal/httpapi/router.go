@@ -20,11 +20,12 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/bodymem"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
@@ -35,7 +36,7 @@ type Deps struct {
 	Config   *config.Config
 	Logger   *slog.Logger
 	Phase    *phase.Log
-	Groups   *capability.Runtime
+	Groups   *lifecycle.Runtime
 	Metrics  *prometheus.Registry
 	Services *groupapi.Services
 	// Latency records every request and answers /api/v2/latency/...;
@@ -52,7 +53,7 @@ type Deps struct {
 type Server struct {
 	deps      Deps
 	engine    *gin.Engine
-	estimator latency.EstimatorInfo
+	estimator capreport.Estimator
 	lat       *latency.Engine
 	admin     gin.HandlerFunc
 	user      gin.HandlerFunc

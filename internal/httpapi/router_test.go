@@ -21,6 +21,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -36,7 +37,7 @@ func (panicky) Start(context.Context) error { return nil }
 func (panicky) Stop(context.Context) error  { return nil }
 func (panicky) Status() groupapi.Status     { return groupapi.Status{Ready: true, Detail: "test"} }
 
-func newTestServer(t *testing.T, env map[string]string) (*Server, *capability.Runtime) {
+func newTestServer(t *testing.T, env map[string]string) (*Server, *lifecycle.Runtime) {
 	t.Helper()
 	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
@@ -44,7 +45,7 @@ func newTestServer(t *testing.T, env map[string]string) (*Server, *capability.Ru
 	}
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt := capability.NewRuntime(map[string]groupapi.Feature{"ml": panicky{}}, capability.FactsFrom(bi), cfg.MinimalMode)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": panicky{}}, capability.FactsFrom(bi), cfg.MinimalMode)
 	s, err := wire(Deps{Config: cfg, Logger: logger, Phase: phase.New(nil), Groups: rt,
 		Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err != nil {
@@ -247,7 +248,7 @@ func newSwitchable(t *testing.T, env map[string]string) (*Server, *atomic.Pointe
 	}
 	st := &atomic.Pointer[groupapi.Status]{}
 	st.Store(&groupapi.Status{Ready: true, Detail: "fine"})
-	rt := capability.NewRuntime(map[string]groupapi.Feature{"ml": switchable{st: st}}, capability.FactsFrom(&debug.BuildInfo{}), false)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": switchable{st: st}}, capability.FactsFrom(&debug.BuildInfo{}), false)
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil), Groups: rt,
 		Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err != nil {
@@ -400,7 +401,7 @@ func TestUndeclaredServiceFailsSetupAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := capability.NewRuntime(map[string]groupapi.Feature{"ml": greedy{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": greedy{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
 	pl := phase.New(nil)
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: pl, Groups: rt,
 		Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})

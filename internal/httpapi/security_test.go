@@ -26,6 +26,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -62,7 +63,7 @@ func newSecServer(t *testing.T, env map[string]string) secEnv {
 		t.Fatal(err)
 	}
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
-	rt := capability.NewRuntime(map[string]groupapi.Feature{"ml": secGroup{}}, capability.FactsFrom(bi), cfg.MinimalMode)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": secGroup{}}, capability.FactsFrom(bi), cfg.MinimalMode)
 	svcs := &groupapi.Services{}
 	reg := prometheus.NewRegistry()
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil),
@@ -416,7 +417,7 @@ func TestBadSecurityConfigFailsStartup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := capability.NewRuntime(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
+	rt := lifecycle.New(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
 	_, err = wire(Deps{Config: cfg, Logger: slog.New(slog.DiscardHandler), Phase: phase.New(nil), Groups: rt,
 		Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err == nil || !strings.Contains(err.Error(), "JWT_PUBLIC_KEY_FILE") {

@@ -12,6 +12,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
@@ -28,7 +29,7 @@ type wiring struct {
 	phase    *phase.Log
 	metrics  *prometheus.Registry
 	services *groupapi.Services
-	rt       *capability.Runtime
+	rt       *lifecycle.Runtime
 }
 
 // build constructs the core parts, provides core's services and returns

@@ -24,9 +24,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
-	"github.com/redis/go-redis/v9"
 )
 
 // ErrUnavailable is returned while Redis is considered down.
