@@ -38,7 +38,7 @@ type v1Error struct {
 	code, param, detail string
 }
 
-func (e *v1Error) abort(w http.ResponseWriter, req *http.Request) {
+func (e *v1Error) abort(w http.ResponseWriter) {
 	apierr.OpenAIError(w, e.status, e.code, e.param, e.detail)
 }
 
@@ -130,7 +130,7 @@ func (f *feature) routes(rt route) bool {
 func readBody(w http.ResponseWriter, req *http.Request) ([]byte, bool) { return apierr.ReadAll(w, req) }
 
 // decodeV1 decodes body into v; a failure is a 400 naming the field.
-func decodeV1(w http.ResponseWriter, req *http.Request, body []byte, v any) bool {
+func decodeV1(w http.ResponseWriter, body []byte, v any) bool {
 	if err := json.Unmarshal(body, v); err != nil {
 		param := ""
 		var typ *json.UnmarshalTypeError
@@ -150,9 +150,9 @@ func decodeV1(w http.ResponseWriter, req *http.Request, body []byte, v any) bool
 // checkKeys refuses a body whose keys could mean two things (duplicates,
 // case variants of a known field): the gateway forwards the bytes it
 // checked, so they must mean to the upstream what they meant to the check.
-func checkKeys(w http.ResponseWriter, req *http.Request, body []byte, known []string) bool {
+func checkKeys(w http.ResponseWriter, body []byte, known []string) bool {
 	if fe := openaicompat.CheckKeys(body, known); fe != nil {
-		badRequest(fe.Param, "%s", fe.Message).abort(w, req)
+		badRequest(fe.Param, "%s", fe.Message).abort(w)
 		return false
 	}
 	return true
@@ -189,16 +189,16 @@ func (f *feature) v1Chat(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var r openaicompat.ChatProbe
-	if !decodeV1(w, req, body, &r) || !checkKeys(w, req, body, openaicompat.ChatFields) {
+	if !decodeV1(w, body, &r) || !checkKeys(w, body, openaicompat.ChatFields) {
 		return
 	}
 	if e := f.checkChat(&r); e != nil {
-		e.abort(w, req)
+		e.abort(w)
 		return
 	}
 	rt, e := f.routeModel(r.Model, false)
 	if e != nil {
-		e.abort(w, req)
+		e.abort(w)
 		return
 	}
 	call := chatCall{client: rt.client, model: rt.model, includeUsage: r.StreamOptions != nil && r.StreamOptions.IncludeUsage}
@@ -211,7 +211,7 @@ func (f *feature) v1Chat(w http.ResponseWriter, req *http.Request) {
 			maxTokens = *r.MaxTokens
 		}
 		var full openaicompat.ChatRequest
-		if !decodeV1(w, req, body, &full) {
+		if !decodeV1(w, body, &full) {
 			return
 		}
 		b, ferr := openaicompat.ToAnthropic(body, &full, rt.model, maxTokens)
@@ -241,7 +241,7 @@ func (f *feature) v1Chat(w http.ResponseWriter, req *http.Request) {
 	}
 	answer, cached, err := f.complete(req.Context(), call, cacheOp, isCompletion)
 	if err != nil {
-		f.abortV1(w, req, err)
+		f.abortV1(w, err)
 		return
 	}
 	if cached {
@@ -304,7 +304,7 @@ func v1Status(err error) (status int, code string, retryAfter time.Duration) {
 	return http.StatusBadGateway, "upstream_error", 0
 }
 
-func (f *feature) abortV1(w http.ResponseWriter, req *http.Request, err error) {
+func (f *feature) abortV1(w http.ResponseWriter, err error) {
 	status, code, ra := v1Status(err)
 	if ra > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))

@@ -77,7 +77,7 @@ func (f *feature) v1Model(w http.ResponseWriter, req *http.Request) {
 	id := req.PathValue("id")
 	rt, e := f.routeModel(id, false)
 	if e != nil {
-		e.abort(w, req)
+		e.abort(w)
 		return
 	}
 	apierr.WriteJSON(w, req, http.StatusOK, v1Model{ID: rt.prov + "/" + rt.model, Object: "model", OwnedBy: rt.prov})
@@ -105,43 +105,43 @@ func (f *feature) v1Embeddings(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var probe map[string]json.RawMessage
-	if !decodeV1(w, req, body, &probe) || !checkKeys(w, req, body, openaicompat.EmbeddingFields) {
+	if !decodeV1(w, body, &probe) || !checkKeys(w, body, openaicompat.EmbeddingFields) {
 		return
 	}
 	for k := range probe {
 		switch k {
 		case "input", "model", "encoding_format", "user":
 		default:
-			badRequest(k, "%s: not supported by this gateway", k).abort(w, req)
+			badRequest(k, "%s: not supported by this gateway", k).abort(w)
 			return
 		}
 	}
 	var r v1EmbedRequest
-	if !decodeV1(w, req, body, &r) {
+	if !decodeV1(w, body, &r) {
 		return
 	}
 	var inputs []string
 	if json.Unmarshal(r.Input, &inputs) != nil {
 		var one string
 		if json.Unmarshal(r.Input, &one) != nil {
-			badRequest("input", "input: want a string or an array of strings (token arrays are not supported)").abort(w, req)
+			badRequest("input", "input: want a string or an array of strings (token arrays are not supported)").abort(w)
 			return
 		}
 		inputs = []string{one}
 	}
 	if msg := checkInputs(inputs, ""); msg != "" {
-		badRequest("input", "%s", msg).abort(w, req)
+		badRequest("input", "%s", msg).abort(w)
 		return
 	}
 	switch r.EncodingFormat {
 	case "", "float", "base64":
 	default:
-		badRequest("encoding_format", "encoding_format: want float or base64, got %q", r.EncodingFormat).abort(w, req)
+		badRequest("encoding_format", "encoding_format: want float or base64, got %q", r.EncodingFormat).abort(w)
 		return
 	}
 	rt, e := f.routeModel(r.Model, true)
 	if e != nil {
-		e.abort(w, req)
+		e.abort(w)
 		return
 	}
 	resp, err := f.embed(req.Context(), inputs, rt.model)
@@ -150,7 +150,7 @@ func (f *feature) v1Embeddings(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if err != nil {
-		f.abortV1(w, req, err)
+		f.abortV1(w, err)
 		return
 	}
 	data := make([]v1Embedding, len(resp.Data))

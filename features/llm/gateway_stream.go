@@ -33,7 +33,7 @@ func (s *v1Sink) event(ev upstream.Event) (bool, error) {
 
 func (s *v1Sink) fail(err error) {
 	if !s.w.started {
-		s.f.abortV1(s.w.w, s.w.req, err)
+		s.f.abortV1(s.w.w, err)
 		return
 	}
 	status, code, _ := v1Status(err)
