@@ -32,6 +32,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/version"
 
 	_ "github.com/advanced-backend/advanced-backend/features" // the linked groups register here
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 )
 
 // Exit codes.
@@ -132,7 +133,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	logger := service.NewLogger(cfg, stderr)
-	svc, err := service.New(cfg, logger, capability.Instantiate(capability.Linked()), capability.ReadBuildFacts())
+	svc, err := service.New(cfg, logger, capability.Instantiate(capability.Linked(), cfg.Group), capability.ReadBuildFacts())
 	var cerr *config.Error
 	if errors.As(err, &cerr) { // a setting this binary cannot honour (READY_REQUIRE of a group not linked)
 		fmt.Fprintf(stderr, "advanced-backend: configuration: %v\n", err)
@@ -167,7 +168,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 func printVersion(stdout io.Writer) int {
 	facts := capability.ReadBuildFacts()
 	linked := capability.LinkedNames()
-	fmt.Fprintf(stdout, "advanced-backend %s\n", capability.FullVersion(linked))
+	fmt.Fprintf(stdout, "advanced-backend %s\n", version.Full(linked))
 	fmt.Fprintf(stdout, "commit:  %s\n", version.Commit)
 	fmt.Fprintf(stdout, "variant: %s\n", groupspec.VariantFor(linked))
 	fmt.Fprintf(stdout, "tags:    %s\n", strings.Join(facts.Tags, ","))
@@ -185,11 +186,11 @@ func printCapabilities(args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
-	rt := capability.NewRuntime(capability.Instantiate(capability.Linked()), capability.ReadBuildFacts(), cfg.MinimalMode)
+	rt := lifecycle.New(capability.Instantiate(capability.Linked(), cfg.Group), capability.ReadBuildFacts(), cfg.MinimalMode)
 	est := latency.Select(cfg.Latency.Compression, cfg.Latency.ReservoirSize).Info
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(rt.Report(capability.ReportInput{
+	if err := enc.Encode(rt.Report(lifecycle.ReportInput{
 		SafeMode:          cfg.SafeMode,
 		IncludeTensorflow: cfg.IncludeTensorflow,
 		Fallback:          est.Fallback,

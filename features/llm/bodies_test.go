@@ -22,6 +22,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/service"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
@@ -42,7 +43,7 @@ func fullStack(t *testing.T, extra map[string]string) (string, *service.Service)
 		env[k] = v
 	}
 	cfg := loadConfig(t, env)
-	svc, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]capability.Feature{"llm": &feature{}},
+	svc, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]groupapi.Feature{"llm": newFeature(cfg.Group("llm"))},
 		capability.BuildFacts{Modules: map[string]string{}})
 	if err != nil {
 		t.Fatal(err)

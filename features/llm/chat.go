@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/gin-gonic/gin"
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
@@ -74,18 +73,18 @@ func (f *feature) validate(r *chatRequest) string {
 	return ""
 }
 
-func (f *feature) chat(c *gin.Context) {
+func (f *feature) chat(w http.ResponseWriter, req *http.Request) {
 	var r chatRequest
-	if !apierr.DecodeJSON(c, &r) {
+	if !apierr.ReadJSON(w, req, &r) {
 		return
 	}
 	if msg := f.validate(&r); msg != "" {
-		apierr.Abort(c, http.StatusBadRequest, "bad_request", msg)
+		apierr.Error(w, req, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
 	name, client, why := f.lookup(r.Provider)
 	if client == nil {
-		apierr.Abort(c, http.StatusServiceUnavailable, "provider_not_ready", why)
+		apierr.Error(w, req, http.StatusServiceUnavailable, "provider_not_ready", why)
 		return
 	}
 	model := r.Model
@@ -98,34 +97,34 @@ func (f *feature) chat(c *gin.Context) {
 	}
 	call, msg := chatBody(client, model, r.Messages, maxTokens, r.Temperature, r.Stream)
 	if msg != "" {
-		apierr.Abort(c, http.StatusBadRequest, "bad_request", msg)
+		apierr.Error(w, req, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
 	if r.Stream {
-		f.relay(c, call, &chatSink{c: c, name: name})
+		f.relay(req.Context(), call, &chatSink{w: w, req: req, name: name})
 		return
 	}
 	var cacheOp string
 	if r.Temperature != nil && *r.Temperature == 0 {
 		cacheOp = "chat" // deterministic
 	}
-	answer, cached, err := f.complete(c.Request.Context(), call, cacheOp, func(b []byte) error {
+	answer, cached, err := f.complete(req.Context(), call, cacheOp, func(b []byte) error {
 		_, err := decodeChatAnswer(name, b)
 		return err
 	})
 	if err != nil {
-		abortUpstream(c, err)
+		abortUpstream(w, req, err)
 		return
 	}
 	resp, err := decodeChatAnswer(name, answer)
 	if err != nil {
-		abortUpstream(c, err)
+		abortUpstream(w, req, err)
 		return
 	}
 	if resp.Model == "" {
 		resp.Model = model
 	}
-	apierr.JSON(c, http.StatusOK, chatResponse{Provider: name, Response: resp, Cached: cached})
+	apierr.WriteJSON(w, req, http.StatusOK, chatResponse{Provider: name, Response: resp, Cached: cached})
 }
 
 // upstreamChat is the chat completion request /api/v2/llm sends, in
@@ -192,7 +191,8 @@ func decodeChatAnswer(prov string, b []byte) (provider.Response, error) {
 // per piece of text, a final chunk with finish_reason and usage, then
 // `data: [DONE]`; a failure after the first event is an `event: error`.
 type chatSink struct {
-	c       *gin.Context
+	w       http.ResponseWriter
+	req     *http.Request
 	name    string
 	started bool
 	finish  string
@@ -214,8 +214,8 @@ func (s *chatSink) event(ev upstream.Event) (bool, error) {
 		if !s.write("", provider.Chunk{FinishReason: s.finish, Usage: s.usage}) {
 			return false, nil
 		}
-		_, _ = io.WriteString(s.c.Writer, "data: [DONE]\n\n")
-		s.c.Writer.Flush()
+		_, _ = io.WriteString(s.w, "data: [DONE]\n\n")
+		flush(s.w)
 		return true, nil
 	case ev.Text != "":
 		return s.write("", provider.Chunk{Delta: ev.Text}), nil
@@ -225,7 +225,7 @@ func (s *chatSink) event(ev upstream.Event) (bool, error) {
 
 func (s *chatSink) fail(err error) {
 	if !s.started {
-		abortUpstream(s.c, err)
+		abortUpstream(s.w, s.req, err)
 		return
 	}
 	code, _ := classify(err)
@@ -237,18 +237,18 @@ func (s *chatSink) fail(err error) {
 func (s *chatSink) write(event string, v any) bool {
 	if !s.started {
 		s.started = true
-		h := s.c.Writer.Header()
+		h := s.w.Header()
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Accel-Buffering", "no")
 		h.Set("X-LLM-Provider", s.name)
-		s.c.Status(http.StatusOK)
+		s.w.WriteHeader(http.StatusOK)
 	}
-	return writeEvent(s.c, event, v)
+	return writeEvent(s.w, s.req, event, v)
 }
 
 // writeEvent writes one SSE event and flushes; false when the client is gone.
-func writeEvent(c *gin.Context, event string, v any) bool {
+func writeEvent(w http.ResponseWriter, req *http.Request, event string, v any) bool {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return false
@@ -260,12 +260,17 @@ func writeEvent(c *gin.Context, event string, v any) bool {
 	buf = append(buf, "data: "...)
 	buf = append(buf, b...)
 	buf = append(buf, "\n\n"...)
-	if _, err := c.Writer.Write(buf); err != nil {
+	if _, err := w.Write(buf); err != nil {
 		return false
 	}
-	c.Writer.Flush()
-	return c.Request.Context().Err() == nil
+	flush(w)
+	return req.Context().Err() == nil
 }
+
+// flush sends what was written to the client at once. Core's writer
+// flushes (and renews its write deadline, HTTP_WRITE_TIMEOUT, as it does
+// on every write); the controller finds it through any wrapper.
+func flush(w http.ResponseWriter) { _ = http.NewResponseController(w).Flush() }
 
 // classify maps an upstream failure to the status and code the client
 // gets: upstream 4xx/5xx and malformed answers 502, timeouts 504,
@@ -290,11 +295,11 @@ func classify(err error) (string, int) {
 	return "upstream_error", http.StatusBadGateway
 }
 
-func abortUpstream(c *gin.Context, err error) {
+func abortUpstream(w http.ResponseWriter, req *http.Request, err error) {
 	code, status := classify(err)
 	var pe *provider.Error
 	if errors.As(err, &pe) && pe.Kind == provider.KindStatus {
-		c.Header("X-Upstream-Status", strconv.Itoa(pe.Status))
+		w.Header().Set("X-Upstream-Status", strconv.Itoa(pe.Status))
 	}
-	apierr.Abort(c, status, code, err.Error())
+	apierr.Error(w, req, status, code, err.Error())
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
@@ -91,29 +89,29 @@ func (f *feature) embed(ctx context.Context, inputs []string, model string) (emb
 	return resp, nil
 }
 
-func (f *feature) embeddings(c *gin.Context) {
+func (f *feature) embeddings(w http.ResponseWriter, req *http.Request) {
 	var r embedRequest
-	if !apierr.DecodeJSON(c, &r) {
+	if !apierr.ReadJSON(w, req, &r) {
 		return
 	}
 	if msg := checkInputs(r.Input, r.Model); msg != "" {
-		apierr.Abort(c, http.StatusBadRequest, "bad_request", msg)
+		apierr.Error(w, req, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	resp, err := f.embed(c.Request.Context(), r.Input, r.Model)
+	resp, err := f.embed(req.Context(), r.Input, r.Model)
 	if errors.Is(err, errEmbedNotReady) {
-		apierr.Abort(c, http.StatusServiceUnavailable, "provider_not_ready", err.Error())
+		apierr.Error(w, req, http.StatusServiceUnavailable, "provider_not_ready", err.Error())
 		return
 	}
 	if err != nil {
-		abortUpstream(c, err)
+		abortUpstream(w, req, err)
 		return
 	}
-	apierr.JSON(c, http.StatusOK, resp)
+	apierr.WriteJSON(w, req, http.StatusOK, resp)
 }
 
 // providers lists the providers and whether each can serve.
-func (f *feature) providers(c *gin.Context) {
+func (f *feature) providers(w http.ResponseWriter, req *http.Request) {
 	type entry struct {
 		Name   string `json:"name"`
 		Ready  bool   `json:"ready"`
@@ -125,7 +123,7 @@ func (f *feature) providers(c *gin.Context) {
 		_, p, why := f.lookup(n)
 		out = append(out, entry{Name: n, Ready: p != nil, Model: f.defaultModel(n), Detail: why})
 	}
-	apierr.JSON(c, http.StatusOK, gin.H{"providers": out, "embedding_model": f.cfg.EmbeddingModel})
+	apierr.WriteJSON(w, req, http.StatusOK, map[string]any{"providers": out, "embedding_model": f.cfg.EmbeddingModel})
 }
 
 // embedder is the groupapi.Embedder llm offers the vector group.

@@ -16,8 +16,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 )
@@ -108,13 +106,13 @@ type streamSink interface {
 }
 
 // relay answers a streamed chat call through sink. The upstream call is
-// bound to the client's request context, so a client that goes away
+// bound to the client's request context (client), so a client that goes away
 // cancels it. LLM_TIMEOUT bounds the wait for the first event and every gap
 // between events; LLM_STREAM_MAX_DURATION the whole answer. Opening the
 // stream is retried like any call; each failed attempt and the stream as a
 // whole are observed in the metrics.
-func (f *feature) relay(c *gin.Context, call chatCall, sink streamSink) {
-	ctx, cancelAll := context.WithTimeoutCause(c.Request.Context(), f.cfg.StreamMaxDuration, provider.ErrTimeout)
+func (f *feature) relay(client context.Context, call chatCall, sink streamSink) {
+	ctx, cancelAll := context.WithTimeoutCause(client, f.cfg.StreamMaxDuration, provider.ErrTimeout)
 	defer cancelAll()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -16,21 +16,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // mountV1 mounts the OpenAI-compatible routes on the group's router (so
 // they pass the group gate and, with auth on, need a token: the API key).
-func (f *feature) mountV1(r gin.IRoutes) {
-	r.POST("/v1/chat/completions", f.v1Chat)
-	r.POST("/v1/embeddings", f.v1Embeddings)
-	r.GET("/v1/models", f.v1Models)
-	r.GET("/v1/models/*id", f.v1Model)
+func (f *feature) mountV1(r groupapi.Router) {
+	r.Handle(http.MethodPost, "/v1/chat/completions", http.HandlerFunc(f.v1Chat))
+	r.Handle(http.MethodPost, "/v1/embeddings", http.HandlerFunc(f.v1Embeddings))
+	r.Handle(http.MethodGet, "/v1/models", http.HandlerFunc(f.v1Models))
+	r.Handle(http.MethodGet, "/v1/models/{id...}", http.HandlerFunc(f.v1Model))
 }
 
 // v1Error is a refusal in OpenAI's shape.
@@ -39,7 +38,9 @@ type v1Error struct {
 	code, param, detail string
 }
 
-func (e *v1Error) abort(c *gin.Context) { apierr.AbortOpenAI(c, e.status, e.code, e.param, e.detail) }
+func (e *v1Error) abort(w http.ResponseWriter) {
+	apierr.OpenAIError(w, e.status, e.code, e.param, e.detail)
+}
 
 func badRequest(param, format string, args ...any) *v1Error {
 	return &v1Error{status: http.StatusBadRequest, code: "invalid_request", param: param, detail: fmt.Sprintf(format, args...)}
@@ -126,10 +127,10 @@ func (f *feature) routes(rt route) bool {
 // arrived, never with the declared Content-Length, and a body that is too
 // large, too slow or over the memory of all bodies in flight gets the same
 // 413/408/503 as on every route.
-func readBody(c *gin.Context) ([]byte, bool) { return apierr.ReadBody(c) }
+func readBody(w http.ResponseWriter, req *http.Request) ([]byte, bool) { return apierr.ReadAll(w, req) }
 
 // decodeV1 decodes body into v; a failure is a 400 naming the field.
-func decodeV1(c *gin.Context, body []byte, v any) bool {
+func decodeV1(w http.ResponseWriter, body []byte, v any) bool {
 	if err := json.Unmarshal(body, v); err != nil {
 		param := ""
 		var typ *json.UnmarshalTypeError
@@ -140,7 +141,7 @@ func decodeV1(c *gin.Context, body []byte, v any) bool {
 		if param != "" {
 			msg = fmt.Sprintf("%s: want %s, got JSON %s", param, typ.Type, typ.Value)
 		}
-		apierr.AbortOpenAI(c, http.StatusBadRequest, "invalid_json", param, msg)
+		apierr.OpenAIError(w, http.StatusBadRequest, "invalid_json", param, msg)
 		return false
 	}
 	return true
@@ -149,9 +150,9 @@ func decodeV1(c *gin.Context, body []byte, v any) bool {
 // checkKeys refuses a body whose keys could mean two things (duplicates,
 // case variants of a known field): the gateway forwards the bytes it
 // checked, so they must mean to the upstream what they meant to the check.
-func checkKeys(c *gin.Context, body []byte, known []string) bool {
+func checkKeys(w http.ResponseWriter, body []byte, known []string) bool {
 	if fe := openaicompat.CheckKeys(body, known); fe != nil {
-		badRequest(fe.Param, "%s", fe.Message).abort(c)
+		badRequest(fe.Param, "%s", fe.Message).abort(w)
 		return false
 	}
 	return true
@@ -182,22 +183,22 @@ func (f *feature) checkChat(r *openaicompat.ChatProbe) *v1Error {
 	return nil
 }
 
-func (f *feature) v1Chat(c *gin.Context) {
-	body, ok := readBody(c)
+func (f *feature) v1Chat(w http.ResponseWriter, req *http.Request) {
+	body, ok := readBody(w, req)
 	if !ok {
 		return
 	}
 	var r openaicompat.ChatProbe
-	if !decodeV1(c, body, &r) || !checkKeys(c, body, openaicompat.ChatFields) {
+	if !decodeV1(w, body, &r) || !checkKeys(w, body, openaicompat.ChatFields) {
 		return
 	}
 	if e := f.checkChat(&r); e != nil {
-		e.abort(c)
+		e.abort(w)
 		return
 	}
 	rt, e := f.routeModel(r.Model, false)
 	if e != nil {
-		e.abort(c)
+		e.abort(w)
 		return
 	}
 	call := chatCall{client: rt.client, model: rt.model, includeUsage: r.StreamOptions != nil && r.StreamOptions.IncludeUsage}
@@ -210,12 +211,12 @@ func (f *feature) v1Chat(c *gin.Context) {
 			maxTokens = *r.MaxTokens
 		}
 		var full openaicompat.ChatRequest
-		if !decodeV1(c, body, &full) {
+		if !decodeV1(w, body, &full) {
 			return
 		}
 		b, ferr := openaicompat.ToAnthropic(body, &full, rt.model, maxTokens)
 		if ferr != nil {
-			apierr.AbortOpenAI(c, http.StatusBadRequest, "unsupported_parameter", ferr.Param, ferr.Message)
+			apierr.OpenAIError(w, http.StatusBadRequest, "unsupported_parameter", ferr.Param, ferr.Message)
 			return
 		}
 		call.body = b
@@ -231,22 +232,24 @@ func (f *feature) v1Chat(c *gin.Context) {
 		}
 	}
 	if r.Stream {
-		f.relay(c, call, &v1Sink{f: f, w: sseWriter{c: c}})
+		f.relay(req.Context(), call, &v1Sink{f: f, w: sseWriter{w: w, req: req}})
 		return
 	}
 	var cacheOp string
 	if r.Temperature != nil && *r.Temperature == 0 {
 		cacheOp = "v1chat" // deterministic
 	}
-	answer, cached, err := f.complete(c.Request.Context(), call, cacheOp, isCompletion)
+	answer, cached, err := f.complete(req.Context(), call, cacheOp, isCompletion)
 	if err != nil {
-		f.abortV1(c, err)
+		f.abortV1(w, err)
 		return
 	}
 	if cached {
-		c.Header("X-Gateway-Cache", "hit")
+		w.Header().Set("X-Gateway-Cache", "hit")
 	}
-	c.Data(http.StatusOK, "application/json", answer)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(answer)
 }
 
 // isCompletion refuses an answer the gateway cannot relay as it came: one
@@ -301,14 +304,14 @@ func v1Status(err error) (status int, code string, retryAfter time.Duration) {
 	return http.StatusBadGateway, "upstream_error", 0
 }
 
-func (f *feature) abortV1(c *gin.Context, err error) {
+func (f *feature) abortV1(w http.ResponseWriter, err error) {
 	status, code, ra := v1Status(err)
 	if ra > 0 {
-		c.Header("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
 	}
 	var pe *provider.Error
 	if errors.As(err, &pe) && pe.Kind == provider.KindStatus {
-		c.Header("X-Upstream-Status", strconv.Itoa(pe.Status))
+		w.Header().Set("X-Upstream-Status", strconv.Itoa(pe.Status))
 	}
-	apierr.AbortOpenAI(c, status, code, "", f.redact(err.Error()))
+	apierr.OpenAIError(w, status, code, "", f.redact(err.Error()))
 }

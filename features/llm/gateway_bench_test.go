@@ -16,6 +16,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/service"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
@@ -61,9 +62,9 @@ func benchChain(b *testing.B) (*httpapi.Server, string) {
 		"OPENAI_BASE_URL": "http://upstream.invalid/v1", "OPENAI_API_KEY": "k", "OPENAI_MODEL": "fake-gpt",
 		"JWT_SECRET": secret, "RATE_LIMIT_RPS": "1000000", "RATE_LIMIT_BURST": "1000000", "LOG_LEVEL": "error",
 	})
-	f := &feature{}
+	f := newFeature(cfg.Group("llm"))
 	svc, err := service.New(cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
-		map[string]capability.Feature{"llm": f}, capability.FactsFrom(&debug.BuildInfo{}))
+		map[string]groupapi.Feature{"llm": f}, capability.FactsFrom(&debug.BuildInfo{}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/advanced-backend/advanced-backend/features/llm/openaicompat"
 	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
@@ -69,20 +67,20 @@ func (f *feature) modelList() []v1Model {
 	return out
 }
 
-func (f *feature) v1Models(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"object": "list", "data": f.modelList()})
+func (f *feature) v1Models(w http.ResponseWriter, req *http.Request) {
+	apierr.WriteJSON(w, req, http.StatusOK, map[string]any{"object": "list", "data": f.modelList()})
 }
 
 // v1Model answers GET /v1/models/{id}; the id may hold a slash
 // (openai/gpt-4o-mini), sent as is or percent-encoded.
-func (f *feature) v1Model(c *gin.Context) {
-	id := strings.TrimPrefix(c.Param("id"), "/")
+func (f *feature) v1Model(w http.ResponseWriter, req *http.Request) {
+	id := req.PathValue("id")
 	rt, e := f.routeModel(id, false)
 	if e != nil {
-		e.abort(c)
+		e.abort(w)
 		return
 	}
-	c.JSON(http.StatusOK, v1Model{ID: rt.prov + "/" + rt.model, Object: "model", OwnedBy: rt.prov})
+	apierr.WriteJSON(w, req, http.StatusOK, v1Model{ID: rt.prov + "/" + rt.model, Object: "model", OwnedBy: rt.prov})
 }
 
 type v1EmbedRequest struct {
@@ -101,58 +99,58 @@ type v1Embedding struct {
 // v1Embeddings answers POST /v1/embeddings through the same embed path as
 // /api/v2/llm/embeddings (cache, retries, metrics). Token-array inputs and
 // dimensions are refused, naming the field.
-func (f *feature) v1Embeddings(c *gin.Context) {
-	body, ok := readBody(c)
+func (f *feature) v1Embeddings(w http.ResponseWriter, req *http.Request) {
+	body, ok := readBody(w, req)
 	if !ok {
 		return
 	}
 	var probe map[string]json.RawMessage
-	if !decodeV1(c, body, &probe) || !checkKeys(c, body, openaicompat.EmbeddingFields) {
+	if !decodeV1(w, body, &probe) || !checkKeys(w, body, openaicompat.EmbeddingFields) {
 		return
 	}
 	for k := range probe {
 		switch k {
 		case "input", "model", "encoding_format", "user":
 		default:
-			badRequest(k, "%s: not supported by this gateway", k).abort(c)
+			badRequest(k, "%s: not supported by this gateway", k).abort(w)
 			return
 		}
 	}
 	var r v1EmbedRequest
-	if !decodeV1(c, body, &r) {
+	if !decodeV1(w, body, &r) {
 		return
 	}
 	var inputs []string
 	if json.Unmarshal(r.Input, &inputs) != nil {
 		var one string
 		if json.Unmarshal(r.Input, &one) != nil {
-			badRequest("input", "input: want a string or an array of strings (token arrays are not supported)").abort(c)
+			badRequest("input", "input: want a string or an array of strings (token arrays are not supported)").abort(w)
 			return
 		}
 		inputs = []string{one}
 	}
 	if msg := checkInputs(inputs, ""); msg != "" {
-		badRequest("input", "%s", msg).abort(c)
+		badRequest("input", "%s", msg).abort(w)
 		return
 	}
 	switch r.EncodingFormat {
 	case "", "float", "base64":
 	default:
-		badRequest("encoding_format", "encoding_format: want float or base64, got %q", r.EncodingFormat).abort(c)
+		badRequest("encoding_format", "encoding_format: want float or base64, got %q", r.EncodingFormat).abort(w)
 		return
 	}
 	rt, e := f.routeModel(r.Model, true)
 	if e != nil {
-		e.abort(c)
+		e.abort(w)
 		return
 	}
-	resp, err := f.embed(c.Request.Context(), inputs, rt.model)
+	resp, err := f.embed(req.Context(), inputs, rt.model)
 	if errors.Is(err, errEmbedNotReady) {
-		apierr.AbortOpenAI(c, http.StatusServiceUnavailable, "provider_not_ready", "", err.Error())
+		apierr.OpenAIError(w, http.StatusServiceUnavailable, "provider_not_ready", "", err.Error())
 		return
 	}
 	if err != nil {
-		f.abortV1(c, err)
+		f.abortV1(w, err)
 		return
 	}
 	data := make([]v1Embedding, len(resp.Data))
@@ -162,8 +160,8 @@ func (f *feature) v1Embeddings(c *gin.Context) {
 			data[i].Embedding = base64Floats(d.Embedding)
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data, "model": resp.Model,
-		"usage": gin.H{"prompt_tokens": resp.Usage.PromptTokens, "total_tokens": resp.Usage.TotalTokens}})
+	apierr.WriteJSON(w, req, http.StatusOK, map[string]any{"object": "list", "data": data, "model": resp.Model,
+		"usage": map[string]any{"prompt_tokens": resp.Usage.PromptTokens, "total_tokens": resp.Usage.TotalTokens}})
 }
 
 // base64Floats encodes a vector as OpenAI does for encoding_format=base64:

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/advanced-backend/advanced-backend/features/llm/upstream"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 )
@@ -35,7 +33,7 @@ func (s *v1Sink) event(ev upstream.Event) (bool, error) {
 
 func (s *v1Sink) fail(err error) {
 	if !s.w.started {
-		s.f.abortV1(s.w.c, err)
+		s.f.abortV1(s.w.w, err)
 		return
 	}
 	status, code, _ := v1Status(err)
@@ -47,7 +45,8 @@ func (s *v1Sink) fail(err error) {
 // sseWriter writes events to the client, each flushed at once. The
 // headers go out with the first event.
 type sseWriter struct {
-	c       *gin.Context
+	w       http.ResponseWriter
+	req     *http.Request
 	started bool
 	gone    bool
 	buf     []byte
@@ -64,18 +63,18 @@ func (w *sseWriter) raw(b []byte) {
 	}
 	if !w.started {
 		w.started = true
-		h := w.c.Writer.Header()
+		h := w.w.Header()
 		h["Content-Type"] = []string{"text/event-stream; charset=utf-8"}
 		h["Cache-Control"] = []string{"no-cache"}
 		h["X-Accel-Buffering"] = []string{"no"}
-		w.c.Status(http.StatusOK)
+		w.w.WriteHeader(http.StatusOK)
 	}
-	if _, err := w.c.Writer.Write(b); err != nil {
+	if _, err := w.w.Write(b); err != nil {
 		w.gone = true
 		return
 	}
-	w.c.Writer.Flush()
-	if w.c.Request.Context().Err() != nil {
+	flush(w.w)
+	if w.req.Context().Err() != nil {
 		w.gone = true
 	}
 }

@@ -30,14 +30,17 @@ import (
 const maxRetryWait = 10 * time.Second
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: groupdesc.LLM.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
-		Uses: capability.Uses{Reads: []capability.AnyKey{capability.CacheKey}, Provides: []capability.AnyKey{capability.EmbedderKey}}})
+	capability.Register(capability.GroupInfo{Name: groupdesc.LLM.Name, New: func(v config.Values) groupapi.Feature { return newFeature(v) }, Settings: Settings(),
+		Uses: capability.Uses{Reads: []groupapi.AnyKey{capability.CacheKey}, Provides: []groupapi.AnyKey{capability.EmbedderKey}}})
 }
+
+// newFeature builds an instance with its settings bound.
+func newFeature(v config.Values) *feature { return &feature{cfg: configFrom(v)} }
 
 type feature struct {
 	cfg      Config
-	cacheSrc capability.Source[groupapi.ResponseCache] // nil before Setup
-	enabled  func() bool                               // whether the group is switched on (nil: always)
+	cacheSrc groupapi.Source[groupapi.ResponseCache] // nil before Setup
+	enabled  func() bool                             // whether the group is switched on (nil: always)
 	metrics  *metrics
 	retry    provider.Retry
 	red      *provider.Redactor // both providers' credentials, out of every relayed error
@@ -50,14 +53,13 @@ type feature struct {
 }
 
 // Setup mounts the routes and offers the embedder; clients come in Start.
-func (f *feature) Setup(h *capability.Host) error {
-	f.cfg = configFrom(h.Settings)
+func (f *feature) Setup(h *groupapi.Host) error {
 	f.red = provider.NewRedactor(f.cfg.OpenAIBaseURL, f.cfg.OpenAIAPIKey).With(f.cfg.AnthropicBaseURL, f.cfg.AnthropicAPIKey)
-	cache, err := capability.SourceOf(h.Services, capability.CacheKey)
+	cache, err := groupapi.SourceOf(h.Services, capability.CacheKey)
 	if err != nil {
 		return err
 	}
-	emb, err := capability.ProviderOf(h.Services, capability.EmbedderKey)
+	emb, err := groupapi.ProviderOf(h.Services, capability.EmbedderKey)
 	if err != nil {
 		return err
 	}
@@ -69,11 +71,10 @@ func (f *feature) Setup(h *capability.Host) error {
 		return err
 	}
 	f.metrics = m
-	g := h.Router.Group("/api/v2/llm")
-	g.POST("/chat", f.chat)
-	g.POST("/embeddings", f.embeddings)
-	g.GET("/providers", f.providers)
-	f.mountV1(h.Router)
+	h.Routes.Handle(http.MethodPost, "/api/v2/llm/chat", http.HandlerFunc(f.chat))
+	h.Routes.Handle(http.MethodPost, "/api/v2/llm/embeddings", http.HandlerFunc(f.embeddings))
+	h.Routes.Handle(http.MethodGet, "/api/v2/llm/providers", http.HandlerFunc(f.providers))
+	f.mountV1(h.Routes)
 	emb.Provide(embedder{f})
 	return nil
 }

@@ -22,8 +22,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
 )
@@ -34,7 +34,7 @@ type rig struct {
 	fake *testllm.Server
 	base string
 	reg  *prometheus.Registry
-	svc  *capability.Services
+	svc  *groupapi.Services
 	f    *feature
 }
 
@@ -63,8 +63,9 @@ func newRig(t *testing.T, extra map[string]string) *rig {
 	}
 	cfg := loadConfig(t, env)
 	h, all := grouptest.Host(cfg, "llm")
-	h.Metrics = prometheus.NewRegistry()
-	r := &rig{fake: fake, reg: h.Metrics.(*prometheus.Registry), svc: all, f: &feature{}}
+	reg := prometheus.NewRegistry()
+	h.Metrics = grouptest.Metrics(reg)
+	r := &rig{fake: fake, reg: reg, svc: all, f: newFeature(cfg.Group("llm"))}
 	r.base = grouptest.Mount(t, r.f, h)
 	grouptest.Start(t, r.f)
 	return r
@@ -725,9 +726,8 @@ func mustFloat(s string) float64 {
 func BenchmarkChatRoundTrip(b *testing.B) {
 	fake := testllm.Start(b)
 	cfg := grouptest.Config(b, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": fake.OpenAIBase(), "OPENAI_API_KEY": fake.OpenAIKey})
-	f := &feature{}
+	f := newFeature(cfg.Group("llm"))
 	h, _ := grouptest.Host(cfg, "llm")
-	h.Metrics = prometheus.NewRegistry()
 	base := grouptest.Mount(b, f, h)
 	grouptest.Start(b, f)
 	body := `{"messages":[{"role":"user","content":"bench"}]}`
@@ -751,9 +751,8 @@ func TestStatusShowsBaseURLWithoutCredentials(t *testing.T) {
 	fake := testllm.Start(t)
 	base := strings.Replace(fake.OpenAIBase(), "://", "://user:hunter2@", 1) + "?key=hunter2"
 	cfg := grouptest.Config(t, "llm", Settings(), map[string]string{"OPENAI_BASE_URL": base, "OPENAI_API_KEY": "sk-hunter2"})
-	f := &feature{}
+	f := newFeature(cfg.Group("llm"))
 	h, _ := grouptest.Host(cfg, "llm")
-	h.Metrics = prometheus.NewRegistry()
 	grouptest.Mount(t, f, h)
 	grouptest.Start(t, f)
 	st := f.Status()

@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+
 	"github.com/advanced-backend/advanced-backend/features/llm/provider"
 )
 
@@ -23,7 +25,7 @@ type metrics struct {
 	models map[string]bool
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg groupapi.Metrics) (*metrics, error) {
 	m := &metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "advanced_backend_llm_upstream_duration_seconds",

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
@@ -188,10 +186,10 @@ func evaluate(r groupapi.RouteLatency, trained *routeBaseline, p scoreParams) Ro
 }
 
 // latency returns the latency source or answers 503.
-func (f *feature) latency(c *gin.Context) (groupapi.LatencySource, bool) {
+func (f *feature) latency(w http.ResponseWriter, r *http.Request) (groupapi.LatencySource, bool) {
 	src, ok := f.latencySrc.Get()
 	if !ok || src == nil {
-		apierr.Abort(c, http.StatusServiceUnavailable, "latency_unavailable",
+		apierr.Error(w, r, http.StatusServiceUnavailable, "latency_unavailable",
 			"no latency source: the latency engine has not been provided to the ml group")
 		return nil, false
 	}
@@ -199,12 +197,12 @@ func (f *feature) latency(c *gin.Context) (groupapi.LatencySource, bool) {
 }
 
 // anomalies serves GET /api/v2/ml/anomalies?threshold=&alpha=.
-func (f *feature) anomalies(c *gin.Context) {
+func (f *feature) anomalies(w http.ResponseWriter, r *http.Request) {
 	p := scoreParams{Threshold: defaultScoreThreshold, Alpha: defaultAlpha, MinHistory: f.minHistory}
-	if !queryFloat(c, "threshold", &p.Threshold, 0, 1e6) || !queryFloat(c, "alpha", &p.Alpha, 0, 1) {
+	if !queryFloat(w, r, "threshold", &p.Threshold, 0, 1e6) || !queryFloat(w, r, "alpha", &p.Alpha, 0, 1) {
 		return
 	}
-	src, ok := f.latency(c)
+	src, ok := f.latency(w, r)
 	if !ok {
 		return
 	}
@@ -232,7 +230,7 @@ func (f *feature) anomalies(c *gin.Context) {
 		return 0
 	})
 	trainedAt, n := f.baseline.info()
-	apierr.FiniteJSON(c, http.StatusOK, gin.H{
+	apierr.WriteFiniteJSON(w, r, http.StatusOK, map[string]any{
 		"threshold":   p.Threshold,
 		"alpha":       p.Alpha,
 		"min_history": p.MinHistory,
@@ -243,33 +241,34 @@ func (f *feature) anomalies(c *gin.Context) {
 }
 
 // train serves POST /api/v2/ml/baseline/train (admin).
-func (f *feature) train(c *gin.Context) {
-	src, ok := f.latency(c)
+func (f *feature) train(w http.ResponseWriter, r *http.Request) {
+	src, ok := f.latency(w, r)
 	if !ok {
 		return
 	}
 	routes := f.baseline.train(src.Snapshot(), time.Now().UTC())
 	trainedAt, n := f.baseline.info()
-	apierr.FiniteJSON(c, http.StatusOK, gin.H{"baseline": baselineInfo(trainedAt, n), "trained": routes})
+	apierr.WriteFiniteJSON(w, r, http.StatusOK, map[string]any{"baseline": baselineInfo(trainedAt, n), "trained": routes})
 }
 
-func baselineInfo(at time.Time, routes int) gin.H {
+func baselineInfo(at time.Time, routes int) map[string]any {
 	if at.IsZero() {
-		return gin.H{"trained": false, "routes": 0}
+		return map[string]any{"trained": false, "routes": 0}
 	}
-	return gin.H{"trained": true, "trained_at": at.Format(time.RFC3339Nano), "routes": routes}
+	return map[string]any{"trained": true, "trained_at": at.Format(time.RFC3339Nano), "routes": routes}
 }
 
 // queryFloat reads an optional query parameter in (lo, hi]; on a bad value
 // it answers 400 and returns false.
-func queryFloat(c *gin.Context, name string, dst *float64, lo, hi float64) bool {
-	s, ok := c.GetQuery(name)
-	if !ok {
+func queryFloat(w http.ResponseWriter, r *http.Request, name string, dst *float64, lo, hi float64) bool {
+	q := r.URL.Query()
+	if !q.Has(name) {
 		return true
 	}
+	s := q.Get(name)
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || !(v > lo && v <= hi) {
-		apierr.Abort(c, http.StatusBadRequest, "bad_query", fmt.Sprintf("%s=%q: want a number in (%g, %g]", name, s, lo, hi))
+		apierr.Error(w, r, http.StatusBadRequest, "bad_query", fmt.Sprintf("%s=%q: want a number in (%g, %g]", name, s, lo, hi))
 		return false
 	}
 	*dst = v

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 )
 
@@ -25,9 +23,9 @@ type detectRequest struct {
 var errSeriesTooLong = errors.New("series too long")
 
 // detect serves POST /api/v2/ml/detect.
-func (f *feature) detect(c *gin.Context) {
+func (f *feature) detect(w http.ResponseWriter, r *http.Request) {
 	var req detectRequest
-	if !apierr.DecodeJSON(c, &req) {
+	if !apierr.ReadJSON(w, r, &req) {
 		return
 	}
 	if req.Method == "" {
@@ -36,32 +34,32 @@ func (f *feature) detect(c *gin.Context) {
 	switch req.Method {
 	case MethodMAD, MethodZScore, MethodIQR:
 	default:
-		apierr.Abort(c, http.StatusBadRequest, "bad_method", fmt.Sprintf("method %q: want mad, zscore or iqr", req.Method))
+		apierr.Error(w, r, http.StatusBadRequest, "bad_method", fmt.Sprintf("method %q: want mad, zscore or iqr", req.Method))
 		return
 	}
 	threshold := 0.0
 	if req.Threshold != nil {
 		threshold = *req.Threshold
 		if !(threshold > 0) || threshold > 1e6 {
-			apierr.Abort(c, http.StatusBadRequest, "bad_threshold", fmt.Sprintf("threshold %g: want a number in (0, 1e6]", threshold))
+			apierr.Error(w, r, http.StatusBadRequest, "bad_threshold", fmt.Sprintf("threshold %g: want a number in (0, 1e6]", threshold))
 			return
 		}
 	}
 	series, err := parseSeries(req.Series, f.maxSeries)
 	if errors.Is(err, errSeriesTooLong) {
-		apierr.Abort(c, http.StatusRequestEntityTooLarge, "series_too_long", err.Error())
+		apierr.Error(w, r, http.StatusRequestEntityTooLarge, "series_too_long", err.Error())
 		return
 	}
 	if err != nil {
-		apierr.Abort(c, http.StatusBadRequest, "bad_series", err.Error())
+		apierr.Error(w, r, http.StatusBadRequest, "bad_series", err.Error())
 		return
 	}
 	d, err := Detect(series, req.Method, threshold)
 	if err != nil {
-		apierr.Abort(c, http.StatusBadRequest, "bad_series", err.Error())
+		apierr.Error(w, r, http.StatusBadRequest, "bad_series", err.Error())
 		return
 	}
-	apierr.FiniteJSON(c, http.StatusOK, d)
+	apierr.WriteFiniteJSON(w, r, http.StatusOK, d)
 }
 
 // parseSeries reads a JSON array of finite numbers, at most max of them.

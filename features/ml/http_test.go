@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -43,12 +42,12 @@ func (f *fakeLatency) set(r ...groupapi.RouteLatency) {
 // loopback, with the admin token guard core uses when JWT auth is off.
 func server(t *testing.T, env map[string]string, src groupapi.LatencySource) string {
 	t.Helper()
-	h, all := grouptest.Host(grouptest.Config(t, "ml", Settings(), env), "ml")
+	cfg := grouptest.Config(t, "ml", Settings(), env)
+	h, all := grouptest.Host(cfg, "ml")
 	if src != nil {
 		all.Latency.Provide(src)
 	}
-	h.Logger, h.RequireAdmin = slog.New(slog.NewTextHandler(io.Discard, nil)), auth.TokenGuard("s3cret")
-	return grouptest.Mount(t, &feature{}, h)
+	return grouptest.Mount(t, newFeature(cfg.Group("ml")), h, grouptest.Admin(auth.TokenGuard("s3cret")))
 }
 
 func call(t *testing.T, method, url, body string, hdr ...string) (int, map[string]any) {

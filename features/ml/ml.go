@@ -11,6 +11,7 @@ package ml
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/advanced-backend/advanced-backend/features/groupdesc"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
@@ -19,8 +20,8 @@ import (
 )
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: groupdesc.ML.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
-		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
+	capability.Register(capability.GroupInfo{Name: groupdesc.ML.Name, New: func(v config.Values) groupapi.Feature { return newFeature(v) }, Settings: Settings(),
+		Uses: capability.Uses{Reads: []groupapi.AnyKey{capability.LatencyKey}}})
 }
 
 // Settings are the ml group's settings, as registered and documented.
@@ -34,25 +35,30 @@ func settings(f *feature) []config.Setting {
 	}
 }
 
+// newFeature builds an instance with its settings bound.
+func newFeature(v config.Values) *feature {
+	f := &feature{}
+	v.Into(settings(f))
+	return f
+}
+
 type feature struct {
-	latencySrc capability.Source[groupapi.LatencySource] // nil before Setup
+	latencySrc groupapi.Source[groupapi.LatencySource] // nil before Setup
 	maxSeries  int
 	minHistory int
 	baseline   baselineStore
 }
 
 // Setup mounts the routes; it does no I/O.
-func (f *feature) Setup(h *capability.Host) error {
-	src, err := capability.SourceOf(h.Services, capability.LatencyKey)
+func (f *feature) Setup(h *groupapi.Host) error {
+	src, err := groupapi.SourceOf(h.Services, capability.LatencyKey)
 	if err != nil {
 		return err
 	}
 	f.latencySrc = src
-	h.Settings.Into(settings(f))
-	g := h.Router.Group("/api/v2/ml")
-	g.GET("/anomalies", f.anomalies)
-	g.POST("/baseline/train", h.RequireAdmin, f.train)
-	g.POST("/detect", f.detect)
+	h.Routes.Handle(http.MethodGet, "/api/v2/ml/anomalies", http.HandlerFunc(f.anomalies))
+	h.Routes.Handle(http.MethodPost, "/api/v2/ml/baseline/train", http.HandlerFunc(f.train), groupapi.AdminOnly)
+	h.Routes.Handle(http.MethodPost, "/api/v2/ml/detect", http.HandlerFunc(f.detect))
 	return nil
 }
 

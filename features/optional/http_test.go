@@ -20,6 +20,8 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/httpapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
@@ -67,16 +69,16 @@ func (r *recOverrides) get() map[string]groupapi.RateOverride {
 // idle is a linked group with no routes, to be switched off and on.
 type idle struct{}
 
-func (idle) Setup(*capability.Host) error { return nil }
-func (idle) Start(context.Context) error  { return nil }
-func (idle) Stop(context.Context) error   { return nil }
-func (idle) Status() groupapi.Status      { return groupapi.Status{Ready: true} }
+func (idle) Setup(*groupapi.Host) error  { return nil }
+func (idle) Start(context.Context) error { return nil }
+func (idle) Stop(context.Context) error  { return nil }
+func (idle) Status() groupapi.Status     { return groupapi.Status{Ready: true} }
 
 type rig struct {
 	base    string
 	handler http.Handler
 	f       *feature
-	rt      *capability.Runtime
+	rt      *lifecycle.Runtime
 	lat     *recLatency
 	ov      *recOverrides
 	sig     chan chan<- os.Signal
@@ -90,12 +92,11 @@ func newRig(t testing.TB, env map[string]string, withServices bool) *rig {
 	t.Helper()
 	cfg := grouptest.Config(t, "optional", Settings(), env)
 	r := &rig{lat: &recLatency{}, ov: &recOverrides{}, sig: make(chan chan<- os.Signal, 1)}
-	r.f = &feature{
-		notify:     func(c chan<- os.Signal) { r.sig <- c },
-		stopNotify: func(chan<- os.Signal) {},
-	}
-	r.rt = capability.NewRuntime(map[string]capability.Feature{"ml": idle{}, "optional": r.f}, capability.BuildFacts{}, false)
-	svc := &capability.Services{}
+	r.f = newFeature(cfg.Group("optional"))
+	r.f.notify = func(c chan<- os.Signal) { r.sig <- c }
+	r.f.stopNotify = func(chan<- os.Signal) {}
+	r.rt = lifecycle.New(map[string]groupapi.Feature{"ml": idle{}, "optional": r.f}, capability.BuildFacts{}, false)
+	svc := &groupapi.Services{}
 	if withServices {
 		svc.Latency.Provide(r.lat)
 		svc.RateLimitOverrides.Provide(r.ov)
@@ -117,8 +118,8 @@ func newRig(t testing.TB, env map[string]string, withServices bool) *rig {
 	}
 	e.GET("/api/v2/ml/ping", gate("ml"), func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
 	svc.Switches.Provide(r.rt)
-	if err := r.f.Setup(&capability.Host{Settings: cfg.Group("optional"), Logger: logger, Phase: r.pl, Router: e.Group("", gate("optional")),
-		RequireAdmin: auth.TokenGuard("s3cret"), BodyLimits: &limits, Services: svc.For("optional", capability.UsesOf("optional"))}); err != nil {
+	if err := r.f.Setup(&groupapi.Host{Logger: logger, Phase: r.pl,
+		Routes: httpapi.GroupRoutes(e.Group("", gate("optional")), auth.TokenGuard("s3cret"), &limits), Services: capability.UsesOf("optional").View(svc, "optional")}); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(e)

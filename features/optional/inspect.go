@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/gabriel-vasile/mimetype"
-	"github.com/gin-gonic/gin"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/bodymem"
@@ -46,13 +45,13 @@ var errFileTooLarge = errors.New("file too large")
 // or more files in fields "file" or "files". Each file is streamed once:
 // its first sniffLimit bytes are kept for type detection, everything
 // passes through SHA-256; nothing else is buffered or written to disk.
-func (f *feature) inspect(c *gin.Context) {
+func (f *feature) inspect(w http.ResponseWriter, r *http.Request) {
 	// files are hashed as they pass, not kept: the body holds only its
 	// last read in the memory bound of bodies in flight
-	bodymem.Stream(c.Request.Body)
-	mr, err := c.Request.MultipartReader()
+	bodymem.Stream(r.Body)
+	mr, err := r.MultipartReader()
 	if err != nil {
-		apierr.Abort(c, http.StatusBadRequest, "bad_multipart",
+		apierr.Error(w, r, http.StatusBadRequest, "bad_multipart",
 			"want multipart/form-data with files in field file or files: "+err.Error())
 		return
 	}
@@ -66,55 +65,55 @@ func (f *feature) inspect(c *gin.Context) {
 			break
 		}
 		if err != nil {
-			abortRead(c, err, "")
+			abortRead(w, r, err, "")
 			return
 		}
 		name := part.FormName()
 		if name != "file" && name != "files" {
 			part.Close()
-			apierr.Abort(c, http.StatusBadRequest, "bad_multipart",
+			apierr.Error(w, r, http.StatusBadRequest, "bad_multipart",
 				fmt.Sprintf("unexpected form field %q: send files in field file or files", name))
 			return
 		}
 		if part.FileName() == "" {
 			part.Close()
-			apierr.Abort(c, http.StatusBadRequest, "bad_multipart",
+			apierr.Error(w, r, http.StatusBadRequest, "bad_multipart",
 				fmt.Sprintf("field %s is not a file upload (no filename in its Content-Disposition)", name))
 			return
 		}
 		if len(reports) >= f.files.maxFiles {
 			part.Close()
-			apierr.Abort(c, http.StatusRequestEntityTooLarge, "too_many_files",
+			apierr.Error(w, r, http.StatusRequestEntityTooLarge, "too_many_files",
 				fmt.Sprintf("more than %d files in one request (FILES_MAX_FILES)", f.files.maxFiles))
 			return
 		}
 		rep, err := inspectPart(part, &head, f.files.maxFile)
 		part.Close()
 		if err != nil {
-			abortRead(c, err, part.FileName())
+			abortRead(w, r, err, part.FileName())
 			return
 		}
 		reports = append(reports, rep)
 	}
 	if len(reports) == 0 {
-		apierr.Abort(c, http.StatusBadRequest, "no_files", "no files: send one or more in field file or files")
+		apierr.Error(w, r, http.StatusBadRequest, "no_files", "no files: send one or more in field file or files")
 		return
 	}
-	apierr.JSON(c, http.StatusOK, gin.H{"count": len(reports), "files": reports})
+	apierr.WriteJSON(w, r, http.StatusOK, map[string]any{"count": len(reports), "files": reports})
 }
 
 // abortRead answers a failed read: 413 for a limit, 400 for a broken body.
-func abortRead(c *gin.Context, err error, file string) {
+func abortRead(w http.ResponseWriter, r *http.Request, err error, file string) {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		apierr.Abort(c, http.StatusRequestEntityTooLarge, "body_too_large",
+		apierr.Error(w, r, http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body exceeds %d bytes (FILES_MAX_REQUEST_BYTES)", tooBig.Limit))
-	case apierr.AbortBodyRead(c, err): // too slow (408) or out of body memory (503), as on every route
+	case apierr.BodyFailure(w, r, err): // too slow (408) or out of body memory (503), as on every route
 	case errors.Is(err, errFileTooLarge):
-		apierr.Abort(c, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("file %q: %v", file, err))
+		apierr.Error(w, r, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("file %q: %v", file, err))
 	default:
-		apierr.Abort(c, http.StatusBadRequest, "bad_multipart", "malformed multipart body: "+err.Error())
+		apierr.Error(w, r, http.StatusBadRequest, "bad_multipart", "malformed multipart body: "+err.Error())
 	}
 }
 

@@ -12,15 +12,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
-	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 // targets are the shared services a registry file is applied to.
 type targets struct {
-	latency   capability.Source[groupapi.LatencySource]
-	overrides capability.Source[groupapi.RateLimitOverrides]
+	latency   groupapi.Source[groupapi.LatencySource]
+	overrides groupapi.Source[groupapi.RateLimitOverrides]
 }
 
 // manager owns the active registry: it loads the file, applies it to the
@@ -31,7 +29,7 @@ type manager struct {
 	services targets
 	switches groupapi.GroupSwitches // nil: group switches are not applied
 	logger   *slog.Logger
-	phase    *phase.Log
+	phase    groupapi.Phase
 
 	load sync.Mutex // serialises loads (HTTP reload and SIGHUP)
 
@@ -62,7 +60,7 @@ type loadFailure struct {
 	Message string    `json:"message"`
 }
 
-func newManager(path string, svc targets, sw groupapi.GroupSwitches, logger *slog.Logger, pl *phase.Log) *manager {
+func newManager(path string, svc targets, sw groupapi.GroupSwitches, logger *slog.Logger, pl groupapi.Phase) *manager {
 	return &manager{path: path, services: svc, switches: sw, logger: logger, phase: pl, offByReg: map[string]bool{}}
 }
 

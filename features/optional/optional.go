@@ -19,7 +19,6 @@ import (
 	"syscall"
 
 	"github.com/gabriel-vasile/mimetype"
-	"github.com/gin-gonic/gin"
 	"github.com/goccy/go-yaml"
 
 	"github.com/advanced-backend/advanced-backend/features/groupdesc"
@@ -34,8 +33,8 @@ import (
 const sniffLimit = 64 << 10
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: groupdesc.Optional.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(),
-		Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey, capability.SwitchesKey}}})
+	capability.Register(capability.GroupInfo{Name: groupdesc.Optional.Name, New: func(v config.Values) groupapi.Feature { return newFeature(v) }, Settings: Settings(),
+		Uses: capability.Uses{Reads: []groupapi.AnyKey{capability.LatencyKey, capability.RateLimitOverridesKey, capability.SwitchesKey}}})
 }
 
 // Settings are the optional group's settings (prefixes REGISTRY_, FILES_ in
@@ -60,7 +59,15 @@ func settings(c *settingValues) []config.Setting {
 	}
 }
 
+// newFeature builds an instance with its settings bound.
+func newFeature(v config.Values) *feature {
+	f := &feature{}
+	v.Into(settings(&f.cfg))
+	return f
+}
+
 type feature struct {
+	cfg   settingValues
 	reg   *manager
 	files fileLimits
 
@@ -78,19 +85,18 @@ type feature struct {
 
 // Setup mounts the routes and raises the body limit of the upload route; it
 // does no I/O (the registry file is read in Start).
-func (f *feature) Setup(h *capability.Host) error {
+func (f *feature) Setup(h *groupapi.Host) error {
 	mimetype.SetLimit(sniffLimit)
-	var cfg settingValues
-	h.Settings.Into(settings(&cfg))
-	lat, err := capability.SourceOf(h.Services, capability.LatencyKey)
+	cfg := f.cfg
+	lat, err := groupapi.SourceOf(h.Services, capability.LatencyKey)
 	if err != nil {
 		return err
 	}
-	ov, err := capability.SourceOf(h.Services, capability.RateLimitOverridesKey)
+	ov, err := groupapi.SourceOf(h.Services, capability.RateLimitOverridesKey)
 	if err != nil {
 		return err
 	}
-	switches, err := capability.SourceOf(h.Services, capability.SwitchesKey)
+	switches, err := groupapi.SourceOf(h.Services, capability.SwitchesKey)
 	if err != nil {
 		return err
 	}
@@ -102,12 +108,9 @@ func (f *feature) Setup(h *capability.Host) error {
 		f.stopNotify = func(c chan<- os.Signal) { signal.Stop(c) }
 	}
 
-	h.Router.POST("/api/v2/files/inspect", f.inspect)
-	if h.BodyLimits != nil {
-		h.BodyLimits.Set(http.MethodPost, "/api/v2/files/inspect", cfg.maxRequestBytes)
-	}
-	h.Router.GET("/admin/registry", h.RequireAdmin, f.show)
-	h.Router.POST("/admin/registry/reload", h.RequireAdmin, f.reload)
+	h.Routes.Handle(http.MethodPost, "/api/v2/files/inspect", http.HandlerFunc(f.inspect), groupapi.MaxBodyBytes(cfg.maxRequestBytes))
+	h.Routes.Handle(http.MethodGet, "/admin/registry", http.HandlerFunc(f.show), groupapi.AdminOnly)
+	h.Routes.Handle(http.MethodPost, "/admin/registry/reload", http.HandlerFunc(f.reload), groupapi.AdminOnly)
 	return nil
 }
 
@@ -188,21 +191,23 @@ func (f *feature) Status() groupapi.Status {
 }
 
 // show serves GET /admin/registry.
-func (f *feature) show(c *gin.Context) { apierr.JSON(c, http.StatusOK, f.reg.View()) }
+func (f *feature) show(w http.ResponseWriter, r *http.Request) {
+	apierr.WriteJSON(w, r, http.StatusOK, f.reg.View())
+}
 
 // reload serves POST /admin/registry/reload: 200 with the new view, 400 when
 // the file is rejected (the previous configuration stays in force).
-func (f *feature) reload(c *gin.Context) {
-	err := f.reg.Load(c.Request.Context(), "POST /admin/registry/reload")
+func (f *feature) reload(w http.ResponseWriter, r *http.Request) {
+	err := f.reg.Load(r.Context(), "POST /admin/registry/reload")
 	var pe *ParseError
 	switch {
 	case err == nil:
-		apierr.JSON(c, http.StatusOK, f.reg.View())
+		apierr.WriteJSON(w, r, http.StatusOK, f.reg.View())
 	case errors.Is(err, errNoFile):
-		apierr.Abort(c, http.StatusBadRequest, "no_registry_file", err.Error())
+		apierr.Error(w, r, http.StatusBadRequest, "no_registry_file", err.Error())
 	case errors.As(err, &pe):
-		apierr.Abort(c, http.StatusBadRequest, "registry_invalid", err.Error()+"; the previous configuration stays in force")
+		apierr.Error(w, r, http.StatusBadRequest, "registry_invalid", err.Error()+"; the previous configuration stays in force")
 	default:
-		apierr.Abort(c, http.StatusBadRequest, "registry_unreadable", err.Error()+"; the previous configuration stays in force")
+		apierr.Error(w, r, http.StatusBadRequest, "registry_unreadable", err.Error()+"; the previous configuration stays in force")
 	}
 }

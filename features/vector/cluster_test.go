@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
@@ -40,14 +36,12 @@ func TestClusterPublisherLifecycle(t *testing.T) {
 
 func publisherLifecycle(t *testing.T, url, describe string) {
 	env := map[string]string{"REDIS_URL": url, "REDIS_TIMEOUT": "500ms", "CLUSTER_PUBLISH_INTERVAL": "100ms", "CLUSTER_TTL": "1s", "VECTOR_DATA_DIR": t.TempDir()}
-	h, svc := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
+	cfg := grouptest.Config(t, "vector", Settings(), env)
+	h, svc := grouptest.Host(cfg, "vector")
 	m := &member{}
 	svc.ClusterMember.Provide(m)
-	f := &feature{}
-	h.Phase, h.Metrics, h.Router = phase.New(nil), prometheus.NewRegistry(), gin.New().Group("")
-	if err := f.Setup(h); err != nil {
-		t.Fatal(err)
-	}
+	f := newFeature(cfg.Group("vector"))
+	grouptest.Mount(t, f, h)
 	cl, ok := svc.Cluster.Get()
 	if !ok {
 		t.Fatal("no cluster store provided with REDIS_URL")

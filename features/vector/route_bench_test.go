@@ -33,9 +33,10 @@ func BenchmarkUpsertRoute(b *testing.B) {
 					dir = b.TempDir()
 				}
 				env := map[string]string{"VECTOR_DATA_DIR": dir, "VECTOR_MEMORY_MAX_POINTS": "10000000", "VECTOR_MEMORY_MAX_BYTES": "68719476736"}
-				h, _ := grouptest.Host(grouptest.Config(b, "vector", Settings(), env), "vector")
-				f := &feature{}
-				h.Phase, h.Metrics = phase.New(nil), prometheus.NewRegistry()
+				cfg := grouptest.Config(b, "vector", Settings(), env)
+				h, _ := grouptest.Host(cfg, "vector")
+				f := newFeature(cfg.Group("vector"))
+				h.Phase, h.Metrics = phase.New(nil), grouptest.Metrics(prometheus.NewRegistry())
 				base := grouptest.Mount(b, f, h) + "/api/v2/vector/collections/c"
 				grouptest.Start(b, f)
 				post := func(method, url, body string) {
@@ -98,9 +99,10 @@ func BenchmarkSearchRoute(b *testing.B) {
 	}{{"flat", 100_000}, {"hnsw", 20_000}} {
 		b.Run(fmt.Sprintf("%s/n=%d", tc.index, tc.n), func(b *testing.B) {
 			env := map[string]string{"VECTOR_DATA_DIR": ":memory:", "VECTOR_MEMORY_MAX_POINTS": "10000000", "VECTOR_MEMORY_MAX_BYTES": "68719476736"}
-			h, _ := grouptest.Host(grouptest.Config(b, "vector", Settings(), env), "vector")
-			f := &feature{}
-			h.Phase, h.Metrics = phase.New(nil), prometheus.NewRegistry()
+			cfg := grouptest.Config(b, "vector", Settings(), env)
+			h, _ := grouptest.Host(cfg, "vector")
+			f := newFeature(cfg.Group("vector"))
+			h.Phase, h.Metrics = phase.New(nil), grouptest.Metrics(prometheus.NewRegistry())
 			base := grouptest.Mount(b, f, h) + "/api/v2/vector/collections/c"
 			grouptest.Start(b, f)
 			st := f.currentStore().(store.Indexed)

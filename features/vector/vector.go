@@ -25,15 +25,15 @@ import (
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
-	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 // probeInterval is how often a remote store is probed.
 const probeInterval = 5 * time.Second
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: groupdesc.Vector.Name, New: func() capability.Feature { return &feature{} }, Settings: Settings(), Uses: uses,
+	capability.Register(capability.GroupInfo{Name: groupdesc.Vector.Name, New: func(v config.Values) groupapi.Feature { return newFeature(v) }, Settings: Settings(), Uses: uses,
 		Commands: []capability.Command{salvageCommand}})
 }
 
@@ -41,39 +41,42 @@ func init() {
 // member) and provides (with REDIS_URL: the response cache, the shared
 // limiter, the cluster latency store).
 var uses = capability.Uses{
-	Reads:    []capability.AnyKey{capability.EmbedderKey, capability.ClusterMemberKey},
-	Provides: []capability.AnyKey{capability.CacheKey, capability.LimiterKey, capability.ClusterKey},
+	Reads:    []groupapi.AnyKey{capability.EmbedderKey, capability.ClusterMemberKey},
+	Provides: []groupapi.AnyKey{capability.CacheKey, capability.LimiterKey, capability.ClusterKey},
 }
 
 // shared are vector's sides of those services.
 type shared struct {
-	embedder capability.Source[groupapi.Embedder]
-	member   capability.Source[groupapi.ClusterMember]
-	cache    capability.Provider[groupapi.ResponseCache]
-	limiter  capability.Provider[groupapi.Limiter]
-	cluster  capability.Provider[groupapi.ClusterLatency]
+	embedder groupapi.Source[groupapi.Embedder]
+	member   groupapi.Source[groupapi.ClusterMember]
+	cache    groupapi.Provider[groupapi.ResponseCache]
+	limiter  groupapi.Provider[groupapi.Limiter]
+	cluster  groupapi.Provider[groupapi.ClusterLatency]
 }
 
 // sharedFrom takes every side in Setup, whatever the configuration, so a
 // declaration that does not match the code fails Setup in every build.
-func sharedFrom(gs *capability.GroupServices) (*shared, error) {
+func sharedFrom(gs *groupapi.GroupServices) (*shared, error) {
 	var s shared
 	var errs [5]error
-	s.embedder, errs[0] = capability.SourceOf(gs, capability.EmbedderKey)
-	s.member, errs[1] = capability.SourceOf(gs, capability.ClusterMemberKey)
-	s.cache, errs[2] = capability.ProviderOf(gs, capability.CacheKey)
-	s.limiter, errs[3] = capability.ProviderOf(gs, capability.LimiterKey)
-	s.cluster, errs[4] = capability.ProviderOf(gs, capability.ClusterKey)
+	s.embedder, errs[0] = groupapi.SourceOf(gs, capability.EmbedderKey)
+	s.member, errs[1] = groupapi.SourceOf(gs, capability.ClusterMemberKey)
+	s.cache, errs[2] = groupapi.ProviderOf(gs, capability.CacheKey)
+	s.limiter, errs[3] = groupapi.ProviderOf(gs, capability.LimiterKey)
+	s.cluster, errs[4] = groupapi.ProviderOf(gs, capability.ClusterKey)
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
 	return &s, nil
 }
 
+// newFeature builds an instance with its settings bound.
+func newFeature(v config.Values) *feature { return &feature{cfg: configFrom(v)} }
+
 type feature struct {
 	cfg     Config
 	shared  *shared // nil before Setup
-	phase   *phase.Log
+	phase   groupapi.Phase
 	logger  *slog.Logger
 	redis   *redisstate.Guard // nil without REDIS_URL
 	cluster *cluster.Cluster  // nil without REDIS_URL
@@ -89,8 +92,7 @@ type feature struct {
 
 // Setup mounts the routes and, with REDIS_URL, offers the shared cache and
 // limiter. Building the Redis client does no I/O; it dials on first use.
-func (f *feature) Setup(h *capability.Host) error {
-	f.cfg = configFrom(h.Settings)
+func (f *feature) Setup(h *groupapi.Host) error {
 	sh, err := sharedFrom(h.Services)
 	if err != nil {
 		return err
@@ -115,9 +117,8 @@ func (f *feature) Setup(h *capability.Host) error {
 		}
 		f.redis = g
 		sh.cache.Provide(redisstate.NewCache(g))
-		if h.Core != nil && h.Core.RateLimit.RPS > 0 {
-			rl := h.Core.RateLimit
-			sh.limiter.Provide(redisstate.NewLimiter(g, rl.RPS, rl.Burst))
+		if h.Core.RateLimitRPS > 0 {
+			sh.limiter.Provide(redisstate.NewLimiter(g, h.Core.RateLimitRPS, h.Core.RateLimitBurst))
 		}
 		if err := f.setupCluster(h, g); err != nil {
 			return err
@@ -129,9 +130,9 @@ func (f *feature) Setup(h *capability.Host) error {
 
 // setupCluster offers the shared latency store (cluster mode) when core
 // provided this replica's member view; the publisher starts in Start.
-func (f *feature) setupCluster(h *capability.Host, g *redisstate.Guard) error {
+func (f *feature) setupCluster(h *groupapi.Host, g *redisstate.Guard) error {
 	m, ok := f.shared.member.Get()
-	if !ok || h.Core == nil {
+	if !ok {
 		return nil
 	}
 	cc := h.Core.Cluster

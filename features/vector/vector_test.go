@@ -20,12 +20,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/qdrantstore/qdrantfake"
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/testllm"
@@ -38,7 +37,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 type rig struct {
 	base  string
 	f     *feature
-	svc   *capability.Services
+	svc   *groupapi.Services
 	phase *phase.Log
 }
 
@@ -51,15 +50,16 @@ func newRig(t *testing.T, env map[string]string) *rig {
 		}
 		env["VECTOR_DATA_DIR"] = t.TempDir()
 	}
-	h, all := grouptest.Host(grouptest.Config(t, "vector", Settings(), env), "vector")
-	r := &rig{f: &feature{}, svc: all, phase: phase.New(nil)}
+	cfg := grouptest.Config(t, "vector", Settings(), env)
+	h, all := grouptest.Host(cfg, "vector")
+	r := &rig{f: newFeature(cfg.Group("vector")), svc: all, phase: phase.New(nil)}
 	admin := func(c *gin.Context) {
 		if c.GetHeader("X-Test-Admin") != "yes" {
 			apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only")
 		}
 	}
-	h.Phase, h.Metrics, h.RequireAdmin = r.phase, prometheus.NewRegistry(), admin
-	r.base = grouptest.Mount(t, r.f, h)
+	h.Phase = r.phase
+	r.base = grouptest.Mount(t, r.f, h, grouptest.Admin(admin))
 	grouptest.Start(t, r.f)
 	return r
 }

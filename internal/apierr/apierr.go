@@ -1,8 +1,21 @@
-// Package apierr writes the service's JSON error body,
-// {"error":{"code":"...","message":"..."}}, which every route uses.
+// Package apierr writes the service's JSON answers and its JSON error body,
+// {"error":{"code":"...","message":"..."}}, which every route uses (OpenAI's
+// shape under the prefixes core marks, see OpenAIShape).
+//
+// Each helper has a net/http form, taking the http.ResponseWriter and the
+// *http.Request (Error, WriteJSON, WriteFiniteJSON, ReadJSON, ReadAll,
+// BodyFailure, OpenAIError): the groups' handlers are plain net/http
+// handlers and use these. Core's gin middleware and handlers use the gin
+// forms (Abort, JSON, DecodeJSON, AbortBodyRead, AbortOpenAI), thin wrappers
+// over the same code that also stop gin's handler chain.
 package apierr
 
-import "github.com/gin-gonic/gin"
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
 
 // Body is the error envelope.
 type Body struct {
@@ -15,12 +28,38 @@ type Detail struct {
 	Message string `json:"message"`
 }
 
-// Abort writes the error and stops the handler chain. Under an OpenAI
-// prefix (OpenAIShape) the error takes OpenAI's shape instead.
-func Abort(c *gin.Context, status int, code, message string) {
-	if IsOpenAI(c) {
-		AbortOpenAI(c, status, code, "", message)
+// Error writes the error. Under an OpenAI prefix (OpenAIShape marked the
+// request) the error takes OpenAI's shape instead.
+func Error(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	if IsOpenAI(r) {
+		OpenAIError(w, status, code, "", message)
 		return
 	}
-	c.AbortWithStatusJSON(status, Body{Error: Detail{Code: code, Message: message}})
+	writeValue(w, status, Body{Error: Detail{Code: code, Message: message}})
+}
+
+// Abort is Error for core's gin handlers: it also stops the handler chain.
+func Abort(c *gin.Context, status int, code, message string) {
+	c.Abort()
+	Error(c.Writer, c.Request, status, code, message)
+}
+
+// contentType is what every JSON answer is sent as (gin's own, so core's
+// and the groups' answers cannot differ).
+const contentType = "application/json; charset=utf-8"
+
+// writeValue writes v, which always marshals (the error envelopes).
+func writeValue(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	writeBytes(w, status, b)
+}
+
+// writeBytes writes a JSON answer. Like gin's renderers it keeps a
+// Content-Type the handler has set already.
+func writeBytes(w http.ResponseWriter, status int, b []byte) {
+	if h := w.Header(); len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = []string{contentType}
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }

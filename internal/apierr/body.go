@@ -18,27 +18,27 @@ import (
 // HTTP_READ_TIMEOUT, usually far sooner.
 const BodyRetryAfter = 1
 
-// AbortBodyRead answers a failed read of the request body when the failure
+// BodyFailure answers a failed read of the request body when the failure
 // is the body's own, the same way on every route (JSON, forms, multipart,
 // the raw bodies of /v1): over the size bound 413 body_too_large, not
 // received within HTTP_READ_TIMEOUT 408 body_timeout, over the memory bound
 // of all bodies in flight 503 body_memory_exhausted with Retry-After. It
 // returns false, having written nothing, for any other error (malformed
 // content, which each route names in its own way).
-func AbortBodyRead(c *gin.Context, err error) bool {
+func BodyFailure(w http.ResponseWriter, r *http.Request, err error) bool {
 	var tooBig *http.MaxBytesError
 	switch {
 	case err == nil:
 		return false
 	case errors.As(err, &tooBig):
-		Abort(c, http.StatusRequestEntityTooLarge, "body_too_large",
+		Error(w, r, http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
 	case errors.Is(err, os.ErrDeadlineExceeded): // the read deadline of HTTP_READ_TIMEOUT
-		Abort(c, http.StatusRequestTimeout, "body_timeout",
+		Error(w, r, http.StatusRequestTimeout, "body_timeout",
 			"request body not received in time (HTTP_READ_TIMEOUT)")
 	case errors.Is(err, bodymem.ErrExhausted):
-		c.Header("Retry-After", strconv.Itoa(BodyRetryAfter))
-		Abort(c, http.StatusServiceUnavailable, "body_memory_exhausted",
+		w.Header().Set("Retry-After", strconv.Itoa(BodyRetryAfter))
+		Error(w, r, http.StatusServiceUnavailable, "body_memory_exhausted",
 			"request bodies in flight use up the server's body memory (REQUEST_BODY_MEMORY_MAX_BYTES); retry later")
 	default:
 		return false
@@ -46,19 +46,30 @@ func AbortBodyRead(c *gin.Context, err error) bool {
 	return true
 }
 
+// AbortBodyRead is BodyFailure for core's gin handlers: when it answers, it
+// also stops the chain.
+func AbortBodyRead(c *gin.Context, err error) bool {
+	if BodyFailure(c.Writer, c.Request, err) {
+		c.Abort()
+		return true
+	}
+	return false
+}
+
 // readChunk is the most ReadBody allocates ahead of the bytes it has: a
 // declared Content-Length is a promise, not bytes, and a client that
 // declares 1 MiB and sends one byte must cost about one byte.
 const readChunk = 4 << 10
 
-// ReadBody reads the whole request body (bounded by LimitBody), its buffer
-// growing with the bytes received, never with the length declared. A
-// failure is answered (AbortBodyRead, else 400 bad_body) and ok is false.
-func ReadBody(c *gin.Context) ([]byte, bool) {
-	b, err := readAll(c.Request.Body, c.Request.ContentLength)
+// ReadAll reads the whole request body (bounded by the body limit core
+// sets), its buffer growing with the bytes received, never with the length
+// declared. A failure is answered (BodyFailure, else 400 bad_body) and ok
+// is false.
+func ReadAll(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := readAll(r.Body, r.ContentLength)
 	if err != nil {
-		if !AbortBodyRead(c, err) {
-			Abort(c, http.StatusBadRequest, "bad_body", "could not read the request body: "+err.Error())
+		if !BodyFailure(w, r, err) {
+			Error(w, r, http.StatusBadRequest, "bad_body", "could not read the request body: "+err.Error())
 		}
 		return nil, false
 	}

@@ -14,16 +14,26 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/bodymem"
 )
 
-// DecodeJSON decodes the request body strictly into v: unknown fields,
+// ReadJSON decodes the request body strictly into v: unknown fields,
 // trailing data and type mismatches are 400 with the field named, a body over
 // the limit set by the body-size middleware is 413. On failure it has
-// already written the error and aborted; the caller just returns.
-func DecodeJSON(c *gin.Context, v any) bool {
-	if err := decodeJSON(c.Request.Body, v); err != nil {
-		if AbortBodyRead(c, err) {
+// already written the error; the caller just returns.
+func ReadJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := decodeJSON(r.Body, v); err != nil {
+		if BodyFailure(w, r, err) {
 			return false
 		}
-		Abort(c, http.StatusBadRequest, "bad_json", err.Error())
+		Error(w, r, http.StatusBadRequest, "bad_json", err.Error())
+		return false
+	}
+	return true
+}
+
+// DecodeJSON is ReadJSON for core's gin handlers: on failure it also stops
+// the chain.
+func DecodeJSON(c *gin.Context, v any) bool {
+	if !ReadJSON(c.Writer, c.Request, v) {
+		c.Abort()
 		return false
 	}
 	return true

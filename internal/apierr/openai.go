@@ -1,6 +1,7 @@
 package apierr
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -24,8 +25,9 @@ type OpenAIDetail struct {
 	Code    string  `json:"code"`
 }
 
-// ctxOpenAI marks a request whose errors take OpenAI's shape.
-const ctxOpenAI = "apierr.openai"
+// openAIKey marks, in a request's context, a request whose errors take
+// OpenAI's shape.
+type openAIKey struct{}
 
 // OpenAIShape returns the middleware, installed first by the router, that
 // marks each request under one of prefixes (e.g. "/v1", from the group
@@ -37,7 +39,7 @@ func OpenAIShape(prefixes []string) gin.HandlerFunc {
 	p := slices.Clone(prefixes)
 	return func(c *gin.Context) {
 		if UnderPrefix(c.Request.URL.Path, p) {
-			c.Set(ctxOpenAI, true)
+			c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), openAIKey{}, true))
 		}
 		c.Next()
 	}
@@ -54,7 +56,10 @@ func UnderPrefix(path string, prefixes []string) bool {
 }
 
 // IsOpenAI reports whether errors of this request take OpenAI's shape.
-func IsOpenAI(c *gin.Context) bool { return c.GetBool(ctxOpenAI) }
+func IsOpenAI(r *http.Request) bool {
+	on, _ := r.Context().Value(openAIKey{}).(bool)
+	return on
+}
 
 // OpenAIType is the error type OpenAI's API gives a status.
 func OpenAIType(status int) string {
@@ -73,13 +78,13 @@ func OpenAIType(status int) string {
 	return "invalid_request_error"
 }
 
-// AbortOpenAI writes an OpenAI-shaped error; param may be "" (null).
-func AbortOpenAI(c *gin.Context, status int, code, param, message string) {
+// OpenAIError writes an OpenAI-shaped error; param may be "" (null).
+func OpenAIError(w http.ResponseWriter, status int, code, param, message string) {
 	d := OpenAIDetail{Message: message, Type: OpenAIType(status), Code: code}
 	if param != "" {
 		d.Param = &param
 	}
-	c.AbortWithStatusJSON(status, OpenAIBody{Error: d})
+	writeValue(w, status, OpenAIBody{Error: d})
 }
 
 // Param is the offending field, "" when none.

@@ -1,6 +1,7 @@
 package apierr
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,32 +13,61 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// JSON is how every handler answers a JSON body: it marshals first and
+// WriteJSON is how every handler answers a JSON body: it marshals first and
 // writes only what marshalled, so no route answers 2xx with a body it
 // failed to write. A value that does not marshal (NaN, ±Inf, a channel)
-// becomes a 500 `render_failed` error, and the failure is recorded on the
-// context (gin.ErrorTypeRender) for the router to log.
-func JSON(c *gin.Context, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		_ = c.Error(fmt.Errorf("render %T: %w", v, err)).SetType(gin.ErrorTypeRender)
-		Abort(c, http.StatusInternalServerError, "render_failed", "the answer could not be encoded as JSON")
-		return
+// becomes a 500 `render_failed` error, and the failure is handed to the
+// request's render report (WithRenderReport) for the router to log.
+func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if err := writeJSON(w, r, status, v); err != nil {
+		if report, ok := r.Context().Value(renderKey{}).(func(error)); ok {
+			report(err)
+		}
 	}
-	c.Data(status, "application/json; charset=utf-8", b)
 }
 
-// FiniteJSON answers v like JSON when every number in it is finite, and a
-// 422 `non_finite_result` naming the first NaN or ±Inf otherwise: finite
-// inputs can overflow (a variance of 1.7e308s, a dot product of 3e38s), and
-// JSON has no way to say the result.
-func FiniteJSON(c *gin.Context, status int, v any) {
+// JSON is WriteJSON for core's gin handlers: the failure is recorded on the
+// context (gin.ErrorTypeRender) and the chain stopped.
+func JSON(c *gin.Context, status int, v any) {
+	if err := writeJSON(c.Writer, c.Request, status, v); err != nil {
+		c.Abort()
+		_ = c.Error(err).SetType(gin.ErrorTypeRender)
+	}
+}
+
+// writeJSON answers v, or render_failed and the marshal error.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		Error(w, r, http.StatusInternalServerError, "render_failed", "the answer could not be encoded as JSON")
+		return fmt.Errorf("render %T: %w", v, err)
+	}
+	writeBytes(w, status, b)
+	return nil
+}
+
+// renderKey holds, in a request's context, where WriteJSON reports a value
+// that did not marshal.
+type renderKey struct{}
+
+// WithRenderReport returns ctx with report as the place WriteJSON hands a
+// render failure to: core's router installs it for the groups' routes and
+// logs what it receives, as it does for its own routes.
+func WithRenderReport(ctx context.Context, report func(error)) context.Context {
+	return context.WithValue(ctx, renderKey{}, report)
+}
+
+// WriteFiniteJSON answers v like WriteJSON when every number in it is
+// finite, and a 422 `non_finite_result` naming the first NaN or ±Inf
+// otherwise: finite inputs can overflow (a variance of 1.7e308s, a dot
+// product of 3e38s), and JSON has no way to say the result.
+func WriteFiniteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	if path, x, ok := NonFinite(v); ok {
-		Abort(c, http.StatusUnprocessableEntity, "non_finite_result",
+		Error(w, r, http.StatusUnprocessableEntity, "non_finite_result",
 			fmt.Sprintf("the result is not a finite number (%s is %v): the input overflows float64 arithmetic; scale it down", path, x))
 		return
 	}
-	JSON(c, status, v)
+	WriteJSON(w, r, status, v)
 }
 
 // NonFinite finds the first NaN or ±Inf in v (structs, maps, slices,

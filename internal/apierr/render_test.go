@@ -71,7 +71,7 @@ func TestFiniteJSON(t *testing.T) {
 		{outer{P: &inf}, "result.P"},
 		{[]any{1.0, map[string]any{"k": []float64{2, math.NaN()}}}, "result[1].k[1]"},
 	} {
-		w, _ := render(t, func(c *gin.Context) { FiniteJSON(c, 200, tc.v) })
+		w, _ := render(t, func(c *gin.Context) { WriteFiniteJSON(c.Writer, c.Request, 200, tc.v) })
 		d := decode(t, w)
 		if w.Code != 422 || d.Code != "non_finite_result" || !strings.Contains(d.Message, tc.path) {
 			t.Errorf("%v: %d %+v, want 422 naming %s", tc.v, w.Code, d, tc.path)
@@ -79,9 +79,42 @@ func TestFiniteJSON(t *testing.T) {
 	}
 	// Skipped fields and finite values pass.
 	w, _ := render(t, func(c *gin.Context) {
-		FiniteJSON(c, 200, outer{Hits: []inner{{Score: 2, Skip: math.NaN()}}, Stats: map[string]float64{"m": 1}})
+		WriteFiniteJSON(c.Writer, c.Request, 200, outer{Hits: []inner{{Score: 2, Skip: math.NaN()}}, Stats: map[string]float64{"m": 1}})
 	})
 	if w.Code != 200 {
 		t.Fatalf("finite: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// TestWriteJSONReportsRenderFailure: the net/http form answers the same
+// 500 and hands the failure to the report core installs on the request.
+func TestWriteJSONReportsRenderFailure(t *testing.T) {
+	var got []error
+	r := httptest.NewRequest("GET", "/", nil)
+	r = r.WithContext(WithRenderReport(r.Context(), func(err error) { got = append(got, err) }))
+	w := httptest.NewRecorder()
+	WriteJSON(w, r, 200, math.NaN())
+	if d := decode(t, w); w.Code != 500 || d.Code != "render_failed" || len(got) != 1 {
+		t.Fatalf("%d %+v, reported %v", w.Code, d, got)
+	}
+	w = httptest.NewRecorder()
+	WriteJSON(w, httptest.NewRequest("GET", "/", nil), 200, math.NaN()) // no report installed: still a 500
+	if w.Code != 500 {
+		t.Fatalf("without a report: %d", w.Code)
+	}
+}
+
+// TestErrorTakesOpenAIShapeWhenMarked: OpenAIShape marks the request's
+// context; the net/http form reads the mark.
+func TestErrorTakesOpenAIShapeWhenMarked(t *testing.T) {
+	e := gin.New()
+	e.Use(OpenAIShape([]string{"/v1"}))
+	e.Any("/*p", func(c *gin.Context) { Error(c.Writer, c.Request, 404, "nope", "no") })
+	for path, openAI := range map[string]bool{"/v1/x": true, "/v1": true, "/v1x": false, "/api": false} {
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if got := strings.Contains(w.Body.String(), `"type":"not_found_error"`); got != openAI || w.Code != 404 {
+			t.Errorf("%s: %d %s", path, w.Code, w.Body)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package capability
 
 import (
 	"context"
-	"fmt"
 	"go/build/constraint"
 	"io/fs"
 	"os"
@@ -19,7 +18,7 @@ import (
 
 type fakeFeature struct{ status groupapi.Status }
 
-func (f *fakeFeature) Setup(*Host) error           { return nil }
+func (f *fakeFeature) Setup(*groupapi.Host) error  { return nil }
 func (f *fakeFeature) Start(context.Context) error { return nil }
 func (f *fakeFeature) Stop(context.Context) error  { return nil }
 func (f *fakeFeature) Status() groupapi.Status     { return f.status }
@@ -34,7 +33,7 @@ func withCleanRegistry(t *testing.T) {
 }
 
 func fake(name string) GroupInfo {
-	return GroupInfo{Name: name, New: func() Feature { return &fakeFeature{} }}
+	return GroupInfo{Name: name, New: func(config.Values) groupapi.Feature { return &fakeFeature{} }}
 }
 
 func TestRegisterRefusesDuplicatesUnknownAndNil(t *testing.T) {
@@ -72,19 +71,6 @@ func TestLinkedNamesInTableOrder(t *testing.T) {
 	if got := LinkedNames(); !slices.Equal(got, []string{"ml", "vector", "optional"}) {
 		t.Fatalf("%v", got)
 	}
-}
-
-// TestSlotIsSetOnce: a second Provide is a programming error caught at
-// start-up, not a silent replacement.
-func TestSlotIsSetOnce(t *testing.T) {
-	var s Services
-	s.Cache.Provide(nil)
-	defer func() {
-		if v := recover(); v == nil || !strings.Contains(fmt.Sprint(v), "provided twice") {
-			t.Fatalf("second Provide: %v", v)
-		}
-	}()
-	s.Cache.Provide(nil)
 }
 
 // TestSettingsOptions: linked groups hand over their declarations, the
@@ -160,45 +146,6 @@ func TestCrossCheck(t *testing.T) {
 	}
 	if p := CrossCheck(groupspec.GroupNames(), facts("nomsgpack,ml,llm,vector,optional", append(core, all...)...)); len(p) != 0 {
 		t.Fatalf("full: %v", p)
-	}
-}
-
-func TestRuntimeStates(t *testing.T) {
-	f := facts("nomsgpack,ml", "gonum.org/v1/gonum")
-	ml := &fakeFeature{status: groupapi.Status{Ready: true, Detail: "fine"}}
-	rt := NewRuntime(map[string]Feature{"ml": ml}, f, false)
-	if rt.Variant() != "custom" {
-		t.Fatal(rt.Variant())
-	}
-	st := rt.State("ml")
-	if !st.Linked || !st.Enabled || st.Ready || st.Detail != "starting" {
-		t.Fatalf("before start: %+v", st)
-	}
-	rt.StartAll(context.Background(), func(string, error) {}, 1e9)
-	st = rt.State("ml")
-	if !st.Ready || st.Detail != "fine" || len(st.Modules) != 1 || st.Modules[0].Version != "v1.0.0" {
-		t.Fatalf("after start: %+v", st)
-	}
-	if err := rt.SetDisabled("ml", true, "switched off by test"); err != nil {
-		t.Fatal(err)
-	}
-	if st = rt.State("ml"); st.Enabled || st.Ready || st.Detail != "switched off by test" {
-		t.Fatalf("disabled: %+v", st)
-	}
-	if err := rt.SetDisabled("llm", true, "x"); err == nil {
-		t.Fatal("disabling an unlinked group accepted")
-	}
-	llm := rt.State("llm")
-	if llm.Linked || llm.Enabled || len(llm.Modules) != 0 || !strings.Contains(llm.Detail, "not linked") {
-		t.Fatalf("unlinked: %+v", llm)
-	}
-	if len(rt.States()) != len(groupspec.Groups()) {
-		t.Fatal("States must list every declared group")
-	}
-
-	min := NewRuntime(map[string]Feature{"ml": ml}, f, true)
-	if st := min.State("ml"); !st.Linked || st.Enabled || st.Ready || !strings.Contains(st.Detail, "MINIMAL_MODE") {
-		t.Fatalf("minimal: %+v", st)
 	}
 }
 

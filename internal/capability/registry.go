@@ -2,23 +2,21 @@
 // packages register a constructor, their settings and the shared services
 // they read and provide (GroupInfo.Uses) from init, the way database/sql
 // drivers and Caddy modules do; each service builds fresh group instances
-// from them (Runtime), and cross-checks what registered against
-// runtime/debug.ReadBuildInfo.
+// from them (Instantiate; internal/lifecycle runs them), and cross-checks
+// what registered against runtime/debug.ReadBuildInfo.
 //
-// Core and groups cooperate through Services, a set of typed slots, each
-// set once. Core keeps the whole set; a group's Host carries only its
-// GroupServices view, from which SourceOf and ProviderOf hand out the sides
-// the group declared and refuse the others with an error from Setup. The
+// Core and groups cooperate through groupapi.Services, a set of typed
+// slots, each set once. This package names them (LatencyKey, ...) and
+// keeps each group's declaration of what it reads and provides (Uses); a
+// group's Host carries only the view its declaration allows, and the
 // registry refuses, at init, a group that would provide a service core or
 // another group provides. The table of groups and variants itself is
 // internal/groupspec, filled by the groups' descriptions
-// (features/groupdesc); the contracts the groups implement and use (Status,
-// the service interfaces, Limiter) are internal/groupapi's. Feature and
-// Host stay here: the Host carries gin's router and Prometheus' registerer.
+// (features/groupdesc); the contracts the groups implement and use
+// (Feature, Host, Router, Status, the services, ...) are internal/groupapi's.
 package capability
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -29,29 +27,15 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
-// Feature is one instance of a group in one service. The lifecycle is split
-// so that start-up stays fast: Setup runs before the listener serves and
-// must do no network I/O; Start runs after /health already answers.
-type Feature interface {
-	// Setup reads the group's settings and mounts its routes on h.
-	Setup(h *Host) error
-	// Start constructs clients and starts background probes. Goroutines it
-	// starts must end when Stop is called.
-	Start(ctx context.Context) error
-	// Stop releases what Start acquired.
-	Stop(ctx context.Context) error
-	// groupapi.Status reports readiness as the group itself sees it.
-	Status() groupapi.Status
-}
-
 // GroupInfo is what a group package registers: a constructor, called once
 // per service, and the settings the group reads.
 type GroupInfo struct {
 	// Name is the group's name in its description (features/groupdesc).
 	Name string
-	// New returns a fresh instance; it must not share mutable state with
-	// other instances.
-	New func() Feature
+	// New returns a fresh instance with the group's settings, parsed by
+	// internal/config from Settings, bound (values.Into with the same
+	// declarations); it must not share mutable state with other instances.
+	New func(values config.Values) groupapi.Feature
 	// Settings are the group's settings; each name carries one of the
 	// group's SettingPrefixes in the table.
 	Settings []config.Setting
@@ -152,11 +136,11 @@ func SettingsOptions(linked map[string]GroupInfo) (lk []config.GroupSettings, un
 }
 
 // Instantiate builds one fresh instance of each registered group, for one
-// service.
-func Instantiate(linked map[string]GroupInfo) map[string]Feature {
-	out := make(map[string]Feature, len(linked))
+// service, with the group's settings (config.Config.Group).
+func Instantiate(linked map[string]GroupInfo, settings func(group string) config.Values) map[string]groupapi.Feature {
+	out := make(map[string]groupapi.Feature, len(linked))
 	for name, info := range linked {
-		out[name] = info.New()
+		out[name] = info.New(settings(name))
 	}
 	return out
 }

@@ -3,112 +3,27 @@ package capability
 import (
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
-// Slot holds one implementation of a core-defined interface that one party
-// provides and others consume. It is set once: a second Provide is a
-// programming error and panics during start-up, where Setup runs, so two
-// providers cannot silently replace each other.
-type Slot[T any] struct {
-	mu  sync.RWMutex
-	v   T
-	set bool
-}
-
-// Provide installs the implementation; it panics when one is installed already.
-func (s *Slot[T]) Provide(v T) {
-	if !s.provide(v) {
-		panic(fmt.Sprintf("capability: %T provided twice", s))
-	}
-}
-
-// provide installs v unless an implementation is installed already.
-func (s *Slot[T]) provide(v T) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.set {
-		return false
-	}
-	s.v, s.set = v, true
-	return true
-}
-
-// Get returns the implementation and whether one was provided.
-func (s *Slot[T]) Get() (T, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.v, s.set
-}
-
-// Provider is the providing side of a slot.
-type Provider[T any] interface{ Provide(T) }
-
-// Source is the consuming side of a slot.
-type Source[T any] interface{ Get() (T, bool) }
-
-// Services are the meeting points of one service (one process, or one test).
-// Core creates them with the service and keeps them whole; each group sees
-// only the sides it declares in GroupInfo.Uses, through its GroupServices.
-type Services struct {
-	// Latency is the latency engine's read view (provided by core, read by ml and optional).
-	Latency Slot[groupapi.LatencySource]
-	// Embedder turns text into vectors (provided by llm, used by vector).
-	Embedder Slot[groupapi.Embedder]
-	// Limiter replaces core's local token buckets (provided by vector when
-	// REDIS_URL is set, so replicas share budgets).
-	Limiter Slot[groupapi.Limiter]
-	// Cache is a shared response cache (provided by vector when REDIS_URL is
-	// set, used by llm for deterministic answers and embeddings).
-	Cache Slot[groupapi.ResponseCache]
-	// RateLimitOverrides applies per-route limits from a registry file
-	// (provided by core rate limiting, used by optional).
-	RateLimitOverrides Slot[groupapi.RateLimitOverrides]
-	// ClusterMember is this replica's side of cluster mode: its identity,
-	// its exported latency window and its local reset (provided by core,
-	// used by vector's publisher).
-	ClusterMember Slot[groupapi.ClusterMember]
-	// Cluster is the replicas' shared latency store (provided by vector when
-	// REDIS_URL is set; core answers scope=cluster through it).
-	Cluster Slot[groupapi.ClusterLatency]
-	// Switches is the power to switch other linked groups off and on at
-	// run time (provided by core's runtime, read by optional's registry
-	// file); only a group that declares it gets it.
-	Switches Slot[groupapi.GroupSwitches]
-}
-
-// Key names one of the Services and the interface it carries, so that a
-// group declares what it uses (GroupInfo.Uses) and then asks for exactly
-// that side, typed (SourceOf, ProviderOf).
-type Key[T any] struct {
-	name string
-	core bool // core provides it; no group may
-	slot func(*Services) *Slot[T]
-}
-
-// AnyKey is a Key of any type, for declarations. Only this package's keys
-// implement it.
-type AnyKey interface {
-	Name() string
-	providedByCore() bool
-}
-
-// Name is the service's name in declarations and errors.
-func (k Key[T]) Name() string         { return k.name }
-func (k Key[T]) providedByCore() bool { return k.core }
-
 // The keys of the Services, one per slot.
 var (
-	LatencyKey            = Key[groupapi.LatencySource]{"latency", true, func(s *Services) *Slot[groupapi.LatencySource] { return &s.Latency }}
-	EmbedderKey           = Key[groupapi.Embedder]{"embedder", false, func(s *Services) *Slot[groupapi.Embedder] { return &s.Embedder }}
-	LimiterKey            = Key[groupapi.Limiter]{"limiter", false, func(s *Services) *Slot[groupapi.Limiter] { return &s.Limiter }}
-	CacheKey              = Key[groupapi.ResponseCache]{"cache", false, func(s *Services) *Slot[groupapi.ResponseCache] { return &s.Cache }}
-	RateLimitOverridesKey = Key[groupapi.RateLimitOverrides]{"rate_limit_overrides", true, func(s *Services) *Slot[groupapi.RateLimitOverrides] { return &s.RateLimitOverrides }}
-	ClusterMemberKey      = Key[groupapi.ClusterMember]{"cluster_member", true, func(s *Services) *Slot[groupapi.ClusterMember] { return &s.ClusterMember }}
-	ClusterKey            = Key[groupapi.ClusterLatency]{"cluster", false, func(s *Services) *Slot[groupapi.ClusterLatency] { return &s.Cluster }}
-	SwitchesKey           = Key[groupapi.GroupSwitches]{"group_switches", true, func(s *Services) *Slot[groupapi.GroupSwitches] { return &s.Switches }}
+	LatencyKey            = groupapi.NewKey("latency", func(s *groupapi.Services) *groupapi.Slot[groupapi.LatencySource] { return &s.Latency })
+	EmbedderKey           = groupapi.NewKey("embedder", func(s *groupapi.Services) *groupapi.Slot[groupapi.Embedder] { return &s.Embedder })
+	LimiterKey            = groupapi.NewKey("limiter", func(s *groupapi.Services) *groupapi.Slot[groupapi.Limiter] { return &s.Limiter })
+	CacheKey              = groupapi.NewKey("cache", func(s *groupapi.Services) *groupapi.Slot[groupapi.ResponseCache] { return &s.Cache })
+	RateLimitOverridesKey = groupapi.NewKey("rate_limit_overrides", func(s *groupapi.Services) *groupapi.Slot[groupapi.RateLimitOverrides] { return &s.RateLimitOverrides })
+	ClusterMemberKey      = groupapi.NewKey("cluster_member", func(s *groupapi.Services) *groupapi.Slot[groupapi.ClusterMember] { return &s.ClusterMember })
+	ClusterKey            = groupapi.NewKey("cluster", func(s *groupapi.Services) *groupapi.Slot[groupapi.ClusterLatency] { return &s.Cluster })
+	SwitchesKey           = groupapi.NewKey("group_switches", func(s *groupapi.Services) *groupapi.Slot[groupapi.GroupSwitches] { return &s.Switches })
+)
+
+// keys are all the service keys; coreProvides those core provides, which
+// no group may declare that it provides.
+var (
+	keys         = []groupapi.AnyKey{LatencyKey, EmbedderKey, LimiterKey, CacheKey, RateLimitOverridesKey, ClusterMemberKey, ClusterKey, SwitchesKey}
+	coreProvides = []groupapi.AnyKey{LatencyKey, RateLimitOverridesKey, ClusterMemberKey, SwitchesKey}
 )
 
 // Uses declares which services a group reads and which it provides. The
@@ -116,28 +31,29 @@ var (
 // registered group already declares to provide, so each service has at
 // most one provider in every build.
 type Uses struct {
-	Reads    []AnyKey
-	Provides []AnyKey
+	Reads    []groupapi.AnyKey
+	Provides []groupapi.AnyKey
 }
 
-func (u Uses) reads(k AnyKey) bool    { return slices.ContainsFunc(u.Reads, sameKey(k)) }
-func (u Uses) provides(k AnyKey) bool { return slices.ContainsFunc(u.Provides, sameKey(k)) }
+func (u Uses) provides(k groupapi.AnyKey) bool {
+	return slices.ContainsFunc(u.Provides, groupapi.SameKey(k))
+}
 
-// sameKey compares by name: keys hold funcs, which Go cannot compare.
-func sameKey(k AnyKey) func(AnyKey) bool {
-	return func(o AnyKey) bool { return o != nil && o.Name() == k.Name() }
+// View is group's view of s: the sides it declared in u.
+func (u Uses) View(s *groupapi.Services, group string) *groupapi.GroupServices {
+	return s.For(group, u.Reads, u.Provides)
 }
 
 // check refuses providing a core service, and a service other declarations
 // already provide.
 func (u Uses) check(others map[string]GroupInfo) error {
 	for _, k := range slices.Concat(u.Reads, u.Provides) {
-		if k == nil || k.Name() == "" {
+		if k == nil || !slices.ContainsFunc(keys, groupapi.SameKey(k)) {
 			return fmt.Errorf("declares %v, which is not one of the service keys", k)
 		}
 	}
 	for _, k := range u.Provides {
-		if k.providedByCore() {
+		if slices.ContainsFunc(coreProvides, groupapi.SameKey(k)) {
 			return fmt.Errorf("provides %s, which core provides", k.Name())
 		}
 		for name, o := range others {
@@ -147,67 +63,4 @@ func (u Uses) check(others map[string]GroupInfo) error {
 		}
 	}
 	return nil
-}
-
-// GroupServices is one group's view of the Services: it hands out only the
-// sides the group declared. Asking for another is an error from Setup, so
-// a wrong declaration shows at start-up (the group is reported failed, and
-// the group's own tests fail), never as a nil at request time.
-type GroupServices struct {
-	group string
-	uses  Uses
-	all   *Services
-}
-
-// For returns the view of group, which declared u. On a nil s (a test that
-// wires no services) the group gets services of its own: what it declared
-// works, and nothing is provided to it.
-func (s *Services) For(group string, u Uses) *GroupServices {
-	if s == nil {
-		s = &Services{}
-	}
-	return &GroupServices{group: group, uses: u, all: s}
-}
-
-// SourceOf returns the reading side of a service the group declared in
-// Uses.Reads. It reports (zero, false) until the service is provided.
-func SourceOf[T any](gs *GroupServices, k Key[T]) (Source[T], error) {
-	if gs == nil || !gs.uses.reads(k) {
-		return nil, gs.undeclared("reads", "Reads", k)
-	}
-	return source[T]{k.slot(gs.all)}, nil
-}
-
-// ProviderOf returns the providing side of a service the group declared in
-// Uses.Provides. Providing twice panics, as Slot.Provide does.
-func ProviderOf[T any](gs *GroupServices, k Key[T]) (Provider[T], error) {
-	if gs == nil || !gs.uses.provides(k) {
-		return nil, gs.undeclared("provides", "Provides", k)
-	}
-	return provider[T]{gs.group, k.name, k.slot(gs.all)}, nil
-}
-
-func (gs *GroupServices) undeclared(verb, field string, k AnyKey) error {
-	group := "(no services)"
-	if gs != nil {
-		group = gs.group
-	}
-	return fmt.Errorf("capability: group %s %s service %s without declaring it in GroupInfo.Uses.%s", group, verb, k.Name(), field)
-}
-
-// source and provider wrap a slot so that neither side can be asserted
-// back to the other.
-type source[T any] struct{ s *Slot[T] }
-
-func (s source[T]) Get() (T, bool) { return s.s.Get() }
-
-type provider[T any] struct {
-	group, name string
-	s           *Slot[T]
-}
-
-func (p provider[T]) Provide(v T) {
-	if !p.s.provide(v) {
-		panic(fmt.Sprintf("capability: group %s provides %s, which is provided already", p.group, p.name))
-	}
 }

@@ -15,10 +15,10 @@ type stubEmbedder struct{ groupapi.Embedder }
 // sides it declared, wired to core's services, and refuses every other one
 // with an error naming the group, the service and the declaration.
 func TestGroupServicesHandOutOnlyDeclaredSides(t *testing.T) {
-	all := &Services{}
-	gs := all.For("ml", Uses{Reads: []AnyKey{LatencyKey}, Provides: []AnyKey{EmbedderKey}})
+	all := &groupapi.Services{}
+	gs := Uses{Reads: []groupapi.AnyKey{LatencyKey}, Provides: []groupapi.AnyKey{EmbedderKey}}.View(all, "ml")
 
-	lat, err := SourceOf(gs, LatencyKey)
+	lat, err := groupapi.SourceOf(gs, LatencyKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,11 +30,11 @@ func TestGroupServicesHandOutOnlyDeclaredSides(t *testing.T) {
 	if v, ok := lat.Get(); !ok || v != want {
 		t.Fatalf("after core provides: (%v, %v)", v, ok)
 	}
-	if _, isProvider := lat.(Provider[groupapi.LatencySource]); isProvider {
+	if _, isProvider := lat.(groupapi.Provider[groupapi.LatencySource]); isProvider {
 		t.Fatal("a source can be asserted to its provider")
 	}
 
-	emb, err := ProviderOf(gs, EmbedderKey)
+	emb, err := groupapi.ProviderOf(gs, EmbedderKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,21 +50,21 @@ func TestGroupServicesHandOutOnlyDeclaredSides(t *testing.T) {
 		service string
 		field   string
 	}{
-		{"read of an undeclared service", second(SourceOf(gs, CacheKey)), "cache", "Uses.Reads"},
-		{"read of a service declared only as provided", second(SourceOf(gs, EmbedderKey)), "embedder", "Uses.Reads"},
-		{"provide of an undeclared service", second(ProviderOf(gs, LimiterKey)), "limiter", "Uses.Provides"},
-		{"provide of a service declared only as read", second(ProviderOf(gs, LatencyKey)), "latency", "Uses.Provides"},
-		{"read of core's cluster member", second(SourceOf(gs, ClusterMemberKey)), "cluster_member", "Uses.Reads"},
+		{"read of an undeclared service", second(groupapi.SourceOf(gs, CacheKey)), "cache", "Uses.Reads"},
+		{"read of a service declared only as provided", second(groupapi.SourceOf(gs, EmbedderKey)), "embedder", "Uses.Reads"},
+		{"provide of an undeclared service", second(groupapi.ProviderOf(gs, LimiterKey)), "limiter", "Uses.Provides"},
+		{"provide of a service declared only as read", second(groupapi.ProviderOf(gs, LatencyKey)), "latency", "Uses.Provides"},
+		{"read of core's cluster member", second(groupapi.SourceOf(gs, ClusterMemberKey)), "cluster_member", "Uses.Reads"},
 	} {
 		if tc.err == nil || !strings.Contains(tc.err.Error(), "group ml") ||
 			!strings.Contains(tc.err.Error(), tc.service) || !strings.Contains(tc.err.Error(), tc.field) {
 			t.Errorf("%s: %v", tc.name, tc.err)
 		}
 	}
-	if src, err := SourceOf(gs, CacheKey); src != nil || err == nil {
+	if src, err := groupapi.SourceOf(gs, CacheKey); src != nil || err == nil {
 		t.Fatalf("undeclared source handed out: %v %v", src, err)
 	}
-	if p, err := ProviderOf(gs, LimiterKey); p != nil || err == nil {
+	if p, err := groupapi.ProviderOf(gs, LimiterKey); p != nil || err == nil {
 		t.Fatalf("undeclared provider handed out: %v %v", p, err)
 	}
 }
@@ -75,9 +75,9 @@ func second[T any](_ T, err error) error { return err }
 // slots, a second provide is a programming error caught where it happens
 // (Setup, at start-up), naming the group and the service.
 func TestGroupProvideIsSetOnce(t *testing.T) {
-	all := &Services{}
+	all := &groupapi.Services{}
 	all.Limiter.Provide(groupapi.Limiter(nil))
-	p, err := ProviderOf(all.For("vector", Uses{Provides: []AnyKey{LimiterKey}}), LimiterKey)
+	p, err := groupapi.ProviderOf(Uses{Provides: []groupapi.AnyKey{LimiterKey}}.View(all, "vector"), LimiterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,19 +94,19 @@ func TestGroupProvideIsSetOnce(t *testing.T) {
 // that wires none) still works for what was declared, and a nil view
 // refuses everything rather than handing out nil.
 func TestGroupServicesWithoutCore(t *testing.T) {
-	var none *Services
-	gs := none.For("optional", Uses{Reads: []AnyKey{RateLimitOverridesKey}})
-	src, err := SourceOf(gs, RateLimitOverridesKey)
+	var none *groupapi.Services
+	gs := Uses{Reads: []groupapi.AnyKey{RateLimitOverridesKey}}.View(none, "optional")
+	src, err := groupapi.SourceOf(gs, RateLimitOverridesKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := src.Get(); ok {
 		t.Fatal("provided from nowhere")
 	}
-	if _, err := SourceOf(nil, LatencyKey); err == nil || !strings.Contains(err.Error(), "latency") {
+	if _, err := groupapi.SourceOf(nil, LatencyKey); err == nil || !strings.Contains(err.Error(), "latency") {
 		t.Fatalf("nil view: %v", err)
 	}
-	if _, err := ProviderOf(nil, CacheKey); err == nil {
+	if _, err := groupapi.ProviderOf(nil, CacheKey); err == nil {
 		t.Fatal("nil view handed out a provider")
 	}
 }
@@ -117,7 +117,7 @@ func TestGroupServicesWithoutCore(t *testing.T) {
 func TestRegisterRefusesSecondProvider(t *testing.T) {
 	withCleanRegistry(t)
 	llm := fake("llm")
-	llm.Uses = Uses{Reads: []AnyKey{CacheKey}, Provides: []AnyKey{EmbedderKey}}
+	llm.Uses = Uses{Reads: []groupapi.AnyKey{CacheKey}, Provides: []groupapi.AnyKey{EmbedderKey}}
 	if err := register(llm); err != nil {
 		t.Fatal(err)
 	}
@@ -129,27 +129,27 @@ func TestRegisterRefusesSecondProvider(t *testing.T) {
 	}
 
 	vector := fake("vector")
-	vector.Uses = Uses{Reads: []AnyKey{EmbedderKey}, Provides: []AnyKey{CacheKey, EmbedderKey}}
+	vector.Uses = Uses{Reads: []groupapi.AnyKey{EmbedderKey}, Provides: []groupapi.AnyKey{CacheKey, EmbedderKey}}
 	if err := register(vector); err == nil || !strings.Contains(err.Error(), "provides embedder, which group llm provides already") {
 		t.Fatalf("second provider of embedder: %v", err)
 	}
 	ml := fake("ml")
-	ml.Uses = Uses{Provides: []AnyKey{LatencyKey}}
+	ml.Uses = Uses{Provides: []groupapi.AnyKey{LatencyKey}}
 	if err := register(ml); err == nil || !strings.Contains(err.Error(), "provides latency, which core provides") {
 		t.Fatalf("group providing core's service: %v", err)
 	}
 	opt := fake("optional")
-	opt.Uses = Uses{Reads: []AnyKey{nil}}
+	opt.Uses = Uses{Reads: []groupapi.AnyKey{nil}}
 	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
 		t.Fatalf("nil key: %v", err)
 	}
-	opt.Uses = Uses{Reads: []AnyKey{Key[groupapi.Embedder]{}}}
+	opt.Uses = Uses{Reads: []groupapi.AnyKey{groupapi.Key[groupapi.Embedder]{}}}
 	if err := register(opt); err == nil || !strings.Contains(err.Error(), "not one of the service keys") {
 		t.Fatalf("zero key: %v", err)
 	}
 	// Refused registrations left nothing behind; readers of one service
 	// may be many.
-	vector.Uses.Provides = []AnyKey{CacheKey}
+	vector.Uses.Provides = []groupapi.AnyKey{CacheKey}
 	if err := register(vector); err != nil {
 		t.Fatal(err)
 	}
@@ -159,14 +159,14 @@ func TestRegisterRefusesSecondProvider(t *testing.T) {
 // groups off is a declared service like the others: a group that does not
 // declare SwitchesKey is refused it, and no group may provide it.
 func TestSwitchesOnlyForTheGroupThatDeclaresThem(t *testing.T) {
-	all := &Services{}
-	if _, err := SourceOf(all.For("ml", Uses{Reads: []AnyKey{LatencyKey}}), SwitchesKey); err == nil {
+	all := &groupapi.Services{}
+	if _, err := groupapi.SourceOf(Uses{Reads: []groupapi.AnyKey{LatencyKey}}.View(all, "ml"), SwitchesKey); err == nil {
 		t.Fatal("a group that did not declare SwitchesKey got it")
 	}
-	if _, err := SourceOf(all.For("optional", Uses{Reads: []AnyKey{SwitchesKey}}), SwitchesKey); err != nil {
+	if _, err := groupapi.SourceOf(Uses{Reads: []groupapi.AnyKey{SwitchesKey}}.View(all, "optional"), SwitchesKey); err != nil {
 		t.Fatal(err)
 	}
-	if err := (Uses{Provides: []AnyKey{SwitchesKey}}).check(nil); err == nil {
+	if err := (Uses{Provides: []groupapi.AnyKey{SwitchesKey}}).check(nil); err == nil {
 		t.Fatal("a group may provide the switches")
 	}
 }

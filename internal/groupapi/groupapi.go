@@ -1,11 +1,14 @@
 // Package groupapi declares the contracts through which core and the
-// groups cooperate without importing each other: a group's Status and
-// ErrFatal, the rate Limiter, and the services one provides and others use
-// (llm's embedder used by vector, core's latency engine read by ml, the
-// switches optional's registry file uses, ...). The registry hands each
-// group the ones it declares. It imports nothing but the standard library,
-// so a provider such as internal/latency implements them without linking
-// the registry, and no other package re-exports them.
+// groups cooperate without importing each other: what a group is (Feature)
+// and what core hands it (Host: Router for its net/http handlers, Metrics,
+// Phase, Core settings), a group's Status and ErrFatal, the rate Limiter,
+// and the set-once services one provides and others use (llm's embedder
+// used by vector, core's latency engine read by ml, the switches
+// optional's registry file uses, ...). The registry (internal/capability)
+// names the services and hands each group the ones it declares. It imports
+// nothing but the standard library (a test checks it), so a provider such
+// as internal/latency implements them without linking the registry or the
+// router, and no other package re-exports them.
 package groupapi
 
 import (

@@ -11,9 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/web"
 )
@@ -157,7 +157,7 @@ func (s *Server) phaseInfo(c *gin.Context) {
 // Report builds the capability report of this server.
 func (s *Server) Report() capreport.Report {
 	cfg := s.deps.Config
-	return s.deps.Groups.Report(capability.ReportInput{
+	return s.deps.Groups.Report(lifecycle.ReportInput{
 		SafeMode:          cfg.SafeMode,
 		IncludeTensorflow: cfg.IncludeTensorflow,
 		Fallback:          s.estimator.Fallback,

@@ -13,7 +13,9 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -23,9 +25,9 @@ func benchServer(b *testing.B) *Server {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt := capability.NewRuntime(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
+	rt := lifecycle.New(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil),
-		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
 )
 
@@ -68,7 +69,7 @@ func (l liveServer) get(t *testing.T, path string, out any) int {
 type quantileBody struct {
 	Unit          string                    `json:"unit"`
 	WindowSeconds float64                   `json:"window_seconds"`
-	Estimator     latency.EstimatorInfo     `json:"estimator"`
+	Estimator     capreport.Estimator       `json:"estimator"`
 	Overall       map[string]any            `json:"overall"`
 	Routes        map[string]map[string]any `json:"routes"`
 	Lifetime      struct {

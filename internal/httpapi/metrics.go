@@ -6,14 +6,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
+	"github.com/advanced-backend/advanced-backend/internal/version"
 )
 
 // groupCollector exports one gauge per group and state, read from the
 // runtime at scrape time so it never goes stale.
 type groupCollector struct {
-	rt      *capability.Runtime
+	rt      *lifecycle.Runtime
 	linked  *prometheus.Desc
 	enabled *prometheus.Desc
 	ready   *prometheus.Desc
@@ -44,14 +45,14 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func registerCoreMetrics(reg prometheus.Registerer, rt *capability.Runtime, cfg *config.Config) error {
+func registerCoreMetrics(reg prometheus.Registerer, rt *lifecycle.Runtime, cfg *config.Config) error {
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "advanced_backend_build_info",
 		Help: "Build information of the running binary; always 1.",
 		ConstLabels: prometheus.Labels{
 			"variant":    rt.Variant(),
 			"tags":       strings.Join(rt.Facts().Tags, ","),
-			"version":    capability.FullVersion(rt.LinkedNames()),
+			"version":    version.Full(rt.LinkedNames()),
 			"go_version": rt.Facts().GoVersion,
 			"replica":    cfg.Cluster.ReplicaID,
 		},

@@ -19,6 +19,8 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -85,9 +87,9 @@ func logServer(t *testing.T, env map[string]string) (*Server, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	buf := &bytes.Buffer{}
-	rt := capability.NewRuntime(map[string]capability.Feature{"ml": panicky{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": panicky{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(buf, nil)), Phase: phase.New(nil),
-		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+		Groups: rt, Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,7 @@ func TestProbeRequestsLogAtDebug(t *testing.T) {
 	d := s.deps
 	d.Logger = slog.New(slog.NewJSONHandler(dbg, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d.Metrics = prometheus.NewRegistry()
-	d.Services = &capability.Services{} // a second server gets its own: the slots are set once
+	d.Services = &groupapi.Services{} // a second server gets its own: the slots are set once
 	s2, err := wire(d)
 	if err != nil {
 		t.Fatal(err)
@@ -296,9 +298,9 @@ func BenchmarkHealthRequestLog(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			rt := capability.NewRuntime(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
+			rt := lifecycle.New(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
 			s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Phase: phase.New(nil),
-				Groups: rt, Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+				Groups: rt, Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,7 +4,7 @@
 // linked, 503 for one that is off). It constructs no part and sets up no
 // group: internal/service, the composition root, builds the latency engine,
 // the auth stack and the limiter, hands them over, and mounts each group on
-// the router GroupRouter gives it.
+// the router GroupRoutes gives it.
 package httpapi
 
 import (
@@ -20,10 +20,12 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/bodymem"
-	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
@@ -34,9 +36,9 @@ type Deps struct {
 	Config   *config.Config
 	Logger   *slog.Logger
 	Phase    *phase.Log
-	Groups   *capability.Runtime
+	Groups   *lifecycle.Runtime
 	Metrics  *prometheus.Registry
-	Services *capability.Services
+	Services *groupapi.Services
 	// Latency records every request and answers /api/v2/latency/...;
 	// Close stops it.
 	Latency *latency.Engine
@@ -51,7 +53,7 @@ type Deps struct {
 type Server struct {
 	deps      Deps
 	engine    *gin.Engine
-	estimator latency.EstimatorInfo
+	estimator capreport.Estimator
 	lat       *latency.Engine
 	admin     gin.HandlerFunc
 	user      gin.HandlerFunc
@@ -66,7 +68,7 @@ type Server struct {
 func init() { gin.SetMode(gin.ReleaseMode) }
 
 // New builds the router from the parts in d: middleware and core routes.
-// The groups mount theirs afterwards on GroupRouter; Finish then hands the
+// The groups mount theirs afterwards on GroupRoutes; Finish then hands the
 // route list to the latency engine.
 func New(d Deps) (*Server, error) {
 	if d.Latency == nil || d.Auth == nil || d.Limiter == nil {
@@ -148,18 +150,13 @@ func (s *Server) BodyBudget() *bodymem.Budget { return s.bodies }
 // Engine exposes the gin engine for tests.
 func (s *Server) Engine() *gin.Engine { return s.engine }
 
-// GroupRouter is where a group mounts its routes: behind its gate (503
+// GroupRoutes is where a group mounts its routes: behind its gate (503
 // while it is switched off at run time) and, when auth is on, the user
-// guard.
-func (s *Server) GroupRouter(group string) *gin.RouterGroup {
-	return s.engine.Group("", s.gate(group), s.user)
+// guard; admin-only routes behind the admin guard, and each route's own
+// body limit honoured (GroupRoutes in grouproutes.go).
+func (s *Server) GroupRoutes(group string) groupapi.Router {
+	return GroupRoutes(s.engine.Group("", s.gate(group), s.user), s.admin, &s.limits)
 }
-
-// AdminGuard guards admin-only routes (a group's included).
-func (s *Server) AdminGuard() gin.HandlerFunc { return s.admin }
-
-// BodyLimits are the per-route body limits groups may set.
-func (s *Server) BodyLimits() *apierr.RouteLimits { return &s.limits }
 
 // Finish hands the router's routes to the latency engine, once every group
 // has mounted its own.

@@ -15,28 +15,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 // panicky is a test group that mounts a route under its prefix that panics.
 type panicky struct{}
 
-func (panicky) Setup(h *capability.Host) error {
-	h.Router.GET("/api/v2/ml/boom", func(c *gin.Context) { panic("boom") })
-	h.Router.GET("/api/v2/ml/ok", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
+func (panicky) Setup(h *groupapi.Host) error {
+	h.Routes.Handle("GET", "/api/v2/ml/boom", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	h.Routes.Handle("GET", "/api/v2/ml/ok", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
 	return nil
 }
 func (panicky) Start(context.Context) error { return nil }
 func (panicky) Stop(context.Context) error  { return nil }
 func (panicky) Status() groupapi.Status     { return groupapi.Status{Ready: true, Detail: "test"} }
 
-func newTestServer(t *testing.T, env map[string]string) (*Server, *capability.Runtime) {
+func newTestServer(t *testing.T, env map[string]string) (*Server, *lifecycle.Runtime) {
 	t.Helper()
 	cfg, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
@@ -44,9 +45,9 @@ func newTestServer(t *testing.T, env map[string]string) (*Server, *capability.Ru
 	}
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt := capability.NewRuntime(map[string]capability.Feature{"ml": panicky{}}, capability.FactsFrom(bi), cfg.MinimalMode)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": panicky{}}, capability.FactsFrom(bi), cfg.MinimalMode)
 	s, err := wire(Deps{Config: cfg, Logger: logger, Phase: phase.New(nil), Groups: rt,
-		Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+		Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,9 +248,9 @@ func newSwitchable(t *testing.T, env map[string]string) (*Server, *atomic.Pointe
 	}
 	st := &atomic.Pointer[groupapi.Status]{}
 	st.Store(&groupapi.Status{Ready: true, Detail: "fine"})
-	rt := capability.NewRuntime(map[string]capability.Feature{"ml": switchable{st: st}}, capability.FactsFrom(&debug.BuildInfo{}), false)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": switchable{st: st}}, capability.FactsFrom(&debug.BuildInfo{}), false)
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil), Groups: rt,
-		Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+		Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,11 +384,11 @@ func TestSeedFieldsKeepTheirShape(t *testing.T) {
 // registered nothing, so it declared nothing).
 type greedy struct{ panicky }
 
-func (greedy) Setup(h *capability.Host) error {
-	if _, err := capability.SourceOf(h.Services, capability.LatencyKey); err != nil {
+func (greedy) Setup(h *groupapi.Host) error {
+	if _, err := groupapi.SourceOf(h.Services, capability.LatencyKey); err != nil {
 		return err
 	}
-	h.Router.GET("/api/v2/ml/ok", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
+	h.Routes.Handle("GET", "/api/v2/ml/ok", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
 	return nil
 }
 
@@ -400,10 +401,10 @@ func TestUndeclaredServiceFailsSetupAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := capability.NewRuntime(map[string]capability.Feature{"ml": greedy{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": greedy{}}, capability.FactsFrom(&debug.BuildInfo{}), false)
 	pl := phase.New(nil)
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: pl, Groups: rt,
-		Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+		Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err != nil {
 		t.Fatal(err)
 	}

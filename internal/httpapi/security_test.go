@@ -18,27 +18,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/auth"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
 const secSecret = "httpapi-test-secret-0123456789abcdef"
 
 // secGroup is a test group (registered as ml) with a user route and an
-// admin route guarded by the Host's RequireAdmin.
+// admin-only route (groupapi.AdminOnly).
 type secGroup struct{}
 
-func (secGroup) Setup(h *capability.Host) error {
-	h.Router.GET("/api/v2/ml/ok", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
-	h.Router.GET("/api/v2/ml/other", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
-	h.Router.POST("/api/v2/ml/admin", h.RequireAdmin, func(c *gin.Context) { c.JSON(200, gin.H{"admin": true}) })
+func (secGroup) Setup(h *groupapi.Host) error {
+	h.Routes.Handle("GET", "/api/v2/ml/ok", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
+	h.Routes.Handle("GET", "/api/v2/ml/other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apierr.WriteJSON(w, r, 200, map[string]any{"ok": true}) }))
+	h.Routes.Handle("POST", "/api/v2/ml/admin", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierr.WriteJSON(w, r, 200, map[string]any{"admin": true})
+	}), groupapi.AdminOnly)
 	return nil
 }
 func (secGroup) Start(context.Context) error { return nil }
@@ -48,7 +51,7 @@ func (secGroup) Status() groupapi.Status     { return groupapi.Status{Ready: tru
 type secEnv struct {
 	s        *Server
 	base     string
-	services *capability.Services
+	services *groupapi.Services
 	metrics  *prometheus.Registry
 }
 
@@ -60,8 +63,8 @@ func newSecServer(t *testing.T, env map[string]string) secEnv {
 		t.Fatal(err)
 	}
 	bi := &debug.BuildInfo{Deps: []*debug.Module{{Path: "gonum.org/v1/gonum", Version: "v0.17.0"}}}
-	rt := capability.NewRuntime(map[string]capability.Feature{"ml": secGroup{}}, capability.FactsFrom(bi), cfg.MinimalMode)
-	svcs := &capability.Services{}
+	rt := lifecycle.New(map[string]groupapi.Feature{"ml": secGroup{}}, capability.FactsFrom(bi), cfg.MinimalMode)
+	svcs := &groupapi.Services{}
 	reg := prometheus.NewRegistry()
 	s, err := wire(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil),
 		Groups: rt, Metrics: reg, Services: svcs})
@@ -414,9 +417,9 @@ func TestBadSecurityConfigFailsStartup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := capability.NewRuntime(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
+	rt := lifecycle.New(nil, capability.FactsFrom(&debug.BuildInfo{}), false)
 	_, err = wire(Deps{Config: cfg, Logger: slog.New(slog.DiscardHandler), Phase: phase.New(nil), Groups: rt,
-		Metrics: prometheus.NewRegistry(), Services: &capability.Services{}})
+		Metrics: prometheus.NewRegistry(), Services: &groupapi.Services{}})
 	if err == nil || !strings.Contains(err.Error(), "JWT_PUBLIC_KEY_FILE") {
 		t.Fatalf("want a start-up error naming JWT_PUBLIC_KEY_FILE, got %v", err)
 	}

@@ -29,7 +29,7 @@ func wire(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	if d.Services == nil {
-		d.Services = &capability.Services{}
+		d.Services = &groupapi.Services{}
 	}
 	lim := ratelimit.New(ratelimit.Options{RPS: d.Config.RateLimit.RPS, Burst: d.Config.RateLimit.Burst,
 		MaxClients: d.Config.RateLimit.MaxClients, Provided: d.Services.Limiter.Get, Key: ClientKey,
@@ -52,9 +52,9 @@ func wire(d Deps) (*Server, error) {
 			continue
 		}
 		f, _ := rt.Feature(name)
-		h := &capability.Host{Settings: d.Config.Group(name), Core: capability.CoreOf(d.Config), Logger: d.Logger.With("group", name),
-			Phase: d.Phase, Metrics: d.Metrics, Router: s.GroupRouter(name), RequireAdmin: s.AdminGuard(), BodyLimits: s.BodyLimits(),
-			Services: d.Services.For(name, capability.UsesOf(name)), Enabled: func() bool { return rt.Enabled(name) }}
+		h := &groupapi.Host{Core: groupapi.Core{MaxBodyBytes: d.Config.MaxBodyBytes}, Logger: d.Logger.With("group", name),
+			Phase: d.Phase, Metrics: GroupMetrics(d.Metrics), Routes: s.GroupRoutes(name),
+			Services: capability.UsesOf(name).View(d.Services, name), Enabled: func() bool { return rt.Enabled(name) }}
 		if err := f.Setup(h); err != nil {
 			rt.MarkFailed(name, fmt.Errorf("setup: %w", err))
 		}

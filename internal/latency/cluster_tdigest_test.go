@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 )
 
 // Bounds of the cluster merge (replicas' windows, each itself merged from
@@ -39,7 +41,7 @@ func tdigestEngine(t *testing.T) (*Engine, *fakeClock) {
 		t.Fatal(err)
 	}
 	e, clk, _ := newTestEngine(t, func(o *Options) {
-		o.Estimator = Choice{New: f, Info: EstimatorInfo{Name: "tdigest"}}
+		o.Estimator = Choice{New: f, Info: capreport.Estimator{Name: "tdigest"}}
 		o.Metrics = nil
 	})
 	return e, clk
@@ -217,7 +219,7 @@ func TestClusterPayloadOfABusyReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(Options{Estimator: Choice{New: f, Info: EstimatorInfo{Name: "tdigest"}}, FlushInterval: time.Hour})
+	e, err := New(Options{Estimator: Choice{New: f, Info: capreport.Estimator{Name: "tdigest"}}, FlushInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 )
 
 // Defaults of Options (and of the LATENCY_* settings).
@@ -90,7 +92,7 @@ type shard struct {
 // so reads see every sample recorded before them.
 type Engine struct {
 	opts   Options
-	info   EstimatorInfo
+	info   capreport.Estimator
 	newEst Factory
 	now    func() time.Time
 
@@ -198,7 +200,7 @@ func (o *Options) fill() error {
 }
 
 // Info says which estimator runs and why.
-func (e *Engine) Info() EstimatorInfo { return e.info }
+func (e *Engine) Info() capreport.Estimator { return e.info }
 
 // Window is the sliding window's length.
 func (e *Engine) Window() time.Duration { return e.opts.Window }

@@ -16,10 +16,6 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/capreport"
 )
 
-// EstimatorInfo says which estimator runs and why; it is the estimator
-// entry of the capability report.
-type EstimatorInfo = capreport.Estimator
-
 // ErrNotFinite rejects NaN and infinite samples.
 var ErrNotFinite = errors.New("latency sample is NaN or infinite")
 
@@ -49,12 +45,12 @@ type Factory func() Estimator
 // Choice is the outcome of estimator selection.
 type Choice struct {
 	New  Factory
-	Info EstimatorInfo
+	Info capreport.Estimator
 }
 
 // Reservoir returns the reservoir choice with the given reason.
 func Reservoir(size int, reason string) Choice {
-	return Choice{New: NewReservoirFactory(size), Info: EstimatorInfo{Name: "reservoir", Fallback: true, Reason: reason}}
+	return Choice{New: NewReservoirFactory(size), Info: capreport.Estimator{Name: "reservoir", Fallback: true, Reason: reason}}
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/caio/go-tdigest/v4"
+
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 )
 
 // Select returns the t-digest with the given compression, or the reservoir
@@ -18,7 +20,7 @@ func Select(compression float64, reservoirSize int) Choice {
 	if err != nil {
 		return Reservoir(reservoirSize, fmt.Sprintf("t-digest rejected TDIGEST_COMPRESSION=%g: %v", compression, err))
 	}
-	return Choice{New: f, Info: EstimatorInfo{Name: "tdigest",
+	return Choice{New: f, Info: capreport.Estimator{Name: "tdigest",
 		Reason: fmt.Sprintf("github.com/caio/go-tdigest/v4 linked, compression %g", compression)}}
 }
 

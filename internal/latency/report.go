@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/advanced-backend/advanced-backend/internal/capreport"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
@@ -24,16 +25,16 @@ type Stats map[string]any
 
 // QuantileReport is the body of GET /api/v2/latency/quantiles.
 type QuantileReport struct {
-	Unit          string           `json:"unit"`
-	WindowSeconds float64          `json:"window_seconds"`
-	SubWindows    int              `json:"subwindows"`
-	Estimator     EstimatorInfo    `json:"estimator"`
-	Overall       Stats            `json:"overall"`
-	Routes        map[string]Stats `json:"routes"`
-	Lifetime      LifetimeReport   `json:"lifetime"`
-	TrackedRoutes int              `json:"tracked_routes"`
-	Dropped       uint64           `json:"dropped_samples"`
-	Rejected      uint64           `json:"rejected_samples"`
+	Unit          string              `json:"unit"`
+	WindowSeconds float64             `json:"window_seconds"`
+	SubWindows    int                 `json:"subwindows"`
+	Estimator     capreport.Estimator `json:"estimator"`
+	Overall       Stats               `json:"overall"`
+	Routes        map[string]Stats    `json:"routes"`
+	Lifetime      LifetimeReport      `json:"lifetime"`
+	TrackedRoutes int                 `json:"tracked_routes"`
+	Dropped       uint64              `json:"dropped_samples"`
+	Rejected      uint64              `json:"rejected_samples"`
 }
 
 // LifetimeReport covers everything since start or the last reset.

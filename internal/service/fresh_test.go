@@ -11,6 +11,7 @@ import (
 	_ "github.com/advanced-backend/advanced-backend/features" // the link files: every group whose tag is given
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
@@ -44,9 +45,9 @@ func TestInstancesAreFresh(t *testing.T) {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var services [2]*Service
-	var instances [2]map[string]capability.Feature
+	var instances [2]map[string]groupapi.Feature
 	for i := range services {
-		instances[i] = capability.Instantiate(linkedInfo)
+		instances[i] = capability.Instantiate(linkedInfo, cfg.Group)
 		s, err := New(cfg, logger, instances[i], capability.BuildFacts{})
 		if err != nil {
 			t.Fatalf("service %d: %v", i, err)

@@ -3,8 +3,8 @@ package service
 import (
 	"fmt"
 
-	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -13,7 +13,7 @@ import (
 // them; STRICT_SETTINGS already refused them), and under MINIMAL_MODE the
 // settings of linked groups that are not in force because their group does
 // not start.
-func reportSettings(cfg *config.Config, rt *capability.Runtime, pl *phase.Log) {
+func reportSettings(cfg *config.Config, rt *lifecycle.Runtime, pl *phase.Log) {
 	for _, s := range cfg.Ignored {
 		if s.Unknown {
 			pl.Warn("settings", fmt.Sprintf("SETTINGS: %s is ignored: %s; STRICT_SETTINGS=1 refuses it", s.Name, s.Why()))

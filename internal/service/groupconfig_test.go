@@ -11,6 +11,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // loadFor parses env the way main does for a binary linking exactly linked.
@@ -25,7 +26,7 @@ func loadFor(env map[string]string, linked map[string]capability.GroupInfo) (*co
 }
 
 func slowInfo(name string, settings ...config.Setting) capability.GroupInfo {
-	return capability.GroupInfo{Name: name, New: func() capability.Feature { return &slowGroup{} }, Settings: settings}
+	return capability.GroupInfo{Name: name, New: func(config.Values) groupapi.Feature { return &slowGroup{} }, Settings: settings}
 }
 
 // TestUnlinkedGroupSettingIsReported: a setting of a group this binary does
@@ -39,7 +40,7 @@ func TestUnlinkedGroupSettingIsReported(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), capability.Instantiate(hybrid), capability.BuildFacts{})
+		svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), capability.Instantiate(hybrid, cfg.Group), capability.BuildFacts{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +86,7 @@ func TestMinimalModeSaysGroupSettingIsNotLoaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), capability.Instantiate(linked), capability.BuildFacts{})
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), capability.Instantiate(linked, cfg.Group), capability.BuildFacts{})
 	if err != nil {
 		t.Fatal(err)
 	}

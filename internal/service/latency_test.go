@@ -8,6 +8,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // Run's shutdown stops the latency engine's ingestion goroutine.
@@ -16,7 +17,7 @@ func TestRunStopsLatencyEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]capability.Feature{}, capability.BuildFacts{})
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]groupapi.Feature{}, capability.BuildFacts{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
@@ -40,7 +41,7 @@ func runLogged(t *testing.T, env map[string]string) string {
 	out := &syncBuffer{}
 	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{})}
 	close(g.release)
-	svc, err := New(cfg, NewLogger(cfg, out), map[string]capability.Feature{"ml": g},
+	svc, err := New(cfg, NewLogger(cfg, out), map[string]groupapi.Feature{"ml": g},
 		capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)

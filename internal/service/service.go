@@ -1,5 +1,5 @@
 // Package service is the composition root: it wires one process together
-// (configuration, logging, the phase log, the capability runtime, metrics,
+// (configuration, logging, the phase log, the groups' lifecycle.Runtime, metrics,
 // the latency engine, auth, the limiter, the typed services, each group's
 // host and Setup, the HTTP router: wire.go) and runs the lifecycle (listen
 // first, start groups after, shut down gracefully).
@@ -23,6 +23,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
@@ -31,10 +32,10 @@ type Service struct {
 	cfg    *config.Config
 	logger *slog.Logger
 	phase  *phase.Log
-	rt     *capability.Runtime
+	rt     *lifecycle.Runtime
 	server *httpapi.Server
 	// services are the typed meeting points of this service's parts.
-	services *capability.Services
+	services *groupapi.Services
 	// fatal carries a group start error marked groupapi.ErrFatal.
 	fatal chan error
 }
@@ -55,10 +56,10 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // New assembles the service from fresh instances of the linked groups
 // (capability.Instantiate). It does no network
 // I/O, so it is as fast as start-up needs to be.
-func New(cfg *config.Config, logger *slog.Logger, features map[string]capability.Feature, facts capability.BuildFacts) (*Service, error) {
+func New(cfg *config.Config, logger *slog.Logger, features map[string]groupapi.Feature, facts capability.BuildFacts) (*Service, error) {
 	pl := phase.New(logger)
 	pl.Info("init", "INIT: process start")
-	rt := capability.NewRuntime(features, facts, cfg.MinimalMode)
+	rt := lifecycle.New(features, facts, cfg.MinimalMode)
 	if cfg.MinimalMode {
 		pl.Warn("mode", "INIT: MINIMAL_MODE active - linked groups are not started")
 	}
@@ -85,7 +86,7 @@ func New(cfg *config.Config, logger *slog.Logger, features map[string]capability
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return nil, fmt.Errorf("register process collector: %w", err)
 	}
-	services := &capability.Services{}
+	services := &groupapi.Services{}
 	srv, err := wiring{cfg: cfg, logger: logger, phase: pl, metrics: reg, services: services, rt: rt}.build()
 	if err != nil {
 		return nil, err

@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
@@ -32,15 +31,15 @@ type slowGroup struct {
 	fail    error
 }
 
-func (g *slowGroup) Setup(h *capability.Host) error {
-	h.Router.GET("/api/v2/ml/slow", func(c *gin.Context) {
+func (g *slowGroup) Setup(h *groupapi.Host) error {
+	h.Routes.Handle("GET", "/api/v2/ml/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(g.entered)
 		select {
 		case <-g.finish:
-			c.JSON(200, gin.H{"done": true})
-		case <-c.Request.Context().Done():
+			apierr.WriteJSON(w, r, 200, map[string]any{"done": true})
+		case <-r.Context().Done():
 		}
-	})
+	}))
 	return nil
 }
 func (g *slowGroup) Start(ctx context.Context) error {
@@ -116,7 +115,7 @@ func TestListenFirstThenStartGroupsThenDrain(t *testing.T) {
 	}
 	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), entered: make(chan struct{}), finish: make(chan struct{})}
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +183,7 @@ func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
 	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), fail: errors.New("no backend")}
 	close(g.release)
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,8 +199,8 @@ func TestFailingGroupIsReportedAndServiceRuns(t *testing.T) {
 // and serves a route that ignores its request's context too.
 type deafGroup struct{ block, entered chan struct{} }
 
-func (g *deafGroup) Setup(h *capability.Host) error {
-	h.Router.GET("/api/v2/ml/hang", func(c *gin.Context) { close(g.entered); <-g.block })
+func (g *deafGroup) Setup(h *groupapi.Host) error {
+	h.Routes.Handle("GET", "/api/v2/ml/hang", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { close(g.entered); <-g.block }))
 	return nil
 }
 func (g *deafGroup) Start(context.Context) error { <-g.block; return nil }
@@ -226,7 +225,7 @@ func TestRunIsBoundedWhateverAGroupDoes(t *testing.T) {
 			g := &deafGroup{block: make(chan struct{}), entered: make(chan struct{})}
 			t.Cleanup(func() { close(g.block) })
 			svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-				map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+				map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,7 +287,7 @@ func TestFatalGroupStartEndsRun(t *testing.T) {
 		fail: fmt.Errorf("%w: data directory in use", groupapi.ErrFatal)}
 	close(g.release)
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +317,7 @@ func TestDrainKeepsServingThenCloses(t *testing.T) {
 	g := &slowGroup{release: make(chan struct{}), stopped: make(chan struct{}), entered: make(chan struct{}), finish: make(chan struct{})}
 	close(g.release)
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +382,7 @@ func TestReadyRequireOfAGroupNotLinked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]capability.Feature{}, capability.BuildFacts{})
+	_, err = New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]groupapi.Feature{}, capability.BuildFacts{})
 	var ce *config.Error
 	if !errors.As(err, &ce) || ce.Var != "READY_REQUIRE" || !strings.Contains(err.Error(), "vector is not linked") {
 		t.Fatalf("New with READY_REQUIRE=vector on a build without it: %v", err)

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
@@ -27,45 +25,47 @@ type timeoutGroup struct {
 	pause    time.Duration
 }
 
-func (g *timeoutGroup) Setup(h *capability.Host) error {
-	h.Router.POST("/api/v2/ml/echo", func(c *gin.Context) {
+func (g *timeoutGroup) Setup(h *groupapi.Host) error {
+	h.Routes.Handle("POST", "/api/v2/ml/echo", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var v map[string]any
-		if !apierr.DecodeJSON(c, &v) {
+		if !apierr.ReadJSON(w, r, &v) {
 			return
 		}
-		c.JSON(200, v)
-	})
+		apierr.WriteJSON(w, r, 200, v)
+	}))
 	// endless writes until a write fails (the client does not read).
-	h.Router.GET("/api/v2/ml/flood", func(c *gin.Context) {
+	h.Routes.Handle("GET", "/api/v2/ml/flood", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		chunk := make([]byte, 64<<10)
 		for {
-			if _, err := c.Writer.Write(chunk); err != nil {
+			if _, err := w.Write(chunk); err != nil {
 				g.writeErr <- err
 				return
 			}
 		}
-	})
+	}))
 	// a streamed answer after the body, with gaps longer than the read and
 	// write bounds: it must not be cut.
-	h.Router.POST("/api/v2/ml/stream", func(c *gin.Context) {
+	h.Routes.Handle("POST", "/api/v2/ml/stream", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var v map[string]any
-		if !apierr.DecodeJSON(c, &v) {
+		if !apierr.ReadJSON(w, r, &v) {
 			return
 		}
-		c.Status(200)
+		w.WriteHeader(200)
 		for _, part := range []string{"a", "b", "c"} {
 			t := time.NewTimer(g.pause) // the gap under test, not synchronisation
 			select {
 			case <-t.C:
-			case <-c.Request.Context().Done():
+			case <-r.Context().Done():
 				return
 			}
-			if _, err := io.WriteString(c.Writer, part); err != nil {
+			if _, err := io.WriteString(w, part); err != nil {
 				return
 			}
-			c.Writer.Flush()
+			if err := http.NewResponseController(w).Flush(); err != nil {
+				return
+			}
 		}
-	})
+	}))
 	return nil
 }
 func (g *timeoutGroup) Start(context.Context) error { return nil }
@@ -80,7 +80,7 @@ func runTimeouts(t *testing.T, env map[string]string) (*timeoutGroup, string) {
 	}
 	g := &timeoutGroup{writeErr: make(chan error, 1), pause: 3 * cfg.HTTP.WriteTimeout}
 	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		map[string]capability.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
+		map[string]groupapi.Feature{"ml": g}, capability.BuildFacts{Modules: map[string]string{"gonum.org/v1/gonum": "v0"}})
 	if err != nil {
 		t.Fatal(err)
 	}

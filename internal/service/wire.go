@@ -12,6 +12,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/latency"
+	"github.com/advanced-backend/advanced-backend/internal/lifecycle"
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 	"github.com/advanced-backend/advanced-backend/internal/ratelimit"
 )
@@ -27,8 +28,8 @@ type wiring struct {
 	logger   *slog.Logger
 	phase    *phase.Log
 	metrics  *prometheus.Registry
-	services *capability.Services
-	rt       *capability.Runtime
+	services *groupapi.Services
+	rt       *lifecycle.Runtime
 }
 
 // build constructs the core parts, provides core's services and returns
@@ -102,8 +103,9 @@ func (w wiring) newLatency() (*latency.Engine, error) {
 	return eng, nil
 }
 
-// setupGroups gives each enabled group its host (its settings, its router
-// behind its gate, the services it declared) and runs its Setup. A failure
+// setupGroups gives each enabled group its host (its routes behind its
+// gate, the core settings, the services it declared) and runs its Setup;
+// the group's own settings were bound when it was constructed. A failure
 // is recorded in the runtime, not returned: the service runs without that
 // group.
 func (w wiring) setupGroups(srv *httpapi.Server) {
@@ -113,22 +115,30 @@ func (w wiring) setupGroups(srv *httpapi.Server) {
 			continue // MINIMAL_MODE: the router answers 503 for its prefixes
 		}
 		f, _ := rt.Feature(name)
-		h := &capability.Host{
-			Settings:     w.cfg.Group(name),
-			Core:         capability.CoreOf(w.cfg),
-			Logger:       w.logger.With("group", name),
-			Phase:        w.phase,
-			Metrics:      w.metrics,
-			Router:       srv.GroupRouter(name),
-			RequireAdmin: srv.AdminGuard(),
-			BodyLimits:   srv.BodyLimits(),
-			Services:     w.services.For(name, capability.UsesOf(name)),
-			Enabled:      func() bool { return rt.Enabled(name) },
+		h := &groupapi.Host{
+			Core:     CoreOf(w.cfg),
+			Logger:   w.logger.With("group", name),
+			Phase:    w.phase,
+			Metrics:  httpapi.GroupMetrics(w.metrics),
+			Routes:   srv.GroupRoutes(name),
+			Services: capability.UsesOf(name).View(w.services, name),
+			Enabled:  func() bool { return rt.Enabled(name) },
 		}
 		if err := f.Setup(h); err != nil {
 			rt.MarkFailed(name, fmt.Errorf("setup: %w", err))
 			w.phase.Error("group", fmt.Sprintf("GROUP %s: setup failed: %v", name, err))
 		}
+	}
+}
+
+// CoreOf copies the core settings a group may follow out of a Config.
+func CoreOf(c *config.Config) groupapi.Core {
+	return groupapi.Core{
+		MaxBodyBytes:   c.MaxBodyBytes,
+		RateLimitRPS:   c.RateLimit.RPS,
+		RateLimitBurst: c.RateLimit.Burst,
+		Cluster: groupapi.ClusterSettings{PublishInterval: c.Cluster.PublishInterval, TTL: c.Cluster.TTL,
+			MaxPublishBytes: c.Cluster.MaxPublishBytes},
 	}
 }
 

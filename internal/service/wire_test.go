@@ -14,12 +14,13 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/phase"
 )
 
-// greedy asks in Setup for a service it never declared (it registered
-// nothing, so it declared nothing).
+// greedy asks in Setup for a service it never declared (it stands in for
+// vector, which does not read latency whether or not its package is linked
+// into the test).
 type greedy struct{}
 
-func (greedy) Setup(h *capability.Host) error {
-	_, err := capability.SourceOf(h.Services, capability.LatencyKey)
+func (greedy) Setup(h *groupapi.Host) error {
+	_, err := groupapi.SourceOf(h.Services, capability.LatencyKey)
 	return err
 }
 func (greedy) Start(context.Context) error { return nil }
@@ -36,7 +37,7 @@ func TestWiringReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]capability.Feature{"ml": greedy{}}, capability.BuildFacts{})
+	svc, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), map[string]groupapi.Feature{"vector": greedy{}}, capability.BuildFacts{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,18 +50,18 @@ func TestWiringReports(t *testing.T) {
 	if !lat || !mem || !hasOv || !sw {
 		t.Fatalf("core services provided: latency %v member %v overrides %v switches %v", lat, mem, hasOv, sw)
 	}
-	ov.SetOverrides(map[string]groupapi.RateOverride{"GET /api/v2/ml/ok": {RPS: 1, Burst: 1}})
+	ov.SetOverrides(map[string]groupapi.RateOverride{"GET /api/v2/vector/ok": {RPS: 1, Burst: 1}})
 	events := svc.Phase().Last(200)
 	for _, want := range []struct{ level, msg string }{
 		{"info", "LATENCY: estimator "},
-		{"error", "GROUP ml: setup failed: capability: group ml reads service latency without declaring it in GroupInfo.Uses.Reads"},
+		{"error", "GROUP vector: setup failed: capability: group vector reads service latency without declaring it in GroupInfo.Uses.Reads"},
 		{"info", "RATELIMIT: 1 per-route overrides in force"},
 	} {
 		if !slices.ContainsFunc(events, func(e phase.Event) bool { return e.Level == want.level && strings.Contains(e.Msg, want.msg) }) {
 			t.Errorf("phase log lacks %s %q: %+v", want.level, want.msg, events)
 		}
 	}
-	if st := svc.rt.State("ml"); !strings.Contains(st.Detail, "setup") {
-		t.Errorf("ml: %+v", st)
+	if st := svc.rt.State("vector"); !strings.Contains(st.Detail, "setup") {
+		t.Errorf("vector: %+v", st)
 	}
 }

@@ -11,3 +11,13 @@ var (
 	// Commit is the source commit, "unknown" when not stamped.
 	Commit = "unknown"
 )
+
+// Full is the release version with the linked groups as a suffix, such as
+// v0.1.0+llm+vector.
+func Full(linked []string) string {
+	v := Version
+	for _, g := range linked {
+		v += "+" + g
+	}
+	return v
+}

@@ -9,17 +9,16 @@ import (
 	"net/http"
 	"sync/atomic"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/advanced-backend/advanced-backend/features/groupdesc"
+	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 func init() {
-	capability.Register(capability.GroupInfo{Name: groupdesc.Demo.Name, New: func() capability.Feature { return &feature{} },
-		Settings: settings(&feature{}), Uses: capability.Uses{Reads: []capability.AnyKey{capability.LatencyKey}}})
+	capability.Register(capability.GroupInfo{Name: groupdesc.Demo.Name, New: newFeature,
+		Settings: settings(&feature{}), Uses: capability.Uses{Reads: []groupapi.AnyKey{capability.LatencyKey}}})
 }
 
 // settings declares each setting once, bound to the field of f it fills.
@@ -30,24 +29,30 @@ func settings(f *feature) []config.Setting {
 	}
 }
 
+// newFeature builds an instance with its settings bound.
+func newFeature(v config.Values) groupapi.Feature {
+	f := &feature{}
+	v.Into(settings(f))
+	return f
+}
+
 type feature struct {
 	greeting string
 	repeat   int
-	latency  capability.Source[groupapi.LatencySource]
+	latency  groupapi.Source[groupapi.LatencySource]
 	started  atomic.Bool
 }
 
-func (f *feature) Setup(h *capability.Host) error {
-	h.Settings.Into(settings(f))
-	lat, err := capability.SourceOf(h.Services, capability.LatencyKey)
+func (f *feature) Setup(h *groupapi.Host) error {
+	lat, err := groupapi.SourceOf(h.Services, capability.LatencyKey)
 	if err != nil {
 		return err
 	}
 	f.latency = lat
-	h.Router.GET("/api/v2/demo/hello", func(c *gin.Context) {
+	h.Routes.Handle(http.MethodGet, "/api/v2/demo/hello", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, reads := f.latency.Get()
-		c.JSON(http.StatusOK, gin.H{"greeting": f.greeting, "repeat": f.repeat, "reads_latency": reads})
-	})
+		apierr.WriteJSON(w, r, http.StatusOK, map[string]any{"greeting": f.greeting, "repeat": f.repeat, "reads_latency": reads})
+	}))
 	return nil
 }
 

@@ -64,7 +64,7 @@ type Options struct {
 	TTL      time.Duration
 	MaxBytes int
 	Logger   *slog.Logger
-	Metrics  prometheus.Registerer
+	Metrics  groupapi.Metrics
 }
 
 // Cluster publishes this replica's payload and reads the others'.

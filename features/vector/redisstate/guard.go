@@ -25,6 +25,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 )
 
 // ErrUnavailable is returned while Redis is considered down.
@@ -40,7 +42,7 @@ type Options struct {
 	// OnChange is told when Redis goes down (up=false) or comes back.
 	OnChange func(up bool, detail string)
 	// Metrics registers the redis metrics (nil: not registered).
-	Metrics prometheus.Registerer
+	Metrics groupapi.Metrics
 	// Logger receives go-redis's own messages (dial failures...) at debug
 	// level; the breaker reports state changes through OnChange instead.
 	// go-redis has one process-wide logger. Nil leaves it alone.

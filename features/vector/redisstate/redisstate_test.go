@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/testredis"
 	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
@@ -39,7 +40,10 @@ func (e *events) on(up bool, _ string) {
 
 func newGuard(t testing.TB, url string, reg prometheus.Registerer, ev *events) *Guard {
 	t.Helper()
-	o := Options{URL: url, Timeout: 200 * time.Millisecond, RetryInterval: 50 * time.Millisecond, Metrics: reg}
+	o := Options{URL: url, Timeout: 200 * time.Millisecond, RetryInterval: 50 * time.Millisecond}
+	if reg != nil {
+		o.Metrics = grouptest.Metrics(reg)
+	}
 	if ev != nil {
 		o.OnChange = ev.on
 	}

@@ -1,19 +1,28 @@
-// Package grouptest serves one group's capability.Feature over loopback on
+// Package grouptest serves one group's groupapi.Feature over loopback on
 // the real gin stack, mounted the way core mounts it (body limits with the
-// group's per-route exceptions, a router of its own), for the group
-// packages' tests. Tests only.
+// group's per-route exceptions, the admin guard, the groups' net/http
+// handlers through core's groupapi.Router), for the group packages' tests.
+// Tests only.
 package grouptest
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advanced-backend/advanced-backend/internal/apierr"
 	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/config"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/httpapi"
+	"github.com/advanced-backend/advanced-backend/internal/phase"
+	"github.com/advanced-backend/advanced-backend/internal/service"
 )
 
 // Config parses core settings and the group's own from env the way a
@@ -30,21 +39,44 @@ func Config(t testing.TB, group string, settings []config.Setting, env map[strin
 	return cfg
 }
 
-// Host returns the Host core would give the group under cfg: fresh
+// Host returns the Host core would give the group under cfg (the group's
+// own settings are bound by its constructor, with cfg.Group(group)): fresh
 // services, of which the group sees what its registration declares (the
-// group's package is linked into its own tests). It also returns the whole
-// services, core's side, for the test to provide and inspect. The test
-// fills in the rest (Router and BodyLimits come from Mount).
-func Host(cfg *config.Config, group string) (*capability.Host, *capability.Services) {
-	all := &capability.Services{}
-	return &capability.Host{Settings: cfg.Group(group), Core: capability.CoreOf(cfg), Services: all.For(group, capability.UsesOf(group))}, all
+// group's package is linked into its own tests), a discarding logger, a
+// phase log and a fresh metrics registry of its own. It also returns the
+// whole services, core's side, for the test to provide and inspect. Mount
+// sets the routes.
+func Host(cfg *config.Config, group string) (*groupapi.Host, *groupapi.Services) {
+	all := &groupapi.Services{}
+	return &groupapi.Host{Core: service.CoreOf(cfg),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Phase: phase.New(nil),
+		Metrics:  Metrics(prometheus.NewRegistry()),
+		Services: capability.UsesOf(group).View(all, group)}, all
 }
 
-// Mount sets h.Router (with mw in front of the group's routes) and
-// h.BodyLimits, runs Setup, and serves the engine until the test ends. It
-// returns the server's base URL.
-func Mount(t testing.TB, f capability.Feature, h *capability.Host, mw ...gin.HandlerFunc) string {
+// Metrics is the groupapi.Metrics core gives a group, over reg (for a test
+// that gathers what the group registered).
+func Metrics(reg prometheus.Registerer) groupapi.Metrics { return httpapi.GroupMetrics(reg) }
+
+// Option changes how Mount serves the group.
+type Option func(*mount)
+
+type mount struct{ admin gin.HandlerFunc }
+
+// Admin is the guard of the group's admin-only routes. Without it they
+// answer 403 to everyone.
+func Admin(guard gin.HandlerFunc) Option { return func(m *mount) { m.admin = guard } }
+
+// Mount sets h.Routes, runs Setup, and serves the routes until the test
+// ends. It returns the server's base URL.
+func Mount(t testing.TB, f groupapi.Feature, h *groupapi.Host, opts ...Option) string {
 	t.Helper()
+	m := mount{admin: func(c *gin.Context) {
+		apierr.Abort(c, http.StatusForbidden, "forbidden", "admin only (grouptest: no admin guard given)")
+	}}
+	for _, o := range opts {
+		o(&m)
+	}
 	e := gin.New()
 	// as core does without TRUSTED_PROXIES: no X-Forwarded-For is believed
 	// (gin trusts every peer by default)
@@ -52,12 +84,12 @@ func Mount(t testing.TB, f capability.Feature, h *capability.Host, mw ...gin.Han
 		t.Fatalf("trusted proxies: %v", err)
 	}
 	limits := &apierr.RouteLimits{}
-	maxBody := int64(1 << 20)
-	if h.Core != nil {
-		maxBody = h.Core.MaxBodyBytes
+	maxBody := h.Core.MaxBodyBytes
+	if maxBody <= 0 {
+		maxBody = 1 << 20
 	}
 	e.Use(apierr.LimitBodyRoutes(maxBody, limits))
-	h.Router, h.BodyLimits = e.Group("", mw...), limits
+	h.Routes = httpapi.GroupRoutes(e.Group(""), m.admin, limits)
 	if err := f.Setup(h); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
@@ -67,7 +99,7 @@ func Mount(t testing.TB, f capability.Feature, h *capability.Host, mw ...gin.Han
 }
 
 // Start runs the feature's Start and stops it when the test ends.
-func Start(t testing.TB, f capability.Feature) {
+func Start(t testing.TB, f groupapi.Feature) {
 	t.Helper()
 	if err := f.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)

@@ -1,13 +1,34 @@
-package capability
+package lifecycle
 
 import (
 	"context"
-	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	_ "github.com/advanced-backend/advanced-backend/features/groupdesc" // the real group table
+	"github.com/advanced-backend/advanced-backend/internal/capability"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
+
+type fakeFeature struct{ status groupapi.Status }
+
+func (f *fakeFeature) Setup(*groupapi.Host) error  { return nil }
+func (f *fakeFeature) Start(context.Context) error { return nil }
+func (f *fakeFeature) Stop(context.Context) error  { return nil }
+func (f *fakeFeature) Status() groupapi.Status     { return f.status }
+
+func facts(tags string, mods ...string) capability.BuildFacts {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8"}
+	for _, m := range mods {
+		bi.Deps = append(bi.Deps, &debug.Module{Path: m, Version: "v1.0.0"})
+	}
+	bi.Settings = append(bi.Settings, debug.BuildSetting{Key: "-tags", Value: tags})
+	return capability.FactsFrom(bi)
+}
 
 // stubborn ignores its context in Start and in Stop, standing in for a
 // group blocked in a call that no context reaches (open of a FIFO).
@@ -17,7 +38,7 @@ type stubborn struct {
 	stopped atomic.Int32
 }
 
-func (s *stubborn) Setup(*Host) error { return nil }
+func (s *stubborn) Setup(*groupapi.Host) error { return nil }
 func (s *stubborn) Start(context.Context) error {
 	return <-s.start
 }
@@ -47,7 +68,7 @@ func TestStartAllBoundsAStartThatIgnoresItsContext(t *testing.T) {
 	ml := &stubborn{start: make(chan error), stop: make(chan error)}
 	t.Cleanup(func() { close(ml.stop) }) // let the abandoned goroutines end
 	llm := &fakeFeature{status: groupapi.Status{Ready: true, Detail: "fine"}}
-	rt := NewRuntime(map[string]Feature{"ml": ml, "llm": llm}, facts("nomsgpack,ml,llm"), false)
+	rt := New(map[string]groupapi.Feature{"ml": ml, "llm": llm}, facts("nomsgpack,ml,llm"), false)
 	outcomes := map[string]error{}
 	within(t, 10*time.Second, "StartAll", func() {
 		rt.StartAll(context.Background(), func(g string, err error) { outcomes[g] = err }, 50*time.Millisecond)
@@ -99,7 +120,7 @@ func TestStartAllBoundsAStartThatIgnoresItsContext(t *testing.T) {
 func TestStartAllReturnsWhenCancelled(t *testing.T) {
 	ml := &stubborn{start: make(chan error), stop: make(chan error)}
 	t.Cleanup(func() { close(ml.start) })
-	rt := NewRuntime(map[string]Feature{"ml": ml}, facts("nomsgpack,ml"), false)
+	rt := New(map[string]groupapi.Feature{"ml": ml}, facts("nomsgpack,ml"), false)
 	ctx, cancel := context.WithCancel(context.Background())
 	var got error
 	started := make(chan struct{})
@@ -110,5 +131,44 @@ func TestStartAllReturnsWhenCancelled(t *testing.T) {
 	})
 	if got == nil || !strings.Contains(got.Error(), "shutting down") {
 		t.Fatalf("outcome: %v", got)
+	}
+}
+
+func TestRuntimeStates(t *testing.T) {
+	f := facts("nomsgpack,ml", "gonum.org/v1/gonum")
+	ml := &fakeFeature{status: groupapi.Status{Ready: true, Detail: "fine"}}
+	rt := New(map[string]groupapi.Feature{"ml": ml}, f, false)
+	if rt.Variant() != "custom" {
+		t.Fatal(rt.Variant())
+	}
+	st := rt.State("ml")
+	if !st.Linked || !st.Enabled || st.Ready || st.Detail != "starting" {
+		t.Fatalf("before start: %+v", st)
+	}
+	rt.StartAll(context.Background(), func(string, error) {}, 1e9)
+	st = rt.State("ml")
+	if !st.Ready || st.Detail != "fine" || len(st.Modules) != 1 || st.Modules[0].Version != "v1.0.0" {
+		t.Fatalf("after start: %+v", st)
+	}
+	if err := rt.SetDisabled("ml", true, "switched off by test"); err != nil {
+		t.Fatal(err)
+	}
+	if st = rt.State("ml"); st.Enabled || st.Ready || st.Detail != "switched off by test" {
+		t.Fatalf("disabled: %+v", st)
+	}
+	if err := rt.SetDisabled("llm", true, "x"); err == nil {
+		t.Fatal("disabling an unlinked group accepted")
+	}
+	llm := rt.State("llm")
+	if llm.Linked || llm.Enabled || len(llm.Modules) != 0 || !strings.Contains(llm.Detail, "not linked") {
+		t.Fatalf("unlinked: %+v", llm)
+	}
+	if len(rt.States()) != len(groupspec.Groups()) {
+		t.Fatal("States must list every declared group")
+	}
+
+	min := New(map[string]groupapi.Feature{"ml": ml}, f, true)
+	if st := min.State("ml"); !st.Linked || st.Enabled || st.Ready || !strings.Contains(st.Detail, "MINIMAL_MODE") {
+		t.Fatalf("minimal: %+v", st)
 	}
 }

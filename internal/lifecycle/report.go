@@ -1,10 +1,11 @@
-package capability
+package lifecycle
 
 import (
 	"runtime"
 
 	"github.com/advanced-backend/advanced-backend/internal/capreport"
 
+	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/version"
 )
 
@@ -20,7 +21,7 @@ type ReportInput struct {
 // Report assembles the capability report.
 func (r *Runtime) Report(in ReportInput) capreport.Report {
 	linked := r.LinkedNames()
-	problems := CrossCheck(linked, r.facts)
+	problems := capability.CrossCheck(linked, r.facts)
 	if problems == nil {
 		problems = []string{}
 	}
@@ -36,27 +37,17 @@ func (r *Runtime) Report(in ReportInput) capreport.Report {
 		MinimalMode:             r.minimal,
 		SafeMode:                in.SafeMode,
 		IncludeTensorflowFlag:   in.IncludeTensorflow,
-		HeavyDependencies:       HeavyDependencies(linked),
+		HeavyDependencies:       capability.HeavyDependencies(linked),
 		TDigestFallback:         in.Fallback,
 		TDigestTrackedEndpoints: tracked,
 		Estimator:               in.Estimator,
 		Variant:                 r.variant,
 		BuildTags:               tags,
-		Version:                 FullVersion(linked),
+		Version:                 version.Full(linked),
 		Commit:                  version.Commit,
 		GoVersion:               runtime.Version(),
 		Platform:                runtime.GOOS + "/" + runtime.GOARCH,
 		Groups:                  r.States(),
 		Consistency:             capreport.Consistency{OK: len(problems) == 0, Problems: problems},
 	}
-}
-
-// FullVersion is the release version with the linked groups as a suffix,
-// such as v0.1.0+llm+vector.
-func FullVersion(linked []string) string {
-	v := version.Version
-	for _, g := range linked {
-		v += "+" + g
-	}
-	return v
 }

@@ -1,4 +1,11 @@
-package capability
+// Package lifecycle is the run-time state of one service's groups: which
+// are linked, enabled (MINIMAL_MODE, switched off at run time) and started;
+// their start, each bounded, and their stop; and the capability report
+// built from that state. The composition root (internal/service) builds
+// one Runtime per service from fresh instances of the registered groups
+// (capability.Instantiate); the router reads it to gate group routes and
+// answer the report.
+package lifecycle
 
 import (
 	"context"
@@ -7,15 +14,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/internal/capability"
 	"github.com/advanced-backend/advanced-backend/internal/capreport"
+	"github.com/advanced-backend/advanced-backend/internal/groupapi"
 	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // Runtime is the run-time state of the groups of one process: which are
 // linked, enabled and started. It is safe for concurrent use.
 type Runtime struct {
-	features map[string]Feature
-	facts    BuildFacts
+	features map[string]groupapi.Feature
+	facts    capability.BuildFacts
 	minimal  bool
 	variant  string
 
@@ -34,9 +43,9 @@ type startResult struct {
 	err  error
 }
 
-// NewRuntime wraps the linked features. With minimal set (MINIMAL_MODE)
+// New wraps the linked features. With minimal set (MINIMAL_MODE)
 // no group is enabled.
-func NewRuntime(features map[string]Feature, facts BuildFacts, minimal bool) *Runtime {
+func New(features map[string]groupapi.Feature, facts capability.BuildFacts, minimal bool) *Runtime {
 	return &Runtime{
 		features: features,
 		facts:    facts,
@@ -54,7 +63,7 @@ func NewRuntime(features map[string]Feature, facts BuildFacts, minimal bool) *Ru
 func (r *Runtime) Variant() string { return r.variant }
 
 // Facts returns the build facts the runtime was made with.
-func (r *Runtime) Facts() BuildFacts { return r.facts }
+func (r *Runtime) Facts() capability.BuildFacts { return r.facts }
 
 // LinkedNames lists the linked groups in table order.
 func (r *Runtime) LinkedNames() []string {
@@ -62,7 +71,7 @@ func (r *Runtime) LinkedNames() []string {
 }
 
 // Feature returns the linked feature of a group.
-func (r *Runtime) Feature(group string) (Feature, bool) {
+func (r *Runtime) Feature(group string) (groupapi.Feature, bool) {
 	f, ok := r.features[group]
 	return f, ok
 }
@@ -257,4 +266,15 @@ func (r *Runtime) States() map[string]capreport.GroupState {
 		m[g.Name] = r.State(g.Name)
 	}
 	return m
+}
+
+// linkedNames lists the groups of features in table order.
+func linkedNames(features map[string]groupapi.Feature) []string {
+	var names []string
+	for _, g := range groupspec.Groups() {
+		if _, ok := features[g.Name]; ok {
+			names = append(names, g.Name)
+		}
+	}
+	return names
 }
