@@ -14,14 +14,26 @@ import (
 // its code and hands them over when it registers. This package parses them
 // all, so it stays the only reader of the environment and the flags. Build one with String, Bool, Int, Int64,
 // Float, Duration, URL, AddrOrURL, Checked or Parsed; AsSecret marks it as
-// never shown, AsSwitch as a flag that takes no argument.
+// never shown, AsSwitch as a flag that takes no argument. Its fields
+// (Name, Flag, Default, Help, Bounds, Bool, Secret, URL) are read through
+// it.
 //
-// The constructors and Bind are marked go:noinline: inlined into the
-// declaring functions, every declaration expanded to several hundred bytes
-// of code, about 8 KB of core's declarations alone in every binary; a
-// declaration runs once per process, so the call costs nothing that
+// A Setting is a handle on one declaration (a pointer), not the
+// declaration itself: a declaring function builds a slice of dozens, and
+// with a 104-byte value each one was copied four times on its way into the
+// slice, several hundred bytes of code per declaration (about 20 KB of
+// core's declarations alone in every binary). Bind, AsSecret and AsSwitch
+// return a changed copy and leave the original as it was, so a Setting
+// still behaves as a value; nothing outside this file writes its fields.
+// The constructors and Bind are kept out of line (go:noinline) for the same
+// reason: a declaration runs once per process, the call costs nothing that
 // matters.
 type Setting struct {
+	*declaration
+}
+
+// declaration is what a Setting holds.
+type declaration struct {
 	Name    string // environment variable, such as QDRANT_URL
 	Flag    string // command-line flag without dashes; derived from Name
 	Default string
@@ -34,6 +46,13 @@ type Setting struct {
 	bind    func(any) // fills the owner's field (Bind); nil when unbound
 }
 
+// with returns a copy of s changed by f; s is left as it was.
+func (s Setting) with(f func(*declaration)) Setting {
+	d := *s.declaration
+	f(&d)
+	return Setting{&d}
+}
+
 // Bind binds a declaration to the field of the owner's config struct that
 // receives its value, so the name is written once and read nowhere:
 //
@@ -44,30 +63,32 @@ type Setting struct {
 // Values.Into fills every bound field. The field has the setting's type
 // (int for Int, int64 for Int64, float64 for Float, time.Duration for
 // Duration, bool for Bool, T for Parsed[T], string for the others); a mismatch panics in Into, which the
-// owner's own tests run.
+// owner's own tests run. s itself stays unbound.
 //
 //go:noinline
 func Bind[T any](p *T, s Setting) Setting {
-	s.bind = func(v any) {
-		x, ok := v.(T)
-		if !ok {
-			panic(fmt.Sprintf("config: %s holds a %T, bound to a %T field", s.Name, v, *p))
+	name := s.Name
+	return s.with(func(d *declaration) {
+		d.bind = func(v any) {
+			x, ok := v.(T)
+			if !ok {
+				panic(fmt.Sprintf("config: %s holds a %T, bound to a %T field", name, v, *p))
+			}
+			*p = x
 		}
-		*p = x
-	}
-	return s
+	})
 }
 
 // AsSecret returns s marked as a secret (API keys, passwords).
-func (s Setting) AsSecret() Setting { s.Secret = true; return s }
+func (s Setting) AsSecret() Setting { return s.with(func(d *declaration) { d.Secret = true }) }
 
 // AsSwitch returns s as a switch: its flag takes no argument (--name means
 // true), for a Parsed setting of a boolean kind (a nullable bool).
-func (s Setting) AsSwitch() Setting { s.Bool = true; return s }
+func (s Setting) AsSwitch() Setting { return s.with(func(d *declaration) { d.Bool = true }) }
 
 //go:noinline
 func newSetting(name, def, help string, parse func(string) (any, error)) Setting {
-	return Setting{Name: name, Flag: flagName(name), Default: def, Help: help, parse: parse}
+	return Setting{&declaration{Name: name, Flag: flagName(name), Default: def, Help: help, parse: parse}}
 }
 
 // flagName derives the flag of an environment name: QDRANT_URL -> qdrant-url.
