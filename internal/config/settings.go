@@ -46,11 +46,10 @@ type declaration struct {
 	bind    func(any) // fills the owner's field (Bind); nil when unbound
 }
 
-// with returns a copy of s changed by f; s is left as it was.
-func (s Setting) with(f func(*declaration)) Setting {
+// copied returns a copy of s's declaration to change; s is left as it was.
+func (s Setting) copied() *declaration {
 	d := *s.declaration
-	f(&d)
-	return Setting{&d}
+	return &d
 }
 
 // Bind binds a declaration to the field of the owner's config struct that
@@ -67,24 +66,31 @@ func (s Setting) with(f func(*declaration)) Setting {
 //
 //go:noinline
 func Bind[T any](p *T, s Setting) Setting {
-	name := s.Name
-	return s.with(func(d *declaration) {
-		d.bind = func(v any) {
-			x, ok := v.(T)
-			if !ok {
-				panic(fmt.Sprintf("config: %s holds a %T, bound to a %T field", name, v, *p))
-			}
-			*p = x
+	d := s.copied()
+	d.bind = func(v any) {
+		x, ok := v.(T)
+		if !ok {
+			panic(fmt.Sprintf("config: %s holds a %T, bound to a %T field", d.Name, v, *p))
 		}
-	})
+		*p = x
+	}
+	return Setting{d}
 }
 
 // AsSecret returns s marked as a secret (API keys, passwords).
-func (s Setting) AsSecret() Setting { return s.with(func(d *declaration) { d.Secret = true }) }
+func (s Setting) AsSecret() Setting {
+	d := s.copied()
+	d.Secret = true
+	return Setting{d}
+}
 
 // AsSwitch returns s as a switch: its flag takes no argument (--name means
 // true), for a Parsed setting of a boolean kind (a nullable bool).
-func (s Setting) AsSwitch() Setting { return s.with(func(d *declaration) { d.Bool = true }) }
+func (s Setting) AsSwitch() Setting {
+	d := s.copied()
+	d.Bool = true
+	return Setting{d}
+}
 
 //go:noinline
 func newSetting(name, def, help string, parse func(string) (any, error)) Setting {
