@@ -188,6 +188,13 @@ func planBuilds(ctx context.Context, b *Builder, o Options) ([]*build, error) {
 		if err != nil {
 			return fmt.Errorf("build info of %s: %w", c.Name, err)
 		}
+		if c.Kind == "exe" { // built elsewhere: its build info says with which tags
+			for _, kv := range bi.Settings {
+				if kv.Key == "-tags" {
+					c.Tags = strings.Split(kv.Value, ",")
+				}
+			}
+		}
 		p := &build{row: Row{Config: c, Bytes: st.Size(), Modules: len(bi.Deps), Cached: cached}, exe: exe}
 		plan = append(plan, p)
 		byName[c.Name] = p
