@@ -108,7 +108,9 @@ func decodeEstimator(name string, b []byte) (Estimator, error) {
 	// The method, not the package's FromBytes: that one reads through
 	// encoding/binary's reflection-based Read (about 15 KB of every binary);
 	// the method decodes the same format by hand (compression, centroids and
-	// counts from the payload; the RNG the digest was made with).
+	// counts from the payload; the RNG the digest was made with), and
+	// refuses bytes after the digest, which the function ignored (a replica
+	// sends exactly what MarshalBinary wrote).
 	d, err := tdigest.New(tdigest.LocalRandomNumberGenerator(int64(len(b)) + 1))
 	if err != nil {
 		return nil, fmt.Errorf("tdigest unmarshal: %w", err)
