@@ -76,6 +76,7 @@ generate:
 	$(GO) run ./cmd/variants make -w variants.mk
 	$(GO) run ./cmd/variants goreleaser -w .goreleaser.yaml
 	$(GO) run ./cmd/settingsdoc -w .
+	$(GO) run web/gzip_dashboard.go
 
 # Fuzz targets (package:Func), each run for FUZZTIME; seeds are committed
 # under the package's testdata/fuzz/<Func>. New failures land there too.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/internal/gotoolchain"
@@ -27,6 +28,16 @@ func runSizes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	from := fs.String("from", "", "print a report saved with --json instead of measuring")
 	var only listFlag
 	fs.Var(&only, "only", "measure only these builds (comma-separated names, e.g. lean,full)")
+	floor := fs.Bool("floor", false, "also measure the floor: a bare gin server with lean's libraries (internal/ops/sizes/floor), and each build over it")
+	var extra []sizes.Extra
+	fs.Func("exe", "also measure a binary built elsewhere, NAME=PATH (repeatable; e.g. lean at an earlier commit)", func(v string) error {
+		name, path, ok := strings.Cut(v, "=")
+		if !ok || name == "" || path == "" {
+			return fmt.Errorf("want NAME=PATH, got %q", v)
+		}
+		extra = append(extra, sizes.Extra{Name: name, Path: path})
+		return nil
+	})
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -36,7 +47,7 @@ func runSizes(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		rep, err = sizes.LoadReport(*from)
 	} else if _, err = gotoolchain.Pin(*root); err == nil {
 		rep, err = sizes.Run(ctx, sizes.Options{Root: *root, CacheDir: *cache, Go: "go", Runs: *runs,
-			Idle: *idle, Timeout: *timeout, NMTop: *nm, Only: only.values, Log: stderr})
+			Idle: *idle, Timeout: *timeout, NMTop: *nm, Only: only.values, Floor: *floor, Extra: extra, Log: stderr})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "backendctl sizes: %v\n", err)

@@ -285,15 +285,17 @@ func LoadWith(o Options) (*Config, error) {
 		}
 	}
 
+	// The set prints nothing (--help is Usage's, from the declarations), so
+	// its flags carry no usage text: none is built at every start.
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	for _, s := range core {
-		fs.Var(&flagValue{set: func(val string) error { return coreVals.set(s, val) }, isBool: s.Bool}, s.Flag, s.Help+" (env "+s.Name+")")
+		fs.Var(&flagValue{set: func(val string) error { return coreVals.set(s, val) }, isBool: s.Bool}, s.Flag, "")
 	}
 	for _, g := range o.Linked {
 		vals := c.Groups[g.Group]
 		for _, s := range g.Settings {
-			fs.Var(&flagValue{set: func(val string) error { return vals.set(s, val) }, isBool: s.Bool}, s.Flag, s.Help+" (env "+s.Name+")")
+			fs.Var(&flagValue{set: func(val string) error { return vals.set(s, val) }, isBool: s.Bool}, s.Flag, "")
 		}
 	}
 	if err := fs.Parse(dropUnlinkedFlags(o.Args, fs, ignore)); err != nil {

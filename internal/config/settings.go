@@ -14,8 +14,26 @@ import (
 // its code and hands them over when it registers. This package parses them
 // all, so it stays the only reader of the environment and the flags. Build one with String, Bool, Int, Int64,
 // Float, Duration, URL, AddrOrURL, Checked or Parsed; AsSecret marks it as
-// never shown, AsSwitch as a flag that takes no argument.
+// never shown, AsSwitch as a flag that takes no argument. Its fields
+// (Name, Flag, Default, Help, Bounds, Bool, Secret, URL) are read through
+// it.
+//
+// A Setting is a handle on one declaration (a pointer), not the
+// declaration itself: a declaring function builds a slice of dozens, and
+// with a 104-byte value each one was copied four times on its way into the
+// slice, several hundred bytes of code per declaration (about 20 KB of
+// core's declarations alone in every binary). Bind, AsSecret and AsSwitch
+// return a changed copy and leave the original as it was, so a Setting
+// still behaves as a value; nothing outside this file writes its fields.
+// The constructors and Bind are kept out of line (go:noinline) for the same
+// reason: a declaration runs once per process, the call costs nothing that
+// matters.
 type Setting struct {
+	*declaration
+}
+
+// declaration is what a Setting holds.
+type declaration struct {
 	Name    string // environment variable, such as QDRANT_URL
 	Flag    string // command-line flag without dashes; derived from Name
 	Default string
@@ -28,6 +46,12 @@ type Setting struct {
 	bind    func(any) // fills the owner's field (Bind); nil when unbound
 }
 
+// copied returns a copy of s's declaration to change; s is left as it was.
+func (s Setting) copied() *declaration {
+	d := *s.declaration
+	return &d
+}
+
 // Bind binds a declaration to the field of the owner's config struct that
 // receives its value, so the name is written once and read nowhere:
 //
@@ -38,39 +62,55 @@ type Setting struct {
 // Values.Into fills every bound field. The field has the setting's type
 // (int for Int, int64 for Int64, float64 for Float, time.Duration for
 // Duration, bool for Bool, T for Parsed[T], string for the others); a mismatch panics in Into, which the
-// owner's own tests run.
+// owner's own tests run. s itself stays unbound.
+//
+//go:noinline
 func Bind[T any](p *T, s Setting) Setting {
-	s.bind = func(v any) {
+	d := s.copied()
+	d.bind = func(v any) {
 		x, ok := v.(T)
 		if !ok {
-			panic(fmt.Sprintf("config: %s holds a %T, bound to a %T field", s.Name, v, *p))
+			panic(fmt.Sprintf("config: %s holds a %T, bound to a %T field", d.Name, v, *p))
 		}
 		*p = x
 	}
-	return s
+	return Setting{d}
 }
 
 // AsSecret returns s marked as a secret (API keys, passwords).
-func (s Setting) AsSecret() Setting { s.Secret = true; return s }
+func (s Setting) AsSecret() Setting {
+	d := s.copied()
+	d.Secret = true
+	return Setting{d}
+}
 
 // AsSwitch returns s as a switch: its flag takes no argument (--name means
 // true), for a Parsed setting of a boolean kind (a nullable bool).
-func (s Setting) AsSwitch() Setting { s.Bool = true; return s }
+func (s Setting) AsSwitch() Setting {
+	d := s.copied()
+	d.Bool = true
+	return Setting{d}
+}
 
+//go:noinline
 func newSetting(name, def, help string, parse func(string) (any, error)) Setting {
-	return Setting{Name: name, Flag: flagName(name), Default: def, Help: help, parse: parse}
+	return Setting{&declaration{Name: name, Flag: flagName(name), Default: def, Help: help, parse: parse}}
 }
 
 // flagName derives the flag of an environment name: QDRANT_URL -> qdrant-url.
 func flagName(env string) string { return strings.ReplaceAll(strings.ToLower(env), "_", "-") }
 
 // String declares a free-form string setting (trimmed).
+//
+//go:noinline
 func String(name, def, help string) Setting {
 	return newSetting(name, def, help, func(v string) (any, error) { return strings.TrimSpace(v), nil })
 }
 
 // Checked declares a string setting (trimmed) that check accepts, for
 // lists and enumerations a group parses itself; the error names the value.
+//
+//go:noinline
 func Checked(name, def, help string, check func(string) error) Setting {
 	return newSetting(name, def, help, func(v string) (any, error) {
 		v = strings.TrimSpace(v)
@@ -81,6 +121,8 @@ func Checked(name, def, help string, check func(string) error) Setting {
 // Parsed declares a setting whose value is what parse makes of the trimmed
 // text (a list, an enumeration), so the field it is bound to holds the
 // parsed value and nobody parses it twice; the error names the value.
+//
+//go:noinline
 func Parsed[T any](name, def, help string, parse func(string) (T, error)) Setting {
 	return newSetting(name, def, help, func(v string) (any, error) {
 		return parse(strings.TrimSpace(v))
@@ -88,6 +130,8 @@ func Parsed[T any](name, def, help string, parse func(string) (T, error)) Settin
 }
 
 // Bool declares a switch.
+//
+//go:noinline
 func Bool(name string, def bool, help string) Setting {
 	s := newSetting(name, strconv.FormatBool(def), help, func(v string) (any, error) { return ParseBool(v) })
 	s.Bool = true
@@ -95,6 +139,8 @@ func Bool(name string, def bool, help string) Setting {
 }
 
 // Int declares an integer setting within [lo, hi].
+//
+//go:noinline
 func Int(name string, def, lo, hi int, help string) Setting {
 	s := newSetting(name, strconv.Itoa(def), help, func(v string) (any, error) {
 		var n int
@@ -106,6 +152,8 @@ func Int(name string, def, lo, hi int, help string) Setting {
 }
 
 // Int64 declares a 64-bit integer setting (sizes in bytes) within [lo, hi].
+//
+//go:noinline
 func Int64(name string, def, lo, hi int64, help string) Setting {
 	s := newSetting(name, strconv.FormatInt(def, 10), help, func(v string) (any, error) {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -122,6 +170,8 @@ func Int64(name string, def, lo, hi int64, help string) Setting {
 }
 
 // Duration declares a Go duration setting within [lo, hi].
+//
+//go:noinline
 func Duration(name string, def, lo, hi time.Duration, help string) Setting {
 	s := newSetting(name, def.String(), help, func(v string) (any, error) {
 		var d time.Duration
@@ -135,6 +185,8 @@ func Duration(name string, def, lo, hi time.Duration, help string) Setting {
 // DurationText is Duration with the default written as it is shown in
 // --help and the documents ("300s" rather than "5m0s"); the text is parsed
 // like any value, so a default out of bounds fails every load.
+//
+//go:noinline
 func DurationText(name, def string, lo, hi time.Duration, help string) Setting {
 	s := Duration(name, 0, lo, hi, help)
 	s.Default = def
@@ -142,6 +194,8 @@ func DurationText(name, def string, lo, hi time.Duration, help string) Setting {
 }
 
 // Float declares a number setting within [lo, hi] (NaN refused).
+//
+//go:noinline
 func Float(name string, def, lo, hi float64, help string) Setting {
 	s := newSetting(name, strconv.FormatFloat(def, 'g', -1, 64), help, func(v string) (any, error) {
 		var f float64
@@ -153,6 +207,8 @@ func Float(name string, def, lo, hi float64, help string) Setting {
 }
 
 // URL declares an absolute URL setting; "" (unset) is accepted when def is "".
+//
+//go:noinline
 func URL(name, def, help string) Setting {
 	s := newSetting(name, def, help, func(v string) (any, error) {
 		var u string
@@ -169,6 +225,8 @@ func URL(name, def, help string) Setting {
 }
 
 // AddrOrURL declares a setting that is "" (unset), host:port or an absolute URL.
+//
+//go:noinline
 func AddrOrURL(name, help string) Setting {
 	s := newSetting(name, "", help, func(v string) (any, error) {
 		var u string

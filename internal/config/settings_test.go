@@ -241,3 +241,29 @@ func TestFloatAndDurationText(t *testing.T) {
 		t.Error("default out of bounds accepted")
 	}
 }
+
+// TestSettingMethodsCopy: a Setting is a handle, but Bind, AsSecret and
+// AsSwitch change a copy, so one declaration bound twice (two services in
+// one process) fills two fields, and the original stays unbound.
+func TestSettingMethodsCopy(t *testing.T) {
+	base := Int("DEMO_N", 1, 0, 10, "n")
+	var a, b int
+	sa, sb := Bind(&a, base), Bind(&b, base)
+	secret := base.AsSecret()
+	if base.bind != nil || base.Secret || !secret.Secret || base.AsSwitch().Bool == base.Bool {
+		t.Fatalf("the original changed or a copy did not: base %+v", *base.declaration)
+	}
+	v, err := ParseSettings("demo", []Setting{sa}, func(string) (string, bool) { return "7", true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Into([]Setting{sa, sb})
+	if a != 7 || b != 7 {
+		t.Fatalf("a=%d b=%d, want both 7", a, b)
+	}
+	v2, _ := ParseSettings("demo", []Setting{sa}, func(string) (string, bool) { return "3", true })
+	v2.Into([]Setting{sb})
+	if a != 7 || b != 3 {
+		t.Fatalf("a=%d b=%d: binding b moved a", a, b)
+	}
+}

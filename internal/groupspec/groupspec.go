@@ -134,12 +134,15 @@ func Declare(g Group) {
 	}
 	g.Variants = slices.Clone(g.Variants)
 	// keep table order (rank, then name) by inserting in place: a handful of
-	// groups, and no sort instantiated for the struct in every binary
+	// groups, and neither a sort nor slices.Insert instantiated for the
+	// struct in every binary
 	i := 0
 	for i < len(groups) && (groups[i].Rank < g.Rank || groups[i].Rank == g.Rank && groups[i].Name < g.Name) {
 		i++
 	}
-	groups = slices.Insert(groups, i, g)
+	groups = append(groups, Group{})
+	copy(groups[i+1:], groups[i:])
+	groups[i] = g
 }
 
 func check(g Group, others []Group) error {

@@ -35,7 +35,7 @@ func (s *Server) mountCore() {
 	e.GET("/startup/heartbeat", s.heartbeat)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{ErrorLog: nil})))
 	e.GET("/executive_dashboard.html", func(c *gin.Context) {
-		c.Data(http.StatusOK, "text/html; charset=utf-8", web.Dashboard)
+		c.Data(http.StatusOK, "text/html; charset=utf-8", web.Dashboard())
 	})
 	e.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/executive_dashboard.html") })
 }

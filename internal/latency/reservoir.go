@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"sync/atomic"
 )
 
@@ -168,7 +169,9 @@ func (r *reservoir) prepare() {
 	}
 	r.dirty = false
 	r.sorted = append(r.sorted[:0], r.sample...)
-	slices.SortFunc(r.sorted, func(a, b keyed) int { return cmp.Compare(a.v, b.v) })
+	// sort's, not slices': a generic sort is instantiated per element shape
+	// (keyed's and float64's, ~11 KB of every binary), sort's is linked anyway
+	sort.Slice(r.sorted, func(i, j int) bool { return cmp.Less(r.sorted[i].v, r.sorted[j].v) })
 	r.vals, r.cum = r.vals[:0], r.cum[:0]
 	total := 0.0
 	for _, k := range r.sorted {
@@ -177,7 +180,7 @@ func (r *reservoir) prepare() {
 		r.cum = append(r.cum, total)
 	}
 	r.tailSrt = append(r.tailSrt[:0], r.tail...)
-	slices.Sort(r.tailSrt)
+	sort.Sort(sort.Float64Slice(r.tailSrt)) // orders NaN as slices.Sort does
 }
 
 func (r *reservoir) Merge(other Estimator) error {

@@ -86,19 +86,20 @@ type series struct {
 	thrOK          bool
 	thrP50, thrP95 float64
 
-	recent     []timedSample // ring, SampleCap; nil for the overall series
-	recentNext int
-	recentFull bool
+	// recent is a ring of SampleCap samples, made at the route's first
+	// sample: every route of the router is tracked from the start, and 16 KB
+	// each made up front cost every start about a millisecond for routes
+	// that may never be called. keepSamples is false for the overall series.
+	keepSamples bool
+	recent      []timedSample
+	recentNext  int
+	recentFull  bool
 
 	obs [5]observer // Prometheus observers by status class, made on first use
 }
 
 func newSeries(key string, r Route, subWindows int, keepSamples bool) *series {
-	s := &series{key: key, route: r, ring: make([]subWindow, subWindows)}
-	if keepSamples {
-		s.recent = make([]timedSample, 0, SampleCap)
-	}
-	return s
+	return &series{key: key, route: r, ring: make([]subWindow, subWindows), keepSamples: keepSamples}
 }
 
 // clear forgets everything, keeping allocated estimators.
@@ -182,7 +183,10 @@ func (s *series) add(e *Engine, v float64, cls int, now int64) {
 	s.lifeCounts.classes[c]++
 	s.lifeCounts.buckets[bucketOf(v)]++
 	s.active = true
-	if s.recent != nil {
+	if s.keepSamples {
+		if s.recent == nil {
+			s.recent = make([]timedSample, 0, SampleCap)
+		}
 		ts := timedSample{ms: v, at: now}
 		if !s.recentFull && len(s.recent) < SampleCap {
 			s.recent = append(s.recent, ts)

@@ -33,17 +33,32 @@ type Builder struct {
 	Log      io.Writer
 }
 
-// Build returns the path of the binary for tags, building it unless the
-// cache holds one for the same tags, flags, Go version and inputs (the
-// sources of the packages this tag set links, and the versions of the
-// modules it links).
+// The main packages a sizes run builds: the service, and the floor (a bare
+// gin server with the libraries lean's core links) lean is compared with.
+const (
+	ServicePkg = "./cmd/advanced-backend"
+	FloorPkg   = "./internal/ops/sizes/floor"
+)
+
+// Build returns the path of the service's binary for tags, building it
+// unless the cache holds one for the same tags, flags, Go version and
+// inputs (the sources of the packages this tag set links, and the versions
+// of the modules it links).
 func (b *Builder) Build(ctx context.Context, tags []string, strip bool) (string, bool, error) {
-	inputs, err := b.inputHash(ctx, tags)
+	return b.BuildPkg(ctx, ServicePkg, tags, strip)
+}
+
+// BuildPkg is Build for another main package of the module (FloorPkg).
+func (b *Builder) BuildPkg(ctx context.Context, pkg string, tags []string, strip bool) (string, bool, error) {
+	inputs, err := b.inputHash(ctx, pkg, tags)
 	if err != nil {
 		return "", false, err
 	}
-	key := sha256.Sum256([]byte(strings.Join([]string{runtime.Version(), runtime.GOOS, runtime.GOARCH,
-		tagKey(tags), ldflags(strip), inputs}, "\n")))
+	parts := []string{runtime.Version(), runtime.GOOS, runtime.GOARCH, tagKey(tags), ldflags(strip), inputs}
+	if pkg != ServicePkg { // the service's keys stay what they were
+		parts = append(parts, pkg)
+	}
+	key := sha256.Sum256([]byte(strings.Join(parts, "\n")))
 	name := "advanced-backend"
 	if runtime.GOOS == "windows" {
 		name += ".exe"
@@ -57,11 +72,11 @@ func (b *Builder) Build(ctx context.Context, tags []string, strip bool) (string,
 	}
 	tmp := out + ".tmp"
 	cmd := exec.CommandContext(ctx, b.Go, "build", "-trimpath", "-tags", strings.Join(tags, ","),
-		"-ldflags", ldflags(strip), "-o", tmp, "./cmd/advanced-backend")
+		"-ldflags", ldflags(strip), "-o", tmp, pkg)
 	cmd.Dir = b.Root
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
 	if b.Log != nil {
-		fmt.Fprintf(b.Log, "sizes: building tags %s\n", strings.Join(tags, ","))
+		fmt.Fprintf(b.Log, "sizes: building %s, tags %s\n", pkg, strings.Join(tags, ","))
 	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", false, fmt.Errorf("go build -tags %s: %w\n%s", strings.Join(tags, ","), err, msg)
@@ -75,10 +90,10 @@ func (b *Builder) Build(ctx context.Context, tags []string, strip bool) (string,
 // inputHash fingerprints what a build with tags links: the files of the
 // main module's packages (Go and embedded files) by content and every other
 // module by path and version.
-func (b *Builder) inputHash(ctx context.Context, tags []string) (string, error) {
+func (b *Builder) inputHash(ctx context.Context, pkg string, tags []string) (string, error) {
 	cmd := exec.CommandContext(ctx, b.Go, "list", "-deps", "-tags", strings.Join(tags, ","), "-f",
 		`{{if not .Standard}}{{.Dir}}|{{join .GoFiles ","}},{{join .EmbedFiles ","}}|{{with .Module}}{{.Path}}@{{.Version}}{{end}}{{end}}`,
-		"./cmd/advanced-backend")
+		pkg)
 	cmd.Dir = b.Root
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.Output()

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/advanced-backend/advanced-backend/internal/groupspec"
 )
 
 // Options configure a sizes run.
@@ -26,7 +28,20 @@ type Options struct {
 	Timeout  time.Duration // bound on one start
 	NMTop    int           // top packages of full by symbol size (0: skip)
 	Only     []string      // config names to measure (empty: all)
-	Log      io.Writer
+	// Floor adds the floor build (FloorPkg with lean's tags): a bare gin
+	// server with the libraries lean's core links, the least lean can be.
+	Floor bool
+	// Extra are binaries built elsewhere (lean at an earlier commit, say),
+	// measured in the same run as rows of their own.
+	Extra []Extra
+	Log   io.Writer
+}
+
+// Extra is a prebuilt binary to measure: it must take `serve --addr
+// ADDR` and report its pid on /health, as the service does.
+type Extra struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
 }
 
 // Row is one measured build.
@@ -50,6 +65,14 @@ type GroupCost struct {
 	RSSOverLn int64  `json:"idle_rss_kib_over_lean"`
 }
 
+// Ratio is a build's size, start time and idle RSS over the floor's.
+type Ratio struct {
+	Name    string  `json:"name"`
+	Size    float64 `json:"size"`
+	Startup float64 `json:"startup"`
+	IdleRSS float64 `json:"idle_rss,omitempty"` // 0: not measured on this OS
+}
+
 // Symbol is one package's share of the full binary's symbols.
 type Symbol struct {
 	Package string `json:"package"`
@@ -69,6 +92,8 @@ type Report struct {
 	Rows     []Row       `json:"builds"`
 	Groups   []GroupCost `json:"groups"`
 	NMTop    []Symbol    `json:"full_nm_top_packages,omitempty"`
+	// VsFloor compares every build with the floor (with --floor).
+	VsFloor []Ratio `json:"vs_floor,omitempty"`
 }
 
 // Run builds and measures every config.
@@ -80,29 +105,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Runs: o.Runs,
 		IdleMS: o.Idle.Milliseconds(), Flags: "CGO_ENABLED=0 -trimpath -ldflags '" + ldflags(true) + "'",
 		Commit: commitOf(ctx, o.Root)}
-	byName := map[string]*Row{}
-	for _, c := range Configs() {
-		if len(o.Only) > 0 && !slices.Contains(o.Only, c.Name) {
-			continue
-		}
-		if c.SameAs != "" {
-			if first, ok := byName[c.SameAs]; ok {
-				r := *first
-				r.Config = c
-				rep.Rows = append(rep.Rows, r)
-				byName[c.Name] = &rep.Rows[len(rep.Rows)-1]
-				continue
-			}
-		}
-		row, err := measure(ctx, b, c, o)
-		if err != nil {
-			return nil, err
-		}
-		rep.Rows = append(rep.Rows, row)
-		byName[c.Name] = &rep.Rows[len(rep.Rows)-1]
+	plan, err := planBuilds(ctx, b, o)
+	if err != nil {
+		return nil, err
 	}
-	// byName holds pointers into rep.Rows, which append may have moved.
-	byName = map[string]*Row{}
+	if err := measureAll(ctx, plan, o); err != nil {
+		return nil, err
+	}
+	for _, p := range plan {
+		r := p.row
+		if p.sameAs != nil {
+			c := r.Config
+			r = p.sameAs.row
+			r.Config = c
+		}
+		rep.Rows = append(rep.Rows, r)
+	}
+	byName := map[string]*Row{}
 	for i := range rep.Rows {
 		byName[rep.Rows[i].Name] = &rep.Rows[i]
 	}
@@ -140,42 +159,134 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.NMTop = top
 	}
+	rep.VsFloor = ratios(rep.Rows)
 	return rep, nil
 }
 
-func measure(ctx context.Context, b *Builder, c Config, o Options) (Row, error) {
-	exe, cached, err := b.Build(ctx, c.Tags, true)
-	if err != nil {
-		return Row{}, err
-	}
-	st, err := os.Stat(exe)
-	if err != nil {
-		return Row{}, fmt.Errorf("stat %s: %w", exe, err)
-	}
-	bi, err := buildinfo.ReadFile(exe)
-	if err != nil {
-		return Row{}, fmt.Errorf("build info of %s: %w", c.Name, err)
-	}
-	var starts []time.Duration
-	var rss []int64
-	for i := 0; i < o.Runs; i++ {
-		s, err := MeasureStart(ctx, exe, o.Idle, o.Timeout)
-		if err != nil {
-			return Row{}, fmt.Errorf("%s run %d: %w", c.Name, i+1, err)
+// build is one binary of a run and what was measured of it.
+type build struct {
+	row    Row
+	exe    string
+	sameAs *build // a config with the tag set of an earlier one: measured once
+	starts []time.Duration
+	rss    []int64
+}
+
+// planBuilds builds (or finds in the cache) every binary to measure.
+func planBuilds(ctx context.Context, b *Builder, o Options) ([]*build, error) {
+	var plan []*build
+	byName := map[string]*build{}
+	add := func(c Config, exe string, cached bool) error {
+		if _, dup := byName[c.Name]; dup {
+			return fmt.Errorf("two builds named %s", c.Name)
 		}
-		starts = append(starts, s.Startup)
-		rss = append(rss, s.RSSKiB)
+		st, err := os.Stat(exe)
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", exe, err)
+		}
+		bi, err := buildinfo.ReadFile(exe)
+		if err != nil {
+			return fmt.Errorf("build info of %s: %w", c.Name, err)
+		}
+		if c.Kind == "exe" { // built elsewhere: its build info says with which tags
+			for _, kv := range bi.Settings {
+				if kv.Key == "-tags" {
+					c.Tags = strings.Split(kv.Value, ",")
+				}
+			}
+		}
+		p := &build{row: Row{Config: c, Bytes: st.Size(), Modules: len(bi.Deps), Cached: cached}, exe: exe}
+		plan = append(plan, p)
+		byName[c.Name] = p
+		return nil
 	}
-	if o.Log != nil {
-		fmt.Fprintf(o.Log, "sizes: %-16s %10d bytes  start %6.1f ms  rss %6d KiB\n", c.Name, st.Size(),
-			ms(median(starts)), median(rss))
+	for _, c := range Configs() {
+		if len(o.Only) > 0 && !slices.Contains(o.Only, c.Name) {
+			continue
+		}
+		if first, ok := byName[c.SameAs]; ok && c.SameAs != "" {
+			p := &build{row: Row{Config: c}, sameAs: first}
+			plan = append(plan, p)
+			byName[c.Name] = p
+			continue
+		}
+		exe, cached, err := b.Build(ctx, c.Tags, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(c, exe, cached); err != nil {
+			return nil, err
+		}
 	}
-	mn, mx := starts[0], starts[0]
-	for _, s := range starts {
-		mn, mx = min(mn, s), max(mx, s)
+	if o.Floor {
+		tags, _ := groupspec.VariantTags("lean")
+		exe, cached, err := b.BuildPkg(ctx, FloorPkg, tags, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(Config{Name: "floor", Kind: "floor", Tags: tags}, exe, cached); err != nil {
+			return nil, err
+		}
 	}
-	return Row{Config: c, Bytes: st.Size(), Modules: len(bi.Deps), StartupMS: ms(median(starts)),
-		StartupMSMin: ms(mn), StartupMSMax: ms(mx), IdleRSSKiB: median(rss), Cached: cached}, nil
+	for _, e := range o.Extra {
+		if err := add(Config{Name: e.Name, Kind: "exe"}, e.Path, false); err != nil {
+			return nil, err
+		}
+	}
+	return plan, nil
+}
+
+// measureAll starts every binary Runs times, round by round (each binary
+// once per round), so a change in the machine's load falls on all of them
+// alike, and fills in the medians.
+func measureAll(ctx context.Context, plan []*build, o Options) error {
+	for i := 0; i < o.Runs; i++ {
+		for _, p := range plan {
+			if p.sameAs != nil {
+				continue
+			}
+			s, err := MeasureStart(ctx, p.exe, o.Idle, o.Timeout)
+			if err != nil {
+				return fmt.Errorf("%s run %d: %w", p.row.Name, i+1, err)
+			}
+			p.starts = append(p.starts, s.Startup)
+			p.rss = append(p.rss, s.RSSKiB)
+		}
+	}
+	for _, p := range plan {
+		if p.sameAs != nil {
+			continue
+		}
+		mn, mx := slices.Min(p.starts), slices.Max(p.starts)
+		p.row.StartupMS, p.row.StartupMSMin, p.row.StartupMSMax = ms(median(p.starts)), ms(mn), ms(mx)
+		p.row.IdleRSSKiB = median(p.rss)
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "sizes: %-16s %10d bytes  start %6.1f ms  rss %6d KiB\n", p.row.Name, p.row.Bytes,
+				p.row.StartupMS, p.row.IdleRSSKiB)
+		}
+	}
+	return nil
+}
+
+// ratios compares every row with the floor's (none without a floor row).
+func ratios(rows []Row) []Ratio {
+	i := slices.IndexFunc(rows, func(r Row) bool { return r.Kind == "floor" })
+	if i < 0 {
+		return nil
+	}
+	f := rows[i]
+	var out []Ratio
+	for _, r := range rows {
+		if r.Kind == "floor" || r.SameAs != "" {
+			continue
+		}
+		q := Ratio{Name: r.Name, Size: float64(r.Bytes) / float64(f.Bytes), Startup: r.StartupMS / f.StartupMS}
+		if r.IdleRSSKiB > 0 && f.IdleRSSKiB > 0 {
+			q.IdleRSS = float64(r.IdleRSSKiB) / float64(f.IdleRSSKiB)
+		}
+		out = append(out, q)
+	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -253,6 +364,15 @@ func WriteTable(w io.Writer, r *Report) {
 		}
 		tw.Flush()
 	}
+	if len(r.VsFloor) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "vs floor\tsize\tstart\trss\t")
+		for _, q := range r.VsFloor {
+			fmt.Fprintf(tw, "%s\t%.3fx\t%.2fx\t%s\t\n", q.Name, q.Size, q.Startup, ratioText(q.IdleRSS))
+		}
+		tw.Flush()
+	}
 	if len(r.NMTop) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, s := range r.NMTop {
@@ -287,6 +407,14 @@ func WriteMarkdown(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "| %s | %d (%.2f MiB) | %d (%.2f MiB) | %d |\n", g.Group, g.OverLean, mib(g.OverLean), g.InFull, mib(g.InFull), g.RSSOverLn)
 		}
 	}
+	if len(r.VsFloor) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| build over the floor (a bare gin server with lean's libraries) | size | exec to first 200 (medians) | idle RSS (medians) |")
+		fmt.Fprintln(w, "|---|---|---|---|")
+		for _, q := range r.VsFloor {
+			fmt.Fprintf(w, "| %s | %.3fx | %.2fx | %s |\n", q.Name, q.Size, q.Startup, ratioText(q.IdleRSS))
+		}
+	}
 	if len(r.NMTop) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| package (full, `go tool nm -size -sort size`, symbols summed by package) | bytes |")
@@ -295,6 +423,13 @@ func WriteMarkdown(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "| `%s` | %d |\n", s.Package, s.Bytes)
 		}
 	}
+}
+
+func ratioText(q float64) string {
+	if q == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2fx", q)
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

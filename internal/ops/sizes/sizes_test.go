@@ -131,7 +131,7 @@ func TestInputHash(t *testing.T) {
 	ctx := context.Background()
 	hash := func(tags ...string) string {
 		t.Helper()
-		h, err := b.inputHash(ctx, tags)
+		h, err := b.inputHash(ctx, ServicePkg, tags)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,5 +148,51 @@ func TestInputHash(t *testing.T) {
 	}
 	if hash("extra") == extra {
 		t.Error("a linked file changed and the hash did not")
+	}
+}
+
+func TestRatios(t *testing.T) {
+	rows := []Row{
+		{Config: Config{Name: "lean"}, Bytes: 1100, StartupMS: 12, IdleRSSKiB: 1210},
+		{Config: Config{Name: "lean+llm", SameAs: "lean"}, Bytes: 1100},
+		{Config: Config{Name: "before", Kind: "exe"}, Bytes: 1200, StartupMS: 10, IdleRSSKiB: -1},
+		{Config: Config{Name: "floor", Kind: "floor"}, Bytes: 1000, StartupMS: 10, IdleRSSKiB: 1000},
+	}
+	got := ratios(rows)
+	want := []Ratio{{Name: "lean", Size: 1.1, Startup: 1.2, IdleRSS: 1.21}, {Name: "before", Size: 1.2, Startup: 1}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Name != w.Name || !near(g.Size, w.Size) || !near(g.Startup, w.Startup) || !near(g.IdleRSS, w.IdleRSS) {
+			t.Errorf("[%d] %+v, want %+v", i, g, w)
+		}
+	}
+	if ratios(rows[:3]) != nil {
+		t.Error("ratios without a floor row")
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+// TestFloorServes builds the floor and starts it the way a sizes run does:
+// it answers /health with its pid on the address it is given.
+func TestFloorServes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	b := &Builder{Root: filepath.Join("..", "..", ".."), CacheDir: t.TempDir(), Go: "go"}
+	tags, _ := groupspec.VariantTags("lean")
+	exe, _, err := b.BuildPkg(context.Background(), FloorPkg, tags, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := MeasureStart(context.Background(), exe, 0, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Startup <= 0 {
+		t.Errorf("start %v", s.Startup)
 	}
 }
