@@ -407,6 +407,12 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 		for i, r := range op.Points {
 			c.put(r, preps[i], x)
 		}
+		if c.g != nil {
+			// the batch's nodes are linked together, in parallel when
+			// there are enough (link.go)
+			c.linkPending()
+			c.maybeRebuild()
+		}
 	case OpDelete:
 		c, ok := x.cols[op.Collection]
 		if !ok {

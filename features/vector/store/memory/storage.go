@@ -105,6 +105,8 @@ func (x *Index) Reserve(name string, n int) {
 	}
 }
 
+// put stores one point of a batch; in an HNSW collection its node is made
+// and left for the batch's linkPending.
 func (c *collection) put(r Record, p prepared, x *Index) {
 	p.cost += c.nodeCost()
 	if i, ok := c.pos[r.ID]; ok {
@@ -116,8 +118,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 		copy(c.vecs[i*c.size:(i+1)*c.size], r.Vector)
 		c.norms[i] = norm(r.Vector)
 		if c.g != nil {
-			c.slots[i] = int32(c.addNode(r.Vector, c.norms[i], i))
-			c.maybeRebuild()
+			c.slots[i] = int32(c.newNode(i))
 		} else {
 			c.scales[i] = quantize(r.Vector, c.codes[i*c.size:(i+1)*c.size])
 		}
@@ -134,7 +135,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 	c.scalars = append(c.scalars, p.scalars)
 	c.cost = append(c.cost, p.cost)
 	if c.g != nil {
-		c.slots = append(c.slots, int32(c.addNode(r.Vector, c.norms[len(c.norms)-1], len(c.ids)-1)))
+		c.slots = append(c.slots, int32(c.newNode(len(c.ids)-1)))
 	} else {
 		at := len(c.codes)
 		c.codes = append(c.codes, make([]int8, c.size)...)
