@@ -33,7 +33,8 @@ type Op struct {
 	Size       int
 	Distance   store.Distance
 	// Index of an OpCreate (the zero value is flat). The durable store
-	// keeps it beside its log, whose record format predates it.
+	// keeps it beside its log, whose record format predates it, and in
+	// its snapshots.
 	Index  store.IndexSpec
 	Points []Record
 	IDs    []store.ID
