@@ -41,6 +41,7 @@ var (
 	benchTypes   = flag.String("index.types", "flat,hnsw", "BenchmarkIndexes: indexes")
 	benchOnce    = flag.Bool("index.once", false, "BenchmarkIndexes: build each index once, in the durable store (build time then counts its log writes), instead of in memory and then again durably")
 	reopenDir    = flag.String("index.reopen", "", "internal: the child process of BenchmarkIndexes reopens this directory")
+	reopenProf   = flag.String("index.reopenprofile", "", "BenchmarkIndexes: the reopen child writes a CPU profile to this file (the last reopen's)")
 )
 
 const benchDim = 384
@@ -333,7 +334,11 @@ func reopenChild(b *testing.B, dir string) childReport {
 		b.Fatal(err)
 	}
 	var out bytes.Buffer
-	cmd := exec.Command(exe, "-test.run=^TestReopenChild$", "-index.reopen="+dir)
+	args := []string{"-test.run=^TestReopenChild$", "-index.reopen=" + dir}
+	if *reopenProf != "" {
+		args = append(args, "-test.cpuprofile="+*reopenProf)
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		b.Fatalf("reopen child: %v\n%s", err, out.String())
