@@ -498,8 +498,8 @@ func (c *collection) rebuildGraph() {
 	c.codes, c.scales = nil, nil
 	c.slots = make([]int32, len(c.ids))
 	g := c.g
-	g.pos, g.level = slices.Grow(g.pos, len(c.ids)), slices.Grow(g.level, len(c.ids))
-	g.links0 = slices.Grow(g.links0, len(c.ids)*(g.m0+1))
+	g.pos, g.level = growCap(g.pos, len(c.ids)), growCap(g.level, len(c.ids))
+	g.links0 = growCap(g.links0, len(c.ids)*(g.m0+1))
 	for i := range c.ids {
 		c.slots[i] = int32(c.newNode(i))
 	}
