@@ -21,6 +21,13 @@ import (
 //
 // A snapshot's records have lsn 0 and it ends with an end record whose lsn
 // is the last log record the snapshot includes.
+//
+// A create is u32 size | u16 length, distance. In a snapshot, the create of
+// a collection with an index other than flat goes on with u8 1 (hnsw) |
+// u32 m | u32 ef_construction, so that a backup carries the index choice;
+// log records never do (the file "indexes" keeps it, indexes.go), so that
+// a log stays readable by the versions before. A version before this one
+// refuses such a snapshot as damaged rather than lose the choice.
 const (
 	logMagic  = "AVLOG\x00\x01\n"
 	snapMagic = "AVSNP\x00\x01\n"
@@ -30,6 +37,8 @@ const (
 	// dimensions (256 MiB) with room for payloads.
 	maxBody = 1 << 30
 	kindEnd = 0xFF
+	// indexHNSW tags the index spec of a snapshot's create
+	indexHNSW = 1
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -62,6 +71,11 @@ func appendRecord(b []byte, lsn uint64, op *memory.Op) []byte {
 		case memory.OpCreate:
 			b = binary.LittleEndian.AppendUint32(b, uint32(op.Size))
 			b = appendString(b, string(op.Distance))
+			if lsn == 0 && op.Index.Type == store.IndexHNSW {
+				b = append(b, indexHNSW)
+				b = binary.LittleEndian.AppendUint32(b, uint32(op.Index.M))
+				b = binary.LittleEndian.AppendUint32(b, uint32(op.Index.EfConstruction))
+			}
 		case memory.OpUpsert:
 			b = binary.LittleEndian.AppendUint32(b, uint32(len(op.Points)))
 			for _, p := range op.Points {
@@ -154,6 +168,12 @@ func decodeBody(body []byte) (uint64, *memory.Op, error) {
 	case memory.OpCreate:
 		op.Size = int(d.u32())
 		op.Distance = store.Distance(d.str())
+		if len(d.b) > 0 && d.err == nil {
+			if t := d.u8(); t != indexHNSW {
+				return 0, nil, fmt.Errorf("create of %s: unknown index type %d", op.Collection, t)
+			}
+			op.Index = store.IndexSpec{Type: store.IndexHNSW, M: int(d.u32()), EfConstruction: int(d.u32())}
+		}
 	case memory.OpDrop:
 	case memory.OpUpsert:
 		n := int(d.u32())

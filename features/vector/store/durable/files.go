@@ -1,10 +1,12 @@
 package durable
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,7 +142,16 @@ func readFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	// sized from the file, as os.ReadFile is: io.ReadAll's doubling
+	// reallocates and clears a graph file of 100 MB several times (12% of
+	// a 100k reopen's profile)
+	size := 0
+	if st, err := f.Stat(); err == nil && st.Size() < math.MaxInt32 {
+		size = int(st.Size())
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err = buf.ReadFrom(f)
+	return buf.Bytes(), err
 }
 
 // removeTemps deletes every temporary file the store can leave behind, at

@@ -2,6 +2,7 @@ package durable
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -30,12 +31,17 @@ import (
 // float32 scan (the floor). Run it once per size:
 //
 //	go test -run '^$' -bench BenchmarkIndexes -benchtime 1x -timeout 0 ./features/vector/store/durable -index.n 100000
+//
+// -index.once builds each index only once, durably, for sizes where an
+// HNSW build takes long (a million points).
 var (
 	benchN       = flag.Int("index.n", 100_000, "BenchmarkIndexes: points per dataset")
 	benchQueries = flag.Int("index.queries", 200, "BenchmarkIndexes: queries per dataset")
 	benchSets    = flag.String("index.sets", "random,clustered", "BenchmarkIndexes: datasets")
 	benchTypes   = flag.String("index.types", "flat,hnsw", "BenchmarkIndexes: indexes")
+	benchOnce    = flag.Bool("index.once", false, "BenchmarkIndexes: build each index once, in the durable store (build time then counts its log writes), instead of in memory and then again durably")
 	reopenDir    = flag.String("index.reopen", "", "internal: the child process of BenchmarkIndexes reopens this directory")
+	reopenProf   = flag.String("index.reopenprofile", "", "BenchmarkIndexes: the reopen child writes a CPU profile to this file (the last reopen's)")
 )
 
 const benchDim = 384
@@ -142,19 +148,28 @@ func BenchmarkIndexes(b *testing.B) {
 		for _, typ := range strings.Split(*benchTypes, ",") {
 			b.Run(fmt.Sprintf("%s/%s/n=%d", set, typ, *benchN), func(b *testing.B) {
 				spec := specOf(typ)
-				// build in memory, batches of 1000
+				// build in memory, batches of 1000 (or durably, -index.once)
 				var m0, m1 runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&m0)
-				x := memory.New(lim)
-				if _, err := x.CreateIndexed(ctx, "c", benchDim, store.Cosine, spec); err != nil {
-					b.Fatal(err)
-				}
+				var x searcher
+				var s *Store
+				dir := b.TempDir()
 				start := time.Now()
-				for i := 0; i < len(vecs); i += 1000 {
-					if err := x.Upsert(ctx, "c", batchOf(vecs, i, 1000)); err != nil {
+				if *benchOnce {
+					s = durableBuild(b, dir, lim, spec, vecs)
+					x = s
+				} else {
+					mx := memory.New(lim)
+					if _, err := mx.CreateIndexed(ctx, "c", benchDim, store.Cosine, spec); err != nil {
 						b.Fatal(err)
 					}
+					for i := 0; i < len(vecs); i += 1000 {
+						if err := mx.Upsert(ctx, "c", batchOf(vecs, i, 1000)); err != nil {
+							b.Fatal(err)
+						}
+					}
+					x = mx
 				}
 				build := time.Since(start)
 				runtime.GC()
@@ -162,6 +177,7 @@ func BenchmarkIndexes(b *testing.B) {
 				b.ReportMetric(build.Seconds(), "build-s")
 				b.ReportMetric(float64(len(vecs))/build.Seconds(), "insert-points/s")
 				b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/float64(len(vecs)), "heap-bytes/point")
+				b.Logf("built in %.1f s at %s", build.Seconds(), time.Now().UTC().Format(time.TimeOnly))
 				// queries: latency of the index's answer, recall against exact
 				norms := make([]float32, len(vecs))
 				for i, v := range vecs {
@@ -173,6 +189,8 @@ func BenchmarkIndexes(b *testing.B) {
 				}
 				var lat, exactLat, floorLat []time.Duration
 				found, total := 0, 0
+				exact := make([][]store.Hit, len(qs)) // each query's exact answer, for every ef
+
 				for i, q := range qs {
 					t0 := time.Now()
 					got, err := x.Search(ctx, "c", q, 10, nil)
@@ -181,8 +199,12 @@ func BenchmarkIndexes(b *testing.B) {
 						b.Fatal(err)
 					}
 					t0 = time.Now()
-					want, _ := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Exact: true})
+					want, err := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Exact: true})
 					exactLat = append(exactLat, time.Since(t0))
+					if err != nil {
+						b.Fatal(err)
+					}
+					exact[i] = want
 					in := map[store.ID]bool{}
 					for _, h := range got {
 						in[h.ID] = true
@@ -212,11 +234,11 @@ func BenchmarkIndexes(b *testing.B) {
 					for _, ef := range []int{400, 1600} {
 						var efLat []time.Duration
 						found, total := 0, 0
-						for _, q := range qs {
+						for i, q := range qs {
 							t0 := time.Now()
 							got, _ := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Ef: ef})
 							efLat = append(efLat, time.Since(t0))
-							want, _ := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Exact: true})
+							want := exact[i]
 							in := map[store.ID]bool{}
 							for _, h := range got {
 								in[h.ID] = true
@@ -235,31 +257,10 @@ func BenchmarkIndexes(b *testing.B) {
 				if len(floorLat) > 0 {
 					b.ReportMetric(pct(floorLat, 0.5), "float32-scan-p50-ms")
 				}
-				x = nil
-				runtime.GC()
-				// durable: inserts (batches of 100, the first 20,000 points, an
-				// fsync each; the rest in batches of 1000), a snapshot, then a
-				// fresh process reopens it
-				dir := b.TempDir()
-				s, err := Open(ctx, Options{Dir: dir, Limits: lim})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := s.CreateIndexed(ctx, "c", benchDim, store.Cosine, spec); err != nil {
-					b.Fatal(err)
-				}
-				first := min(len(vecs), 20_000)
-				start = time.Now()
-				for i := 0; i < first; i += 100 {
-					if err := s.Upsert(ctx, "c", batchOf(vecs, i, 100)); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(first)/time.Since(start).Seconds(), "durable-points/s")
-				for i := first; i < len(vecs); i += 1000 {
-					if err := s.Upsert(ctx, "c", batchOf(vecs, i, 1000)); err != nil {
-						b.Fatal(err)
-					}
+				if s == nil {
+					x = nil
+					runtime.GC()
+					s = durableBuild(b, dir, lim, spec, vecs)
 				}
 				if err := s.Compact(); err != nil {
 					b.Fatal(err)
@@ -269,12 +270,47 @@ func BenchmarkIndexes(b *testing.B) {
 				b.ReportMetric(child.TookMS/1000, "reopen-s")
 				b.ReportMetric(child.CPUMS/1000, "reopen-cpu-s")
 				b.ReportMetric(child.HeapPerPoint, "reopen-heap-bytes/point")
+				b.Logf("reopen: graphs read %v, built %v", child.Graphs, child.Built)
 				if child.Points != len(vecs) {
 					b.Fatalf("the fresh process found %d points, want %d", child.Points, len(vecs))
 				}
 			})
 		}
 	}
+}
+
+// searcher is what the queries need: an index in memory or a durable
+// store.
+type searcher interface {
+	Search(ctx context.Context, name string, q []float32, limit int, f store.Filter) ([]store.Hit, error)
+	SearchWith(ctx context.Context, name string, q []float32, limit int, f store.Filter, p store.SearchParams) ([]store.Hit, error)
+}
+
+// durableBuild writes vecs into a durable store in dir and reports the
+// durable insert rate: the first 20,000 points in batches of 100, an fsync
+// each; the rest in batches of 1000.
+func durableBuild(b *testing.B, dir string, lim memory.Limits, spec store.IndexSpec, vecs [][]float32) *Store {
+	s, err := Open(ctx, Options{Dir: dir, Limits: lim})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.CreateIndexed(ctx, "c", benchDim, store.Cosine, spec); err != nil {
+		b.Fatal(err)
+	}
+	first := min(len(vecs), 20_000)
+	start := time.Now()
+	for i := 0; i < first; i += 100 {
+		if err := s.Upsert(ctx, "c", batchOf(vecs, i, 100)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(first)/time.Since(start).Seconds(), "durable-points/s")
+	for i := first; i < len(vecs); i += 1000 {
+		if err := s.Upsert(ctx, "c", batchOf(vecs, i, 1000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
 }
 
 type childReport struct {
@@ -284,6 +320,10 @@ type childReport struct {
 	CPUMS        float64 `json:"cpu_ms"`
 	Points       int     `json:"points"`
 	HeapPerPoint float64 `json:"heap_per_point"`
+	// Graphs and Built name the collections whose graph the reopen read
+	// from the graph file, and those it had to build
+	Graphs []string `json:"graphs"`
+	Built  []string `json:"built"`
 }
 
 // reopenChild runs this test binary again to open dir: a fresh process,
@@ -294,7 +334,11 @@ func reopenChild(b *testing.B, dir string) childReport {
 		b.Fatal(err)
 	}
 	var out bytes.Buffer
-	cmd := exec.Command(exe, "-test.run=^TestReopenChild$", "-index.reopen="+dir)
+	args := []string{"-test.run=^TestReopenChild$", "-index.reopen=" + dir}
+	if *reopenProf != "" {
+		args = append(args, "-test.cpuprofile="+*reopenProf)
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		b.Fatalf("reopen child: %v\n%s", err, out.String())
@@ -332,7 +376,7 @@ func TestReopenChild(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&m1)
 	rep := childReport{TookMS: float64(took.Microseconds()) / 1000, CPUMS: cpu * 1000, Points: s.Len(),
-		HeapPerPoint: float64(m1.HeapAlloc-m0.HeapAlloc) / float64(max(1, s.Len()))}
+		HeapPerPoint: float64(m1.HeapAlloc-m0.HeapAlloc) / float64(max(1, s.Len())), Graphs: s.Loaded().Graphs, Built: s.Loaded().Built}
 	b, _ := json.Marshal(rep)
 	fmt.Printf("REOPEN %s\n", b)
 	s.Close()

@@ -27,6 +27,9 @@ import (
 // collection that does not exist, and is dropped at the next reopen or
 // overwritten by the next create of that name. A drop leaves the entry:
 // it is stale only until the name is created again, which rewrites it.
+// Snapshots (and so backups) carry each collection's index in its create
+// record too (codec.go): a reopen records what the snapshot says for the
+// collections no later logged create or drop concerns (adoptIndexes).
 const indexesFile = "indexes"
 
 func (s *Store) readIndexes() (map[string]store.IndexSpec, error) {
@@ -83,6 +86,37 @@ func (s *Store) noteIndex(op *memory.Op) error {
 	}
 	if err := s.writeIndexes(next); err != nil {
 		return writeErr("record the index of collection "+op.Collection, err)
+	}
+	s.indexes = next
+	return nil
+}
+
+// adoptIndexes records the index choices a snapshot carried (load) in the
+// indexes file where it says otherwise: a backup restored into an empty
+// directory brings its collections' choices this way. The snapshot's
+// choice is that of the create it holds, which no logged create or drop
+// superseded (load drops those), so it wins over the file's entry for the
+// name, which can only be stale or that same choice.
+func (s *Store) adoptIndexes(specs map[string]store.IndexSpec) error {
+	var next map[string]store.IndexSpec
+	for name, spec := range specs {
+		spec, err := spec.Normalize()
+		if err != nil {
+			return fmt.Errorf("vector snapshot: the index of collection %s: %w", name, err)
+		}
+		if s.indexes[name] == spec {
+			continue
+		}
+		if next == nil {
+			next = maps.Clone(s.indexes)
+		}
+		next[name] = spec
+	}
+	if next == nil {
+		return nil
+	}
+	if err := s.writeIndexes(next); err != nil {
+		return fmt.Errorf("vector index list: record the indexes the snapshot carries: %w", err)
 	}
 	s.indexes = next
 	return nil

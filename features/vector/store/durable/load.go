@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/advanced-backend/advanced-backend/features/vector/store"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 )
 
@@ -49,6 +50,10 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 		return err
 	}
 	var snapLSN uint64
+	// the index choices the snapshot carries (a backup restored into an
+	// empty directory has no indexes file), until a logged create or drop
+	// of the name supersedes them
+	snapSpecs := map[string]store.IndexSpec{}
 	snapPath := filepath.Join(s.dir, "snapshot")
 	if f, err := openFile(snapPath, os.O_RDONLY, 0); err == nil {
 		counts := snapshotCounts(snapPath)
@@ -67,6 +72,12 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			}
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("loading stopped: %w", err)
+			}
+			if op.Kind == memory.OpCreate && op.Index.Type != "" {
+				// made flat here: the graph is attached from the graphs
+				// file or built once the points are in (buildIndexes)
+				snapSpecs[op.Collection] = op.Index
+				op.Index = store.IndexSpec{}
 			}
 			if err := s.index.Apply(op); err != nil {
 				return err
@@ -123,6 +134,9 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("loading stopped after record %d: %w", s.lsn, err)
 			}
+			if op.Kind == memory.OpCreate || op.Kind == memory.OpDrop {
+				delete(snapSpecs, op.Collection)
+			}
 			if err := s.index.Apply(op); err != nil {
 				return fmt.Errorf("record %d: %w", lsn, err)
 			}
@@ -156,6 +170,9 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 		default:
 			return fmt.Errorf("vector log %s: %w; %s", path, rerr, SalvageHint)
 		}
+	}
+	if err := s.adoptIndexes(snapSpecs); err != nil {
+		return err
 	}
 	last := s.lsn + 1
 	if len(files) > 0 {

@@ -165,7 +165,8 @@ type BackupInfo struct {
 // Backup writes a consistent snapshot of the index to dir/backups (while
 // serving: writers wait for it, as for Compact) and returns where. To
 // restore it, copy it as "snapshot" into an empty directory and start the
-// service on that directory.
+// service on that directory. It carries each collection's index choice;
+// the graphs are built at that start.
 func (s *Store) Backup() (BackupInfo, error) {
 	bdir, err := backupsDir(s.dir)
 	if err != nil {

@@ -33,7 +33,8 @@ type Op struct {
 	Size       int
 	Distance   store.Distance
 	// Index of an OpCreate (the zero value is flat). The durable store
-	// keeps it beside its log, whose record format predates it.
+	// keeps it beside its log, whose record format predates it, and in
+	// its snapshots.
 	Index  store.IndexSpec
 	Points []Record
 	IDs    []store.ID
@@ -406,6 +407,12 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 		c.grow(len(op.Points))
 		for i, r := range op.Points {
 			c.put(r, preps[i], x)
+		}
+		if c.g != nil {
+			// the batch's nodes are linked together, in parallel when
+			// there are enough (link.go)
+			c.linkPending()
+			c.maybeRebuild()
 		}
 	case OpDelete:
 		c, ok := x.cols[op.Collection]

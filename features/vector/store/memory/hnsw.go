@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 )
@@ -44,6 +45,15 @@ type graph struct {
 	top     int // top layer, -1 while empty
 	dead    int
 	scratch sync.Pool // *scratch
+	// pending are nodes made (newNode) and not yet linked: a batch makes
+	// all its nodes first, then links them, in parallel when there are
+	// enough (link.go)
+	pending []uint32
+	// while nodes are linked in parallel: entryMu guards entry and top,
+	// raising serialises the inserts that raise top, locks guard the link
+	// lists (a stripe per node number); nil locks between batches
+	entryMu, raising sync.Mutex
+	locks            *[lockStripes]sync.Mutex
 }
 
 // ghost is what a dead node keeps of its vector.
@@ -141,6 +151,8 @@ func (c *collection) prefetchNode(n uint32) {
 	}
 }
 
+type backLink struct{ l, k int }
+
 type nodeSim struct {
 	n   uint32
 	sim float64
@@ -155,8 +167,18 @@ type scratch struct {
 	gen             uint32
 	cand, res, eps  []nodeSim
 	kept, all, keep []nodeSim
-	fresh, ids      []uint32
+	fresh, ids, nb  []uint32
+	extra, one      []uint32
 	buf, buf2       []float32 // dead nodes' decoded vectors
+	// lk is the graph's link locks while inserts run in parallel, nil
+	// otherwise (a search runs under the index's read lock, with no
+	// writer, and takes none); inflight the nodes being inserted beside
+	// (link.go), slot this insert's own
+	back     []backLink
+	backIDs  []uint32
+	lk       *[lockStripes]sync.Mutex
+	inflight []atomic.Uint32
+	slot     int
 }
 
 func (g *graph) getScratch(dim int) *scratch {
@@ -171,7 +193,21 @@ func (g *graph) getScratch(dim int) *scratch {
 	if len(sc.buf) != dim {
 		sc.buf, sc.buf2 = make([]float32, dim), make([]float32, dim)
 	}
+	sc.lk = nil
 	return sc
+}
+
+// lock and unlock take node n's link lists while inserts run in parallel.
+func (sc *scratch) lock(n uint32) {
+	if sc.lk != nil {
+		sc.lk[n%lockStripes].Lock()
+	}
+}
+
+func (sc *scratch) unlock(n uint32) {
+	if sc.lk != nil {
+		sc.lk[n%lockStripes].Unlock()
+	}
 }
 
 // visit starts a new visited set.
@@ -213,6 +249,7 @@ func (c *collection) searchLayer(p *probe, sc *scratch, eps []nodeSim, ef, l int
 		// that their cache misses overlap instead of stalling each dot
 		// product in turn (the graph's walk is memory-bound)
 		fresh := sc.fresh[:0]
+		sc.lock(cur.n)
 		for _, nb := range g.links(cur.n, l) {
 			if marks[nb] == gen {
 				continue
@@ -221,6 +258,7 @@ func (c *collection) searchLayer(p *probe, sc *scratch, eps []nodeSim, ef, l int
 			fresh = append(fresh, nb)
 			c.prefetchNode(nb)
 		}
+		sc.unlock(cur.n)
 		sc.fresh = fresh
 		for _, nb := range fresh {
 			s := c.sim(p, nb)
@@ -246,14 +284,17 @@ func (c *collection) searchLayer(p *probe, sc *scratch, eps []nodeSim, ef, l int
 	return res
 }
 
-// descend walks greedily from the entry point down to layer `to`.
-func (c *collection) descend(p *probe, to int) nodeSim {
+// descend walks greedily from entry (on layer top) down to layer `to`.
+func (c *collection) descend(p *probe, sc *scratch, entry uint32, top, to int) nodeSim {
 	g := c.g
-	cur := nodeSim{g.entry, c.sim(p, g.entry)}
-	for l := g.top; l > to; l-- {
+	cur := nodeSim{entry, c.sim(p, entry)}
+	for l := top; l > to; l-- {
 		for moved := true; moved; {
 			moved = false
-			for _, nb := range g.links(cur.n, l) {
+			sc.lock(cur.n)
+			sc.nb = append(sc.nb[:0], g.links(cur.n, l)...)
+			sc.unlock(cur.n)
+			for _, nb := range sc.nb {
 				if s := c.sim(p, nb); s > cur.sim {
 					cur, moved = nodeSim{nb, s}, true
 				}
@@ -289,10 +330,13 @@ func (c *collection) selectNeighbors(cands []nodeSim, m int, buf []float32, kept
 	return kept
 }
 
-// insert links node n (its codes, scale and norm already stored) into the
-// graph; p probes its vector.
-func (c *collection) insert(n uint32, p *probe) {
+// newNode makes a node for the point at position at, with its level and
+// empty link lists, and returns it; the node is linked later (linkPending).
+// The first node of an empty graph needs no links: it becomes the entry.
+func (c *collection) newNode(at int) uint32 {
 	g := c.g
+	n := uint32(len(g.pos))
+	g.pos = append(g.pos, int32(at))
 	lvl := min(int(-math.Log(g.rand())*g.ml), 16)
 	g.level = append(g.level, uint8(lvl))
 	g.links0 = append(g.links0, make([]uint32, g.m0+1)...)
@@ -301,13 +345,37 @@ func (c *collection) insert(n uint32, p *probe) {
 	}
 	if g.top < 0 {
 		g.entry, g.top = n, lvl
-		return
+		return n
 	}
-	sc := g.getScratch(c.size)
-	defer g.scratch.Put(sc)
-	sc.eps = append(sc.eps[:0], c.descend(p, lvl))
-	for l := min(lvl, g.top); l >= 0; l-- {
-		w := c.searchLayer(p, sc, sc.eps, g.spec.EfConstruction, l)
+	g.pending = append(g.pending, n)
+	return n
+}
+
+// insert links node n (made by newNode, live) into the graph: on each
+// layer from its own down, the heuristic's choice of the ef_construction
+// nearest found, then the back-links to n. With sc.lk set it runs beside
+// other inserts (link.go): every link list it reads or writes is read or
+// written under its lock, entry and top under entryMu.
+func (c *collection) insert(n uint32, sc *scratch) {
+	g := c.g
+	lvl := int(g.level[n])
+	at := int(g.pos[n])
+	p := probe{v: c.vecs[at*c.size : (at+1)*c.size : (at+1)*c.size], qn: c.norms[at]}
+	entry, top := g.entryPoint()
+	if lvl > top && sc.lk != nil {
+		// one insert at a time may raise the top: it becomes the entry
+		// only once linked, and a second one must start from it
+		g.raising.Lock()
+		defer g.raising.Unlock()
+		entry, top = g.entryPoint()
+	}
+	sc.eps = append(sc.eps[:0], c.descend(&p, sc, entry, top, lvl))
+	for l := min(lvl, top); l >= 0; l-- {
+		w := c.searchLayer(&p, sc, sc.eps, g.spec.EfConstruction, l)
+		// beside other inserts n may already be reachable on this layer
+		// (linked from below a layer where it was linked): never its own
+		// neighbour
+		w = slices.DeleteFunc(w, func(x nodeSim) bool { return x.n == n })
 		maxM := g.spec.M
 		if l == 0 {
 			maxM = g.m0
@@ -317,36 +385,81 @@ func (c *collection) insert(n uint32, p *probe) {
 		for _, nb := range sc.keep {
 			ids = append(ids, nb.n)
 		}
-		sc.ids = ids
-		g.setLinks(n, l, ids)
-		for _, nb := range sc.keep {
-			c.link(nb.n, n, l, maxM, sc)
+		if sc.inflight != nil {
+			ids = c.withInflight(&p, sc, ids, n, l)
 		}
+		sc.ids = ids
+		c.link(n, ids, l, maxM, sc)
+		sc.back = append(sc.back, backLink{l, len(ids)})
+		sc.backIDs = append(sc.backIDs, ids...)
 		sc.eps = append(sc.eps[:0], w...)
 	}
-	if lvl > g.top {
+	// the back-links last, once n's own lists are all made: until then
+	// no search beside can reach n and find a layer still empty (on one
+	// goroutine the order changes nothing, a layer's links serving only
+	// that layer's search). Made as each layer was linked, they cost
+	// parallel builds recall (link.go).
+	sc.one = append(sc.one[:0], n)
+	off := 0
+	for _, b := range sc.back {
+		maxM := g.spec.M
+		if b.l == 0 {
+			maxM = g.m0
+		}
+		for _, nb := range sc.backIDs[off : off+b.k] {
+			c.link(nb, sc.one, b.l, maxM, sc)
+		}
+		off += b.k
+	}
+	sc.back, sc.backIDs = sc.back[:0], sc.backIDs[:0]
+	if lvl > top {
+		g.entryMu.Lock()
 		g.entry, g.top = n, lvl
+		g.entryMu.Unlock()
 	}
 }
 
-// link adds a link from a to b on layer l, pruning a's links with the
-// heuristic when they pass maxM.
-func (c *collection) link(a, b uint32, l, maxM int, sc *scratch) {
+func (g *graph) entryPoint() (uint32, int) {
+	g.entryMu.Lock()
+	defer g.entryMu.Unlock()
+	return g.entry, g.top
+}
+
+// link adds links from a to the nodes of add on layer l (those it lacks),
+// pruning a's links with the heuristic when they pass maxM. A new node's
+// own list is set this way too: beside other inserts it may have gained
+// links already, which are kept as candidates.
+func (c *collection) link(a uint32, add []uint32, l, maxM int, sc *scratch) {
 	g := c.g
+	sc.lock(a)
+	defer sc.unlock(a)
 	cur := g.links(a, l)
-	if len(cur) < maxM {
-		// the link list has room for m0 or m words after its count
-		w := cur[:len(cur)+1]
-		w[len(cur)] = b
+	// the link list has room for m0 or m words after its count
+	w := cur[:len(cur):maxM]
+	extra := sc.extra[:0]
+	for _, b := range add {
+		if b == a || slices.Contains(w, b) {
+			continue
+		}
+		if len(w) < maxM {
+			w = append(w, b)
+		} else {
+			extra = append(extra, b)
+		}
+	}
+	sc.extra = extra
+	if len(extra) == 0 {
 		g.setLinks(a, l, w)
 		return
 	}
 	pa := c.nodeProbe(a, sc.buf)
 	all := sc.all[:0]
-	for _, x := range cur {
+	for _, x := range w {
 		all = append(all, nodeSim{x, c.sim(&pa, x)})
 	}
-	all = append(all, nodeSim{b, c.sim(&pa, b)})
+	for _, x := range extra {
+		all = append(all, nodeSim{x, c.sim(&pa, x)})
+	}
 	sc.all = all
 	slices.SortFunc(all, func(x, y nodeSim) int {
 		switch {
@@ -361,20 +474,9 @@ func (c *collection) link(a, b uint32, l, maxM int, sc *scratch) {
 	// buffer decodes dead candidates
 	sc.kept = c.selectNeighbors(all, maxM, sc.buf2, sc.kept)
 	for i, k := range sc.kept {
-		cur[i] = k.n
+		w[i] = k.n
 	}
-	g.setLinks(a, l, cur[:len(sc.kept)])
-}
-
-// addNode makes the point at position at (vector v, norm xn) a new node,
-// links it and returns it.
-func (c *collection) addNode(v []float32, xn float64, at int) uint32 {
-	g := c.g
-	n := uint32(len(g.pos))
-	g.pos = append(g.pos, int32(at))
-	p := probe{v: v, qn: xn}
-	c.insert(n, &p)
-	return n
+	g.setLinks(a, l, w[:len(sc.kept)])
 }
 
 // kill marks node n dead (its point about to be deleted or replaced),
@@ -395,10 +497,13 @@ func (c *collection) rebuildGraph() {
 	c.g = newGraph(spec)
 	c.codes, c.scales = nil, nil
 	c.slots = make([]int32, len(c.ids))
-	c.g.pos = slices.Grow(c.g.pos, len(c.ids))
+	g := c.g
+	g.pos, g.level = growCap(g.pos, len(c.ids)), growCap(g.level, len(c.ids))
+	g.links0 = growCap(g.links0, len(c.ids)*(g.m0+1))
 	for i := range c.ids {
-		c.slots[i] = int32(c.addNode(c.vecs[i*c.size:(i+1)*c.size], c.norms[i], i))
+		c.slots[i] = int32(c.newNode(i))
 	}
+	c.linkPending()
 }
 
 // graphSearch answers from the graph: the best limit of the ef nodes found
@@ -412,7 +517,7 @@ func (c *collection) graphSearch(s *search, f store.Filter, ef int) ([]store.Hit
 	p := probe{v: s.q, qn: s.qn}
 	sc := g.getScratch(c.size)
 	defer g.scratch.Put(sc)
-	sc.eps = append(sc.eps[:0], c.descend(&p, 0))
+	sc.eps = append(sc.eps[:0], c.descend(&p, sc, g.entry, g.top, 0))
 	w := c.searchLayer(&p, sc, sc.eps, max(ef, s.limit), 0)
 	cands := make([]cand, 0, len(w))
 	for _, x := range w {

@@ -325,9 +325,10 @@ func TestGraphFileRoundTrip(t *testing.T) {
 
 // BenchmarkHNSWInsert builds an HNSW collection (m 16, ef_construction
 // 200, cosine) of 10,000 random points of dimension 384 in batches of 1000
-// and reports the insert rate; each iteration builds it anew.
+// and reports the insert rate; each iteration builds it anew. -cpu 1,2
+// compares one goroutine with two (a batch is linked on GOMAXPROCS).
 //
-//	go test -run '^$' -bench HNSWInsert -benchtime 1x ./features/vector/store/memory/
+//	go test -run '^$' -bench HNSWInsert -benchtime 1x -cpu 1,2 ./features/vector/store/memory/
 func BenchmarkHNSWInsert(b *testing.B) {
 	const n = 10_000
 	r := rand.New(rand.NewPCG(61, 62))

@@ -58,24 +58,42 @@ func (c *collection) setIndex(spec store.IndexSpec) {
 	}
 }
 
+// growCap returns s with room for n more elements, grown by at least a
+// quarter, as append grows. Not slices.Grow: its append(s, make(n)...)
+// clears the whole new capacity in one memclr the scheduler cannot
+// preempt; at a reload's sizes (hundreds of MB, each page's first touch a
+// fault, slow on the build machine's VM) the garbage collector spun
+// signalling it meanwhile, and a reopen profile at 100k had 43% of its
+// samples in that clear and 30% in the spinning. make clears a large
+// object in preemptible chunks, and fresh memory from the OS not at all,
+// so the pages are first touched by the copy of the points.
+func growCap[T any](s []T, n int) []T {
+	if n <= cap(s)-len(s) {
+		return s
+	}
+	out := make([]T, len(s), max(len(s)+n, cap(s)+cap(s)/4))
+	copy(out, s)
+	return out
+}
+
 // grow makes room for n more points in one step per slice, so a batch
 // appends without a growslice per point (and a reload pre-sized by Reserve
 // without any).
 func (c *collection) grow(n int) {
-	c.vecs = slices.Grow(c.vecs, n*c.size)
-	c.norms = slices.Grow(c.norms, n)
-	c.ids = slices.Grow(c.ids, n)
-	c.payloads = slices.Grow(c.payloads, n)
-	c.scalars = slices.Grow(c.scalars, n)
-	c.cost = slices.Grow(c.cost, n)
+	c.vecs = growCap(c.vecs, n*c.size)
+	c.norms = growCap(c.norms, n)
+	c.ids = growCap(c.ids, n)
+	c.payloads = growCap(c.payloads, n)
+	c.scalars = growCap(c.scalars, n)
+	c.cost = growCap(c.cost, n)
 	if c.g == nil {
-		c.codes = slices.Grow(c.codes, n*c.size)
-		c.scales = slices.Grow(c.scales, n)
+		c.codes = growCap(c.codes, n*c.size)
+		c.scales = growCap(c.scales, n)
 	} else {
-		c.slots = slices.Grow(c.slots, n)
+		c.slots = growCap(c.slots, n)
 		g := c.g
-		g.pos, g.level = slices.Grow(g.pos, n), slices.Grow(g.level, n)
-		g.links0 = slices.Grow(g.links0, n*(g.m0+1))
+		g.pos, g.level = growCap(g.pos, n), growCap(g.level, n)
+		g.links0 = growCap(g.links0, n*(g.m0+1))
 	}
 }
 
@@ -105,6 +123,8 @@ func (x *Index) Reserve(name string, n int) {
 	}
 }
 
+// put stores one point of a batch; in an HNSW collection its node is made
+// and left for the batch's linkPending.
 func (c *collection) put(r Record, p prepared, x *Index) {
 	p.cost += c.nodeCost()
 	if i, ok := c.pos[r.ID]; ok {
@@ -116,8 +136,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 		copy(c.vecs[i*c.size:(i+1)*c.size], r.Vector)
 		c.norms[i] = norm(r.Vector)
 		if c.g != nil {
-			c.slots[i] = int32(c.addNode(r.Vector, c.norms[i], i))
-			c.maybeRebuild()
+			c.slots[i] = int32(c.newNode(i))
 		} else {
 			c.scales[i] = quantize(r.Vector, c.codes[i*c.size:(i+1)*c.size])
 		}
@@ -134,7 +153,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 	c.scalars = append(c.scalars, p.scalars)
 	c.cost = append(c.cost, p.cost)
 	if c.g != nil {
-		c.slots = append(c.slots, int32(c.addNode(r.Vector, c.norms[len(c.norms)-1], len(c.ids)-1)))
+		c.slots = append(c.slots, int32(c.newNode(len(c.ids)-1)))
 	} else {
 		at := len(c.codes)
 		c.codes = append(c.codes, make([]int8, c.size)...)

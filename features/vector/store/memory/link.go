@@ -1,0 +1,141 @@
+package memory
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Linking a batch's nodes in parallel, as hnswlib does: each insert reads
+// and writes a node's link lists under that node's lock (a stripe of
+// lockStripes mutexes, never two held at once, so no lock order to keep),
+// reads the entry point and top layer under entryMu, and an insert that
+// raises the top holds `raising` throughout (it becomes the entry only once
+// linked). All of it runs under the index's write lock, after the batch's
+// nodes, vectors and ghosts are in place (newNode), so what the inserts
+// share besides link lists (positions, vectors, levels, the upper layers'
+// map) is only read; searches, which take the read lock, never run
+// meanwhile and read the link lists without locks.
+//
+// The graph differs from a one-goroutine build where two inserts ran side
+// by side: neither sees the other through the graph. Two measures keep
+// that from costing recall: an insert makes its back-links only once its
+// own lists are all made (insert), and it links to the near nodes being
+// inserted beside it (withInflight). Measured by searching for each
+// point's own vector (ef 32) in 30 builds of 1,000 random points of
+// dimension 16 (m 8, ef_construction 64) per run: one goroutine missed
+// none; 2, 4 or 8 workers with neither measure missed 3-9 per 30,000 (26
+// in 100 builds), with both 0-1 and left no node unreachable in 8 runs
+// (with the back-links alone 0-1, and a node unreachable in 3 of 12
+// runs). TestHNSWRecall and TestHNSWRecallMatchesHnswlib give the same
+// recall within 0.004 either way; TestHNSWParallelLinkInvariants checks
+// the structure under -race.
+
+// lockStripes is the number of link-list locks of a graph: enough that two
+// workers rarely want the same stripe.
+const lockStripes = 4096
+
+// minParallel is the fewest pending nodes linked in parallel: below it a
+// goroutine's start is not worth it (an insert costs 0.1-1 ms).
+const minParallel = 16
+
+// linkPending links the nodes newNode made since the last call, on up to
+// GOMAXPROCS goroutines, and returns when all are linked.
+func (c *collection) linkPending() {
+	g := c.g
+	nodes := g.pending
+	g.pending = g.pending[:0]
+	workers := min(runtime.GOMAXPROCS(0), len(nodes)/(minParallel/2))
+	if len(nodes) < minParallel || workers < 2 {
+		sc := g.getScratch(c.size)
+		defer g.scratch.Put(sc)
+		for _, n := range nodes {
+			if g.pos[n] >= 0 { // a node replaced in its own batch is dead unlinked
+				c.insert(n, sc)
+			}
+		}
+		return
+	}
+	if g.locks == nil {
+		g.locks = new([lockStripes]sync.Mutex)
+	}
+	inflight := make([]atomic.Uint32, workers)
+	var (
+		next   atomic.Int64
+		wg     sync.WaitGroup
+		failMu sync.Mutex
+		failed any
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				// a panic here is a bug: hand it to the caller's goroutine,
+				// where the write path's own recovery sees it
+				if r := recover(); r != nil {
+					failMu.Lock()
+					failed = r
+					failMu.Unlock()
+				}
+			}()
+			sc := g.getScratch(c.size)
+			defer g.scratch.Put(sc)
+			sc.lk, sc.inflight, sc.slot = g.locks, inflight, w
+			defer func() { sc.lk, sc.inflight = nil, nil }()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(nodes)) {
+					return
+				}
+				if n := nodes[i]; g.pos[n] >= 0 {
+					// published until all its links are made: from then
+					// on the graph leads to it
+					inflight[w].Store(n + 1)
+					c.insert(n, sc)
+					inflight[w].Store(0)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		panic(fmt.Sprintf("vector index: parallel graph insert: %v", failed))
+	}
+}
+
+// withInflight adds to ids, the neighbours chosen for node n on layer l,
+// the nodes other workers are inserting meanwhile that reach layer l and
+// are nearer to n than the farthest chosen (or all of them, when fewer
+// than m were chosen): the graph leads to a node only once its insert has
+// made its back-links, and two near points inserted side by side would
+// otherwise never link each other. They are added beside the heuristic's
+// choice, never in it: given to the heuristic, an unfinished node crowded
+// out the graph's own, and early in a build the entry was left without a
+// link.
+func (c *collection) withInflight(p *probe, sc *scratch, ids []uint32, n uint32, l int) []uint32 {
+	worst := math.Inf(-1)
+	if len(sc.keep) >= c.g.spec.M {
+		worst = sc.keep[len(sc.keep)-1].sim
+	}
+	for i := range sc.inflight {
+		if i == sc.slot {
+			continue
+		}
+		v := sc.inflight[i].Load()
+		if v == 0 {
+			continue
+		}
+		o := v - 1
+		if o == n || int(c.g.level[o]) < l || slices.Contains(ids, o) {
+			continue
+		}
+		if c.sim(p, o) > worst {
+			ids = append(ids, o)
+		}
+	}
+	return ids
+}
