@@ -13,6 +13,7 @@ import (
 // {"error":{"message","type","param","code"}}; the OpenAI SDKs map the
 // status to an exception class and read these fields.
 type OpenAIBody struct {
+	_     [0]func()    // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	Error OpenAIDetail `json:"error"`
 }
 

@@ -50,10 +50,11 @@ type ClusterLatency interface {
 
 // ClusterDescription is the shared store's configuration.
 type ClusterDescription struct {
-	Store           string  `json:"store"`
-	PublishInterval float64 `json:"publish_interval_seconds"`
-	TTL             float64 `json:"ttl_seconds"`
-	MaxBytes        int     `json:"max_publish_bytes"`
+	_               [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
+	Store           string    `json:"store"`
+	PublishInterval float64   `json:"publish_interval_seconds"`
+	TTL             float64   `json:"ttl_seconds"`
+	MaxBytes        int       `json:"max_publish_bytes"`
 }
 
 // Embedder is the remote-embeddings meeting point of llm and vector.
