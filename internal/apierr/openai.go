@@ -20,10 +20,11 @@ type OpenAIBody struct {
 // OpenAIDetail is the error itself. Param names the offending request field
 // (null when none).
 type OpenAIDetail struct {
-	Message string  `json:"message"`
-	Type    string  `json:"type"`
-	Param   *string `json:"param"`
-	Code    string  `json:"code"`
+	_       [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
+	Message string    `json:"message"`
+	Type    string    `json:"type"`
+	Param   *string   `json:"param"`
+	Code    string    `json:"code"`
 }
 
 // openAIKey marks, in a request's context, a request whose errors take

@@ -24,6 +24,7 @@ type Slot[T any] struct {
 
 // slot is the untyped state of a Slot.
 type slot struct {
+	_   [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	mu  sync.RWMutex
 	v   any
 	set bool
