@@ -48,6 +48,10 @@ func BodyFailure(w http.ResponseWriter, r *http.Request, err error) bool {
 
 // AbortBodyRead is BodyFailure for core's gin handlers: when it answers, it
 // also stops the chain.
+//
+// Kept out of line, as Abort is.
+//
+//go:noinline
 func AbortBodyRead(c *gin.Context, err error) bool {
 	if BodyFailure(c.Writer, c.Request, err) {
 		c.Abort()

@@ -31,6 +31,10 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // DecodeJSON is ReadJSON for core's gin handlers: on failure it also stops
 // the chain.
+//
+// Kept out of line, as Abort is.
+//
+//go:noinline
 func DecodeJSON(c *gin.Context, v any) bool {
 	if !ReadJSON(c.Writer, c.Request, v) {
 		c.Abort()

@@ -13,16 +13,18 @@ import (
 // {"error":{"message","type","param","code"}}; the OpenAI SDKs map the
 // status to an exception class and read these fields.
 type OpenAIBody struct {
+	_     [0]func()    // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	Error OpenAIDetail `json:"error"`
 }
 
 // OpenAIDetail is the error itself. Param names the offending request field
 // (null when none).
 type OpenAIDetail struct {
-	Message string  `json:"message"`
-	Type    string  `json:"type"`
-	Param   *string `json:"param"`
-	Code    string  `json:"code"`
+	_       [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
+	Message string    `json:"message"`
+	Type    string    `json:"type"`
+	Param   *string   `json:"param"`
+	Code    string    `json:"code"`
 }
 
 // openAIKey marks, in a request's context, a request whose errors take

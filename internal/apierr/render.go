@@ -28,6 +28,10 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 
 // JSON is WriteJSON for core's gin handlers: the failure is recorded on the
 // context (gin.ErrorTypeRender) and the chain stopped.
+//
+// Kept out of line, as Abort is.
+//
+//go:noinline
 func JSON(c *gin.Context, status int, v any) {
 	if err := writeJSON(c.Writer, c.Request, status, v); err != nil {
 		c.Abort()

@@ -27,6 +27,7 @@ const minRSABits = 2048
 // keySet is the verification key, the signing key (nil when tokens cannot
 // be issued) and the one accepted algorithm.
 type keySet struct {
+	_      [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	alg    string
 	method jwt.SigningMethod
 	verify any

@@ -16,6 +16,7 @@ import (
 // the middleware and the token endpoint built on them. When auth is off
 // (SAFE_MODE, or no JWT key configured) it holds no keys and says why.
 type Stack struct {
+	_        [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	verifier *Verifier // nil when auth is off
 	issuer   *Issuer   // nil when tokens cannot be issued
 	users    *Users    // nil without USERS_FILE

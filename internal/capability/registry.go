@@ -111,7 +111,7 @@ func LinkedNames() []string {
 	return linkedNames(Linked())
 }
 
-func linkedNames[V any](m map[string]V) []string {
+func linkedNames(m map[string]GroupInfo) []string {
 	var names []string
 	for _, g := range groupspec.Groups() {
 		if _, ok := m[g.Name]; ok {

@@ -103,6 +103,7 @@ func (c *Config) Group(name string) Values {
 
 // Error is an invalid setting; it names the variable.
 type Error struct {
+	_     [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	Var   string
 	Value string
 	Err   error

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,9 +26,11 @@ import (
 // core's declarations alone in every binary). Bind, AsSecret and AsSwitch
 // return a changed copy and leave the original as it was, so a Setting
 // still behaves as a value; nothing outside this file writes its fields.
-// The constructors and Bind are kept out of line (go:noinline) for the same
+// The constructors are kept out of line (go:noinline) for the same
 // reason: a declaration runs once per process, the call costs nothing that
-// matters.
+// matters. Bind and Parsed, which are generic, do the opposite: they inline
+// to a call of code that is not generic (or, for Parsed, to a closure per
+// type), so no body of theirs is compiled per type.
 type Setting struct {
 	*declaration
 }
@@ -43,7 +46,7 @@ type declaration struct {
 	Secret  bool   // never shown: errors and logs say <redacted>
 	URL     bool   // shown without its userinfo and query
 	parse   func(string) (any, error)
-	bind    func(any) // fills the owner's field (Bind); nil when unbound
+	bind    any // a pointer to the owner's field (Bind); nil when unbound
 }
 
 // copied returns a copy of s's declaration to change; s is left as it was.
@@ -63,17 +66,18 @@ func (s Setting) copied() *declaration {
 // (int for Int, int64 for Int64, float64 for Float, time.Duration for
 // Duration, bool for Bool, T for Parsed[T], string for the others); a mismatch panics in Into, which the
 // owner's own tests run. s itself stays unbound.
+func Bind[T any](p *T, s Setting) Setting {
+	return s.boundTo(p)
+}
+
+// boundTo is Bind without the type: Bind is generic only to check the
+// field's type where it is written, and inlines to this call, so no copy of
+// it is compiled per field type (seven in core alone).
 //
 //go:noinline
-func Bind[T any](p *T, s Setting) Setting {
+func (s Setting) boundTo(field any) Setting {
 	d := s.copied()
-	d.bind = func(v any) {
-		x, ok := v.(T)
-		if !ok {
-			panic(fmt.Sprintf("config: %s holds a %T, bound to a %T field", d.Name, v, *p))
-		}
-		*p = x
-	}
+	d.bind = field
 	return Setting{d}
 }
 
@@ -121,8 +125,6 @@ func Checked(name, def, help string, check func(string) error) Setting {
 // Parsed declares a setting whose value is what parse makes of the trimmed
 // text (a list, an enumeration), so the field it is bound to holds the
 // parsed value and nobody parses it twice; the error names the value.
-//
-//go:noinline
 func Parsed[T any](name, def, help string, parse func(string) (T, error)) Setting {
 	return newSetting(name, def, help, func(v string) (any, error) {
 		return parse(strings.TrimSpace(v))
@@ -291,9 +293,21 @@ func (v Values) Duration(name string) time.Duration { return v.get(name).(time.D
 func (v Values) Into(decls []Setting) {
 	for _, s := range decls {
 		if s.bind != nil {
-			s.bind(v.get(s.Name))
+			s.fill(v.get(s.Name))
 		}
 	}
+}
+
+// fill stores x in the field s is bound to; x must have the field's type
+// (or implement it, for a field of an interface type).
+func (s Setting) fill(x any) {
+	field := reflect.ValueOf(s.bind).Elem()
+	val := reflect.ValueOf(x)
+	if !val.IsValid() || !val.Type().AssignableTo(field.Type()) ||
+		field.Kind() != reflect.Interface && val.Type() != field.Type() {
+		panic(fmt.Sprintf("config: %s holds a %T, bound to a %s field", s.Name, x, field.Type()))
+	}
+	field.Set(val)
 }
 
 // Given reports whether the setting was given (environment or flag) rather

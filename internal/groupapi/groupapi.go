@@ -50,10 +50,11 @@ type ClusterLatency interface {
 
 // ClusterDescription is the shared store's configuration.
 type ClusterDescription struct {
-	Store           string  `json:"store"`
-	PublishInterval float64 `json:"publish_interval_seconds"`
-	TTL             float64 `json:"ttl_seconds"`
-	MaxBytes        int     `json:"max_publish_bytes"`
+	_               [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
+	Store           string    `json:"store"`
+	PublishInterval float64   `json:"publish_interval_seconds"`
+	TTL             float64   `json:"ttl_seconds"`
+	MaxBytes        int       `json:"max_publish_bytes"`
 }
 
 // Embedder is the remote-embeddings meeting point of llm and vector.
@@ -126,9 +127,10 @@ type GroupSwitches interface {
 // group required (READY_REQUIRE). Neither means it cannot serve (its start
 // failed, its data is damaged).
 type Status struct {
-	Ready    bool   `json:"ready"`
-	Degraded bool   `json:"degraded,omitempty"`
-	Detail   string `json:"detail"`
+	_        [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
+	Ready    bool      `json:"ready"`
+	Degraded bool      `json:"degraded,omitempty"`
+	Detail   string    `json:"detail"`
 	// Info is the group's own facts for /ml-capabilities (a JSON value),
 	// such as what its store holds; nil when it has none.
 	Info any `json:"info,omitempty"`

@@ -50,6 +50,7 @@ type Host struct {
 // Core are the parts of core's configuration a group may follow, copied
 // by core from its own settings.
 type Core struct {
+	_ [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	// MaxBodyBytes is the default body limit of a route (MAX_BODY_BYTES).
 	MaxBodyBytes int64
 	// RateLimitRPS and RateLimitBurst are the per-client rate limit

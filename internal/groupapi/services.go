@@ -10,21 +10,40 @@ import (
 // provides and others consume. It is set once: a second Provide is a
 // programming error and panics during start-up, where Setup runs, so two
 // providers cannot silently replace each other.
+//
+// The typed methods only convert: the state and its lock live in slot,
+// which is not generic. A generic method is compiled once per interface
+// it is instantiated with (every interface is its own shape), eight times
+// here, lean included, although lean provides four and reads two.
 type Slot[T any] struct {
+	// A Slot (and so Services) is not comparable: nothing compares them,
+	// and a comparable struct gets a generated equality function.
+	_ [0]func()
+	s slot
+}
+
+// slot is the untyped state of a Slot.
+type slot struct {
+	_   [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	mu  sync.RWMutex
-	v   T
+	v   any
 	set bool
 }
 
 // Provide installs the implementation; it panics when one is installed already.
 func (s *Slot[T]) Provide(v T) {
-	if !s.provide(v) {
-		panic(fmt.Sprintf("groupapi: %T provided twice", s))
-	}
+	s.s.mustProvide(v, s)
+}
+
+// Get returns the implementation and whether one was provided.
+func (s *Slot[T]) Get() (T, bool) {
+	v, ok := s.s.get()
+	t, _ := v.(T) // a nil implementation provided: the zero T, and true
+	return t, ok
 }
 
 // provide installs v unless an implementation is installed already.
-func (s *Slot[T]) provide(v T) bool {
+func (s *slot) provide(v any) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.set {
@@ -34,8 +53,14 @@ func (s *Slot[T]) provide(v T) bool {
 	return true
 }
 
-// Get returns the implementation and whether one was provided.
-func (s *Slot[T]) Get() (T, bool) {
+// mustProvide installs v or panics naming typed, the Slot it belongs to.
+func (s *slot) mustProvide(v, typed any) {
+	if !s.provide(v) {
+		panic(fmt.Sprintf("groupapi: %T provided twice", typed))
+	}
+}
+
+func (s *slot) get() (any, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.v, s.set
@@ -165,7 +190,7 @@ type provider[T any] struct {
 }
 
 func (p provider[T]) Provide(v T) {
-	if !p.s.provide(v) {
+	if !p.s.s.provide(v) {
 		panic(fmt.Sprintf("groupapi: group %s provides %s, which is provided already", p.group, p.name))
 	}
 }

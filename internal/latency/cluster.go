@@ -174,11 +174,12 @@ type ClusterPart struct {
 
 // ReplicaInfo lists a replica in a cluster report.
 type ReplicaInfo struct {
-	ID              string  `json:"id"`
-	AgeSeconds      float64 `json:"age_seconds"`
-	Count           uint64  `json:"count"`
-	WindowSeconds   float64 `json:"window_seconds"`
-	TruncatedRoutes int     `json:"truncated_routes"`
+	_               [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
+	ID              string    `json:"id"`
+	AgeSeconds      float64   `json:"age_seconds"`
+	Count           uint64    `json:"count"`
+	WindowSeconds   float64   `json:"window_seconds"`
+	TruncatedRoutes int       `json:"truncated_routes"`
 }
 
 // SkippedReplica is a live replica whose payload could not be merged.
@@ -213,6 +214,7 @@ type ClusterDistributionReport struct {
 
 // merged accumulates one key across replicas.
 type merged struct {
+	_            [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	est          Estimator
 	c            counts
 	ema50, ema95 float64 // sums weighted by count

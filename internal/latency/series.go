@@ -54,6 +54,7 @@ func (c *counts) addAll(o *counts) {
 }
 
 type subWindow struct {
+	_   [0]func() // not comparable: nothing compares it, and a comparable struct costs a generated equality function
 	est Estimator // nil until the first sample
 	counts
 }
