@@ -3,6 +3,7 @@ package vector
 import (
 	"time"
 
+	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 	"github.com/advanced-backend/advanced-backend/internal/config"
 )
 
@@ -34,6 +35,10 @@ type Config struct {
 	// its nesting; both hold for every backend.
 	MaxPayloadBytes int
 	MaxPayloadDepth int
+	// HNSWMaxUnlinked bounds the points of an HNSW collection that upserts
+	// leave for the background linker (memory.DefaultMaxUnlinked says why
+	// its default).
+	HNSWMaxUnlinked int
 }
 
 // MemoryOnly as VECTOR_DATA_DIR keeps the embedded index in memory only
@@ -56,6 +61,7 @@ func settings(c *Config) []config.Setting {
 		config.Bind(&c.MemoryMaxBytes, config.Int64("VECTOR_MEMORY_MAX_BYTES", 1<<30, 1<<10, 1<<40, "bound on the bytes held by the embedded index: vectors (5 bytes per dimension on flat collections: the float32 and its int8 code), payloads and per-point overhead (507 beyond)")),
 		config.Bind(&c.MaxPayloadBytes, config.Int("VECTOR_MAX_PAYLOAD_BYTES", 64<<10, 2, 64<<20, "bound on one point's payload as JSON bytes, every backend (413 beyond)")),
 		config.Bind(&c.MaxPayloadDepth, config.Int("VECTOR_MAX_PAYLOAD_DEPTH", 16, 1, 1000, "bound on how deeply one point's payload nests (the payload object is depth 1), every backend (400 beyond)")),
+		config.Bind(&c.HNSWMaxUnlinked, config.Int("VECTOR_HNSW_MAX_UNLINKED", memory.DefaultMaxUnlinked, 0, 10_000_000, "bound on the points of an embedded hnsw collection acknowledged but not yet linked into its graph (linked in the background, searched exactly meanwhile); an upsert past it links before it answers, so sustained inserts go at the link rate; 0 links every upsert before it answers")),
 		config.Bind(&c.QdrantTLS, config.Bool("QDRANT_TLS", false, "use TLS to Qdrant (https:// and grpcs:// URLs imply it)")),
 		config.Bind(&c.QdrantCAFile, config.String("QDRANT_CA_FILE", "", "PEM file of CAs to trust for Qdrant TLS; empty uses the system roots")),
 		config.Bind(&c.QdrantTimeout, config.Duration("QDRANT_TIMEOUT", 5*time.Second, time.Millisecond, 10*time.Minute, "bound on one Qdrant call")),

@@ -222,6 +222,7 @@ func (f *feature) limits() memory.Limits {
 	return memory.Limits{
 		MaxPoints: f.cfg.MemoryMaxPoints, MaxCollections: f.cfg.MemoryMaxCollections, MaxBytes: f.cfg.MemoryMaxBytes,
 		MaxPayloadBytes: f.cfg.MaxPayloadBytes, MaxPayloadDepth: f.cfg.MaxPayloadDepth,
+		MaxUnlinked: f.cfg.HNSWMaxUnlinked,
 	}
 }
 

@@ -153,6 +153,11 @@ type Info struct {
 	Points   uint64   `json:"points"`
 	// Index is the collection's index (the embedded store reports it).
 	Index *IndexSpec `json:"index,omitempty"`
+	// IndexedPoints is how many points the collection's HNSW graph links
+	// (Qdrant's indexed_vectors_count); the others wait for the embedded
+	// store's background linker and are searched exactly meanwhile. Absent
+	// for a flat collection.
+	IndexedPoints *uint64 `json:"indexed_vectors_count,omitempty"`
 }
 
 // The index types of a collection.

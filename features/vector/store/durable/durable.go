@@ -200,6 +200,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if s.compact <= 0 {
 		s.compact = DefaultCompactBytes
 	}
+	// what the reopen replays into graphs is linked in the background once
+	// it is done (memory's linker.go), not in turns with the replay
+	s.index.PauseLinking()
 	if s.indexes, err = s.readIndexes(); err != nil {
 		lf.Close()
 		return nil, err
@@ -214,6 +217,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		lf.Close()
 		return nil, err
 	}
+	s.index.ResumeLinking()
 	s.loaded.Took = time.Since(began)
 	s.loaded.TookMS = float64(s.loaded.Took.Microseconds()) / 1000
 	st := s.Stats()
@@ -255,6 +259,12 @@ func (s *Store) SearchWith(ctx context.Context, name string, q []float32, limit 
 	return s.index.SearchWith(ctx, name, q, limit, f, p)
 }
 
+// WaitLinked returns once every point of collection name is linked into
+// its graph (memory.Index.WaitLinked), or when ctx ends.
+func (s *Store) WaitLinked(ctx context.Context, name string) error {
+	return s.index.WaitLinked(ctx, name)
+}
+
 // Ping always succeeds, as the index's: a log that cannot be written is
 // reported by LogState and by the writes' errors.
 func (s *Store) Ping(ctx context.Context) error { return s.index.Ping(ctx) }
@@ -279,11 +289,14 @@ func (s *Store) LogState() LogState {
 	return ls
 }
 
-// Close stops the compactor, syncs and closes the log, and releases the
-// lock.
+// Close stops the compactor and the index's linker, saves the graphs,
+// syncs and closes the log, and releases the lock.
 func (s *Store) Close() error {
 	close(s.stop)
 	<-s.done
+	// points still unlinked are recorded so in the graph file, and linked
+	// after the next start
+	_ = s.index.Close()
 	// a failure costs the next start a rebuild, never points
 	_ = s.saveGraphs()
 	s.syncMu.Lock()

@@ -81,6 +81,7 @@ func Salvage(ctx context.Context, from, to string) (*SalvageReport, error) {
 	defer unlock()
 
 	idx := memory.New(memory.Limits{}) // Apply takes no bounds: what was stored is kept
+	idx.PauseLinking()                 // only the points are written: no graph is linked
 	snapLSN, haveEnd, err := salvageSnapshot(ctx, filepath.Join(src, "snapshot"), idx, rep)
 	if err != nil {
 		return nil, err

@@ -178,7 +178,7 @@ func (x *Index) applyChecked(ch *Change) {
 	if ch.version != x.version {
 		panic(fmt.Sprintf("vector index: change planned at version %d committed at %d", ch.version, x.version))
 	}
-	if err := x.apply(&ch.Op, ch.preps); err != nil {
+	if err := x.apply(&ch.Op, ch.preps, true); err != nil {
 		// checked above: an error here is a bug
 		panic(fmt.Sprintf("vector index: apply after validation: %v", err))
 	}
@@ -361,13 +361,18 @@ func (x *Index) Apply(op *Op) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.apply(op, preps)
+	return x.apply(op, preps, false)
 }
 
-func (x *Index) apply(op *Op, preps []prepared) error {
+// apply applies op; bounded (a new change, not one replayed) links what
+// an upsert would leave past the bound of unlinked points (linker.go).
+func (x *Index) apply(op *Op, preps []prepared, bounded bool) error {
 	defer func() {
 		x.version++
 		x.stats.Store(&Stats{Collections: len(x.cols), Points: x.points, Bytes: x.bytes})
+		if c, ok := x.cols[op.Collection]; ok {
+			x.queue(c) // nodes made, or a graph rebuilt: the linker's work
+		}
 	}()
 	switch op.Kind {
 	case OpCreate:
@@ -394,6 +399,7 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 			x.bytes -= b
 		}
 		delete(x.cols, op.Collection)
+		delete(x.lk.work, c)
 	case OpUpsert:
 		c, ok := x.cols[op.Collection]
 		if !ok {
@@ -404,14 +410,21 @@ func (x *Index) apply(op *Op, preps []prepared) error {
 				return fmt.Errorf("upsert into %s: point %s has %d dimensions, want %d", op.Collection, r.ID, len(r.Vector), c.size)
 			}
 		}
+		before := 0
+		if c.g != nil {
+			before = c.g.nwait
+		}
 		c.grow(len(op.Points))
 		for i, r := range op.Points {
 			c.put(r, preps[i], x)
 		}
 		if c.g != nil {
-			// the batch's nodes are linked together, in parallel when
+			// the batch's nodes are left to the linker, unless they pass
+			// the bound: then the oldest are linked now, in parallel when
 			// there are enough (link.go)
-			c.linkPending()
+			if bounded {
+				x.bound(c, before)
+			}
 			c.maybeRebuild()
 		}
 	case OpDelete:

@@ -22,10 +22,20 @@ import (
 //
 //	magic | u64 stamp | u32 collections | per collection:
 //	  u16 name length, name | u32 m, ef_construction, dim, nodes, entry | i32 top | u32 dead | u64 rng
+//	  u32 unlinked, unlinked u32 nodes (live, not yet linked, in the order the linker takes them)
 //	  per node: i32 position | u8 level | u64 id hash (live) or f32 norm, f32 scale, codes (dead)
 //	            per layer 0..level: u32 count, count u32 links
 //	u32 CRC-32C of everything before
-const graphMagic = "AVGRF\x00\x01\n"
+//
+// The unlinked nodes are recorded, not linked before the file is written:
+// the file is written at a graceful stop and after compactions, where
+// linking up to the bound of unlinked points (minutes of CPU at 20,000)
+// would hold the stop past its deadline and the writers meanwhile; a
+// reopen queues them for the linker again. Version 1 files (magic ending
+// \x01\n) predate deferred linking and have no unlinked list.
+const graphMagic = "AVGRF\x00\x02\n"
+
+const graphMagicV1 = "AVGRF\x00\x01\n"
 
 var graphCRC = crc32.MakeTable(crc32.Castagnoli)
 
@@ -59,6 +69,12 @@ func (x *Index) WriteGraphs(w io.Writer, stamp func() uint64) error {
 			b = binary.LittleEndian.AppendUint32(b, uint32(int32(v)))
 		}
 		b = binary.LittleEndian.AppendUint64(b, g.rng)
+		b = binary.LittleEndian.AppendUint32(b, uint32(g.nwait))
+		for _, n := range g.pending {
+			if g.waiting[n] {
+				b = binary.LittleEndian.AppendUint32(b, n)
+			}
+		}
 		for node, at := range g.pos {
 			b = binary.LittleEndian.AppendUint32(b, uint32(at))
 			b = append(b, g.level[node])
@@ -123,7 +139,11 @@ func (r *rd) u64() uint64 { return binary.LittleEndian.Uint64(r.take(8)) }
 
 // DecodeGraphs reads a file written by WriteGraphs.
 func DecodeGraphs(data []byte) (*Graphs, error) {
-	if len(data) < len(graphMagic)+12 || string(data[:len(graphMagic)]) != graphMagic {
+	if len(data) < len(graphMagic)+12 {
+		return nil, errors.New("not a graph file")
+	}
+	v1 := string(data[:len(graphMagic)]) == graphMagicV1
+	if !v1 && string(data[:len(graphMagic)]) != graphMagic {
 		return nil, errors.New("not a graph file")
 	}
 	body := data[:len(data)-4]
@@ -152,6 +172,22 @@ func DecodeGraphs(data []byte) (*Graphs, error) {
 		sg := &savedGraph{spec: spec, dim: dim, g: g, hashes: make([]uint64, nodes)}
 		g.pos, g.level = make([]int32, nodes), make([]uint8, nodes)
 		g.links0 = make([]uint32, nodes*(g.m0+1))
+		g.waiting = make([]bool, nodes)
+		if !v1 {
+			cnt := int(r.u32())
+			if cnt > nodes || cnt > len(r.b)/4 {
+				return nil, fmt.Errorf("graph of %s: %d unlinked of %d nodes", name, cnt, nodes)
+			}
+			g.pending = make([]uint32, cnt)
+			for k := range g.pending {
+				n := r.u32()
+				if int(n) >= nodes || g.waiting[n] || n == g.entry {
+					return nil, fmt.Errorf("graph of %s: unlinked node %d of %d listed twice, past the end or the entry", name, n, nodes)
+				}
+				g.pending[k], g.waiting[n] = n, true
+			}
+			g.nwait = cnt
+		}
 		for n := 0; n < nodes && r.err == nil; n++ {
 			g.pos[n] = int32(r.u32())
 			g.level[n] = r.take(1)[0]
@@ -160,6 +196,8 @@ func DecodeGraphs(data []byte) (*Graphs, error) {
 			}
 			if g.pos[n] >= 0 {
 				sg.hashes[n] = r.u64()
+			} else if g.waiting[n] {
+				return nil, fmt.Errorf("graph of %s: unlinked node %d is dead", name, n)
 			} else {
 				gh := ghost{norm: math.Float32frombits(r.u32()), scale: math.Float32frombits(r.u32()), codes: make([]int8, dim)}
 				for j, v := range r.take(dim) {
@@ -211,6 +249,7 @@ func (x *Index) AttachGraphs(gs *Graphs) []string {
 		if !ok || c.size != sg.dim || !c.attach(sg) {
 			continue
 		}
+		x.queue(c) // its unlinked nodes
 		done = append(done, name)
 	}
 	slices.Sort(done)

@@ -45,10 +45,16 @@ type graph struct {
 	top     int // top layer, -1 while empty
 	dead    int
 	scratch sync.Pool // *scratch
-	// pending are nodes made (newNode) and not yet linked: a batch makes
-	// all its nodes first, then links them, in parallel when there are
-	// enough (link.go)
+	// pending are nodes made (newNode) and not yet linked, oldest first:
+	// the Index's linker links them in chunks in the background, an
+	// upsert past the bound of unlinked points links some itself
+	// (linker.go), in parallel when there are enough (link.go). A node
+	// dead before it was linked stays in pending, skipped, until its turn.
+	// waiting marks the live nodes of pending, nwait counts them; a search
+	// scans them exactly (unlinkedCands), since no link leads to them.
 	pending []uint32
+	waiting []bool
+	nwait   int
 	// while nodes are linked in parallel: entryMu guards entry and top,
 	// raising serialises the inserts that raise top, locks guard the link
 	// lists (a stripe per node number); nil locks between batches
@@ -331,7 +337,7 @@ func (c *collection) selectNeighbors(cands []nodeSim, m int, buf []float32, kept
 }
 
 // newNode makes a node for the point at position at, with its level and
-// empty link lists, and returns it; the node is linked later (linkPending).
+// empty link lists, and returns it; the node is linked later (linkFirst).
 // The first node of an empty graph needs no links: it becomes the entry.
 func (c *collection) newNode(at int) uint32 {
 	g := c.g
@@ -345,9 +351,12 @@ func (c *collection) newNode(at int) uint32 {
 	}
 	if g.top < 0 {
 		g.entry, g.top = n, lvl
+		g.waiting = append(g.waiting, false)
 		return n
 	}
 	g.pending = append(g.pending, n)
+	g.waiting = append(g.waiting, true)
+	g.nwait++
 	return n
 }
 
@@ -488,10 +497,15 @@ func (c *collection) kill(n uint32) {
 	c.g.ghosts[n] = ghost{scale: s, norm: float32(c.norms[at]), codes: codes}
 	c.g.pos[n] = -1
 	c.g.dead++
+	if c.g.waiting[n] { // never linked: no search reaches it, none scans it
+		c.g.waiting[n] = false
+		c.g.nwait--
+	}
 }
 
 // rebuildGraph builds the graph anew from the live points, in position
-// order, dropping the dead nodes and their codes.
+// order, dropping the dead nodes and their codes. The nodes are left
+// unlinked, for the linker: meanwhile searches scan them exactly.
 func (c *collection) rebuildGraph() {
 	spec := c.g.spec
 	c.g = newGraph(spec)
@@ -500,15 +514,22 @@ func (c *collection) rebuildGraph() {
 	g := c.g
 	g.pos, g.level = growCap(g.pos, len(c.ids)), growCap(g.level, len(c.ids))
 	g.links0 = growCap(g.links0, len(c.ids)*(g.m0+1))
+	g.waiting = growCap(g.waiting, len(c.ids))
+	g.pending = growCap(g.pending, len(c.ids))
 	for i := range c.ids {
 		c.slots[i] = int32(c.newNode(i))
 	}
-	c.linkPending()
 }
 
-// graphSearch answers from the graph: the best limit of the ef nodes found
-// that are live and pass f. ok is false when the graph found fewer than
-// that (a selective filter, many dead nodes): the caller then scans.
+// graphSearch answers from the graph and the unlinked points: the best
+// limit of the ef nodes the graph found that are live and pass f, merged
+// with the unlinked live points that pass f and may be among the best
+// limit of those (unlinkedCands), all rescored in float64. An unlinked
+// point is so found exactly: if it is among the best limit of the whole
+// collection it is among the best limit of the unlinked ones. ok is false
+// when the graph found fewer than limit (or than its linked points, when
+// fewer are linked), or both together fewer than limit (a selective
+// filter, many dead nodes): the caller then scans.
 func (c *collection) graphSearch(s *search, f store.Filter, ef int) ([]store.Hit, bool, error) {
 	g := c.g
 	if g.top < 0 {
@@ -527,11 +548,79 @@ func (c *collection) graphSearch(s *search, f store.Filter, ef int) ([]store.Hit
 		}
 		cands = append(cands, cand{i: int(at)})
 	}
+	// the graph must hold its own as before: limit of its linked points
+	// (all of them when fewer are linked)
+	if len(cands) < min(s.limit, len(c.ids)-g.nwait) {
+		return nil, false, nil
+	}
+	// no link leads to an unlinked node, so the two sets do not meet
+	cands = c.unlinkedCands(s, &p, f, cands)
 	if len(cands) < min(s.limit, len(c.ids)) {
 		return nil, false, nil
 	}
 	hits, err := c.rescore(s, cands)
 	return hits, true, err
+}
+
+// unlinkedCands appends to cands the unlinked live points that pass f and
+// may be among the best limit of them: a float32 scan (the graph's own
+// scores) whose rounding error has a bound (f32Bound), keeping every point
+// whose interval reaches the limit-th best lower bound, as the flat scan
+// does with its int8 codes (candidates).
+func (c *collection) unlinkedCands(s *search, p *probe, f store.Filter, cands []cand) []cand {
+	g := c.g
+	if g.nwait == 0 {
+		return cands
+	}
+	from := len(cands)
+	lows := make([]float64, 0, s.limit)
+	floor := math.Inf(-1)
+	pruneAt := max(1024, 4*s.limit)
+	for _, n := range g.pending {
+		at := int(g.pos[n])
+		if at < 0 || (len(f) > 0 && !match(f, c.scalars[at])) {
+			continue
+		}
+		sim := c.sim(p, n)
+		b := c.f32Bound(s.qn, c.norms[at])
+		lo, hi := sim-b, sim+b
+		if hi < floor {
+			continue
+		}
+		cands = append(cands, cand{at, hi})
+		if len(lows) < s.limit {
+			lows = append(lows, lo)
+			floatUp(lows, len(lows)-1)
+		} else if lo > lows[0] {
+			lows[0] = lo
+			floatDown(lows, 0)
+		}
+		if len(lows) == s.limit {
+			floor = lows[0]
+		}
+		if len(cands)-from >= pruneAt {
+			cands = append(cands[:from], prune(cands[from:], floor)...)
+			pruneAt = max(pruneAt, 2*(len(cands)-from))
+		}
+	}
+	return append(cands[:from], prune(cands[from:], floor)...)
+}
+
+// f32Bound bounds the error of sim for a live point of norm xn against a
+// query of norm qn: a float32 dot product of d terms, in any order, with
+// or without fused multiply-adds, is within (d+2)u|q||x| of the exact one
+// (u = 2^-24; Higham, Accuracy and Stability of Numerical Algorithms,
+// 3.1), doubled for Euclid's 2*dot, and a margin for the float64
+// arithmetic around it, as the flat scan's bounds have.
+func (c *collection) f32Bound(qn, xn float64) float64 {
+	e := 1.01 * float64(c.size+2) / (1 << 24)
+	switch c.dist {
+	case store.Cosine:
+		return e + 1e-12
+	case store.Euclid:
+		return 2*e*qn*xn + 1e-9*(qn*qn+xn*xn)
+	}
+	return e*qn*xn + 1e-12*qn*xn
 }
 
 // The heaps of searchLayer.

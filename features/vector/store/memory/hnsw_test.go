@@ -2,6 +2,7 @@ package memory
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 )
@@ -48,6 +50,12 @@ func fillIndex(t testing.TB, x *Index, name string, vecs [][]float32) {
 		if err := x.Upsert(ctx, name, pts); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// the tests of the graph look at it whole: wait for the linker
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if err := x.WaitLinked(wctx, name); err != nil {
+		t.Fatal(err)
 	}
 }
 

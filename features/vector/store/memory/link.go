@@ -42,18 +42,39 @@ const lockStripes = 4096
 // goroutine's start is not worth it (an insert costs 0.1-1 ms).
 const minParallel = 16
 
-// linkPending links the nodes newNode made since the last call, on up to
-// GOMAXPROCS goroutines, and returns when all are linked.
-func (c *collection) linkPending() {
+// linkFirst links the k oldest unlinked nodes (fewer when fewer wait).
+func (c *collection) linkFirst(k int) {
 	g := c.g
-	nodes := g.pending
-	g.pending = g.pending[:0]
+	k = min(k, len(g.pending))
+	c.linkNodes(g.pending[:k])
+	g.pending = g.pending[k:]
+	if len(g.pending) == 0 {
+		g.pending = nil // let the drained queue's array go
+	}
+}
+
+// linkPending links every unlinked node.
+func (c *collection) linkPending() { c.linkFirst(len(c.g.pending)) }
+
+// linkNodes links nodes (made by newNode, in pending; the dead ones are
+// skipped), on up to GOMAXPROCS goroutines, and returns when all are
+// linked. The caller holds the index's write lock.
+func (c *collection) linkNodes(nodes []uint32) {
+	g := c.g
+	defer func() {
+		for _, n := range nodes {
+			if g.waiting[n] {
+				g.waiting[n] = false
+				g.nwait--
+			}
+		}
+	}()
 	workers := min(runtime.GOMAXPROCS(0), len(nodes)/(minParallel/2))
 	if len(nodes) < minParallel || workers < 2 {
 		sc := g.getScratch(c.size)
 		defer g.scratch.Put(sc)
 		for _, n := range nodes {
-			if g.pos[n] >= 0 { // a node replaced in its own batch is dead unlinked
+			if g.pos[n] >= 0 { // a node replaced before its turn is dead unlinked
 				c.insert(n, sc)
 			}
 		}

@@ -109,7 +109,11 @@ func parallelBuild(t *testing.T) {
 			vecs[i][j] = c[j] + float32(0.05*r.NormFloat64())
 		}
 	}
-	x := New(lim(n, 1))
+	// each upsert links its batch before it returns (no bound of unlinked
+	// points), so that the batches link in parallel as they come
+	l := lim(n, 1)
+	l.MaxUnlinked = 0
+	x := New(l)
 	if _, err := x.CreateIndexed(ctx, "h", dim, store.Cosine, store.IndexSpec{Type: store.IndexHNSW, M: 8, EfConstruction: 64}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +169,7 @@ func parallelBuild(t *testing.T) {
 	own("built")
 	x.mu.Lock()
 	c.rebuildGraph()
+	c.linkPending() // a rebuild leaves its nodes to the linker
 	check("rebuilt")
 	x.mu.Unlock()
 	own("rebuilt")

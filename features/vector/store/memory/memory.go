@@ -8,7 +8,8 @@
 // Files: memory.go the index and its reads by id; change.go the write path
 // (checks, bounds, apply); storage.go a collection's contiguous storage;
 // search.go the exact scan; quant.go the int8 codes; hnsw*.go the graph
-// index; graphfile.go its file.
+// index; link.go parallel graph inserts; linker.go the background linking
+// of upserted points; graphfile.go the graph's file.
 package memory
 
 import (
@@ -33,6 +34,10 @@ type Limits struct {
 	MaxPayloadBytes int
 	// MaxPayloadDepth bounds how deeply one payload nests.
 	MaxPayloadDepth int
+	// MaxUnlinked bounds the points of an HNSW collection that an upsert
+	// leaves unlinked for the background linker (linker.go); 0 links every
+	// upsert's points before it returns.
+	MaxUnlinked int
 }
 
 // PointOverhead is what the index holds per point besides its vector and
@@ -57,6 +62,8 @@ type Index struct {
 	// stats mirrors len(cols), points and bytes for Stats, which must not
 	// wait behind a snapshot holding the lock (readiness asks it)
 	stats atomic.Pointer[Stats]
+	// lk links HNSW nodes in the background (linker.go), under mu
+	lk linker
 }
 
 type collection struct {
@@ -121,7 +128,12 @@ func (x *Index) Info(_ context.Context, name string) (store.Info, error) {
 		return store.Info{}, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
 	}
 	spec := c.spec
-	return store.Info{Name: name, Size: c.size, Distance: c.dist, Points: uint64(len(c.ids)), Index: &spec}, nil
+	info := store.Info{Name: name, Size: c.size, Distance: c.dist, Points: uint64(len(c.ids)), Index: &spec}
+	if c.g != nil {
+		linked := uint64(len(c.ids) - c.g.nwait)
+		info.IndexedPoints = &linked
+	}
+	return info, nil
 }
 
 func specString(s store.IndexSpec) string {
@@ -162,9 +174,6 @@ func decodePayload(b []byte) (map[string]any, error) {
 
 // Ping always succeeds: the index is in the process.
 func (x *Index) Ping(context.Context) error { return nil }
-
-// Close drops nothing; the index lives as long as the process.
-func (x *Index) Close() error { return nil }
 
 var (
 	_ store.Store         = (*Index)(nil)

@@ -14,7 +14,7 @@ var ctx = context.Background()
 
 // lim bounds points and collections, with generous byte bounds.
 func lim(points, cols int) Limits {
-	return Limits{MaxPoints: points, MaxCollections: cols, MaxBytes: 1 << 30, MaxPayloadBytes: 1 << 20, MaxPayloadDepth: 32}
+	return Limits{MaxPoints: points, MaxCollections: cols, MaxBytes: 1 << 30, MaxPayloadBytes: 1 << 20, MaxPayloadDepth: 32, MaxUnlinked: DefaultMaxUnlinked}
 }
 
 func pt(id uint64, v ...float32) store.Point {

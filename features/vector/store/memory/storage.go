@@ -36,6 +36,7 @@ func (x *Index) SetIndex(name string, spec store.IndexSpec) (bool, error) {
 		return false, nil
 	}
 	c.setIndex(spec)
+	x.queue(c)  // the graph's nodes wait for the linker (linker.go)
 	x.version++ // a plan counted bytes against the old index
 	return spec.Type == store.IndexHNSW, nil
 }

@@ -191,7 +191,8 @@ func (s *Store) info(ctx context.Context, name string) (store.Info, error) {
 	if params == nil {
 		return store.Info{}, fmt.Errorf("%w: collection %s uses named vectors, which this service does not handle", store.ErrInvalid, name)
 	}
-	return store.Info{Name: name, Size: int(params.GetSize()), Distance: fromQdrant(params.GetDistance()), Points: ci.GetPointsCount()}, nil
+	return store.Info{Name: name, Size: int(params.GetSize()), Distance: fromQdrant(params.GetDistance()), Points: ci.GetPointsCount(),
+		IndexedPoints: ci.IndexedVectorsCount}, nil
 }
 
 func pointID(id store.ID) *qdrant.PointId {

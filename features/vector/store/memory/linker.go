@@ -1,0 +1,215 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/advanced-backend/advanced-backend/features/vector/store"
+)
+
+// Deferred linking, as Qdrant's optimizer indexes segments after their
+// points are acknowledged. An upsert into an HNSW collection stores its
+// points and makes their nodes (newNode) but does not link them: a graph
+// insert is a search at ef_construction, 100-1000 times the cost of
+// storing the point. The Index's linker links the waiting nodes in the
+// background, linkChunk at a time, each chunk under the write lock (so a
+// search sees a node either fully linked or not at all, and searches run
+// between chunks). A search scans the unlinked points exactly
+// (graphSearch), so a point is found as soon as its upsert returns.
+//
+// Limits.MaxUnlinked bounds the unlinked points, and so the exact part of
+// a search: an upsert that would leave more than max(MaxUnlinked, what
+// waited before it) links the oldest waiting nodes itself before it
+// returns (back-pressure). Inserts past the bound therefore go at the link
+// rate, bursts up to it at the store's rate. The bound is not applied to
+// what a reopen replays or a rebuild makes (Apply, SetIndex, a graph
+// rebuilt after many deletes): those are linked in the background while
+// the collection serves, and an upsert never makes the backlog grow.
+
+// DefaultMaxUnlinked is the default bound of unlinked points per HNSW
+// collection (the vector group's VECTOR_HNSW_MAX_UNLINKED). An unlinked
+// point costs each search a float32 dot product: 20,000 of dimension 384
+// are a 30 MB scan, a few milliseconds, about what a flat collection of
+// 100,000 points costs; and 20,000 points are 200 upserts of 100 taken at
+// the store's speed before the link rate sets the pace.
+const DefaultMaxUnlinked = 20_000
+
+// linkChunk is how many nodes the linker links under one hold of the write
+// lock: at ef_construction 200 and dimension 384 an insert costs 0.3-1 ms
+// of a core here, so a chunk holds writers and searches off for some tens
+// of milliseconds at most, while the parallel link (link.go) still has
+// enough nodes to share among the cores.
+const linkChunk = 64
+
+// linker is the Index's background linking, guarded by the Index's mu.
+type linker struct {
+	// work holds the collections with nodes in pending
+	work map[*collection]bool
+	// running: a linker goroutine is on (wg counts it); paused: none is
+	// started (PauseLinking); closed: none ever will be (Close)
+	running, paused, closed bool
+	wg                      sync.WaitGroup
+	// progress is closed, and replaced, whenever a chunk was linked or the
+	// linker stopped: WaitLinked waits on it
+	progress chan struct{}
+}
+
+// errClosed: the index was closed while nodes waited.
+var errClosed = errors.New("vector index closed: its linker has stopped")
+
+// queue notes that c has nodes to link and starts the linker if none runs;
+// the caller holds the write lock.
+func (x *Index) queue(c *collection) {
+	if c.g == nil || len(c.g.pending) == 0 {
+		return
+	}
+	if x.lk.work == nil {
+		x.lk.work = map[*collection]bool{}
+	}
+	x.lk.work[c] = true
+	x.startLinker()
+}
+
+func (x *Index) startLinker() {
+	if x.lk.running || x.lk.paused || x.lk.closed || len(x.lk.work) == 0 {
+		return
+	}
+	x.lk.running = true
+	x.lk.wg.Add(1)
+	go x.runLinker()
+}
+
+// runLinker links chunks until no collection has nodes waiting, or the
+// index is paused or closed.
+func (x *Index) runLinker() {
+	defer x.lk.wg.Done()
+	for {
+		x.mu.Lock()
+		c := x.nextWork()
+		if c == nil {
+			x.lk.running = false
+			x.signal()
+			x.mu.Unlock()
+			return
+		}
+		c.linkFirst(linkChunk)
+		if len(c.g.pending) == 0 {
+			delete(x.lk.work, c)
+		}
+		x.signal()
+		x.mu.Unlock()
+	}
+}
+
+// nextWork returns a collection with nodes waiting (nil when none, or when
+// the linker must stop); the caller holds the write lock.
+func (x *Index) nextWork() *collection {
+	if x.lk.paused || x.lk.closed {
+		return nil
+	}
+	for c := range x.lk.work {
+		if c.g != nil && len(c.g.pending) > 0 {
+			return c
+		}
+		delete(x.lk.work, c)
+	}
+	return nil
+}
+
+func (x *Index) signal() {
+	if x.lk.progress != nil {
+		close(x.lk.progress)
+	}
+	x.lk.progress = make(chan struct{})
+}
+
+// bound links the oldest waiting nodes of c until no more than
+// max(MaxUnlinked, before) wait, before being how many waited before the
+// change (the back-pressure of an upsert); the caller holds the write
+// lock.
+func (x *Index) bound(c *collection, before int) {
+	if c.g == nil {
+		return
+	}
+	limit := max(x.lim.MaxUnlinked, before)
+	for c.g.nwait > limit {
+		c.linkFirst(c.g.nwait - limit)
+	}
+}
+
+// PauseLinking keeps the linker from running until ResumeLinking (a
+// reopen pauses it while it replays, so replay and linking do not take
+// turns at the lock). Upserts still link past the bound.
+func (x *Index) PauseLinking() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.lk.paused = true
+}
+
+// ResumeLinking starts the linker if nodes wait.
+func (x *Index) ResumeLinking() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.lk.paused = false
+	for _, c := range x.cols {
+		x.queue(c)
+	}
+}
+
+// Close stops the linker and waits for it (at most the chunk it is
+// linking); nodes still waiting stay unlinked, searched exactly, and an
+// upsert past the bound still links them itself. The index keeps serving.
+func (x *Index) Close() error {
+	x.mu.Lock()
+	x.lk.closed = true
+	x.mu.Unlock()
+	x.lk.wg.Wait()
+	return nil
+}
+
+// WaitLinked returns once every live point of collection name is linked
+// into its graph (at once for a flat collection), or when ctx ends; an
+// error when the collection is gone, or when nodes wait and no linker will
+// come (paused or closed).
+func (x *Index) WaitLinked(ctx context.Context, name string) error {
+	for {
+		x.mu.RLock()
+		c, ok := x.cols[name]
+		if !ok {
+			x.mu.RUnlock()
+			return fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
+		}
+		if c.g == nil || c.g.nwait == 0 {
+			x.mu.RUnlock()
+			return nil
+		}
+		if x.lk.closed || x.lk.paused {
+			n := c.g.nwait
+			x.mu.RUnlock()
+			return fmt.Errorf("%s: %d points unlinked: %w", name, n, errClosed)
+		}
+		if !x.lk.running || x.lk.progress == nil {
+			// a linker to wait for, and a channel to wait on, made under
+			// the write lock; then the checks above again
+			x.mu.RUnlock()
+			x.mu.Lock()
+			if c, ok := x.cols[name]; ok {
+				x.queue(c)
+			}
+			if x.lk.progress == nil {
+				x.lk.progress = make(chan struct{})
+			}
+			x.mu.Unlock()
+			continue
+		}
+		ch := x.lk.progress
+		x.mu.RUnlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s to be linked: %w", name, ctx.Err())
+		}
+	}
+}
