@@ -56,8 +56,8 @@ type linker struct {
 	progress chan struct{}
 }
 
-// errClosed: the index was closed while nodes waited.
-var errClosed = errors.New("vector index closed: its linker has stopped")
+// errNoLinker: nodes wait and no linker will come.
+var errNoLinker = errors.New("no linker runs (the index is closed, or linking paused)")
 
 // queue notes that c has nodes to link and starts the linker if none runs;
 // the caller holds the write lock.
@@ -119,9 +119,7 @@ func (x *Index) nextWork() *collection {
 }
 
 func (x *Index) signal() {
-	if x.lk.progress != nil {
-		close(x.lk.progress)
-	}
+	close(x.lk.progress)
 	x.lk.progress = make(chan struct{})
 }
 
@@ -188,18 +186,15 @@ func (x *Index) WaitLinked(ctx context.Context, name string) error {
 		if x.lk.closed || x.lk.paused {
 			n := c.g.nwait
 			x.mu.RUnlock()
-			return fmt.Errorf("%s: %d points unlinked: %w", name, n, errClosed)
+			return fmt.Errorf("%s: %d points unlinked: %w", name, n, errNoLinker)
 		}
-		if !x.lk.running || x.lk.progress == nil {
-			// a linker to wait for, and a channel to wait on, made under
-			// the write lock; then the checks above again
+		if !x.lk.running {
+			// none runs (none was needed when the nodes came, it stopped
+			// meanwhile): start one, then the checks above again
 			x.mu.RUnlock()
 			x.mu.Lock()
 			if c, ok := x.cols[name]; ok {
 				x.queue(c)
-			}
-			if x.lk.progress == nil {
-				x.lk.progress = make(chan struct{})
 			}
 			x.mu.Unlock()
 			continue
