@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -8,8 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 )
 
 var hnsw = store.IndexSpec{Type: store.IndexHNSW, M: 8, EfConstruction: 64}
@@ -224,4 +227,104 @@ func TestBackupCarriesIndex(t *testing.T) {
 		t.Fatalf("h made flat after the snapshot reopened as %+v", got.Index)
 	}
 	s.Close()
+}
+
+// TestUnlinkedAcrossRestarts: points acknowledged but not yet linked
+// (the linker held off) are recorded as such in the graph file at a
+// graceful stop and linked after the reopen; after a crash (the files as
+// they are while the store runs) the replayed points come back unlinked
+// and are found at once. Either way every point is found at its own
+// vector right after Open, and WaitLinked sees them all linked.
+func TestUnlinkedAcrossRestarts(t *testing.T) {
+	withBound := func(o *Options) { o.Limits.MaxUnlinked = memory.DefaultMaxUnlinked }
+	dir := t.TempDir()
+	s, _ := open(t, dir, withBound)
+	s.index.PauseLinking()
+	r := rand.New(rand.NewPCG(18, 18))
+	if _, err := s.CreateIndexed(ctx, "h", 16, store.Cosine, hnsw); err != nil {
+		t.Fatal(err)
+	}
+	live := map[uint64][]float32{}
+	up := func(from, n int) {
+		t.Helper()
+		for i := from; i < from+n; i += 100 {
+			p := pts(r, i, min(100, from+n-i), 16)
+			if err := s.Upsert(ctx, "h", p); err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range p {
+				live[x.ID.Num] = x.Vector
+			}
+		}
+	}
+	indexed := func() (uint64, uint64) {
+		t.Helper()
+		info, err := s.Info(ctx, "h")
+		if err != nil || info.IndexedPoints == nil {
+			t.Fatalf("info %+v %v", info, err)
+		}
+		return *info.IndexedPoints, info.Points
+	}
+	check := func(round string) {
+		t.Helper()
+		for id, v := range live {
+			hits, err := s.SearchWith(ctx, "h", v, 3, nil, store.SearchParams{Ef: 100})
+			if err != nil || len(hits) == 0 || hits[0].ID.Num != id {
+				t.Fatalf("%s: point %d not found at its vector: %v %v", round, id, hits, err)
+			}
+		}
+	}
+	waitLinked := func(round string) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := s.WaitLinked(wctx, "h"); err != nil {
+			t.Fatalf("%s: %v", round, err)
+		}
+		if got, all := indexed(); got != all {
+			t.Fatalf("%s: %d of %d linked after WaitLinked", round, got, all)
+		}
+		check(round + ", linked")
+	}
+	up(0, 1500)
+	if got, _ := indexed(); got != 1 {
+		t.Fatalf("%d linked with the linker held off, want 1 (the entry)", got)
+	}
+	check("unlinked")
+	// the files of a crash now: no graph file yet, all replayed
+	crashed := t.TempDir()
+	copyFiles(t, dir, crashed)
+	s.Close() // records the unlinked nodes in the graph file
+	if gs := s.readGraphs(func(m string) { t.Log(m) }); gs == nil {
+		t.Fatal("no graph file")
+	} else if gs.Unlinked("h") != 1499 {
+		t.Fatalf("the graph file records %d unlinked, want 1499", gs.Unlinked("h"))
+	}
+	s, _ = open(t, dir, withBound)
+	check("graceful stop, unlinked recorded")
+	if l := s.Loaded(); fmt.Sprint(l.Graphs, l.Built) != "[h] []" {
+		t.Fatalf("after a graceful stop the saved graph serves: %+v", l)
+	}
+	waitLinked("graceful stop")
+	s.Close()
+	s, _ = open(t, crashed, withBound)
+	check("crash, replayed unlinked")
+	waitLinked("crash")
+	s.Close()
+}
+
+func copyFiles(t *testing.T, from, to string) {
+	t.Helper()
+	ents, _ := os.ReadDir(from)
+	for _, e := range ents {
+		if e.Name() != "LOCK" && !e.IsDir() {
+			b, err := os.ReadFile(filepath.Join(from, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -237,6 +237,15 @@ func DecodeGraphs(data []byte) (*Graphs, error) {
 	return out, nil
 }
 
+// Unlinked is how many live nodes the saved graph of collection name
+// records as not yet linked (0 for a collection it does not hold).
+func (gs *Graphs) Unlinked(name string) int {
+	if sg, ok := gs.cols[name]; ok {
+		return sg.g.nwait
+	}
+	return 0
+}
+
 // AttachGraphs gives each collection of gs its saved graph and spec when
 // the graph fits the points the collection holds now, and returns the
 // names it attached; the others are left as they are.
