@@ -136,21 +136,21 @@ func prepare(r Record) (prepared, error) {
 // PlanCreate checks a create (nil, nil when an identical collection exists:
 // nothing to write).
 func (x *Index) PlanCreate(name string, size int, d store.Distance, spec store.IndexSpec) (*Change, error) {
-	x.mu.RLock()
+	x.lockRead()
 	defer x.mu.RUnlock()
 	return x.checkCreate(name, size, d, spec)
 }
 
 // PlanDrop checks the drop of a collection.
 func (x *Index) PlanDrop(name string) (*Change, error) {
-	x.mu.RLock()
+	x.lockRead()
 	defer x.mu.RUnlock()
 	return x.checkDrop(name)
 }
 
 // PlanUpsert checks a prepared batch against the collection and the bounds.
 func (x *Index) PlanUpsert(name string, b *Batch) (*Change, error) {
-	x.mu.RLock()
+	x.lockRead()
 	defer x.mu.RUnlock()
 	return x.checkUpsert(name, b)
 }
@@ -158,7 +158,7 @@ func (x *Index) PlanUpsert(name string, b *Batch) (*Change, error) {
 // PlanDeletePoints checks a delete; the change removes the ids that are
 // there (nil, nil when none is: nothing to write).
 func (x *Index) PlanDeletePoints(name string, ids []store.ID) (*Change, error) {
-	x.mu.RLock()
+	x.lockRead()
 	defer x.mu.RUnlock()
 	return x.checkDeletePoints(name, ids)
 }
@@ -168,7 +168,7 @@ func (x *Index) PlanDeletePoints(name string, ids []store.ID) (*Change, error) {
 // change planned against a state the index has left is a bug and panics,
 // since a log may already hold it.
 func (x *Index) Commit(ch *Change) {
-	x.mu.Lock()
+	x.lockWrite() // ahead of the linker (linker.go)
 	defer x.mu.Unlock()
 	x.applyChecked(ch)
 }
@@ -280,7 +280,7 @@ func (x *Index) Create(ctx context.Context, name string, size int, d store.Dista
 // CreateIndexed makes a collection with the index spec chooses (flat when
 // empty); an existing one must have the same parameters.
 func (x *Index) CreateIndexed(_ context.Context, name string, size int, d store.Distance, spec store.IndexSpec) (bool, error) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	ch, err := x.checkCreate(name, size, d, spec)
 	if err != nil || ch == nil {
@@ -291,7 +291,7 @@ func (x *Index) CreateIndexed(_ context.Context, name string, size int, d store.
 }
 
 func (x *Index) Delete(_ context.Context, name string) error {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	ch, err := x.checkDrop(name)
 	if err != nil {
@@ -322,7 +322,7 @@ func (x *Index) UpsertEncoded(_ context.Context, name string, points []store.Enc
 }
 
 func (x *Index) upsert(name string, b *Batch) error {
-	x.mu.Lock()
+	x.lockWrite() // ahead of the linker (linker.go)
 	defer x.mu.Unlock()
 	ch, err := x.checkUpsert(name, b)
 	if err != nil {
@@ -334,7 +334,7 @@ func (x *Index) upsert(name string, b *Batch) error {
 
 // DeletePoints removes the points with these ids; absent ids are skipped.
 func (x *Index) DeletePoints(_ context.Context, name string, ids []store.ID) (int, error) {
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	ch, err := x.checkDeletePoints(name, ids)
 	if err != nil || ch == nil {
@@ -359,7 +359,7 @@ func (x *Index) Apply(op *Op) error {
 			preps[i] = p
 		}
 	}
-	x.mu.Lock()
+	x.lockWrite()
 	defer x.mu.Unlock()
 	return x.apply(op, preps, false)
 }

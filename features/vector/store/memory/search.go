@@ -29,7 +29,7 @@ func (x *Index) Search(ctx context.Context, name string, q []float32, limit int,
 // the graph finds fewer than limit live points passing the filter: then
 // the exact scan answers.
 func (x *Index) SearchWith(_ context.Context, name string, q []float32, limit int, f store.Filter, p store.SearchParams) ([]store.Hit, error) {
-	x.mu.RLock()
+	x.lockRead() // ahead of the linker (linker.go)
 	defer x.mu.RUnlock()
 	c, ok := x.cols[name]
 	if !ok {
