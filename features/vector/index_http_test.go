@@ -101,6 +101,12 @@ func TestHNSWOverHTTP(t *testing.T) {
 				r.do(t, "POST", "/h/points", body).want(t, 200, `"upserted":100`)
 				r.do(t, "POST", "/f/points", body).want(t, 200, `"upserted":100`)
 			}
+			// Qdrant's indexed_vectors_count: the points linked so far
+			// (the rest wait for the background linker), absent for flat
+			r.do(t, "GET", "/h", "").want(t, 200, `"indexed_vectors_count":`)
+			if a := r.do(t, "GET", "/f", ""); strings.Contains(string(a.body), "indexed_vectors_count") {
+				t.Fatalf("flat collection: %s", a.body)
+			}
 			for k := 0; k < 20; k++ {
 				q := `{"vector":"` + b64(vecs[k*7]) + `","limit":5,"ef":50}`
 				h := hits(t, r.do(t, "POST", "/h/search", q))

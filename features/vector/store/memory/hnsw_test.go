@@ -333,7 +333,10 @@ func TestGraphFileRoundTrip(t *testing.T) {
 
 // BenchmarkHNSWInsert builds an HNSW collection (m 16, ef_construction
 // 200, cosine) of 10,000 random points of dimension 384 in batches of 1000
-// and reports the insert rate; each iteration builds it anew. -cpu 1,2
+// and reports the insert rate; each iteration builds it anew. The index
+// has no bound of unlinked points (MaxUnlinked 0), so each upsert links
+// its batch before it returns: this is the link rate, which inserts past
+// the bound go at (linker.go). -cpu 1,2
 // compares one goroutine with two (a batch is linked on GOMAXPROCS).
 //
 //	go test -run '^$' -bench HNSWInsert -benchtime 1x -cpu 1,2 ./features/vector/store/memory/
