@@ -95,6 +95,7 @@ type kv struct {
 // New returns an empty index.
 func New(lim Limits) *Index {
 	x := &Index{lim: lim, cols: map[string]*collection{}, lk: linker{progress: make(chan struct{})}}
+	x.lk.idle = sync.NewCond(&x.lk.gate)
 	x.stats.Store(&Stats{})
 	return x
 }
