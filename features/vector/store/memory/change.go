@@ -136,21 +136,21 @@ func prepare(r Record) (prepared, error) {
 // PlanCreate checks a create (nil, nil when an identical collection exists:
 // nothing to write).
 func (x *Index) PlanCreate(name string, size int, d store.Distance, spec store.IndexSpec) (*Change, error) {
-	x.lockRead()
+	x.lockPlan()
 	defer x.mu.RUnlock()
 	return x.checkCreate(name, size, d, spec)
 }
 
 // PlanDrop checks the drop of a collection.
 func (x *Index) PlanDrop(name string) (*Change, error) {
-	x.lockRead()
+	x.lockPlan()
 	defer x.mu.RUnlock()
 	return x.checkDrop(name)
 }
 
 // PlanUpsert checks a prepared batch against the collection and the bounds.
 func (x *Index) PlanUpsert(name string, b *Batch) (*Change, error) {
-	x.lockRead()
+	x.lockPlan()
 	defer x.mu.RUnlock()
 	return x.checkUpsert(name, b)
 }
@@ -158,7 +158,7 @@ func (x *Index) PlanUpsert(name string, b *Batch) (*Change, error) {
 // PlanDeletePoints checks a delete; the change removes the ids that are
 // there (nil, nil when none is: nothing to write).
 func (x *Index) PlanDeletePoints(name string, ids []store.ID) (*Change, error) {
-	x.lockRead()
+	x.lockPlan()
 	defer x.mu.RUnlock()
 	return x.checkDeletePoints(name, ids)
 }

@@ -180,9 +180,13 @@ type scratch struct {
 	// otherwise (a search runs under the index's read lock, with no
 	// writer, and takes none); inflight the nodes being inserted beside
 	// (link.go), slot this insert's own
-	back     []backLink
-	backIDs  []uint32
-	lk       *[lockStripes]sync.Mutex
+	back    []backLink
+	backIDs []uint32
+	lk      *[lockStripes]sync.Mutex
+	// yield, when set, is the count of changes waiting for the index's
+	// lock: a linker's insert (linker.go) gives up while it is not 0
+	yield    *atomic.Int32
+	yielded  bool
 	inflight []atomic.Uint32
 	slot     int
 }
@@ -246,6 +250,10 @@ func (c *collection) searchLayer(p *probe, sc *scratch, eps []nodeSim, ef, l int
 		}
 	}
 	for len(cand) > 0 {
+		if sc.yield != nil && sc.yield.Load() > 0 {
+			sc.yielded = true
+			break
+		}
 		cur := cand[0]
 		cand = popMax(cand)
 		if len(res) >= ef && cur.sim < res[0].sim {
@@ -362,10 +370,14 @@ func (c *collection) newNode(at int) uint32 {
 
 // insert links node n (made by newNode, live) into the graph: on each
 // layer from its own down, the heuristic's choice of the ef_construction
-// nearest found, then the back-links to n. With sc.lk set it runs beside
+// nearest found, then n's own links on every layer, then the back-links
+// to n. The searches come first and write nothing (n's own links would
+// serve no search yet: nothing leads to n), so with sc.yield set the
+// insert can give up before any write: it then reports false, n is as
+// newNode made it, and sc.yielded is set. With sc.lk set it runs beside
 // other inserts (link.go): every link list it reads or writes is read or
 // written under its lock, entry and top under entryMu.
-func (c *collection) insert(n uint32, sc *scratch) {
+func (c *collection) insert(n uint32, sc *scratch) bool {
 	g := c.g
 	lvl := int(g.level[n])
 	at := int(g.pos[n])
@@ -385,9 +397,9 @@ func (c *collection) insert(n uint32, sc *scratch) {
 		// (linked from below a layer where it was linked): never its own
 		// neighbour
 		w = slices.DeleteFunc(w, func(x nodeSim) bool { return x.n == n })
-		maxM := g.spec.M
-		if l == 0 {
-			maxM = g.m0
+		if sc.yielded {
+			sc.back, sc.backIDs = sc.back[:0], sc.backIDs[:0]
+			return false
 		}
 		sc.keep = c.selectNeighbors(w, g.spec.M, sc.buf, sc.keep)
 		ids := sc.ids[:0]
@@ -398,7 +410,6 @@ func (c *collection) insert(n uint32, sc *scratch) {
 			ids = c.withInflight(&p, sc, ids, n, l)
 		}
 		sc.ids = ids
-		c.link(n, ids, l, maxM, sc)
 		sc.back = append(sc.back, backLink{l, len(ids)})
 		sc.backIDs = append(sc.backIDs, ids...)
 		sc.eps = append(sc.eps[:0], w...)
@@ -408,8 +419,17 @@ func (c *collection) insert(n uint32, sc *scratch) {
 	// goroutine the order changes nothing, a layer's links serving only
 	// that layer's search). Made as each layer was linked, they cost
 	// parallel builds recall (link.go).
-	sc.one = append(sc.one[:0], n)
 	off := 0
+	for _, b := range sc.back {
+		maxM := g.spec.M
+		if b.l == 0 {
+			maxM = g.m0
+		}
+		c.link(n, sc.backIDs[off:off+b.k], b.l, maxM, sc)
+		off += b.k
+	}
+	sc.one = append(sc.one[:0], n)
+	off = 0
 	for _, b := range sc.back {
 		maxM := g.spec.M
 		if b.l == 0 {
@@ -426,6 +446,7 @@ func (c *collection) insert(n uint32, sc *scratch) {
 		g.entry, g.top = n, lvl
 		g.entryMu.Unlock()
 	}
+	return true
 }
 
 func (g *graph) entryPoint() (uint32, int) {

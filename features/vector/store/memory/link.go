@@ -42,27 +42,30 @@ const lockStripes = 4096
 // goroutine's start is not worth it (an insert costs 0.1-1 ms).
 const minParallel = 16
 
-// linkFirst links the k oldest unlinked nodes (fewer when fewer wait).
-func (c *collection) linkFirst(k int) {
+// linkFirst links the k oldest unlinked nodes (fewer when fewer wait, or
+// when an insert yields: see linkNodes).
+func (c *collection) linkFirst(k int, yield *atomic.Int32) {
 	g := c.g
 	k = min(k, len(g.pending))
-	c.linkNodes(g.pending[:k])
-	g.pending = g.pending[k:]
+	done := c.linkNodes(g.pending[:k], yield)
+	g.pending = g.pending[done:]
 	if len(g.pending) == 0 {
 		g.pending = nil // let the drained queue's array go
 	}
 }
 
 // linkPending links every unlinked node.
-func (c *collection) linkPending() { c.linkFirst(len(c.g.pending)) }
+func (c *collection) linkPending() { c.linkFirst(len(c.g.pending), nil) }
 
 // linkNodes links nodes (made by newNode, in pending; the dead ones are
-// skipped), on up to GOMAXPROCS goroutines, and returns when all are
-// linked. The caller holds the index's write lock.
-func (c *collection) linkNodes(nodes []uint32) {
+// skipped), on up to GOMAXPROCS goroutines, and returns how many of them
+// (a prefix) it linked: all, unless yield is given (one goroutine only)
+// and goes above 0 during an insert, which then gives up before it writes
+// anything (insert). The caller holds the index's write lock.
+func (c *collection) linkNodes(nodes []uint32, yield *atomic.Int32) (done int) {
 	g := c.g
 	defer func() {
-		for _, n := range nodes {
+		for _, n := range nodes[:done] {
 			if g.waiting[n] {
 				g.waiting[n] = false
 				g.nwait--
@@ -70,15 +73,17 @@ func (c *collection) linkNodes(nodes []uint32) {
 		}
 	}()
 	workers := min(runtime.GOMAXPROCS(0), len(nodes)/(minParallel/2))
-	if len(nodes) < minParallel || workers < 2 {
+	if len(nodes) < minParallel || workers < 2 || yield != nil {
 		sc := g.getScratch(c.size)
 		defer g.scratch.Put(sc)
-		for _, n := range nodes {
-			if g.pos[n] >= 0 { // a node replaced before its turn is dead unlinked
-				c.insert(n, sc)
+		sc.yield, sc.yielded = yield, false
+		defer func() { sc.yield = nil }()
+		for i, n := range nodes {
+			if g.pos[n] >= 0 && !c.insert(n, sc) { // a node replaced before its turn is dead unlinked
+				return i
 			}
 		}
-		return
+		return len(nodes)
 	}
 	if g.locks == nil {
 		g.locks = new([lockStripes]sync.Mutex)
@@ -126,6 +131,7 @@ func (c *collection) linkNodes(nodes []uint32) {
 	if failed != nil {
 		panic(fmt.Sprintf("vector index: parallel graph insert: %v", failed))
 	}
+	return len(nodes)
 }
 
 // withInflight adds to ids, the neighbours chosen for node n on layer l,

@@ -74,18 +74,29 @@ type linker struct {
 	gate    sync.Mutex
 	idle    *sync.Cond // on gate
 	waiters int
+	// wanting mirrors waiters for the linker's inserts, which read it
+	// lock-free and give up their node while it is above 0 (insert)
+	wanting atomic.Int32
 }
 
 // lockWrite and lockRead take the index's lock for a change or a search,
 // ahead of the linker.
-func (x *Index) lockWrite() {
+func (x *Index) lockWrite() { x.ahead(x.mu.Lock) }
+
+// lockPlan is the read lock a change is checked under (Plan*): a change
+// as well, ahead of the linker.
+func (x *Index) lockPlan() { x.ahead(x.mu.RLock) }
+
+func (x *Index) ahead(lock func()) {
 	x.lk.asks.Add(1)
 	x.lk.gate.Lock()
 	x.lk.waiters++
+	x.lk.wanting.Add(1)
 	x.lk.gate.Unlock()
-	x.mu.Lock()
+	lock()
 	x.lk.gate.Lock()
 	x.lk.waiters--
+	x.lk.wanting.Add(-1)
 	if x.lk.waiters == 0 {
 		x.lk.idle.Broadcast()
 	}
@@ -141,11 +152,13 @@ func (x *Index) runLinker() {
 			x.mu.Unlock()
 			return
 		}
-		k := linkChunk
+		// a chunk on all cores while nothing else came since the last
+		// began; else one node, which gives up when a change comes
+		k, yield := linkChunk, (*atomic.Int32)(nil)
 		if a := x.lk.asks.Load(); a != x.lk.seen {
-			k, x.lk.seen = 1, a
+			k, yield, x.lk.seen = 1, &x.lk.wanting, a
 		}
-		c.linkFirst(k)
+		c.linkFirst(k, yield)
 		if len(c.g.pending) == 0 {
 			delete(x.lk.work, c)
 		}
@@ -184,7 +197,7 @@ func (x *Index) bound(c *collection, before int) {
 	}
 	limit := max(x.lim.MaxUnlinked, before)
 	for c.g.nwait > limit {
-		c.linkFirst(c.g.nwait - limit)
+		c.linkFirst(c.g.nwait-limit, nil)
 	}
 }
 

@@ -90,7 +90,7 @@ func TestUnlinkedSearchedExactly(t *testing.T) {
 			}
 			x.mu.Lock()
 			c := x.cols["h"]
-			c.linkFirst(n / 2)
+			c.linkFirst(n/2, nil)
 			unlinked := map[uint64]bool{}
 			for _, nd := range c.g.pending {
 				if at := c.g.pos[nd]; at >= 0 {
@@ -504,7 +504,7 @@ func TestGraphFileUnlinked(t *testing.T) {
 	const n, dim = 1500, 16
 	x, flat, _ := unlinkedPair(t, n, dim, store.Dot, 131)
 	x.mu.Lock()
-	x.cols["h"].linkFirst(700)
+	x.cols["h"].linkFirst(700, nil)
 	x.mu.Unlock()
 	x.DeletePoints(ctx, "h", []store.ID{{Num: 5}, {Num: 1400}}) // one linked, one not (in insert order)
 	flat.DeletePoints(ctx, "h", []store.ID{{Num: 5}, {Num: 1400}})
