@@ -203,7 +203,7 @@ func (g *graph) getScratch(dim int) *scratch {
 	if len(sc.buf) != dim {
 		sc.buf, sc.buf2 = make([]float32, dim), make([]float32, dim)
 	}
-	sc.lk = nil
+	sc.lk, sc.yield, sc.yielded = nil, nil, false
 	return sc
 }
 

@@ -77,7 +77,7 @@ func (c *collection) linkNodes(nodes []uint32, yield *atomic.Int32) (done int) {
 		sc := g.getScratch(c.size)
 		defer g.scratch.Put(sc)
 		sc.yield, sc.yielded = yield, false
-		defer func() { sc.yield = nil }()
+		defer func() { sc.yield, sc.yielded = nil, false }()
 		for i, n := range nodes {
 			if g.pos[n] >= 0 && !c.insert(n, sc) { // a node replaced before its turn is dead unlinked
 				return i

@@ -494,6 +494,9 @@ func TestLinkerRacesSearches(t *testing.T) {
 	}
 	x.mu.RLock()
 	checkGraph(t, x.cols["h"])
+	if u := checkLinks(t, x.cols["h"]); u > n/500 {
+		t.Errorf("%d live nodes unreachable once all were linked", u)
+	}
 	x.mu.RUnlock()
 }
 
@@ -569,5 +572,35 @@ func TestGraphFileUnlinked(t *testing.T) {
 	v1 = binary.LittleEndian.AppendUint32(v1, crc32.Checksum(v1, graphCRC))
 	if gs, err := DecodeGraphs(v1); err != nil || gs.cols["h"].g.nwait != 0 {
 		t.Fatalf("version 1 file: %v", err)
+	}
+}
+
+// TestLinkerInsertYields: a linker's one-node insert gives up, writing
+// nothing, while a change waits for the lock, and links once none does.
+func TestLinkerInsertYields(t *testing.T) {
+	x, _, _ := unlinkedPair(t, 400, 8, store.Cosine, 141)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c := x.cols["h"]
+	before := fmt.Sprint(c.g.links0, c.g.pending)
+	x.lk.wanting.Store(1)
+	c.linkFirst(1, &x.lk.wanting)
+	if after := fmt.Sprint(c.g.links0, c.g.pending); after != before || c.g.nwait != 399 {
+		t.Fatalf("the insert did not give up: %d waiting", c.g.nwait)
+	}
+	x.lk.wanting.Store(0)
+	c.linkFirst(1, &x.lk.wanting)
+	if c.g.nwait != 398 {
+		t.Fatalf("%d waiting after one was linked, want 398", c.g.nwait)
+	}
+	// the scratch an insert gave up in links fully afterwards (it once
+	// kept giving up, and the nodes it left were counted linked)
+	x.lk.wanting.Store(1)
+	c.linkFirst(1, &x.lk.wanting)
+	x.lk.wanting.Store(0)
+	c.linkPending()
+	checkGraph(t, c)
+	if u := checkLinks(t, c); c.g.nwait != 0 || u > 2 {
+		t.Fatalf("%d waiting, %d of 400 unreachable after linking all", c.g.nwait, u)
 	}
 }
