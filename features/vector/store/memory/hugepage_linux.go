@@ -1,3 +1,6 @@
+// The storage's huge-page advice (growCap, storage.go); hugepage_other.go
+// is the no-op elsewhere.
+
 package memory
 
 import (

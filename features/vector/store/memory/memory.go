@@ -6,10 +6,9 @@
 // it (Plan*) and its application (Commit).
 //
 // Files: memory.go the index and its reads by id; change.go the write path
-// (checks, bounds, apply); storage.go a collection's contiguous storage
-// (hugepage_*.go: the huge-page advice for it on Linux); search.go the
-// exact scan; quant.go the int8 codes; hnsw*.go the graph index;
-// graphfile.go its file.
+// (checks, bounds, apply); storage.go a collection's contiguous storage;
+// search.go the exact scan; quant.go the int8 codes; hnsw*.go the graph
+// index; graphfile.go its file.
 package memory
 
 import (
