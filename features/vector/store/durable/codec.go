@@ -152,8 +152,15 @@ func (d *decoder) id() store.ID {
 	return store.ID{Num: d.u64()}
 }
 
+// vectorSpace hands the decoder of an upsert of collection the room its
+// vectors are decoded into (see memory.Index.Spare); nil or too short, the
+// decoder allocates.
+type vectorSpace func(collection string) []float32
+
 // decodeBody returns the record's lsn and its change (nil for kindEnd).
-func decodeBody(body []byte) (uint64, *memory.Op, error) {
+// An upsert's vectors are decoded into space's room while it lasts (space
+// may be nil).
+func decodeBody(body []byte, space vectorSpace) (uint64, *memory.Op, error) {
 	d := &decoder{b: body}
 	lsn := d.u64()
 	kind := d.u8()
@@ -182,6 +189,9 @@ func decodeBody(body []byte) (uint64, *memory.Op, error) {
 		}
 		op.Points = make([]memory.Record, n)
 		var slab []float32 // the record's vectors in one allocation
+		if space != nil {
+			slab = space(op.Collection)
+		}
 		for i := range op.Points {
 			p := &op.Points[i]
 			p.ID = d.id()
@@ -238,7 +248,7 @@ func (e *tailError) Error() string {
 // returns the end offset of the last good record; a damaged record ends the
 // reading with a *tailError, an error from fn ends it with that error
 // (naming the record's offset).
-func readRecords(r io.Reader, magic string, fn func(lsn uint64, op *memory.Op) error) (int64, error) {
+func readRecords(r io.Reader, magic string, space vectorSpace, fn func(lsn uint64, op *memory.Op) error) (int64, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	head := make([]byte, len(magic))
 	if n, err := io.ReadFull(br, head); err != nil {
@@ -250,7 +260,7 @@ func readRecords(r io.Reader, magic string, fn func(lsn uint64, op *memory.Op) e
 	if string(head) != magic {
 		return 0, fmt.Errorf("not a vector store file (bad magic %q at offset 0)", head)
 	}
-	return readFrames(br, int64(len(magic)), func(off, _ int64, lsn uint64, op *memory.Op) error {
+	return readFrames(br, int64(len(magic)), space, func(off, _ int64, lsn uint64, op *memory.Op) error {
 		if err := fn(lsn, op); err != nil {
 			return fmt.Errorf("record at offset %d: %w", off, err)
 		}
@@ -261,7 +271,7 @@ func readRecords(r io.Reader, magic string, fn func(lsn uint64, op *memory.Op) e
 // readFrames reads the records of br, which starts at offset off of its
 // file, calling fn with each one's offset and framed length; the rest is as
 // readRecords.
-func readFrames(br *bufio.Reader, off int64, fn func(off, n int64, lsn uint64, op *memory.Op) error) (int64, error) {
+func readFrames(br *bufio.Reader, off int64, space vectorSpace, fn func(off, n int64, lsn uint64, op *memory.Op) error) (int64, error) {
 	var frame [frameLen]byte
 	var body []byte
 	for {
@@ -292,7 +302,7 @@ func readFrames(br *bufio.Reader, off int64, fn func(off, n int64, lsn uint64, o
 		if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(frame[4:]) {
 			return off, &tailError{off, "corrupt: checksum mismatch"}
 		}
-		lsn, op, err := decodeBody(body)
+		lsn, op, err := decodeBody(body, space)
 		if err != nil {
 			return off, &tailError{off, "corrupt: " + err.Error()}
 		}
@@ -343,7 +353,7 @@ func nextRecord(r io.ReaderAt, from, end int64, plausible func(lsn uint64, kind 
 			if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(win[i+4:]) {
 				continue
 			}
-			if lsn, _, err := decodeBody(body); err == nil {
+			if lsn, _, err := decodeBody(body, nil); err == nil {
 				return at, lsn, true, nil
 			}
 		}

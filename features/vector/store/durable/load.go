@@ -62,7 +62,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			snapBytes = st.Size()
 		}
 		ended := false
-		end, rerr := readRecords(f, snapMagic, func(lsn uint64, op *memory.Op) error {
+		end, rerr := readRecords(f, snapMagic, s.index.Spare, func(lsn uint64, op *memory.Op) error {
 			if ended {
 				return errors.New("records after the end record")
 			}
@@ -123,7 +123,7 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			return fmt.Errorf("vector log %s cannot be read: %w", path, err)
 		}
 		lastRead := first - 1 // the lsn before a damaged record
-		end, rerr := readRecords(f, logMagic, func(lsn uint64, op *memory.Op) error {
+		end, rerr := readRecords(f, logMagic, s.index.Spare, func(lsn uint64, op *memory.Op) error {
 			lastRead = lsn
 			if lsn <= snapLSN {
 				return nil // already in the snapshot

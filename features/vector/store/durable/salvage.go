@@ -159,7 +159,7 @@ func salvageFile(ctx context.Context, path, magic string, rep *SalvageReport,
 			return fmt.Errorf("salvage stopped: %w", err)
 		}
 		br := bufio.NewReaderSize(io.NewSectionReader(f, off, size-off), 1<<20)
-		_, rerr := readFrames(br, off, func(at, n int64, lsn uint64, op *memory.Op) error {
+		_, rerr := readFrames(br, off, nil, func(at, n int64, lsn uint64, op *memory.Op) error {
 			fn(at, n, lsn, op)
 			return ctx.Err()
 		})

@@ -86,3 +86,84 @@ func BenchmarkInsert(b *testing.B) {
 		})
 	}
 }
+
+// TestSpareDecodedInPlace: a batch whose vectors were written into the
+// storage's spare room (as a reload decodes them) lands as a batch copied
+// from elsewhere does, with new points, replacements of held and of new
+// points mixed in (each copy moves a vector down within the room, never
+// over one not yet stored), in a flat and in an hnsw collection.
+func TestSpareDecodedInPlace(t *testing.T) {
+	for _, spec := range []store.IndexSpec{{Type: store.IndexFlat}, {Type: store.IndexHNSW, M: 8, EfConstruction: 32}} {
+		t.Run(spec.Type, func(t *testing.T) {
+			const dim = 4
+			x := New(lim(1000, 1))
+			if _, err := x.CreateIndexed(ctx, "c", dim, store.Dot, spec); err != nil {
+				t.Fatal(err)
+			}
+			vec := func(k int) []float32 { return []float32{float32(k), 1, float32(-k), 2} }
+			held := make([]store.Point, 5)
+			for i := range held {
+				held[i] = store.Point{ID: store.ID{Num: uint64(i)}, Vector: vec(i)}
+			}
+			if err := x.Upsert(ctx, "c", held); err != nil {
+				t.Fatal(err)
+			}
+			x.Reserve("c", 20)
+			if x.Spare("absent") != nil {
+				t.Fatal("room for an unknown collection")
+			}
+			// new 10, replace 2, new 11, replace 10 (new in this batch), new 12
+			ids := []uint64{10, 2, 11, 10, 12}
+			vals := []int{100, 102, 111, 110, 112}
+			room := x.Spare("c")
+			if len(room) < len(ids)*dim {
+				t.Fatalf("room for %d floats after Reserve", len(room))
+			}
+			op := &Op{Kind: OpUpsert, Collection: "c", Points: make([]Record, len(ids))}
+			for i, id := range ids {
+				v := room[i*dim : (i+1)*dim : (i+1)*dim]
+				copy(v, vec(vals[i]))
+				op.Points[i] = Record{ID: store.ID{Num: id}, Vector: v}
+			}
+			if err := x.Apply(op); err != nil {
+				t.Fatal(err)
+			}
+			want := map[uint64]int{0: 0, 1: 1, 2: 102, 3: 3, 4: 4, 10: 110, 11: 111, 12: 112}
+			if n := x.Len(); n != len(want) {
+				t.Fatalf("%d points, want %d", n, len(want))
+			}
+			for id, k := range want {
+				p, err := x.Get(ctx, "c", store.ID{Num: id})
+				if err != nil {
+					t.Fatal(id, err)
+				}
+				if fmt.Sprint(p.Vector) != fmt.Sprint(vec(k)) {
+					t.Fatalf("point %d: %v, want %v", id, p.Vector, vec(k))
+				}
+			}
+			// the int8 codes or the graph nodes were made from the vectors in place
+			hits, err := x.Search(ctx, "c", vec(1), len(want), nil)
+			if err != nil || len(hits) != len(want) {
+				t.Fatalf("search found %d of %d points: %v", len(hits), len(want), err)
+			}
+		})
+	}
+}
+
+// TestAdviseHuge: the advice changes no byte of a large slice and takes
+// small and empty ones.
+func TestAdviseHuge(t *testing.T) {
+	big := make([]float32, 3<<20)
+	for i := range big {
+		big[i] = float32(i)
+	}
+	adviseHuge(big)
+	adviseHuge(big[:0])
+	adviseHuge([]int8{1})
+	adviseHuge([]int32(nil))
+	for i, v := range big {
+		if v != float32(i) {
+			t.Fatalf("element %d changed to %v", i, v)
+		}
+	}
+}

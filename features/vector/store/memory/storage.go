@@ -73,6 +73,7 @@ func growCap[T any](s []T, n int) []T {
 		return s
 	}
 	out := make([]T, len(s), max(len(s)+n, cap(s)+cap(s)/4))
+	adviseHuge(out)
 	copy(out, s)
 	return out
 }
@@ -124,6 +125,25 @@ func (x *Index) Reserve(name string, n int) {
 	}
 }
 
+// Spare returns the storage of collection name past its last point (the
+// room Reserve or a batch's growth made; nil for an unknown collection),
+// so that a load can decode an upsert's vectors into place: put finds a
+// vector already where it would copy it and copies nothing, which saves a
+// copy and, at a reload's sizes, touching the decoded vectors' memory
+// (each fresh page's first touch is a fault, slow on the build machine's
+// VM). Only for a caller that is the index's one user, as a load is:
+// nothing but put writes this room, under the write lock, and nothing
+// reads it.
+func (x *Index) Spare(name string) []float32 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	c, ok := x.cols[name]
+	if !ok {
+		return nil
+	}
+	return c.vecs[len(c.vecs):cap(c.vecs)]
+}
+
 // put stores one point of a batch; in an HNSW collection its node is made
 // and left for the batch's linkPending.
 func (c *collection) put(r Record, p prepared, x *Index) {
@@ -147,7 +167,11 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 		return
 	}
 	c.pos[r.ID] = len(c.ids)
-	c.vecs = append(c.vecs, r.Vector...)
+	if n := len(c.vecs); cap(c.vecs)-n >= c.size && &c.vecs[:n+1][n] == &r.Vector[0] {
+		c.vecs = c.vecs[:n+c.size] // decoded into place (Spare)
+	} else {
+		c.vecs = append(c.vecs, r.Vector...)
+	}
 	c.norms = append(c.norms, norm(r.Vector))
 	c.ids = append(c.ids, r.ID)
 	c.payloads = append(c.payloads, r.Payload)
