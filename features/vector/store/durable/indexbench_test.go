@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -35,13 +36,17 @@ import (
 //	go test -run '^$' -bench BenchmarkIndexes -benchtime 1x -timeout 0 ./features/vector/store/durable -index.n 100000
 //
 // -index.once builds each index only once, durably, for sizes where an
-// HNSW build takes long (a million points).
+// HNSW build takes long (a million points); -index.keep DIR keeps the
+// durable store it built, so that the reopen can be run again alone:
+//
+//	go test -run TestReopenChild ./features/vector/store/durable -index.reopen DIR/clustered-hnsw-1000000
 var (
 	benchN        = flag.Int("index.n", 100_000, "BenchmarkIndexes: points per dataset")
 	benchQueries  = flag.Int("index.queries", 200, "BenchmarkIndexes: queries per dataset")
 	benchSets     = flag.String("index.sets", "random,clustered", "BenchmarkIndexes: datasets")
 	benchTypes    = flag.String("index.types", "flat,hnsw", "BenchmarkIndexes: indexes")
 	benchOnce     = flag.Bool("index.once", false, "BenchmarkIndexes: build each index once, in the durable store (build time then counts its log writes and fsyncs), instead of in memory and then again durably")
+	benchKeep     = flag.String("index.keep", "", "BenchmarkIndexes: build the durable store in DIR/SET-INDEX-N (which must not exist) and keep it, so that its reopen can be measured again: go test -run TestReopenChild -index.reopen DIR/SET-INDEX-N")
 	reopenDir     = flag.String("index.reopen", "", "internal: the child process of BenchmarkIndexes reopens this directory")
 	benchUnlinked = flag.Int("index.unlinked", memory.DefaultMaxUnlinked, "BenchmarkIndexes: the bound of unlinked hnsw points (VECTOR_HNSW_MAX_UNLINKED)")
 	reopenProf    = flag.String("index.reopenprofile", "", "BenchmarkIndexes: the reopen child writes a CPU profile to this file (the last reopen's)")
@@ -158,6 +163,17 @@ func BenchmarkIndexes(b *testing.B) {
 				var x searcher
 				var s *Store
 				dir := b.TempDir()
+				if *benchKeep != "" {
+					dir = filepath.Join(*benchKeep, fmt.Sprintf("%s-%s-%d", set, typ, *benchN))
+					// a kept directory is never built into twice: its figures
+					// would mix two builds
+					if err := os.MkdirAll(*benchKeep, 0o755); err != nil {
+						b.Fatal(err)
+					}
+					if err := os.Mkdir(dir, 0o755); err != nil {
+						b.Fatalf("-index.keep: %v", err)
+					}
+				}
 				start := time.Now()
 				if *benchOnce {
 					s = durableBuild(b, dir, lim, spec, vecs)
