@@ -7,9 +7,10 @@
 //
 // Files: memory.go the index and its reads by id; change.go the write path
 // (checks, bounds, apply); storage.go a collection's contiguous storage,
-// hugepage_*.go its huge-page advice; search.go the exact scan; quant.go the int8 codes; hnsw*.go the graph
-// index; link.go parallel graph inserts; linker.go the background linking
-// of upserted points; graphfile.go the graph's file.
+// hugepage_*.go its huge-page advice; search.go the exact scan; quant.go
+// the int8 codes; hnsw*.go the graph index; link.go parallel graph
+// inserts; linker.go the background linking of upserted points;
+// graphfile.go the graph's file.
 package memory
 
 import (
