@@ -51,9 +51,12 @@ run: lean
 # with apt-get) when missing; then vet, the race-enabled tests, and the rest.
 # TEST_STRICT=1 (internal/testkit/testtool): a test whose tool is missing fails
 # instead of skipping, so nothing is skipped silently here or in CI.
+# Vetting for Windows too catches a Unix-only call in a test here rather
+# than in ci.yml's Windows job (which vets every package).
 test:
 	./scripts/test-deps.sh
 	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
 	TEST_STRICT=1 $(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) test-deploy
 

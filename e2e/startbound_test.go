@@ -1,3 +1,8 @@
+//go:build unix
+
+// A blocked start is made with a named pipe and ended with SIGTERM and
+// SIGINT: Unix only (the Windows job of ci.yml vets every package).
+
 package e2e
 
 import (

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime/debug"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/advanced-backend/advanced-backend/internal/httpapi"
 	"github.com/advanced-backend/advanced-backend/internal/service"
 	"github.com/advanced-backend/advanced-backend/internal/testkit/grouptest"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/proccpu"
 )
 
 // instantUpstream is an in-process OpenAI-compatible upstream that answers
@@ -104,7 +104,7 @@ func benchPost(b *testing.B, h http.Handler, tok, path string) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := proccpu.Used()
 	for b.Loop() {
 		run()
 	}
@@ -143,7 +143,7 @@ func BenchmarkV1UpstreamAlone(b *testing.B) {
 	u := instantUpstream{benchAnswer}
 	req := httptest.NewRequest("POST", "http://upstream.invalid/v1/chat/completions", nil)
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := proccpu.Used()
 	for b.Loop() {
 		resp, _ := u.RoundTrip(req)
 		_, _ = io.Copy(io.Discard, resp.Body)
@@ -151,19 +151,9 @@ func BenchmarkV1UpstreamAlone(b *testing.B) {
 	reportCPU(b, cpu0)
 }
 
-// processCPU is the process's user+system CPU time. On a machine shared
-// with other work, CPU time per request is a steadier measure of the
-// gateway's cost than wall time (which includes waiting for a core); it
-// includes the background work the requests cause (GC, latency ingestion).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func reportCPU(b *testing.B, since time.Duration) {
 	if b.N > 0 {
-		b.ReportMetric(float64(processCPU()-since)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(proccpu.Used()-since)/float64(b.N), "cpu-ns/op")
 	}
 }
 

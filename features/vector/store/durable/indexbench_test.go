@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
 	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
+	"github.com/advanced-backend/advanced-backend/internal/testkit/proccpu"
 )
 
 // BenchmarkIndexes is the index benchmark of BUILD.md: for each dataset
@@ -398,7 +398,7 @@ func TestReopenChild(t *testing.T) {
 	}
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	cpu0 := processCPU()
+	cpu0 := proccpu.Used()
 	start := time.Now()
 	s, err := Open(ctx, Options{Dir: *reopenDir, Limits: memory.Limits{MaxPoints: 1 << 30, MaxCollections: 4, MaxBytes: 1 << 40, MaxPayloadBytes: 1 << 16, MaxPayloadDepth: 8}})
 	if err != nil {
@@ -410,7 +410,7 @@ func TestReopenChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
-	cpu := processCPU() - cpu0
+	cpu := (proccpu.Used() - cpu0).Seconds()
 	runtime.GC()
 	runtime.ReadMemStats(&m1)
 	rep := childReport{TookMS: float64(took.Microseconds()) / 1000, CPUMS: cpu * 1000, Points: s.Len(),
@@ -418,20 +418,4 @@ func TestReopenChild(t *testing.T) {
 	b, _ := json.Marshal(rep)
 	fmt.Printf("REOPEN %s\n", b)
 	s.Close()
-}
-
-// cpuSeconds is the CPU time the process has used running Go code and its
-// garbage collector, as the runtime estimates it. The runtime adds to
-// these figures at the end of a garbage collection, so a reopen that runs
-// none reads almost nothing here: processCPU asks the kernel where it can.
-func cpuSeconds() float64 {
-	ms := []metrics.Sample{{Name: "/cpu/classes/user:cpu-seconds"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
-	metrics.Read(ms)
-	t := 0.0
-	for _, m := range ms {
-		if m.Value.Kind() == metrics.KindFloat64 {
-			t += m.Value.Float64()
-		}
-	}
-	return t
 }
