@@ -593,10 +593,7 @@ func (c *collection) unlinkedCands(s *search, p *probe, f store.Filter, cands []
 	if g.nwait == 0 {
 		return cands
 	}
-	from := len(cands)
-	lows := make([]float64, 0, s.limit)
-	floor := math.Inf(-1)
-	pruneAt := max(1024, 4*s.limit)
+	k := newKeeper(cands, s.limit)
 	for _, n := range g.pending {
 		at := int(g.pos[n])
 		if at < 0 || (len(f) > 0 && !match(f, c.scalars[at])) {
@@ -604,27 +601,11 @@ func (c *collection) unlinkedCands(s *search, p *probe, f store.Filter, cands []
 		}
 		sim := c.sim(p, n)
 		b := c.f32Bound(s.qn, c.norms[at])
-		lo, hi := sim-b, sim+b
-		if hi < floor {
-			continue
-		}
-		cands = append(cands, cand{at, hi})
-		if len(lows) < s.limit {
-			lows = append(lows, lo)
-			floatUp(lows, len(lows)-1)
-		} else if lo > lows[0] {
-			lows[0] = lo
-			floatDown(lows, 0)
-		}
-		if len(lows) == s.limit {
-			floor = lows[0]
-		}
-		if len(cands)-from >= pruneAt {
-			cands = append(cands[:from], prune(cands[from:], floor)...)
-			pruneAt = max(pruneAt, 2*(len(cands)-from))
+		if sim+b >= k.floor {
+			k.add(at, sim-b, sim+b)
 		}
 	}
-	return append(cands[:from], prune(cands[from:], floor)...)
+	return k.done()
 }
 
 // f32Bound bounds the error of sim for a live point of norm xn against a

@@ -109,36 +109,58 @@ func (c *collection) candidates(s *search, f store.Filter) []cand {
 		}
 		return cands
 	}
-	// lows keeps the best limit lower bounds, worst at the root: once full,
-	// its root is a floor under the limit-th best score
-	lows := make([]float64, 0, s.limit)
-	floor := math.Inf(-1)
-	pruneAt := max(1024, 4*s.limit)
+	k := newKeeper(nil, s.limit)
 	for i := range c.ids {
 		if len(f) > 0 && !match(f, c.scalars[i]) {
 			continue
 		}
-		lo, hi := c.bounds(s, i, i)
-		if hi < floor {
-			continue
-		}
-		cands = append(cands, cand{i, hi})
-		if len(lows) < s.limit {
-			lows = append(lows, lo)
-			floatUp(lows, len(lows)-1)
-		} else if lo > lows[0] {
-			lows[0] = lo
-			floatDown(lows, 0)
-		}
-		if len(lows) == s.limit {
-			floor = lows[0]
-		}
-		if len(cands) >= pruneAt {
-			cands = prune(cands, floor)
-			pruneAt = max(pruneAt, 2*len(cands))
+		if lo, hi := c.bounds(s, i, i); hi >= k.floor {
+			k.add(i, lo, hi)
 		}
 	}
-	return prune(cands, floor)
+	return k.done()
+}
+
+// keeper keeps the candidates that may be among the best limit: each
+// whose upper bound reaches the limit-th best lower bound seen (the
+// floor; the caller skips what falls under it before calling add). lows
+// keeps the best limit lower bounds, worst at the root: once full, its
+// root is the floor. Candidates are appended to cands past from (what the
+// caller had there stays).
+type keeper struct {
+	cands       []cand
+	from, limit int
+	lows        []float64
+	floor       float64
+	pruneAt     int
+}
+
+func newKeeper(cands []cand, limit int) keeper {
+	return keeper{cands: cands, from: len(cands), limit: limit, lows: make([]float64, 0, limit),
+		floor: math.Inf(-1), pruneAt: max(1024, 4*limit)}
+}
+
+func (k *keeper) add(i int, lo, hi float64) {
+	k.cands = append(k.cands, cand{i, hi})
+	if len(k.lows) < k.limit {
+		k.lows = append(k.lows, lo)
+		floatUp(k.lows, len(k.lows)-1)
+	} else if lo > k.lows[0] {
+		k.lows[0] = lo
+		floatDown(k.lows, 0)
+	}
+	if len(k.lows) == k.limit {
+		k.floor = k.lows[0]
+	}
+	if n := len(k.cands) - k.from; n >= k.pruneAt {
+		k.cands = append(k.cands[:k.from], prune(k.cands[k.from:], k.floor)...)
+		k.pruneAt = max(k.pruneAt, 2*(len(k.cands)-k.from))
+	}
+}
+
+// done returns cands with the kept candidates appended.
+func (k *keeper) done() []cand {
+	return append(k.cands[:k.from], prune(k.cands[k.from:], k.floor)...)
 }
 
 func prune(cands []cand, floor float64) []cand {
