@@ -290,12 +290,7 @@ func TestGraphFileRoundTrip(t *testing.T) {
 	x.CreateIndexed(ctx, "h", dim, store.Dot, hnswSpec)
 	fillIndex(t, x, "h", vecs)
 	x.DeletePoints(ctx, "h", []store.ID{{Num: 5}, {Num: 77}})
-	var buf bytes.Buffer
-	crc := crc32.New(graphCRC)
-	if err := x.WriteGraphs(io.MultiWriter(&buf, crc), func() uint64 { return 42 }); err != nil {
-		t.Fatal(err)
-	}
-	data := binary.LittleEndian.AppendUint32(buf.Bytes(), crc.Sum32())
+	data := graphFile(t, x, 42)
 	gs, err := DecodeGraphs(data)
 	if err != nil || gs.Stamp != 42 {
 		t.Fatalf("decode: %v", err)
@@ -444,4 +439,16 @@ func TestHNSWRecallMatchesHnswlib(t *testing.T) {
 			t.Errorf("recall@10 %.3f at ef %d, want >= %.3f (hnswlib's less 0.04)", rc, c.ef, c.reference-0.04)
 		}
 	}
+}
+
+// graphFile is x's graphs as the durable store writes them: WriteGraphs'
+// bytes, then their CRC.
+func graphFile(t *testing.T, x *Index, stamp uint64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	crc := crc32.New(graphCRC)
+	if err := x.WriteGraphs(io.MultiWriter(&buf, crc), func() uint64 { return stamp }); err != nil {
+		t.Fatal(err)
+	}
+	return binary.LittleEndian.AppendUint32(buf.Bytes(), crc.Sum32())
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"maps"
 	"math/rand/v2"
 	"sync"
@@ -511,12 +510,7 @@ func TestGraphFileUnlinked(t *testing.T) {
 	x.mu.Unlock()
 	x.DeletePoints(ctx, "h", []store.ID{{Num: 5}, {Num: 1400}}) // one linked, one not (in insert order)
 	flat.DeletePoints(ctx, "h", []store.ID{{Num: 5}, {Num: 1400}})
-	var buf bytes.Buffer
-	crc := crc32.New(graphCRC)
-	if err := x.WriteGraphs(io.MultiWriter(&buf, crc), func() uint64 { return 7 }); err != nil {
-		t.Fatal(err)
-	}
-	data := binary.LittleEndian.AppendUint32(buf.Bytes(), crc.Sum32())
+	data := graphFile(t, x, 7)
 	gs, err := DecodeGraphs(data)
 	if err != nil {
 		t.Fatal(err)
@@ -557,7 +551,7 @@ func TestGraphFileUnlinked(t *testing.T) {
 	y.mu.Lock()
 	y.cols["h"].linkPending()
 	y.mu.Unlock()
-	buf.Reset()
+	var buf bytes.Buffer
 	if err := y.WriteGraphs(&buf, func() uint64 { return 1 }); err != nil {
 		t.Fatal(err)
 	}
