@@ -22,67 +22,77 @@ import (
 // BenchmarkUpsertRoute: the points route over loopback HTTP, one client,
 // batches of 100 points of dimension 384 with a small payload, bodies
 // encoded before the clock starts; vectors as JSON numbers and as base64
-// float32s. points/s is the throughput; dir ":memory:" leaves fsync out,
-// a data directory keeps it in.
+// float32s; into a flat and an hnsw collection (m 16, ef_construction
+// 200: its points are linked in the background, up to
+// VECTOR_HNSW_MAX_UNLINKED, 20,000 by default, acknowledged unlinked).
+// points/s is the throughput; dir ":memory:" leaves fsync out, a data
+// directory keeps it in. The ids repeat after 200 batches (20,000 points):
+// later batches replace points.
 func BenchmarkUpsertRoute(b *testing.B) {
-	for _, durable := range []bool{false, true} {
-		for _, form := range []string{"json", "base64"} {
-			b.Run(fmt.Sprintf("durable=%v/%s", durable, form), func(b *testing.B) {
-				dir := ":memory:"
-				if durable {
-					dir = b.TempDir()
-				}
-				env := map[string]string{"VECTOR_DATA_DIR": dir, "VECTOR_MEMORY_MAX_POINTS": "10000000", "VECTOR_MEMORY_MAX_BYTES": "68719476736"}
-				cfg := grouptest.Config(b, "vector", Settings(), env)
-				h, _ := grouptest.Host(cfg, "vector")
-				f := newFeature(cfg.Group("vector"))
-				h.Phase, h.Metrics = phase.New(nil), grouptest.Metrics(prometheus.NewRegistry())
-				base := grouptest.Mount(b, f, h) + "/api/v2/vector/collections/c"
-				grouptest.Start(b, f)
-				post := func(method, url, body string) {
-					req, _ := http.NewRequest(method, url, strings.NewReader(body))
-					req.Header.Set("Content-Type", "application/json")
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						b.Fatal(err)
+	for _, index := range []string{"flat", "hnsw"} {
+		for _, durable := range []bool{false, true} {
+			for _, form := range []string{"json", "base64"} {
+				b.Run(fmt.Sprintf("%s/durable=%v/%s", index, durable, form), func(b *testing.B) {
+					dir := ":memory:"
+					if durable {
+						dir = b.TempDir()
 					}
-					out, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode/100 != 2 {
-						b.Fatalf("%s: %d %s", url, resp.StatusCode, out)
+					env := map[string]string{"VECTOR_DATA_DIR": dir, "VECTOR_MEMORY_MAX_POINTS": "10000000", "VECTOR_MEMORY_MAX_BYTES": "68719476736"}
+					cfg := grouptest.Config(b, "vector", Settings(), env)
+					h, _ := grouptest.Host(cfg, "vector")
+					f := newFeature(cfg.Group("vector"))
+					h.Phase, h.Metrics = phase.New(nil), grouptest.Metrics(prometheus.NewRegistry())
+					base := grouptest.Mount(b, f, h) + "/api/v2/vector/collections/c"
+					grouptest.Start(b, f)
+					post := func(method, url, body string) {
+						req, _ := http.NewRequest(method, url, strings.NewReader(body))
+						req.Header.Set("Content-Type", "application/json")
+						resp, err := http.DefaultClient.Do(req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						out, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode/100 != 2 {
+							b.Fatalf("%s: %d %s", url, resp.StatusCode, out)
+						}
 					}
-				}
-				post("PUT", base, `{"size":384,"distance":"cosine"}`)
-				r := rand.New(rand.NewPCG(9, 9))
-				bodies := make([]string, 50)
-				for i := range bodies {
-					var sb bytes.Buffer
-					sb.WriteByte('[')
-					for j := 0; j < 100; j++ {
-						v := make([]float32, 384)
-						for k := range v {
-							v[k] = float32(r.NormFloat64())
-						}
-						if j > 0 {
-							sb.WriteByte(',')
-						}
-						vec := fmt.Sprint(v)
-						vec = "[" + strings.ReplaceAll(vec[1:len(vec)-1], " ", ",") + "]"
-						if form == "base64" {
-							vec = `"` + b64(v) + `"`
-						}
-						fmt.Fprintf(&sb, `{"id":%d,"vector":%s,"payload":{"n":%d,"tag":"t%d"}}`, i*100+j, vec, j, j%3)
+					spec := ""
+					if index == "hnsw" {
+						spec = `,"index":{"type":"hnsw","m":16,"ef_construction":200}`
 					}
-					sb.WriteByte(']')
-					bodies[i] = sb.String()
-				}
-				b.SetBytes(int64(len(bodies[0])))
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					post("POST", base+"/points", bodies[i%len(bodies)])
-				}
-				b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "points/s")
-			})
+					post("PUT", base, `{"size":384,"distance":"cosine"`+spec+`}`)
+					r := rand.New(rand.NewPCG(9, 9))
+					bodies := make([]string, 200)
+					for i := range bodies {
+						var sb bytes.Buffer
+						sb.WriteByte('[')
+						for j := 0; j < 100; j++ {
+							v := make([]float32, 384)
+							for k := range v {
+								v[k] = float32(r.NormFloat64())
+							}
+							if j > 0 {
+								sb.WriteByte(',')
+							}
+							vec := fmt.Sprint(v)
+							vec = "[" + strings.ReplaceAll(vec[1:len(vec)-1], " ", ",") + "]"
+							if form == "base64" {
+								vec = `"` + b64(v) + `"`
+							}
+							fmt.Fprintf(&sb, `{"id":%d,"vector":%s,"payload":{"n":%d,"tag":"t%d"}}`, i*100+j, vec, j, j%3)
+						}
+						sb.WriteByte(']')
+						bodies[i] = sb.String()
+					}
+					b.SetBytes(int64(len(bodies[0])))
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						post("POST", base+"/points", bodies[i%len(bodies)])
+					}
+					b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "points/s")
+				})
+			}
 		}
 	}
 }

@@ -59,9 +59,12 @@ func (c *collection) linkPending() { c.linkFirst(len(c.g.pending), nil) }
 
 // linkNodes links nodes (made by newNode, in pending; the dead ones are
 // skipped), on up to GOMAXPROCS goroutines, and returns how many of them
-// (a prefix) it linked: all, unless yield is given (one goroutine only)
-// and goes above 0 during an insert, which then gives up before it writes
-// anything (insert). The caller holds the index's write lock.
+// (a prefix) it linked: all, unless yield is given and goes above 0 (a
+// change waits for the index's lock). Then on one goroutine the insert
+// under way gives up before it writes anything (insert); on several each
+// finishes the insert it has and takes no other, so what was linked is
+// still a prefix, and the change waits for one insert, not for the chunk.
+// The caller holds the index's write lock.
 func (c *collection) linkNodes(nodes []uint32, yield *atomic.Int32) (done int) {
 	g := c.g
 	defer func() {
@@ -73,7 +76,7 @@ func (c *collection) linkNodes(nodes []uint32, yield *atomic.Int32) (done int) {
 		}
 	}()
 	workers := min(runtime.GOMAXPROCS(0), len(nodes)/(minParallel/2))
-	if len(nodes) < minParallel || workers < 2 || yield != nil {
+	if len(nodes) < minParallel || workers < 2 {
 		sc := g.getScratch(c.size)
 		defer g.scratch.Put(sc)
 		sc.yield, sc.yielded = yield, false
@@ -113,6 +116,9 @@ func (c *collection) linkNodes(nodes []uint32, yield *atomic.Int32) (done int) {
 			sc.lk, sc.inflight, sc.slot = g.locks, inflight, w
 			defer func() { sc.lk, sc.inflight = nil, nil }()
 			for {
+				if yield != nil && yield.Load() > 0 {
+					return
+				}
 				i := next.Add(1) - 1
 				if i >= int64(len(nodes)) {
 					return
@@ -131,7 +137,8 @@ func (c *collection) linkNodes(nodes []uint32, yield *atomic.Int32) (done int) {
 	if failed != nil {
 		panic(fmt.Sprintf("vector index: parallel graph insert: %v", failed))
 	}
-	return len(nodes)
+	// every index taken was linked; none past them
+	return int(min(next.Load(), int64(len(nodes))))
 }
 
 // withInflight adds to ids, the neighbours chosen for node n on layer l,

@@ -41,13 +41,14 @@ const DefaultMaxUnlinked = 20_000
 // lock while nothing else asks for the index: at ef_construction 200 and
 // dimension 384 an insert costs 0.3-1 ms of a core here, so a chunk is
 // some tens of milliseconds, and the parallel link (link.go) has enough
-// nodes to share among the cores. While searches or changes come (any
-// since the last chunk began) it links one node at a time instead, so
-// that they wait for one insert at most, not for a chunk: a writer waits
-// for whatever chunk holds the lock when it comes, and a burst of upserts
-// would otherwise go at a chunk per batch. Measured at 5,000 x 384
-// (BenchmarkIndexes, load 7 on 2 cores): chunks of 64 throughout let
-// upserts of 100 through at 2,273 points/s.
+// nodes to share among the cores. A change that comes meanwhile stops the
+// chunk: its inserts under way finish, no other starts (linkNodes), so the
+// change waits for one insert, not for the chunk (a client sending batches
+// one after another, each arriving while a chunk had begun in the gap
+// between them, went at 1,000-1,350 points/s over HTTP when it waited for
+// the chunks). While searches or changes come (any since the last chunk
+// began) it links one node at a time instead, so that a search, which
+// does not stop a chunk, waits for one insert at most.
 const linkChunk = 64
 
 // linker is the Index's background linking, guarded by the Index's mu.
@@ -153,12 +154,14 @@ func (x *Index) runLinker() {
 			return
 		}
 		// a chunk on all cores while nothing else came since the last
-		// began; else one node, which gives up when a change comes
-		k, yield := linkChunk, (*atomic.Int32)(nil)
+		// began; else one node. Either stops when a change comes: the
+		// node's insert gives up, a chunk's inserts under way finish
+		// (linkNodes)
+		k := linkChunk
 		if a := x.lk.asks.Load(); a != x.lk.seen {
-			k, yield, x.lk.seen = 1, &x.lk.wanting, a
+			k, x.lk.seen = 1, a
 		}
-		c.linkFirst(k, yield)
+		c.linkFirst(k, &x.lk.wanting)
 		if len(c.g.pending) == 0 {
 			delete(x.lk.work, c)
 		}

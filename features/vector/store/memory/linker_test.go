@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -592,6 +593,33 @@ func TestLinkerInsertYields(t *testing.T) {
 	x.lk.wanting.Store(1)
 	c.linkFirst(1, &x.lk.wanting)
 	x.lk.wanting.Store(0)
+	c.linkPending()
+	checkGraph(t, c)
+	if u := checkLinks(t, c); c.g.nwait != 0 || u > 2 {
+		t.Fatalf("%d waiting, %d of 400 unreachable after linking all", c.g.nwait, u)
+	}
+}
+
+// TestLinkerChunkStops: a chunk linked in parallel takes no insert once a
+// change waits for the lock (a client's next batch waited for whole chunks
+// before), and links whole once none waits.
+func TestLinkerChunkStops(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // the parallel path
+	x, _, _ := unlinkedPair(t, 400, 8, store.Cosine, 143)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c := x.cols["h"]
+	before := fmt.Sprint(c.g.links0, c.g.pending)
+	x.lk.wanting.Store(1)
+	c.linkFirst(linkChunk, &x.lk.wanting)
+	if after := fmt.Sprint(c.g.links0, c.g.pending); after != before || c.g.nwait != 399 {
+		t.Fatalf("the chunk went on while a change waited: %d waiting", c.g.nwait)
+	}
+	x.lk.wanting.Store(0)
+	c.linkFirst(linkChunk, &x.lk.wanting)
+	if want := 399 - linkChunk; c.g.nwait != want || len(c.g.pending) != want {
+		t.Fatalf("%d waiting (%d pending) after a chunk, want %d", c.g.nwait, len(c.g.pending), want)
+	}
 	c.linkPending()
 	checkGraph(t, c)
 	if u := checkLinks(t, c); c.g.nwait != 0 || u > 2 {
