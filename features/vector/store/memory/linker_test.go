@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/internal/waitfor"
 )
 
 // unlinkedPair is an HNSW collection whose linker is paused (its points
@@ -624,5 +625,33 @@ func TestLinkerChunkStops(t *testing.T) {
 	checkGraph(t, c)
 	if u := checkLinks(t, c); c.g.nwait != 0 || u > 2 {
 		t.Fatalf("%d waiting, %d of 400 unreachable after linking all", c.g.nwait, u)
+	}
+}
+
+// TestInfoStopsAChunk: Info, which the points route asks before each
+// upsert, counts as a change waiting for the lock, so a chunk being linked
+// stops for it (TestLinkerChunkStops) instead of making it wait.
+func TestInfoStopsAChunk(t *testing.T) {
+	x, _, _ := unlinkedPair(t, 50, 8, store.Cosine, 145)
+	x.mu.Lock() // as the linker holds it through a chunk
+	locked := true
+	defer func() {
+		if locked { // the test failed holding it
+			x.mu.Unlock()
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := x.Info(ctx, "h")
+		done <- err
+	}()
+	waitfor.True(t, 10*time.Second, "Info to be counted as waiting", func() bool { return x.lk.wanting.Load() == 1 })
+	x.mu.Unlock()
+	locked = false
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if w := x.lk.wanting.Load(); w != 0 {
+		t.Fatalf("%d still counted waiting after Info", w)
 	}
 }
