@@ -37,13 +37,7 @@ func BenchmarkUpsertRoute(b *testing.B) {
 					if durable {
 						dir = b.TempDir()
 					}
-					env := map[string]string{"VECTOR_DATA_DIR": dir, "VECTOR_MEMORY_MAX_POINTS": "10000000", "VECTOR_MEMORY_MAX_BYTES": "68719476736"}
-					cfg := grouptest.Config(b, "vector", Settings(), env)
-					h, _ := grouptest.Host(cfg, "vector")
-					f := newFeature(cfg.Group("vector"))
-					h.Phase, h.Metrics = phase.New(nil), grouptest.Metrics(prometheus.NewRegistry())
-					base := grouptest.Mount(b, f, h) + "/api/v2/vector/collections/c"
-					grouptest.Start(b, f)
+					_, base := benchFeature(b, dir)
 					post := func(method, url, body string) {
 						req, _ := http.NewRequest(method, url, strings.NewReader(body))
 						req.Header.Set("Content-Type", "application/json")
@@ -108,13 +102,7 @@ func BenchmarkSearchRoute(b *testing.B) {
 		n     int
 	}{{"flat", 100_000}, {"hnsw", 100_000}} {
 		b.Run(fmt.Sprintf("%s/n=%d", tc.index, tc.n), func(b *testing.B) {
-			env := map[string]string{"VECTOR_DATA_DIR": ":memory:", "VECTOR_MEMORY_MAX_POINTS": "10000000", "VECTOR_MEMORY_MAX_BYTES": "68719476736"}
-			cfg := grouptest.Config(b, "vector", Settings(), env)
-			h, _ := grouptest.Host(cfg, "vector")
-			f := newFeature(cfg.Group("vector"))
-			h.Phase, h.Metrics = phase.New(nil), grouptest.Metrics(prometheus.NewRegistry())
-			base := grouptest.Mount(b, f, h) + "/api/v2/vector/collections/c"
-			grouptest.Start(b, f)
+			f, base := benchFeature(b, ":memory:")
 			st := f.currentStore().(store.Indexed)
 			if _, err := st.CreateIndexed(context.Background(), "c", 384, store.Cosine, store.IndexSpec{Type: tc.index}); err != nil {
 				b.Fatal(err)
@@ -169,4 +157,18 @@ func BenchmarkSearchRoute(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
+}
+
+// benchFeature starts the vector group on a loopback server with its data
+// in dir (":memory:" for none) and bounds that hold a benchmark's points,
+// and returns it with the URL of its collection "c".
+func benchFeature(b *testing.B, dir string) (*feature, string) {
+	env := map[string]string{"VECTOR_DATA_DIR": dir, "VECTOR_MEMORY_MAX_POINTS": "10000000", "VECTOR_MEMORY_MAX_BYTES": "68719476736"}
+	cfg := grouptest.Config(b, "vector", Settings(), env)
+	h, _ := grouptest.Host(cfg, "vector")
+	f := newFeature(cfg.Group("vector"))
+	h.Phase, h.Metrics = phase.New(nil), grouptest.Metrics(prometheus.NewRegistry())
+	base := grouptest.Mount(b, f, h) + "/api/v2/vector/collections/c"
+	grouptest.Start(b, f)
+	return f, base
 }
