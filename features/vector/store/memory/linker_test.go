@@ -655,3 +655,29 @@ func TestInfoStopsAChunk(t *testing.T) {
 		t.Fatalf("%d still counted waiting after Info", w)
 	}
 }
+
+// TestLinkerKeepsToOneNode: once a search or a change came, the linker
+// takes one node at a time (one goroutine, a core left to requests) until
+// linkQuiet has passed without another, then chunks on every core again.
+// It went back to chunks as soon as it had linked one node, and a client's
+// next batch then waited for the runtime to poll the network.
+func TestLinkerKeepsToOneNode(t *testing.T) {
+	var lk linker
+	t0 := time.Unix(1_000_000, 0)
+	if k := lk.chunk(t0); k != linkChunk {
+		t.Fatalf("nothing asked: chunk %d, want %d", k, linkChunk)
+	}
+	lk.asks.Add(1) // a search
+	for _, d := range []time.Duration{0, time.Millisecond, linkQuiet / 2, linkQuiet - time.Nanosecond} {
+		if k := lk.chunk(t0.Add(linkQuiet + d)); k != 1 {
+			t.Fatalf("%v after a search: chunk %d, want 1", d, k)
+		}
+	}
+	if k := lk.chunk(t0.Add(2 * linkQuiet)); k != linkChunk {
+		t.Fatalf("%v after the last search: chunk %d, want %d", linkQuiet, k, linkChunk)
+	}
+	lk.asks.Add(1) // a change restarts the quiet
+	if k := lk.chunk(t0.Add(3 * linkQuiet)); k != 1 {
+		t.Fatalf("right after a change: chunk %d, want 1", k)
+	}
+}
