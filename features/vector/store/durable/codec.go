@@ -153,9 +153,9 @@ func (d *decoder) id() store.ID {
 }
 
 // vectorSpace hands the decoder of an upsert of collection the room its
-// vectors are decoded into (see memory.Index.Spare); nil or too short, the
-// decoder allocates.
-type vectorSpace func(collection string) []float32
+// vectors are decoded into, past skip vectors it has decoded (see
+// memory.Index.Spare); nil or too short, the decoder allocates.
+type vectorSpace func(collection string, skip int) []float32
 
 // decodeBody returns the record's lsn and its change (nil for kindEnd).
 // An upsert's vectors are decoded into space's room while it lasts (space
@@ -188,10 +188,8 @@ func decodeBody(body []byte, space vectorSpace) (uint64, *memory.Op, error) {
 			return 0, nil, fmt.Errorf("upsert of %d points in %d bytes", n, len(d.b))
 		}
 		op.Points = make([]memory.Record, n)
-		var slab []float32 // the record's vectors in one allocation
-		if space != nil {
-			slab = space(op.Collection)
-		}
+		var slab []float32     // the record's vectors in place, or in one allocation
+		spaced := space != nil // space's room not yet run out
 		for i := range op.Points {
 			p := &op.Points[i]
 			p.ID = d.id()
@@ -199,6 +197,13 @@ func decodeBody(body []byte, space vectorSpace) (uint64, *memory.Op, error) {
 			raw := d.take(4 * dim)
 			if d.err != nil {
 				break
+			}
+			if len(slab) < dim && spaced {
+				// the room of the index's next block, where the next
+				// vector goes if all before it were new points
+				if slab = space(op.Collection, i); len(slab) < dim {
+					spaced = false
+				}
 			}
 			if len(slab) < dim {
 				slab = make([]float32, max(dim, min(n-i, len(d.b)/4/max(dim, 1)+1)*dim))

@@ -1,12 +1,14 @@
 package durable
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/advanced-backend/advanced-backend/features/vector/store"
+	"github.com/advanced-backend/advanced-backend/features/vector/store/memory"
 )
 
 // TestSnapshotCounts: the header pass that sizes collections at reload
@@ -42,5 +44,55 @@ func TestSnapshotCounts(t *testing.T) {
 	}
 	if snapshotCounts(filepath.Join(dir, "absent")) != nil {
 		t.Fatal("counts for a missing file")
+	}
+}
+
+// TestDecodeIntoRooms: an upsert's vectors are decoded into the room the
+// index hands out, and when that room (the end of a block of its storage)
+// runs out, into the room it hands out past the vectors decoded so far;
+// with none left the decoder allocates.
+func TestDecodeIntoRooms(t *testing.T) {
+	const dim = 3
+	r := rand.New(rand.NewPCG(6, 6))
+	op := &memory.Op{Kind: memory.OpUpsert, Collection: "c"}
+	for _, p := range pts(r, 0, 7, dim) {
+		op.Points = append(op.Points, memory.Record{ID: p.ID, Vector: p.Vector})
+	}
+	rec := appendRecord(nil, 9, op)
+	first, second := make([]float32, 2*dim+1), make([]float32, 3*dim)
+	var asked []int
+	space := func(name string, skip int) []float32 {
+		asked = append(asked, skip)
+		switch skip {
+		case 0:
+			return first // two vectors and a float: the rest of a block
+		case 2:
+			return second
+		}
+		return nil
+	}
+	_, got, err := decodeBody(rec[frameLen:], space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(asked) != "[0 2 5]" {
+		t.Fatalf("asked for room past %v vectors, want [0 2 5]", asked)
+	}
+	in := func(v, room []float32) bool {
+		for i := 0; i+dim <= len(room); i += dim {
+			if &room[i] == &v[0] {
+				return true
+			}
+		}
+		return false
+	}
+	for i, p := range got.Points {
+		if !reflect.DeepEqual(p.Vector, op.Points[i].Vector) {
+			t.Fatalf("point %d decoded as %v, want %v", i, p.Vector, op.Points[i].Vector)
+		}
+		wantFirst, wantSecond := i < 2, i >= 2 && i < 5
+		if in(p.Vector, first) != wantFirst || in(p.Vector, second) != wantSecond {
+			t.Fatalf("point %d: in the first room %v, in the second %v", i, in(p.Vector, first), in(p.Vector, second))
+		}
 	}
 }

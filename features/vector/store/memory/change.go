@@ -386,7 +386,7 @@ func (x *Index) apply(op *Op, preps []prepared, bounded bool) error {
 		if err != nil {
 			return fmt.Errorf("create %s: %w", op.Collection, err)
 		}
-		c := &collection{size: op.Size, dist: op.Distance, pos: map[store.ID]int{}, spec: store.IndexSpec{Type: store.IndexFlat}}
+		c := &collection{size: op.Size, dist: op.Distance, vecs: newVectors(op.Size), pos: map[store.ID]int{}, spec: store.IndexSpec{Type: store.IndexFlat}}
 		c.setIndex(spec)
 		x.cols[op.Collection] = c
 	case OpDrop:

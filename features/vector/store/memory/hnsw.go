@@ -26,7 +26,7 @@ import (
 // float64, as the exact scan does.
 //
 // The graph's nodes are not the collection's positions (which a delete
-// reshuffles, to keep storage contiguous): a node keeps its codes and links
+// reshuffles, to keep storage dense): a node keeps its codes and links
 // until the graph is rebuilt, positions map to nodes (collection.slots) and
 // nodes back to positions (graph.pos, -1 once the point is deleted or
 // replaced). Deleted nodes still route searches but are never returned;
@@ -116,10 +116,9 @@ type probe struct {
 // sim is the score of node n for p, higher nearer (Euclidean distance
 // negated and squared, which orders alike).
 func (c *collection) sim(p *probe, n uint32) float64 {
-	d := c.size
 	var est, xn float64
 	if at := int(c.g.pos[n]); at >= 0 {
-		est, xn = float64(dotF32(p.v, c.vecs[at*d:(at+1)*d:(at+1)*d])), c.norms[at]
+		est, xn = float64(dotF32(p.v, c.vecs.at(at))), c.norms[at]
 	} else {
 		gh := c.g.ghosts[n]
 		est, xn = float64(gh.scale)*float64(dotF8(p.v, gh.codes)), float64(gh.norm)
@@ -136,9 +135,8 @@ func (c *collection) sim(p *probe, n uint32) float64 {
 // nodeProbe turns node n into a probe: its vector, or for a dead node its
 // codes decoded into buf.
 func (c *collection) nodeProbe(n uint32, buf []float32) probe {
-	d := c.size
 	if at := int(c.g.pos[n]); at >= 0 {
-		return probe{v: c.vecs[at*d : (at+1)*d : (at+1)*d], qn: c.norms[at]}
+		return probe{v: c.vecs.at(at), qn: c.norms[at]}
 	}
 	gh := c.g.ghosts[n]
 	for i, x := range gh.codes {
@@ -153,7 +151,7 @@ func (c *collection) nodeProbe(n uint32, buf []float32) probe {
 // 5.0 s, none 4.3-5.5 s; a dead node's codes are not prefetched.
 func (c *collection) prefetchNode(n uint32) {
 	if at := int(c.g.pos[n]); at >= 0 {
-		prefetch(&c.vecs[at*c.size], 4*c.size)
+		prefetch(&c.vecs.at(at)[0], 4*c.size)
 	}
 }
 
@@ -381,7 +379,7 @@ func (c *collection) insert(n uint32, sc *scratch) bool {
 	g := c.g
 	lvl := int(g.level[n])
 	at := int(g.pos[n])
-	p := probe{v: c.vecs[at*c.size : (at+1)*c.size : (at+1)*c.size], qn: c.norms[at]}
+	p := probe{v: c.vecs.at(at), qn: c.norms[at]}
 	entry, top := g.entryPoint()
 	if lvl > top && sc.lk != nil {
 		// one insert at a time may raise the top: it becomes the entry
@@ -514,7 +512,7 @@ func (c *collection) link(a uint32, add []uint32, l, maxM int, sc *scratch) {
 func (c *collection) kill(n uint32) {
 	at := int(c.g.pos[n])
 	codes := make([]int8, c.size)
-	s := quantize(c.vecs[at*c.size:(at+1)*c.size], codes)
+	s := quantize(c.vecs.at(at), codes)
 	c.g.ghosts[n] = ghost{scale: s, norm: float32(c.norms[at]), codes: codes}
 	c.g.pos[n] = -1
 	c.g.dead++

@@ -1,13 +1,13 @@
 // Package memory is the embedded vector index: collections of points held
-// in memory in contiguous storage (one []float32 per collection, norms
-// precomputed), exact search by cosine similarity, dot product or Euclidean
+// in memory in dense storage (each collection's vectors in blocks of a few
+// MiB that never move once full, norms precomputed), exact search by cosine similarity, dot product or Euclidean
 // distance, bounded in points, collections and bytes. It persists nothing:
 // store/durable wraps it and logs each change between the index's check of
 // it (Plan*) and its application (Commit).
 //
 // Files: memory.go the index and its reads by id; change.go the write path
-// (checks, bounds, apply); storage.go a collection's contiguous storage,
-// hugepage_*.go its huge-page advice; search.go the exact scan; quant.go
+// (checks, bounds, apply); storage.go a collection's storage, vectors.go
+// its blocks of vectors, hugepage_*.go their huge-page advice; search.go the exact scan; quant.go
 // the int8 codes; hnsw*.go the graph index; link.go parallel graph
 // inserts; linker.go the background linking of upserted points;
 // graphfile.go the graph's file.
@@ -70,8 +70,8 @@ type Index struct {
 type collection struct {
 	size int
 	dist store.Distance
-	// point i: vecs[i*size:(i+1)*size], norms[i], ids[i], ...
-	vecs     []float32
+	// point i: vecs.at(i), norms[i], ids[i], ...
+	vecs     vectors
 	norms    []float64
 	ids      []store.ID
 	payloads [][]byte
@@ -163,7 +163,7 @@ func (x *Index) Get(_ context.Context, name string, id store.ID) (store.Point, e
 	if err != nil {
 		return store.Point{}, err
 	}
-	return store.Point{ID: id, Vector: slices.Clone(c.vecs[i*c.size : (i+1)*c.size]), Payload: p}, nil
+	return store.Point{ID: id, Vector: slices.Clone(c.vecs.at(i)), Payload: p}, nil
 }
 
 func decodePayload(b []byte) (map[string]any, error) {

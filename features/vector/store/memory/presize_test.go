@@ -16,7 +16,7 @@ func TestReserveAvoidsGrowth(t *testing.T) {
 	x.Create(ctx, "c", 8, store.Dot)
 	x.Reserve("c", 3000)
 	c := x.cols["c"]
-	base, idBase := &c.vecs[:1][0], &c.ids[:1][0]
+	base, idBase := &c.vecs.room(0)[0], &c.ids[:1][0]
 	r := rand.New(rand.NewPCG(1, 1))
 	for i := 0; i < 3000; i += 100 {
 		pts := make([]store.Point, 100)
@@ -27,8 +27,8 @@ func TestReserveAvoidsGrowth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if &c.vecs[0] != base || &c.ids[0] != idBase {
-		t.Fatalf("storage moved or grew: cap %d vecs, %d ids", cap(c.vecs), cap(c.ids))
+	if &c.vecs.at(0)[0] != base || &c.ids[0] != idBase {
+		t.Fatalf("storage moved or grew: room for %d vectors, %d ids", c.vecs.capacity(), cap(c.ids))
 	}
 	// past the reservation a batch grows each slice once, to fit it whole
 	pts := make([]store.Point, 500)
@@ -109,13 +109,13 @@ func TestSpareDecodedInPlace(t *testing.T) {
 				t.Fatal(err)
 			}
 			x.Reserve("c", 20)
-			if x.Spare("absent") != nil {
+			if x.Spare("absent", 0) != nil {
 				t.Fatal("room for an unknown collection")
 			}
 			// new 10, replace 2, new 11, replace 10 (new in this batch), new 12
 			ids := []uint64{10, 2, 11, 10, 12}
 			vals := []int{100, 102, 111, 110, 112}
-			room := x.Spare("c")
+			room := x.Spare("c", 0)
 			if len(room) < len(ids)*dim {
 				t.Fatalf("room for %d floats after Reserve", len(room))
 			}

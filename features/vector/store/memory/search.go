@@ -205,7 +205,7 @@ func floatDown(h []float64, i int) {
 // exact is the score of point i that search results carry, in float64 from
 // the float32 vector.
 func (c *collection) exact(s *search, i int) float64 {
-	v := c.vecs[i*c.size : (i+1)*c.size : (i+1)*c.size]
+	v := c.vecs.at(i)
 	switch c.dist {
 	case store.Cosine:
 		return dot(s.qd, v) / (s.qn * c.norms[i])

@@ -48,7 +48,7 @@ func (c *collection) setIndex(spec store.IndexSpec) {
 	if c.g != nil { // back to flat: codes by position
 		c.codes, c.scales = make([]int8, len(c.ids)*c.size), make([]float32, len(c.ids))
 		for i := range c.ids {
-			c.scales[i] = quantize(c.vecs[i*c.size:(i+1)*c.size], c.codes[i*c.size:(i+1)*c.size])
+			c.scales[i] = quantize(c.vecs.at(i), c.codes[i*c.size:(i+1)*c.size])
 		}
 		c.g, c.slots = nil, nil
 	}
@@ -82,7 +82,7 @@ func growCap[T any](s []T, n int) []T {
 // appends without a growslice per point (and a reload pre-sized by Reserve
 // without any).
 func (c *collection) grow(n int) {
-	c.vecs = growCap(c.vecs, n*c.size)
+	c.vecs.grow(n)
 	c.norms = growCap(c.norms, n)
 	c.ids = growCap(c.ids, n)
 	c.payloads = growCap(c.payloads, n)
@@ -125,23 +125,25 @@ func (x *Index) Reserve(name string, n int) {
 	}
 }
 
-// Spare returns the storage of collection name past its last point (the
-// room Reserve or a batch's growth made; nil for an unknown collection),
-// so that a load can decode an upsert's vectors into place: put finds a
-// vector already where it would copy it and copies nothing, which saves a
-// copy and, at a reload's sizes, touching the decoded vectors' memory
+// Spare returns the storage of collection name for the vectors past its
+// last point and skip more, to the end of their block (the room Reserve or
+// a batch's growth made; nil for an unknown collection or none left), so
+// that a load can decode an upsert's vectors into place, asking again with
+// skip the vectors it has decoded when a block's room runs out: put finds
+// a vector already where it would copy it and copies nothing, which saves
+// a copy and, at a reload's sizes, touching the decoded vectors' memory
 // (each fresh page's first touch is a fault, slow on the build machine's
 // VM). Only for a caller that is the index's one user, as a load is:
 // nothing but put writes this room, under the write lock, and nothing
 // reads it.
-func (x *Index) Spare(name string) []float32 {
+func (x *Index) Spare(name string, skip int) []float32 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	c, ok := x.cols[name]
 	if !ok {
 		return nil
 	}
-	return c.vecs[len(c.vecs):cap(c.vecs)]
+	return c.vecs.room(skip)
 }
 
 // put stores one point of a batch; in an HNSW collection its node is made
@@ -154,7 +156,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 			// the old vector); a new one links the new vector
 			c.kill(uint32(c.slots[i]))
 		}
-		copy(c.vecs[i*c.size:(i+1)*c.size], r.Vector)
+		copy(c.vecs.at(i), r.Vector)
 		c.norms[i] = norm(r.Vector)
 		if c.g != nil {
 			c.slots[i] = int32(c.newNode(i))
@@ -167,11 +169,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 		return
 	}
 	c.pos[r.ID] = len(c.ids)
-	if n := len(c.vecs); cap(c.vecs)-n >= c.size && &c.vecs[:n+1][n] == &r.Vector[0] {
-		c.vecs = c.vecs[:n+c.size] // decoded into place (Spare)
-	} else {
-		c.vecs = append(c.vecs, r.Vector...)
-	}
+	c.vecs.push(r.Vector) // decoded into place (Spare), or copied
 	c.norms = append(c.norms, norm(r.Vector))
 	c.ids = append(c.ids, r.ID)
 	c.payloads = append(c.payloads, r.Payload)
@@ -188,7 +186,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 	x.bytes += p.cost
 }
 
-// remove moves the last point into the hole, so storage stays contiguous.
+// remove moves the last point into the hole, so storage stays dense.
 func (c *collection) remove(id store.ID, x *Index) {
 	i, ok := c.pos[id]
 	if !ok {
@@ -206,7 +204,7 @@ func (c *collection) remove(id store.ID, x *Index) {
 		c.slots = c.slots[:last]
 	}
 	if i != last {
-		copy(c.vecs[i*c.size:(i+1)*c.size], c.vecs[last*c.size:])
+		copy(c.vecs.at(i), c.vecs.at(last))
 		if c.g == nil {
 			copy(c.codes[i*c.size:(i+1)*c.size], c.codes[last*c.size:])
 			c.scales[i] = c.scales[last]
@@ -216,7 +214,7 @@ func (c *collection) remove(id store.ID, x *Index) {
 		c.pos[c.ids[i]] = i
 	}
 	delete(c.pos, id)
-	c.vecs = c.vecs[:last*c.size]
+	c.vecs.removeLast()
 	if c.g == nil {
 		c.codes, c.scales = c.codes[:last*c.size], c.scales[:last]
 	}
@@ -226,7 +224,7 @@ func (c *collection) remove(id store.ID, x *Index) {
 	clear(c.scalars[last:cap(c.scalars)][:1])
 	// give memory back once most of it is unused
 	if cap(c.ids) > 1024 && len(c.ids) < cap(c.ids)/4 {
-		c.vecs, c.norms, c.ids = slices.Clip(slices.Clone(c.vecs)), slices.Clone(c.norms), slices.Clone(c.ids)
+		c.norms, c.ids = slices.Clone(c.norms), slices.Clone(c.ids)
 		c.payloads, c.scalars, c.cost = slices.Clone(c.payloads), slices.Clone(c.scalars), slices.Clone(c.cost)
 		if c.g == nil {
 			c.codes, c.scales = slices.Clip(slices.Clone(c.codes)), slices.Clone(c.scales)
@@ -269,7 +267,7 @@ func (x *Index) Dump(batch int, begin func(Stats), emit func(*Op) error) error {
 		for i := 0; i < len(c.ids); i += batch {
 			recs = recs[:0]
 			for j := i; j < min(i+batch, len(c.ids)); j++ {
-				recs = append(recs, Record{ID: c.ids[j], Vector: c.vecs[j*c.size : (j+1)*c.size : (j+1)*c.size], Payload: c.payloads[j]})
+				recs = append(recs, Record{ID: c.ids[j], Vector: c.vecs.at(j), Payload: c.payloads[j]})
 			}
 			if err := emit(&Op{Kind: OpUpsert, Collection: n, Points: recs}); err != nil {
 				return err
