@@ -49,8 +49,11 @@ type Record struct {
 }
 
 // Batch is an upsert's points made ready for the index without any lock:
-// payloads encoded (once), what filters read decoded, bytes counted, vectors
-// copied into one allocation.
+// payloads encoded (once), what filters read decoded, bytes counted. The
+// vectors are the caller's, read until the write returns (the index copies
+// them into its storage, a log encodes them): copying them here first cost
+// a burst of upserts a fifth of its time, most of it faulting in fresh
+// memory for copies that lived one call.
 type Batch struct {
 	recs  []Record
 	preps []prepared
@@ -89,16 +92,8 @@ func (x *Index) Prepare(points []store.Point) (*Batch, error) {
 // with store.EncodePayload under the index's bounds.
 func (x *Index) PrepareEncoded(points []store.Encoded) (*Batch, error) {
 	b := &Batch{recs: make([]Record, len(points)), preps: make([]prepared, len(points))}
-	// the batch's vectors are copied into one allocation, not one per point
-	total := 0
-	for _, p := range points {
-		total += len(p.Vector)
-	}
-	slab := make([]float32, 0, total)
 	for i, p := range points {
-		at := len(slab)
-		slab = append(slab, p.Vector...)
-		b.recs[i] = Record{ID: p.ID, Vector: slab[at:len(slab):len(slab)], Payload: p.Payload}
+		b.recs[i] = Record{ID: p.ID, Vector: p.Vector[:len(p.Vector):len(p.Vector)], Payload: p.Payload}
 		var err error
 		if b.preps[i], err = prepare(b.recs[i]); err != nil {
 			return nil, fmt.Errorf("%w: %v", store.ErrInvalid, err)

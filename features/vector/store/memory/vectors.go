@@ -50,9 +50,9 @@ func (v *vectors) capacity() int {
 	return (len(v.blocks)-1)<<v.shift + len(v.blocks[len(v.blocks)-1])/v.size
 }
 
-// grow makes room for k more vectors: the first block grows, by at least
-// a quarter as append grows a slice, up to its full size, and full blocks
-// are added past it.
+// grow makes room for k more vectors: the first block grows, at least
+// doubling (what it leaves unused is under a block), up to its full size,
+// and full blocks are added past it.
 func (v *vectors) grow(k int) {
 	need := v.n + k
 	full := 1 << v.shift
@@ -61,7 +61,7 @@ func (v *vectors) grow(k int) {
 		if len(v.blocks) == 0 {
 			room = min(full, need)
 		} else if held := len(v.blocks[0]) / v.size; held < full {
-			room = min(full, max(need, held+held/4))
+			room = min(full, max(need, 2*held))
 			b := make([]float32, room*v.size)
 			adviseHuge(b)
 			copy(b, v.blocks[0])
