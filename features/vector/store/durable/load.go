@@ -74,10 +74,11 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 				return fmt.Errorf("loading stopped: %w", err)
 			}
 			if op.Kind == memory.OpCreate && op.Index.Type != "" {
-				// made flat here: the graph is attached from the graphs
-				// file or built once the points are in (buildIndexes)
+				// made without an index here: the graph is attached from
+				// the graphs file or built once the points are in
+				// (buildIndexes)
 				snapSpecs[op.Collection] = op.Index
-				op.Index = store.IndexSpec{}
+				op.Index, op.Deferred = store.IndexSpec{}, true
 			}
 			if err := s.index.Apply(op); err != nil {
 				return err

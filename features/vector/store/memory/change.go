@@ -35,9 +35,16 @@ type Op struct {
 	// Index of an OpCreate (the zero value is flat). The durable store
 	// keeps it beside its log, whose record format predates it, and in
 	// its snapshots.
-	Index  store.IndexSpec
-	Points []Record
-	IDs    []store.ID
+	Index store.IndexSpec
+	// Deferred marks an OpCreate read back from a snapshot whose index is
+	// given once its points are in (SetIndex, or AttachGraphs with a
+	// saved graph): until then its points get neither int8 codes nor graph
+	// nodes, which an HNSW collection would drop again (at a million
+	// points of dimension 384 the codes were 384 MB and 1.7 s of a
+	// reopen's CPU). Not logged: a reload's own.
+	Deferred bool
+	Points   []Record
+	IDs      []store.ID
 }
 
 // Record is one point as the index keeps it: the payload as canonical JSON
@@ -381,8 +388,10 @@ func (x *Index) apply(op *Op, preps []prepared, bounded bool) error {
 		if err != nil {
 			return fmt.Errorf("create %s: %w", op.Collection, err)
 		}
-		c := &collection{size: op.Size, dist: op.Distance, vecs: newVectors(op.Size), pos: map[store.ID]int{}, spec: store.IndexSpec{Type: store.IndexFlat}}
-		c.setIndex(spec)
+		c := &collection{size: op.Size, dist: op.Distance, vecs: newVectors(op.Size), pos: map[store.ID]int{}, spec: store.IndexSpec{Type: store.IndexFlat}, deferred: op.Deferred}
+		if !op.Deferred {
+			c.setIndex(spec)
+		}
 		x.cols[op.Collection] = c
 	case OpDrop:
 		c, ok := x.cols[op.Collection]

@@ -285,6 +285,6 @@ func (c *collection) attach(sg *savedGraph) bool {
 	if live != len(c.ids) || len(g.pos)-live != g.dead {
 		return false
 	}
-	c.spec, c.g, c.slots, c.codes, c.scales = sg.spec, g, slots, nil, nil
+	c.spec, c.g, c.slots, c.codes, c.scales, c.deferred = sg.spec, g, slots, nil, nil, false
 	return true
 }

@@ -86,7 +86,14 @@ type collection struct {
 	spec   store.IndexSpec
 	g      *graph // nil for a flat collection
 	slots  []int32
+	// deferred: no index yet, neither codes nor graph (Op.Deferred); the
+	// exact scan then reads the float32 vectors, as for an HNSW collection
+	deferred bool
 }
+
+// coded reports whether the collection keeps int8 codes of its points: a
+// flat one, once its index is given.
+func (c *collection) coded() bool { return c.g == nil && !c.deferred }
 
 type kv struct {
 	k string

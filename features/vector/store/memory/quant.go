@@ -1,6 +1,10 @@
 package memory
 
-import "math"
+import (
+	"math"
+	"runtime"
+	"sync"
+)
 
 // Scalar quantization. Each point is kept a second time as int8 codes with
 // one scale per point: x[i] = scale*code[i] + e[i] with |e[i]| <= scale/2
@@ -9,6 +13,27 @@ import "math"
 // score a hard error bound, which is what makes the quantized scan exact
 // after rescoring (see Search). A query is quantized to int16 (error
 // negligible but bounded too), and their dot product is an exact integer.
+
+// quantizeAll makes the codes of every point (a collection turned flat),
+// the points shared among the cores: at a million points of dimension 384
+// one core takes 1.5-2 s.
+func (c *collection) quantizeAll() {
+	n := len(c.ids)
+	c.codes, c.scales = make([]int8, n*c.size), make([]float32, n)
+	adviseHuge(c.codes)
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/4096))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w * n / workers; i < (w+1)*n/workers; i++ {
+				c.scales[i] = quantize(c.vecs.at(i), c.codes[i*c.size:(i+1)*c.size])
+			}
+		}()
+	}
+	wg.Wait()
+}
 
 // quantize writes the codes of v into dst and returns the scale. It is
 // written without branches on the data (the absolute value by its sign

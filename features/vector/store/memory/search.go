@@ -101,7 +101,7 @@ type cand struct {
 // that may be among the best limit.
 func (c *collection) candidates(s *search, f store.Filter) []cand {
 	var cands []cand
-	if c.g != nil { // no int8 copy: every point that passes is rescored
+	if !c.coded() { // no int8 copy: every point that passes is rescored
 		for i := range c.ids {
 			if len(f) == 0 || match(f, c.scalars[i]) {
 				cands = append(cands, cand{i: i})

@@ -32,7 +32,7 @@ func (x *Index) SetIndex(name string, spec store.IndexSpec) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("%w: %s", store.ErrCollectionNotFound, name)
 	}
-	if c.spec == spec {
+	if c.spec == spec && !c.deferred {
 		return false, nil
 	}
 	c.setIndex(spec)
@@ -42,15 +42,18 @@ func (x *Index) SetIndex(name string, spec store.IndexSpec) (bool, error) {
 }
 
 func (c *collection) setIndex(spec store.IndexSpec) {
+	if c.deferred {
+		c.deferred = false
+		if spec.Type != store.IndexHNSW {
+			c.quantizeAll()
+		}
+	}
 	if spec == c.spec {
 		return
 	}
 	if c.g != nil { // back to flat: codes by position
-		c.codes, c.scales = make([]int8, len(c.ids)*c.size), make([]float32, len(c.ids))
-		for i := range c.ids {
-			c.scales[i] = quantize(c.vecs.at(i), c.codes[i*c.size:(i+1)*c.size])
-		}
 		c.g, c.slots = nil, nil
+		c.quantizeAll()
 	}
 	c.spec = spec
 	if spec.Type == store.IndexHNSW {
@@ -88,10 +91,11 @@ func (c *collection) grow(n int) {
 	c.payloads = growCap(c.payloads, n)
 	c.scalars = growCap(c.scalars, n)
 	c.cost = growCap(c.cost, n)
-	if c.g == nil {
+	if c.coded() {
 		c.codes = growCap(c.codes, n*c.size)
 		c.scales = growCap(c.scales, n)
-	} else {
+	}
+	if c.g != nil {
 		c.slots = growCap(c.slots, n)
 		g := c.g
 		g.pos, g.level = growCap(g.pos, n), growCap(g.level, n)
@@ -160,7 +164,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 		c.norms[i] = norm(r.Vector)
 		if c.g != nil {
 			c.slots[i] = int32(c.newNode(i))
-		} else {
+		} else if c.coded() {
 			c.scales[i] = quantize(r.Vector, c.codes[i*c.size:(i+1)*c.size])
 		}
 		c.payloads[i], c.scalars[i] = r.Payload, p.scalars
@@ -177,7 +181,7 @@ func (c *collection) put(r Record, p prepared, x *Index) {
 	c.cost = append(c.cost, p.cost)
 	if c.g != nil {
 		c.slots = append(c.slots, int32(c.newNode(len(c.ids)-1)))
-	} else {
+	} else if c.coded() {
 		at := len(c.codes)
 		c.codes = append(c.codes, make([]int8, c.size)...)
 		c.scales = append(c.scales, quantize(r.Vector, c.codes[at:]))
@@ -205,7 +209,7 @@ func (c *collection) remove(id store.ID, x *Index) {
 	}
 	if i != last {
 		copy(c.vecs.at(i), c.vecs.at(last))
-		if c.g == nil {
+		if c.coded() {
 			copy(c.codes[i*c.size:(i+1)*c.size], c.codes[last*c.size:])
 			c.scales[i] = c.scales[last]
 		}
@@ -215,7 +219,7 @@ func (c *collection) remove(id store.ID, x *Index) {
 	}
 	delete(c.pos, id)
 	c.vecs.removeLast()
-	if c.g == nil {
+	if c.coded() {
 		c.codes, c.scales = c.codes[:last*c.size], c.scales[:last]
 	}
 	c.norms, c.ids, c.payloads, c.scalars, c.cost =
@@ -226,7 +230,7 @@ func (c *collection) remove(id store.ID, x *Index) {
 	if cap(c.ids) > 1024 && len(c.ids) < cap(c.ids)/4 {
 		c.norms, c.ids = slices.Clone(c.norms), slices.Clone(c.ids)
 		c.payloads, c.scalars, c.cost = slices.Clone(c.payloads), slices.Clone(c.scalars), slices.Clone(c.cost)
-		if c.g == nil {
+		if c.coded() {
 			c.codes, c.scales = slices.Clip(slices.Clone(c.codes)), slices.Clone(c.scales)
 		}
 	}

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -121,5 +122,88 @@ func TestSpareAcrossBlocks(t *testing.T) {
 	}
 	if room := x.Spare("c", 0); len(room) != (c.vecs.capacity()-n)*dim {
 		t.Fatalf("room for %d floats left, want the last block's %d vectors", len(room), c.vecs.capacity()-n)
+	}
+}
+
+// TestDeferredIndex: a collection a reload makes without its index
+// (Op.Deferred) keeps neither int8 codes nor graph nodes while its points
+// come, deletes included, and answers a search exactly meanwhile; given
+// flat, it makes the codes of every point, given hnsw its graph, and
+// either answers as a collection made so from the start.
+func TestDeferredIndex(t *testing.T) {
+	for _, spec := range []store.IndexSpec{{Type: store.IndexFlat}, hnswSpec} {
+		t.Run(spec.Type, func(t *testing.T) {
+			const n, dim = 3000, 16
+			x, ref := New(lim(n, 1)), New(lim(n, 1))
+			defer x.Close()
+			defer ref.Close()
+			if err := x.Apply(&Op{Kind: OpCreate, Collection: "c", Size: dim, Distance: store.Cosine, Deferred: true}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ref.CreateIndexed(ctx, "c", dim, store.Cosine, spec); err != nil {
+				t.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(8, 9))
+			x.Reserve("c", n)
+			for i := 0; i < n; i += 500 {
+				op := &Op{Kind: OpUpsert, Collection: "c"}
+				var pts []store.Point
+				for j := i; j < i+500; j++ {
+					v := randVec(r, dim)
+					op.Points = append(op.Points, Record{ID: store.ID{Num: uint64(j)}, Vector: v})
+					pts = append(pts, store.Point{ID: store.ID{Num: uint64(j)}, Vector: v})
+				}
+				if err := x.Apply(op); err != nil {
+					t.Fatal(err)
+				}
+				if err := ref.Upsert(ctx, "c", pts); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var del []store.ID
+			for i := 0; i < n; i += 7 {
+				del = append(del, store.ID{Num: uint64(i)})
+			}
+			if err := x.Apply(&Op{Kind: OpDelete, Collection: "c", IDs: del}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ref.DeletePoints(ctx, "c", del); err != nil {
+				t.Fatal(err)
+			}
+			if err := ref.WaitLinked(ctx, "c"); err != nil {
+				t.Fatal(err)
+			}
+			c := x.cols["c"]
+			if len(c.codes) != 0 || cap(c.codes) != 0 || c.g != nil {
+				t.Fatalf("deferred: %d codes, graph %v", cap(c.codes), c.g != nil)
+			}
+			q := randVec(r, dim)
+			want, _ := ref.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Exact: true})
+			got, err := x.Search(ctx, "c", q, 10, nil)
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("deferred search: %v %v, want %v", got, err, want)
+			}
+			if _, err := x.SetIndex("c", spec); err != nil {
+				t.Fatal(err)
+			}
+			if err := x.WaitLinked(ctx, "c"); err != nil {
+				t.Fatal(err)
+			}
+			live := n - len(del)
+			if spec.Type == store.IndexFlat && (len(c.codes) != live*dim || len(c.scales) != live) {
+				t.Fatalf("flat: %d codes, %d scales for %d points", len(c.codes), len(c.scales), live)
+			}
+			if spec.Type == store.IndexHNSW && (c.g == nil || len(c.codes) != 0) {
+				t.Fatal("hnsw: no graph, or codes")
+			}
+			for k := 0; k < 10; k++ {
+				q := randVec(r, dim)
+				want, _ := ref.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Exact: true})
+				got, err := x.SearchWith(ctx, "c", q, 10, nil, store.SearchParams{Exact: true})
+				if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("%s search: %v %v, want %v", spec.Type, got, err, want)
+				}
+			}
+		})
 	}
 }
