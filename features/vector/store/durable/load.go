@@ -54,6 +54,11 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 	// empty directory has no indexes file), until a logged create or drop
 	// of the name supersedes them
 	snapSpecs := map[string]store.IndexSpec{}
+	// the snapshot's collections are made without an index (their points
+	// then get no int8 codes one by one): the flat ones are given theirs
+	// once the snapshot is read, the codes made on every core, the HNSW
+	// ones when their graph is attached or built
+	var flats []string
 	snapPath := filepath.Join(s.dir, "snapshot")
 	if f, err := openFile(snapPath, os.O_RDONLY, 0); err == nil {
 		counts := snapshotCounts(snapPath)
@@ -73,11 +78,14 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("loading stopped: %w", err)
 			}
-			if op.Kind == memory.OpCreate && op.Index.Type != "" {
-				// made without an index here: the graph is attached from
-				// the graphs file or built once the points are in
-				// (buildIndexes)
-				snapSpecs[op.Collection] = op.Index
+			if op.Kind == memory.OpCreate {
+				if op.Index.Type != "" {
+					// the graph is attached from the graphs file or built
+					// once the points are in (buildIndexes)
+					snapSpecs[op.Collection] = op.Index
+				} else if s.indexes[op.Collection].Type != store.IndexHNSW {
+					flats = append(flats, op.Collection)
+				}
 				op.Index, op.Deferred = store.IndexSpec{}, true
 			}
 			if err := s.index.Apply(op); err != nil {
@@ -112,6 +120,11 @@ func (s *Store) load(ctx context.Context, warn func(string)) error {
 			return fmt.Errorf("vector snapshot %s is damaged (%w): restore a backup into an empty directory, or %s", snapPath, rerr, SalvageHint)
 		}
 		s.loaded.Snapshot = true
+		for _, name := range flats {
+			if _, err := s.index.SetIndex(name, store.IndexSpec{}); err != nil {
+				return fmt.Errorf("vector snapshot %s: collection %s: %w", snapPath, name, err)
+			}
+		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("vector snapshot %s cannot be read: %w", snapPath, err)
 	}

@@ -3,6 +3,7 @@ package durable
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -94,5 +95,85 @@ func TestDecodeIntoRooms(t *testing.T) {
 		if in(p.Vector, first) != wantFirst || in(p.Vector, second) != wantSecond {
 			t.Fatalf("point %d: in the first room %v, in the second %v", i, in(p.Vector, first), in(p.Vector, second))
 		}
+	}
+}
+
+// TestReopenGivesEveryIndex: a reopen reads the snapshot's collections
+// without their indexes (no int8 codes point by point) and leaves none so:
+// a flat one gets its codes once the snapshot is read, an HNSW one its
+// saved graph, one whose graph file is gone a graph built, one the log
+// dropped and made again flat its codes point by point; each then answers
+// exactly as before the reopen.
+func TestReopenGivesEveryIndex(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir)
+	r := rand.New(rand.NewPCG(12, 12))
+	hnsw := store.IndexSpec{Type: store.IndexHNSW, M: 8, EfConstruction: 32}
+	const dim = 8
+	for _, c := range []struct {
+		name string
+		spec store.IndexSpec
+	}{{"flat", store.IndexSpec{}}, {"h", hnsw}, {"swap", hnsw}} {
+		if _, err := s.CreateIndexed(ctx, c.name, dim, store.Cosine, c.spec); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Upsert(ctx, c.name, pts(r, 0, 600, dim)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	// in the log only: swap dropped and made again flat, more points
+	if err := s.Delete(ctx, "swap"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "swap", dim, store.Cosine); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"flat", "h", "swap"} {
+		if err := s.Upsert(ctx, name, pts(r, 600, 300, dim)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	qs := pts(r, 0, 5, dim)
+	want := map[string]string{}
+	for _, name := range []string{"flat", "h", "swap"} {
+		for _, q := range qs {
+			hits, err := s.SearchWith(ctx, name, q.Vector, 5, nil, store.SearchParams{Exact: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[name] += fmt.Sprint(hits)
+		}
+	}
+	s.Close()
+	for _, graphs := range []bool{true, false} {
+		if !graphs {
+			if err := os.Remove(filepath.Join(dir, graphsFile)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, _ = open(t, dir)
+		if d := s.index.Deferred(); len(d) != 0 {
+			t.Fatalf("graph file %v: %v left without an index after the reopen", graphs, d)
+		}
+		if got := fmt.Sprint(s.Loaded().Graphs, s.Loaded().Built); graphs && got != "[h] []" || !graphs && got != "[] [h]" {
+			t.Fatalf("graph file %v: graphs read and built %s", graphs, got)
+		}
+		for _, name := range []string{"flat", "h", "swap"} {
+			got := ""
+			for _, q := range qs {
+				hits, err := s.SearchWith(ctx, name, q.Vector, 5, nil, store.SearchParams{Exact: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got += fmt.Sprint(hits)
+			}
+			if got != want[name] {
+				t.Fatalf("graph file %v: %s answers\n%s\nwant\n%s", graphs, name, got, want[name])
+			}
+		}
+		s.Close()
 	}
 }

@@ -41,6 +41,21 @@ func (x *Index) SetIndex(name string, spec store.IndexSpec) (bool, error) {
 	return spec.Type == store.IndexHNSW, nil
 }
 
+// Deferred lists the collections still without their index (Op.Deferred):
+// none once a reload is done.
+func (x *Index) Deferred() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []string
+	for name, c := range x.cols {
+		if c.deferred {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (c *collection) setIndex(spec store.IndexSpec) {
 	if c.deferred {
 		c.deferred = false
