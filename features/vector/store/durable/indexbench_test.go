@@ -50,6 +50,7 @@ var (
 	reopenDir     = flag.String("index.reopen", "", "internal: the child process of BenchmarkIndexes reopens this directory")
 	benchUnlinked = flag.Int("index.unlinked", memory.DefaultMaxUnlinked, "BenchmarkIndexes: the bound of unlinked hnsw points (VECTOR_HNSW_MAX_UNLINKED)")
 	reopenProf    = flag.String("index.reopenprofile", "", "BenchmarkIndexes: the reopen child writes a CPU profile to this file (the last reopen's)")
+	reopenQueries = flag.String("index.reopenqueries", "", "TestReopenChild: after the reopen, time the -index.queries queries of this dataset (of -index.n points) against the reopened store, the graph whole, nothing else running")
 )
 
 const benchDim = 384
@@ -417,5 +418,26 @@ func TestReopenChild(t *testing.T) {
 		HeapPerPoint: float64(m1.HeapAlloc-m0.HeapAlloc) / float64(max(1, s.Len())), Graphs: s.Loaded().Graphs, Built: s.Loaded().Built}
 	b, _ := json.Marshal(rep)
 	fmt.Printf("REOPEN %s\n", b)
+	if *reopenQueries != "" {
+		// the benchmark's own query timing runs beside the exact answers
+		// it checks recall against (a float64 scan of every point, 0.3 s
+		// at a million) and, with -index.once, the compaction the build
+		// started: this times the queries alone, on a store reopened
+		if err := s.WaitLinked(ctx, "c"); err != nil {
+			t.Fatal(err)
+		}
+		_, qs := dataset(*reopenQueries, *benchN, *benchQueries)
+		for round := range 2 { // the first also brings the graph into the caches
+			var lat []time.Duration
+			for _, q := range qs {
+				t0 := time.Now()
+				if _, err := s.Search(ctx, "c", q, 10, nil); err != nil {
+					t.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			fmt.Printf("QUERIES round %d: p50 %.3f ms, p99 %.3f ms\n", round, pct(lat, 0.5), pct(lat, 0.99))
+		}
+	}
 	s.Close()
 }
