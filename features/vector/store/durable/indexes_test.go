@@ -102,16 +102,7 @@ func TestHNSWSurvivesReopen(t *testing.T) {
 	s.DeletePoints(ctx, "h", []store.ID{{Num: 3001}})
 	delete(live, 3001)
 	crashed := t.TempDir()
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if e.Name() != "LOCK" && !e.IsDir() {
-			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			os.WriteFile(filepath.Join(crashed, e.Name()), b, 0o640)
-		}
-	}
+	copyFiles(t, dir, crashed)
 	s.Close()
 	s, _ = open(t, crashed)
 	check("crash: saved graph plus the log replayed into it")

@@ -571,66 +571,51 @@ func TestGraphFileUnlinked(t *testing.T) {
 	}
 }
 
-// TestLinkerInsertYields: a linker's one-node insert gives up, writing
-// nothing, while a change waits for the lock, and links once none does.
-func TestLinkerInsertYields(t *testing.T) {
-	x, _, _ := unlinkedPair(t, 400, 8, store.Cosine, 141)
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	c := x.cols["h"]
-	before := fmt.Sprint(c.g.links0, c.g.pending)
-	x.lk.wanting.Store(1)
-	c.linkFirst(1, &x.lk.wanting)
-	if after := fmt.Sprint(c.g.links0, c.g.pending); after != before || c.g.nwait != 399 {
-		t.Fatalf("the insert did not give up: %d waiting", c.g.nwait)
-	}
-	x.lk.wanting.Store(0)
-	c.linkFirst(1, &x.lk.wanting)
-	if c.g.nwait != 398 {
-		t.Fatalf("%d waiting after one was linked, want 398", c.g.nwait)
-	}
-	// the scratch an insert gave up in links fully afterwards (it once
-	// kept giving up, and the nodes it left were counted linked)
-	x.lk.wanting.Store(1)
-	c.linkFirst(1, &x.lk.wanting)
-	x.lk.wanting.Store(0)
-	c.linkPending()
-	checkGraph(t, c)
-	if u := checkLinks(t, c); c.g.nwait != 0 || u > 2 {
-		t.Fatalf("%d waiting, %d of 400 unreachable after linking all", c.g.nwait, u)
-	}
-}
-
-// TestLinkerChunkStops: a chunk linked in parallel takes no insert once a
-// change waits for the lock (a client's next batch waited for whole chunks
-// before), and links whole once none waits.
-func TestLinkerChunkStops(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // the parallel path
-	x, _, _ := unlinkedPair(t, 400, 8, store.Cosine, 143)
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	c := x.cols["h"]
-	before := fmt.Sprint(c.g.links0, c.g.pending)
-	x.lk.wanting.Store(1)
-	c.linkFirst(linkChunk, &x.lk.wanting)
-	if after := fmt.Sprint(c.g.links0, c.g.pending); after != before || c.g.nwait != 399 {
-		t.Fatalf("the chunk went on while a change waited: %d waiting", c.g.nwait)
-	}
-	x.lk.wanting.Store(0)
-	c.linkFirst(linkChunk, &x.lk.wanting)
-	if want := 399 - linkChunk; c.g.nwait != want || len(c.g.pending) != want {
-		t.Fatalf("%d waiting (%d pending) after a chunk, want %d", c.g.nwait, len(c.g.pending), want)
-	}
-	c.linkPending()
-	checkGraph(t, c)
-	if u := checkLinks(t, c); c.g.nwait != 0 || u > 2 {
-		t.Fatalf("%d waiting, %d of 400 unreachable after linking all", c.g.nwait, u)
+// TestLinkerStopsForAChange: while a change waits for the lock, the
+// linker's one-node insert gives up writing nothing, and a chunk linked in
+// parallel takes no insert (a client's next batch waited for whole chunks
+// before); once none waits, either links whole, and the scratch that gave
+// up links fully afterwards (it once kept giving up, and the nodes it left
+// were counted linked).
+func TestLinkerStopsForAChange(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		k     int
+		procs int // GOMAXPROCS: 2 takes the parallel path for a chunk
+		seed  uint64
+	}{{"insert", 1, runtime.GOMAXPROCS(0), 141}, {"chunk", linkChunk, 2, 143}} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(tc.procs))
+			x, _, _ := unlinkedPair(t, 400, 8, store.Cosine, tc.seed)
+			x.mu.Lock()
+			defer x.mu.Unlock()
+			c := x.cols["h"]
+			before := fmt.Sprint(c.g.links0, c.g.pending)
+			x.lk.wanting.Store(1)
+			c.linkFirst(tc.k, &x.lk.wanting)
+			if after := fmt.Sprint(c.g.links0, c.g.pending); after != before || c.g.nwait != 399 {
+				t.Fatalf("linking went on while a change waited: %d waiting", c.g.nwait)
+			}
+			x.lk.wanting.Store(0)
+			c.linkFirst(tc.k, &x.lk.wanting)
+			if want := 399 - tc.k; c.g.nwait != want || len(c.g.pending) != want {
+				t.Fatalf("%d waiting (%d pending) after %d linked, want %d", c.g.nwait, len(c.g.pending), tc.k, want)
+			}
+			x.lk.wanting.Store(1)
+			c.linkFirst(tc.k, &x.lk.wanting)
+			x.lk.wanting.Store(0)
+			c.linkPending()
+			checkGraph(t, c)
+			if u := checkLinks(t, c); c.g.nwait != 0 || u > 2 {
+				t.Fatalf("%d waiting, %d of 400 unreachable after linking all", c.g.nwait, u)
+			}
+		})
 	}
 }
 
 // TestInfoStopsAChunk: Info, which the points route asks before each
 // upsert, counts as a change waiting for the lock, so a chunk being linked
-// stops for it (TestLinkerChunkStops) instead of making it wait.
+// stops for it (TestLinkerStopsForAChange) instead of making it wait.
 func TestInfoStopsAChunk(t *testing.T) {
 	x, _, _ := unlinkedPair(t, 50, 8, store.Cosine, 145)
 	x.mu.Lock() // as the linker holds it through a chunk
